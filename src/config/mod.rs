@@ -1,0 +1,322 @@
+//! The agent's configuration: one TOML file, parsed strictly.
+//!
+//! Every table denies unknown keys, so a typo fails at start with the key's name. Values
+//! are checked by [`Config::validate`] after parsing, each error naming its key. Secrets
+//! are [`Secret`]s: never printed, redacted in [`Config::redacted_json`].
+
+mod secret;
+
+pub use secret::{REDACTED, Secret};
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A config that could not be used, with the key and the reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Parse(String),
+    #[error("{key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub agent: AgentConfig,
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The agent's name: the second level of every topic, and `agent` in every event.
+    pub id: String,
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MqttProtocol {
+    V4,
+    V5,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    pub host: String,
+    pub port: u16,
+    pub protocol: MqttProtocol,
+    /// Empty means `telbridge-{agent.id}`.
+    pub client_id: String,
+    pub username: String,
+    pub password: Secret,
+    pub topic_prefix: String,
+    pub keep_alive_secs: u64,
+    /// false keeps the broker session, so commands sent while the agent is offline wait.
+    pub clean_session: bool,
+    /// Outbox events published and not yet acknowledged, at most.
+    pub inflight: u16,
+    pub reconnect_min_ms: u64,
+    pub reconnect_max_ms: u64,
+    /// Largest event payload accepted for relay, in bytes.
+    pub max_payload_bytes: usize,
+    pub tls: TlsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub enabled: bool,
+    /// PEM file of the CA(s) to trust; empty means the system's roots.
+    pub ca_file: String,
+    /// PEM client certificate chain and key, for mutual TLS.
+    pub client_cert_file: String,
+    pub client_key_file: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    /// Bound on the outbox's content in bytes; see docs/store.md for the policy.
+    pub max_bytes: u64,
+    pub synchronous: Synchronous,
+    /// Operations committed together in one transaction, at most.
+    pub batch_max: usize,
+    /// How long de-duplication keys are remembered.
+    pub dedup_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: String,
+    pub max_body_bytes: usize,
+    pub request_timeout_ms: u64,
+    /// Bearer token for `POST /v1/events`; empty disables the route.
+    pub ingest_token: Secret,
+}
+
+fn default_log_level() -> String {
+    "info".to_string()
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            protocol: MqttProtocol::V4,
+            client_id: String::new(),
+            username: String::new(),
+            password: Secret::default(),
+            topic_prefix: "telbridge/v1".into(),
+            keep_alive_secs: 30,
+            clean_session: false,
+            inflight: 64,
+            reconnect_min_ms: 500,
+            reconnect_max_ms: 60_000,
+            max_payload_bytes: 256 * 1024,
+            tls: TlsConfig::default(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("data/telbridge.db"),
+            max_bytes: 64 * 1024 * 1024,
+            synchronous: Synchronous::Full,
+            batch_max: 512,
+            dedup_ttl_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_ms: 10_000,
+            ingest_token: Secret::default(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            agent: AgentConfig { id: "agent".into(), log_level: default_log_level() },
+            mqtt: MqttConfig::default(),
+            store: StoreConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(&text)
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string().trim().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value that parsing alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !is_topic_segment(&self.agent.id) {
+            return Err(invalid("agent.id", "must be 1-64 characters of A-Z a-z 0-9 . _ -"));
+        }
+        if log_level_filter(&self.agent.log_level).is_none() {
+            return Err(invalid("agent.log_level", "must be one of off, error, warn, info, debug, trace"));
+        }
+        let m = &self.mqtt;
+        if m.host.trim().is_empty() {
+            return Err(invalid("mqtt.host", "must not be empty"));
+        }
+        if m.port == 0 {
+            return Err(invalid("mqtt.port", "must be 1-65535"));
+        }
+        if m.topic_prefix.is_empty() || !m.topic_prefix.split('/').all(is_topic_segment) {
+            return Err(invalid("mqtt.topic_prefix", "must be '/'-separated segments of A-Z a-z 0-9 . _ -"));
+        }
+        if !(1..=1000).contains(&m.inflight) {
+            return Err(invalid("mqtt.inflight", "must be 1-1000"));
+        }
+        if m.keep_alive_secs < 5 || m.keep_alive_secs > 3600 {
+            return Err(invalid("mqtt.keep_alive_secs", "must be 5-3600"));
+        }
+        if m.reconnect_min_ms == 0 || m.reconnect_min_ms > m.reconnect_max_ms {
+            return Err(invalid("mqtt.reconnect_min_ms", "must be > 0 and <= mqtt.reconnect_max_ms"));
+        }
+        if m.max_payload_bytes < 1024 || m.max_payload_bytes > 16 * 1024 * 1024 {
+            return Err(invalid("mqtt.max_payload_bytes", "must be 1 KiB - 16 MiB"));
+        }
+        if !m.password.is_empty() && m.username.is_empty() {
+            return Err(invalid("mqtt.username", "must be set when mqtt.password is"));
+        }
+        let tls = &m.tls;
+        if tls.client_cert_file.is_empty() != tls.client_key_file.is_empty() {
+            return Err(invalid("mqtt.tls.client_key_file", "client_cert_file and client_key_file go together"));
+        }
+        for (key, file) in [
+            ("mqtt.tls.ca_file", &tls.ca_file),
+            ("mqtt.tls.client_cert_file", &tls.client_cert_file),
+            ("mqtt.tls.client_key_file", &tls.client_key_file),
+        ] {
+            if tls.enabled && !file.is_empty() && !Path::new(file).is_file() {
+                return Err(invalid(key, format!("{file} is not a readable file")));
+            }
+        }
+        let s = &self.store;
+        if s.path.as_os_str().is_empty() {
+            return Err(invalid("store.path", "must not be empty"));
+        }
+        if s.max_bytes < 64 * 1024 {
+            return Err(invalid("store.max_bytes", "must be at least 65536"));
+        }
+        if !(1..=10_000).contains(&s.batch_max) {
+            return Err(invalid("store.batch_max", "must be 1-10000"));
+        }
+        let h = &self.http;
+        if h.listen.parse::<SocketAddr>().is_err() {
+            return Err(invalid("http.listen", format!("{:?} is not an address:port", h.listen)));
+        }
+        if h.max_body_bytes < 1024 {
+            return Err(invalid("http.max_body_bytes", "must be at least 1024"));
+        }
+        if h.request_timeout_ms < 100 {
+            return Err(invalid("http.request_timeout_ms", "must be at least 100"));
+        }
+        Ok(())
+    }
+
+    /// The config as JSON with every secret redacted: for status replies and logs.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        let mut redact = |path: &[&str], secret: &Secret| {
+            let mut node = &mut v;
+            for key in path {
+                node = &mut node[*key];
+            }
+            *node = serde_json::Value::String(secret.redacted());
+        };
+        redact(&["mqtt", "password"], &self.mqtt.password);
+        redact(&["http", "ingest_token"], &self.http.ingest_token);
+        v
+    }
+
+    /// Replaces every `***` secret with the value the running config has, so a config
+    /// read with `agent.config.get` can be edited and sent back.
+    pub fn inherit_redacted_secrets(&mut self, current: &Config) {
+        let pairs = [
+            (&mut self.mqtt.password, &current.mqtt.password),
+            (&mut self.http.ingest_token, &current.http.ingest_token),
+        ];
+        for (new, old) in pairs {
+            if new.is_placeholder() {
+                *new = old.clone();
+            }
+        }
+    }
+
+    /// The file form of this config (secrets as literal or `env:NAME`).
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string(self).map_err(|e| ConfigError::Parse(e.to_string()))
+    }
+
+    pub fn client_id(&self) -> String {
+        if self.mqtt.client_id.is_empty() {
+            format!("telbridge-{}", self.agent.id)
+        } else {
+            self.mqtt.client_id.clone()
+        }
+    }
+}
+
+/// One topic level as the agent writes it: no wildcards, no separators, no spaces.
+pub fn is_topic_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The `log` filter for a level name.
+pub fn log_level_filter(name: &str) -> Option<log::LevelFilter> {
+    name.parse().ok()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+//! The event envelope every relayed item travels in, and its identifiers.
+//!
+//! An envelope is `{"id","ts","agent","source","type","data"}` (plus `extra` when the
+//! producer sent fields the agent does not know). `id` is a UUIDv7: unique (62 random
+//! bits plus a per-millisecond counter), sortable by creation time, never re-used; the
+//! cloud de-duplicates by it. The serialized form always starts with `{"id":"`.
+//! Building is pure: the clock and the random bits are passed in.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Whether the store may evict an event when it is full (see docs/store.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// Messages, reports, faxes, CDRs, command results: never dropped.
+    Critical,
+    /// Periodic snapshots and stats: evicted oldest-first when the store is full.
+    Telemetry,
+}
+
+impl Class {
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Class::Critical => 0,
+            Class::Telemetry => 1,
+        }
+    }
+}
+
+/// An event before it gets its id and time.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Where it comes from, e.g. `goip/gw1`: one or two topic levels.
+    pub source: String,
+    /// What it is, e.g. `sms.received`.
+    pub kind: String,
+    pub data: Value,
+    pub class: Class,
+    /// Producer-chosen key: a second event with the same key is recognised and dropped.
+    pub dedup_key: Option<String>,
+    /// Fields the producer sent that the agent does not interpret, kept as they came.
+    pub extra: Map<String, Value>,
+}
+
+impl NewEvent {
+    pub fn new(source: impl Into<String>, kind: impl Into<String>, data: Value, class: Class) -> Self {
+        NewEvent {
+            source: source.into(),
+            kind: kind.into(),
+            data,
+            class,
+            dedup_key: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// The outbox topic suffix, below `{prefix}/{agent}/`.
+    pub fn topic_suffix(&self) -> String {
+        format!("evt/{}/{}", self.source, self.kind)
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    id: &'a str,
+    ts: &'a str,
+    agent: &'a str,
+    source: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: &'a Value,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    extra: &'a Map<String, Value>,
+}
+
+/// Serializes the envelope of `event` with the given id and time.
+pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> Vec<u8> {
+    let ts = format_rfc3339_ms(ts_ms);
+    let envelope = Envelope {
+        id,
+        ts: &ts,
+        agent,
+        source: &event.source,
+        kind: &event.kind,
+        data: &event.data,
+        extra: &event.extra,
+    };
+    serde_json::to_vec(&envelope).unwrap_or_default()
+}
+
+/// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn format_rfc3339_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms % 1000
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Milliseconds since the epoch, by the system clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Fills `buf` from the OS random source.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    // The OS source failing is not recoverable in any useful way; ids then still differ
+    // by their counter and time.
+    let _ = getrandom::fill(&mut buf);
+    buf
+}
+
+/// UUIDv7 generator state: monotonic even when the clock stands still or steps back.
+#[derive(Debug, Default)]
+pub struct IdClock {
+    last_ms: u64,
+    counter: u16,
+}
+
+impl IdClock {
+    /// Never issue ids older than `floor_ms` (e.g. the last one issued before a restart).
+    pub fn raise_floor(&mut self, floor_ms: u64) {
+        if floor_ms > self.last_ms {
+            self.last_ms = floor_ms;
+            self.counter = 0;
+        }
+    }
+
+    pub fn last_ms(&self) -> u64 {
+        self.last_ms
+    }
+
+    /// The next id for the clock reading `now_ms` and 8 random bytes.
+    pub fn next(&mut self, now_ms: u64, random: [u8; 8]) -> String {
+        if now_ms > self.last_ms {
+            self.last_ms = now_ms;
+            self.counter = 0;
+        } else if self.counter >= 0x0fff {
+            self.last_ms += 1;
+            self.counter = 0;
+        } else {
+            self.counter += 1;
+        }
+        format_uuid_v7(self.last_ms, self.counter, random)
+    }
+}
+
+/// Lays out a UUIDv7: 48-bit ms, version 7, 12-bit counter, variant 10, 62 random bits.
+pub fn format_uuid_v7(ms: u64, counter: u16, random: [u8; 8]) -> String {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6] = 0x70 | ((counter >> 8) as u8 & 0x0f);
+    b[7] = counter as u8;
+    b[8..].copy_from_slice(&random);
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+static CLOCK: Mutex<IdClock> = Mutex::new(IdClock { last_ms: 0, counter: 0 });
+
+/// A fresh event id from the process-wide clock.
+pub fn new_id() -> String {
+    let mut clock = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    clock.next(now_ms(), random_bytes())
+}
+
+/// Raises the process-wide id clock (called with the floor persisted in the store).
+pub fn raise_id_floor(floor_ms: u64) {
+    CLOCK.lock().unwrap_or_else(|e| e.into_inner()).raise_floor(floor_ms);
+}
+
+/// The newest millisecond an id was issued for, to persist as the next start's floor.
+pub fn id_floor() -> u64 {
+    CLOCK.lock().unwrap_or_else(|e| e.into_inner()).last_ms()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formatting_matches_known_instants() {
+        assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(format_rfc3339_ms(1_795_339_259_007), "2026-11-22T09:20:59.007Z");
+    }
+
+    #[test]
+    fn uuid_v7_layout_has_version_variant_and_time() {
+        let id = format_uuid_v7(0x0190_0000_0001, 0x0abc, [0xff; 8]);
+        assert_eq!(id, "01900000-0001-7abc-bfff-ffffffffffff");
+    }
+
+    #[test]
+    fn ids_stay_sorted_when_the_clock_stands_still_or_steps_back() {
+        let mut clock = IdClock::default();
+        let a = clock.next(1000, [0; 8]);
+        let b = clock.next(1000, [0; 8]);
+        let c = clock.next(900, [0; 8]);
+        let d = clock.next(1001, [0; 8]);
+        assert!(a < b && b < c && c < d, "{a} {b} {c} {d}");
+    }
+
+    #[test]
+    fn a_raised_floor_keeps_ids_after_a_restart_newer() {
+        let mut clock = IdClock::default();
+        clock.raise_floor(5000);
+        let id = clock.next(10, [0; 8]);
+        assert!(id > format_uuid_v7(5000, 0, [0; 8]), "{id}");
+    }
+
+    #[test]
+    fn envelope_starts_with_the_id_and_keeps_extra_fields() {
+        let mut e = NewEvent::new("app/x", "thing.done", serde_json::json!({"n": 1}), Class::Critical);
+        e.extra.insert("vendor_field".into(), serde_json::json!("kept"));
+        let bytes = encode_envelope(&e, "0190-id", 0, "site");
+        let text = String::from_utf8(bytes).expect("utf8");
+        assert!(text.starts_with("{\"id\":\"0190-id\",\"ts\":\"1970-01-01T00:00:00.000Z\""), "{text}");
+        let v: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(v["type"], "thing.done");
+        assert_eq!(v["extra"]["vendor_field"], "kept");
+        assert_eq!(e.topic_suffix(), "evt/app/x/thing.done");
+    }
+}

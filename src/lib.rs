@@ -1,0 +1,10 @@
+//! telbridge: an edge agent that relays LAN devices and vendor callbacks to the cloud
+//! over MQTT, with a durable SQLite store-and-forward in between.
+//!
+//! Layers: [`config`] (the TOML file), [`store`] (the one writer of the SQLite file),
+//! [`event`] (envelopes and ids), [`mqtt`] (the uplink), [`command`] (cloud commands and
+//! their registry), [`http`] (the local ingress), and [`agent`], which wires them together.
+
+pub mod config;
+pub mod event;
+pub mod store;

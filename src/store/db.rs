@@ -1,0 +1,315 @@
+//! The operations that run on the writer thread, inside its group-commit transaction.
+//!
+//! [`Db`] is what a store call's closure receives: the open transaction (a savepoint per
+//! call, so one failing call rolls back alone) and the [`Ledger`] of outbox content that
+//! enforces `store.max_bytes`. The bound's policy lives in [`Db::enqueue`]:
+//! telemetry is evicted oldest-first to make room; when only critical rows remain, a
+//! critical event is refused with [`StoreError::Full`] (ingress answers 503) and a
+//! telemetry event is dropped and counted. Command results and alarms bypass the bound.
+
+use super::StoreError;
+use crate::event::Class;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Bytes a row counts beyond its topic and payload (keys, row header, index entry).
+pub const ROW_OVERHEAD: u64 = 64;
+
+/// Running totals of the outbox, kept in memory and restored from SQL after a rollback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ledger {
+    pub rows: u64,
+    pub bytes: u64,
+    pub critical_rows: u64,
+    /// Telemetry rows evicted to make room, since start.
+    pub evicted: u64,
+    /// Telemetry events dropped because nothing could be evicted, since start.
+    pub dropped: u64,
+    /// Critical events refused because the store was full, since start.
+    pub refused: u64,
+    /// Set when a critical event was refused; cleared below 90 % of the bound.
+    pub full: bool,
+}
+
+impl Ledger {
+    /// Recounts the outbox; the counters since start are kept.
+    pub fn recount(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let (rows, bytes, critical): (i64, i64, i64) = conn.query_row(
+            "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(class = 0), 0) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        self.rows = rows as u64;
+        self.bytes = bytes as u64;
+        self.critical_rows = critical as u64;
+        Ok(())
+    }
+}
+
+/// What became of an event handed to [`Db::enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// Stored under this outbox sequence number.
+    Stored(i64),
+    /// Its de-duplication key was seen before: nothing stored.
+    Duplicate,
+    /// A telemetry event that did not fit: nothing stored, counted in `dropped`.
+    Dropped,
+}
+
+/// One outbox row as the relay reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub topic: String,
+    pub payload: Vec<u8>,
+}
+
+/// An event ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub class: Class,
+    pub dedup_key: Option<String>,
+}
+
+/// How a command's arrival was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandStart {
+    /// First time seen: execute it.
+    New,
+    /// Seen and not finished yet: its one result is still to come.
+    InProgress,
+    /// Finished before: the stored result payload, to publish again.
+    Done(Vec<u8>),
+}
+
+/// A command received and not finished (found at start after a crash).
+#[derive(Debug, Clone)]
+pub struct PendingCommand {
+    pub cmd_id: String,
+    pub target: String,
+    pub name: String,
+    pub body: Vec<u8>,
+}
+
+/// The writer's view of the database for one store call.
+pub struct Db<'a> {
+    pub(super) conn: &'a Connection,
+    pub(super) ledger: &'a mut Ledger,
+    pub(super) max_bytes: u64,
+    pub(super) now_ms: u64,
+    pub(super) enqueued: bool,
+}
+
+impl Db<'_> {
+    /// The raw connection, for driver tables (`kv` is usually enough).
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Appends an event to the outbox under the bound's policy (see the module doc).
+    pub fn enqueue(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
+        self.enqueue_inner(item, false)
+    }
+
+    /// Appends without the bound: for command results and alarms, which are small and few.
+    pub fn enqueue_unbounded(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
+        self.enqueue_inner(item, true)
+    }
+
+    fn enqueue_inner(&mut self, item: &OutboxItem, unbounded: bool) -> Result<Enqueued, StoreError> {
+        if let Some(key) = &item.dedup_key {
+            let fresh = self.conn.execute(
+                "INSERT OR IGNORE INTO dedup (key, created_ms) VALUES (?1, ?2)",
+                params![key, self.now_ms as i64],
+            )?;
+            if fresh == 0 {
+                return Ok(Enqueued::Duplicate);
+            }
+        }
+        let size = item.topic.len() as u64 + item.payload.len() as u64 + ROW_OVERHEAD;
+        if !unbounded && self.ledger.bytes + size > self.max_bytes {
+            self.evict_telemetry(self.ledger.bytes + size - self.max_bytes)?;
+            if self.ledger.bytes + size > self.max_bytes {
+                if item.class == Class::Telemetry {
+                    self.ledger.dropped += 1;
+                    return Ok(Enqueued::Dropped);
+                }
+                self.ledger.refused += 1;
+                self.ledger.full = true;
+                return Err(StoreError::Full);
+            }
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                item.topic,
+                item.payload,
+                item.class.as_i64(),
+                self.now_ms as i64,
+                size as i64
+            ])?;
+        self.ledger.rows += 1;
+        self.ledger.bytes += size;
+        if item.class == Class::Critical {
+            self.ledger.critical_rows += 1;
+        }
+        self.enqueued = true;
+        Ok(Enqueued::Stored(self.conn.last_insert_rowid()))
+    }
+
+    /// Deletes the oldest telemetry rows until `need` bytes are freed or none are left.
+    fn evict_telemetry(&mut self, need: u64) -> Result<(), StoreError> {
+        let mut freed = 0u64;
+        let mut last_seq = None;
+        let mut count = 0u64;
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT seq, bytes FROM outbox WHERE class = 1 ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            while freed < need {
+                let Some(row) = rows.next()? else { break };
+                last_seq = Some(row.get::<_, i64>(0)?);
+                freed += row.get::<_, i64>(1)? as u64;
+                count += 1;
+            }
+        }
+        if let Some(last) = last_seq {
+            self.conn.execute("DELETE FROM outbox WHERE class = 1 AND seq <= ?1", [last])?;
+            self.ledger.rows -= count;
+            self.ledger.bytes -= freed;
+            self.ledger.evicted += count;
+        }
+        Ok(())
+    }
+
+    /// The oldest outbox rows after `after_seq`, at most `limit`.
+    pub fn outbox_after(&mut self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            Ok(OutboxRow { seq: r.get(0)?, topic: r.get(1)?, payload: r.get(2)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes acknowledged rows; already-deleted ones are ignored.
+    pub fn ack(&mut self, seqs: &[i64]) -> Result<usize, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING bytes, class")?;
+        let mut deleted = 0;
+        for seq in seqs {
+            let row: Option<(i64, i64)> = stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            if let Some((bytes, class)) = row {
+                deleted += 1;
+                self.ledger.rows -= 1;
+                self.ledger.bytes -= bytes as u64;
+                if class == 0 {
+                    self.ledger.critical_rows -= 1;
+                }
+            }
+        }
+        if self.ledger.full && self.ledger.bytes * 10 < self.max_bytes * 9 {
+            self.ledger.full = false;
+        }
+        Ok(deleted)
+    }
+
+    /// Records a command's arrival; tells whether to execute it.
+    pub fn command_begin(
+        &mut self,
+        cmd_id: &str,
+        target: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<CommandStart, StoreError> {
+        let existing: Option<(String, Option<Vec<u8>>)> = self
+            .conn
+            .query_row("SELECT state, result FROM inbox WHERE cmd_id = ?1", [cmd_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        match existing {
+            Some((state, Some(result))) if state == "done" => Ok(CommandStart::Done(result)),
+            Some(_) => Ok(CommandStart::InProgress),
+            None => {
+                self.conn.execute(
+                    "INSERT INTO inbox (cmd_id, target, name, body, state, received_ms) VALUES (?1, ?2, ?3, ?4, 'received', ?5)",
+                    params![cmd_id, target, name, body, self.now_ms as i64],
+                )?;
+                Ok(CommandStart::New)
+            }
+        }
+    }
+
+    /// Marks a command done and queues its result, in the same transaction.
+    pub fn command_finish(&mut self, cmd_id: &str, result: &OutboxItem) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE inbox SET state = 'done', result = ?2, done_ms = ?3 WHERE cmd_id = ?1",
+            params![cmd_id, result.payload, self.now_ms as i64],
+        )?;
+        self.enqueue_unbounded(result)?;
+        Ok(())
+    }
+
+    /// Commands received and not finished, oldest first.
+    pub fn commands_pending(&mut self) -> Result<Vec<PendingCommand>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT cmd_id, target, name, body FROM inbox WHERE state = 'received' ORDER BY received_ms, rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PendingCommand { cmd_id: r.get(0)?, target: r.get(1)?, name: r.get(2)?, body: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn kv_get(&mut self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM kv WHERE scope = ?1 AND key = ?2", [scope, key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn kv_put(&mut self, scope: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO kv (scope, key, value, updated_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+            params![scope, key, value, self.now_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets de-duplication keys and finished commands older than `cutoff_ms`.
+    pub fn prune(&mut self, cutoff_ms: u64) -> Result<usize, StoreError> {
+        let a = self.conn.execute("DELETE FROM dedup WHERE created_ms < ?1", [cutoff_ms as i64])?;
+        let b = self
+            .conn
+            .execute("DELETE FROM inbox WHERE state = 'done' AND done_ms < ?1", [cutoff_ms as i64])?;
+        Ok(a + b)
+    }
+
+    pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn meta_put(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! The durable store: one SQLite file in WAL mode, owned by one writer thread.
+//!
+//! Every operation is a closure sent over a channel to the writer, which runs the
+//! closures that are waiting (up to `store.batch_max`) in one transaction — a savepoint
+//! each — and answers them only after the COMMIT returned. So a caller that got `Ok` knows
+//! its rows are on disk (with `synchronous = FULL`), and fsync cost is shared by a batch.
+//! A failed commit (disk full, read-only file system, I/O error) answers every caller of
+//! the batch with the error; nothing is half-written and the writer keeps going.
+//!
+//! After each commit the writer publishes [`StoreStats`] on a watch channel; the relay
+//! waits on it for new outbox rows.
+
+mod db;
+mod migrations;
+mod writer;
+
+pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
+
+use crate::config::{StoreConfig, Synchronous};
+use rusqlite::Connection;
+use std::path::Path;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("store is full of undelivered critical events")]
+    Full,
+    #[error("sqlite: {0}")]
+    Sqlite(String),
+    #[error("store is closed")]
+    Closed,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+/// What the store looks like after the last commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub ledger: Ledger,
+    /// Bumped by every commit that added outbox rows.
+    pub outbox_version: u64,
+    /// Commits that failed since start, and the last reason.
+    pub commit_errors: u64,
+    pub last_error: Option<String>,
+    pub file_bytes: u64,
+}
+
+type Job = Box<dyn writer::Job>;
+
+/// A cheap handle to the store; clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    jobs: mpsc::Sender<Job>,
+    stats: watch::Receiver<StoreStats>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+/// Joins the writer thread; dropping every [`Store`] handle first lets it finish.
+#[derive(Debug)]
+pub struct WriterHandle(std::thread::JoinHandle<()>);
+
+impl WriterHandle {
+    /// Waits (blocking) until the writer has committed everything and closed the file.
+    pub fn join(self) {
+        let _ = self.0.join();
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database, then starts the writer.
+    pub fn open(config: &StoreConfig) -> Result<(Store, WriterHandle), StoreError> {
+        if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = open_connection(&config.path, config.synchronous)?;
+        migrations::migrate(&mut conn)?;
+        let mut ledger = Ledger::default();
+        ledger.recount(&conn)?;
+        let floor: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT value FROM meta WHERE key = 'id_floor_ms'",
+            [],
+            |r| r.get(0),
+        ))?;
+        if let Some(floor) = floor.and_then(|f| f.parse().ok()) {
+            crate::event::raise_id_floor(floor);
+        }
+        let stats = StoreStats { ledger, file_bytes: file_bytes(&config.path), ..StoreStats::default() };
+        let (stats_tx, stats_rx) = watch::channel(stats);
+        let (jobs_tx, jobs_rx) = mpsc::channel(1024);
+        let w = writer::Writer::new(conn, config, ledger, stats_tx);
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || w.run(jobs_rx))
+            .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
+        Ok((Store { jobs: jobs_tx, stats: stats_rx }, WriterHandle(handle)))
+    }
+
+    /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
+    pub async fn call<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Db<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = writer::CallJob::new(f, reply);
+        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Appends events to the outbox, all or none.
+    pub async fn enqueue(&self, items: Vec<OutboxItem>) -> Result<Vec<Enqueued>, StoreError> {
+        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect()).await
+    }
+
+    /// Appends one event outside the bound (alarms, command results).
+    pub async fn enqueue_unbounded(&self, item: OutboxItem) -> Result<Enqueued, StoreError> {
+        self.call(move |db| db.enqueue_unbounded(&item)).await
+    }
+
+    pub async fn outbox_after(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        self.call(move |db| db.outbox_after(after_seq, limit)).await
+    }
+
+    pub async fn ack(&self, seqs: Vec<i64>) -> Result<usize, StoreError> {
+        self.call(move |db| db.ack(&seqs)).await
+    }
+
+    pub async fn kv_get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.call(move |db| db.kv_get(&scope, &key)).await
+    }
+
+    pub async fn kv_put(&self, scope: &str, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
+        let (scope, key) = (scope.to_string(), key.to_string());
+        self.call(move |db| db.kv_put(&scope, &key, &value)).await
+    }
+
+    /// The stats after the last commit.
+    pub fn stats(&self) -> StoreStats {
+        self.stats.borrow().clone()
+    }
+
+    /// A receiver that wakes on every commit.
+    pub fn watch(&self) -> watch::Receiver<StoreStats> {
+        self.stats.clone()
+    }
+}
+
+fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    // Unknown or refused pragmas are silently ignored by SQLite: read the mode back.
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Invalid(format!("cannot enable WAL (journal_mode is {mode})")));
+    }
+    let level = match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)?;
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn file_bytes(path: &Path) -> u64 {
+    let wal = path.with_extension(format!(
+        "{}-wal",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+}
+
+#[cfg(test)]
+mod tests;
