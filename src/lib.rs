@@ -8,3 +8,5 @@
 pub mod config;
 pub mod event;
 pub mod store;
+pub mod metrics;
+pub mod mqtt;

@@ -1,0 +1,226 @@
+//! One face for rumqttc's MQTT 3.1.1 and MQTT 5 clients, so the relay is written once.
+//!
+//! [`LinkLoop`] owns the event loop and turns its events into [`LinkEvent`]s;
+//! [`LinkClient`] queues requests. Everything QoS 1 the agent publishes goes through
+//! [`LinkClient::publish`]; incoming commands come with an [`AckToken`] that is handed
+//! back to [`LinkClient::ack`] once the command is stored.
+
+use crate::config::{MqttConfig, MqttProtocol};
+use rumqttc::v5;
+use std::time::Duration;
+
+/// Options for building a link, beyond the config: identity, will, TLS.
+#[derive(Clone)]
+pub struct LinkOptions {
+    pub client_id: String,
+    pub will_topic: String,
+    pub will_payload: Vec<u8>,
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// What the event loop reported, reduced to what the relay needs.
+#[derive(Debug)]
+pub enum LinkEvent {
+    Connected { session_present: bool },
+    /// A publish went out under this packet id.
+    Published(u16),
+    /// A publish was parked on a packet id collision.
+    Collided(u16),
+    PubAck(u16),
+    Message { topic: String, payload: Vec<u8>, ack: AckToken },
+    /// The client sent DISCONNECT: the loop is done.
+    Disconnected,
+    Other,
+}
+
+/// The incoming publish to acknowledge once it is stored.
+#[derive(Debug, Clone)]
+pub enum AckToken {
+    V4(rumqttc::Publish),
+    V5(v5::mqttbytes::v5::Publish),
+}
+
+/// The request side of the link.
+#[derive(Clone, Debug)]
+pub enum LinkClient {
+    V4(rumqttc::AsyncClient),
+    V5(v5::AsyncClient),
+}
+
+/// The event-loop side of the link; poll it from one task only.
+pub enum LinkLoop {
+    V4(Box<rumqttc::EventLoop>),
+    V5(Box<v5::EventLoop>),
+}
+
+/// Builds both halves from the config. `window` bounds rumqttc's own in-flight queue.
+pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient, LinkLoop) {
+    // rumqttc's in-flight slots: the outbox window plus room for status and results.
+    let inflight = window.saturating_add(8);
+    let keep_alive = Duration::from_secs(config.keep_alive_secs);
+    let capacity = usize::from(inflight) * 2;
+    let transport = match &opts.tls {
+        Some(tls) => rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Rustls(tls.clone())),
+        None => rumqttc::Transport::Tcp,
+    };
+    match config.protocol {
+        MqttProtocol::V4 => {
+            let mut o = rumqttc::MqttOptions::new(&opts.client_id, &config.host, config.port);
+            o.set_keep_alive(keep_alive)
+                .set_clean_session(config.clean_session)
+                .set_inflight(inflight)
+                .set_manual_acks(true)
+                .set_request_channel_capacity(capacity)
+                .set_max_packet_size(config.max_payload_bytes + 4096, config.max_payload_bytes + 4096)
+                .set_transport(transport)
+                .set_last_will(rumqttc::LastWill::new(
+                    &opts.will_topic,
+                    opts.will_payload.clone(),
+                    rumqttc::QoS::AtLeastOnce,
+                    true,
+                ));
+            if !config.username.is_empty() {
+                o.set_credentials(&config.username, config.password.expose());
+            }
+            let (client, eventloop) = rumqttc::AsyncClient::new(o, capacity);
+            (LinkClient::V4(client), LinkLoop::V4(Box::new(eventloop)))
+        }
+        MqttProtocol::V5 => {
+            let mut o = v5::MqttOptions::new(&opts.client_id, &config.host, config.port);
+            o.set_keep_alive(keep_alive)
+                .set_clean_start(config.clean_session)
+                .set_outgoing_inflight_upper_limit(inflight)
+                .set_manual_acks(true)
+                .set_request_channel_capacity(capacity)
+                .set_max_packet_size(Some(config.max_payload_bytes as u32 + 4096))
+                .set_transport(transport)
+                .set_last_will(v5::mqttbytes::v5::LastWill::new(
+                    &opts.will_topic,
+                    opts.will_payload.clone(),
+                    v5::mqttbytes::QoS::AtLeastOnce,
+                    true,
+                    None,
+                ));
+            if !config.clean_session {
+                // MQTT 5 ends a session at disconnect unless told to keep it.
+                o.set_session_expiry_interval(Some(7 * 24 * 3600));
+            }
+            if !config.username.is_empty() {
+                o.set_credentials(&config.username, config.password.expose());
+            }
+            let (client, eventloop) = v5::AsyncClient::new(o, capacity);
+            (LinkClient::V5(client), LinkLoop::V5(Box::new(eventloop)))
+        }
+    }
+}
+
+/// A request the event loop will not take any more (it has stopped).
+#[derive(Debug, thiserror::Error)]
+#[error("mqtt client: {0}")]
+pub struct ClientError(String);
+
+fn client_error(e: impl std::fmt::Display) -> ClientError {
+    ClientError(e.to_string())
+}
+
+impl LinkClient {
+    /// Queues a QoS 1 publish.
+    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), ClientError> {
+        match self {
+            LinkClient::V4(c) => c.publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload).await.map_err(client_error),
+            LinkClient::V5(c) => c
+                .publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload)
+                .await
+                .map_err(client_error),
+        }
+    }
+
+    /// Subscribes at QoS 1.
+    pub async fn subscribe(&self, filter: String) -> Result<(), ClientError> {
+        match self {
+            LinkClient::V4(c) => c.subscribe(filter, rumqttc::QoS::AtLeastOnce).await.map_err(client_error),
+            LinkClient::V5(c) => c.subscribe(filter, v5::mqttbytes::QoS::AtLeastOnce).await.map_err(client_error),
+        }
+    }
+
+    /// Acknowledges an incoming publish (after it was stored).
+    pub async fn ack(&self, token: &AckToken) -> Result<(), ClientError> {
+        match (self, token) {
+            (LinkClient::V4(c), AckToken::V4(p)) => c.ack(p).await.map_err(client_error),
+            (LinkClient::V5(c), AckToken::V5(p)) => c.ack(p).await.map_err(client_error),
+            _ => Err(ClientError("ack token of the other protocol version".into())),
+        }
+    }
+
+    /// Sends DISCONNECT (the broker then discards the last will).
+    pub async fn disconnect(&self) -> Result<(), ClientError> {
+        match self {
+            LinkClient::V4(c) => c.disconnect().await.map_err(client_error),
+            LinkClient::V5(c) => c.disconnect().await.map_err(client_error),
+        }
+    }
+}
+
+impl LinkLoop {
+    /// The next event; not cancel-safe: call it from one task, never inside `select!`.
+    pub async fn poll(&mut self) -> Result<LinkEvent, String> {
+        match self {
+            LinkLoop::V4(el) => el.poll().await.map(from_v4).map_err(|e| e.to_string()),
+            LinkLoop::V5(el) => el.poll().await.map(from_v5).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// QoS 1 publishes rumqttc holds after an error that never got a packet id.
+    pub fn unhandled_publishes(&self) -> usize {
+        match self {
+            LinkLoop::V4(el) => el
+                .pending
+                .iter()
+                .filter(|r| matches!(r, rumqttc::Request::Publish(p) if p.pkid == 0 && p.qos != rumqttc::QoS::AtMostOnce))
+                .count(),
+            LinkLoop::V5(el) => el
+                .pending
+                .iter()
+                .filter(|r| {
+                    matches!(r, v5::Request::Publish(p) if p.pkid == 0 && p.qos != v5::mqttbytes::QoS::AtMostOnce)
+                })
+                .count(),
+        }
+    }
+}
+
+fn from_v4(event: rumqttc::Event) -> LinkEvent {
+    use rumqttc::{Event, Outgoing, Packet};
+    match event {
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
+        Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
+            topic: p.topic.clone(),
+            payload: p.payload.to_vec(),
+            ack: AckToken::V4(p),
+        },
+        Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
+        Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
+        Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
+        _ => LinkEvent::Other,
+    }
+}
+
+fn from_v5(event: v5::Event) -> LinkEvent {
+    use rumqttc::Outgoing;
+    use v5::Event;
+    use v5::mqttbytes::v5::Packet;
+    match event {
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
+        Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
+            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+            payload: p.payload.to_vec(),
+            ack: AckToken::V5(p),
+        },
+        Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
+        Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
+        Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
+        _ => LinkEvent::Other,
+    }
+}

@@ -1,0 +1,327 @@
+//! The two uplink tasks (see the module doc of `mqtt`): polling and publishing.
+
+use super::correlator::{Correlator, Tag};
+use super::link::{self, AckToken, LinkClient, LinkEvent, LinkLoop, LinkOptions};
+use super::topics::Topics;
+use super::{MqttError, backoff_delay, status_payload};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The connection as other parts of the agent see it.
+#[derive(Debug, Clone, Default)]
+pub struct LinkState {
+    pub connected: bool,
+    /// CONNACKs received since start.
+    pub connects: u64,
+    /// CONNACKs that came without a session (the relay re-published from the store).
+    pub resets: u64,
+    /// Connection errors since start.
+    pub errors: u64,
+    pub last_error: Option<String>,
+}
+
+/// A command (or any message on a subscribed topic) from the broker, not yet acked.
+#[derive(Debug)]
+pub struct Incoming {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub ack: AckToken,
+}
+
+/// The running uplink.
+pub struct Uplink {
+    pub client: LinkClient,
+    pub state: watch::Receiver<LinkState>,
+    pub topics: Topics,
+    tasks: Vec<JoinHandle<Result<(), MqttError>>>,
+}
+
+impl Uplink {
+    /// Waits for the uplink to finish its stop (flush, offline status, disconnect).
+    pub async fn join(mut self) -> Result<(), MqttError> {
+        let mut result = Ok(());
+        for task in self.tasks.drain(..) {
+            match task.await {
+                Ok(Err(e)) => result = Err(e),
+                Err(_) => result = Err(MqttError::LoopGone),
+                Ok(Ok(())) => {}
+            }
+        }
+        result
+    }
+
+    /// Resolves when one of the tasks ended (on its own, that is a failure).
+    pub fn tasks_mut(&mut self) -> &mut Vec<JoinHandle<Result<(), MqttError>>> {
+        &mut self.tasks
+    }
+}
+
+struct Shared {
+    correlator: Correlator,
+    connected: bool,
+}
+
+type SharedRef = Arc<Mutex<Shared>>;
+
+fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts the uplink. Commands arrive on the returned receiver; `stop` begins the
+/// graceful stop: in-flight rows get a few seconds to be acknowledged, then `offline` is
+/// published and the connection closed.
+pub fn spawn(
+    config: &Config,
+    store: Store,
+    metrics: Metrics,
+    stop: CancellationToken,
+) -> Result<(Uplink, mpsc::UnboundedReceiver<Incoming>), MqttError> {
+    let topics = Topics::new(&config.mqtt.topic_prefix, &config.agent.id);
+    let tls = if config.mqtt.tls.enabled { Some(super::client_config(&config.mqtt.tls)?) } else { None };
+    let opts = LinkOptions {
+        client_id: config.client_id(),
+        will_topic: topics.status(),
+        will_payload: status_payload("offline", &config.agent.id, Some("connection lost"), None),
+        tls,
+    };
+    let window = config.mqtt.inflight;
+    let (client, link_loop) = link::build(&config.mqtt, opts, window);
+    let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false }));
+    let (state_tx, state_rx) = watch::channel(LinkState::default());
+    let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+    let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
+    let loop_stop = CancellationToken::new();
+    let backoff = (
+        Duration::from_millis(config.mqtt.reconnect_min_ms),
+        Duration::from_millis(config.mqtt.reconnect_max_ms),
+    );
+    let poller = Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff };
+    let poll_task = tokio::spawn(poller.run(link_loop, loop_stop.clone(), metrics.clone()));
+    let publisher = Publisher {
+        client: client.clone(),
+        shared,
+        store,
+        topics: topics.clone(),
+        agent: config.agent.id.clone(),
+        window: usize::from(window),
+        metrics,
+    };
+    let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, stop, loop_stop));
+    Ok((Uplink { client, state: state_rx, topics, tasks: vec![publish_task, poll_task] }, incoming_rx))
+}
+
+struct Poller {
+    shared: SharedRef,
+    state: watch::Sender<LinkState>,
+    acks: mpsc::UnboundedSender<i64>,
+    incoming: mpsc::UnboundedSender<Incoming>,
+    backoff: (Duration, Duration),
+}
+
+impl Poller {
+    async fn run(self, mut link: LinkLoop, stop: CancellationToken, metrics: Metrics) -> Result<(), MqttError> {
+        let mut failures = 0u32;
+        loop {
+            match link.poll().await {
+                Ok(LinkEvent::Connected { session_present }) => {
+                    failures = 0;
+                    let reset = {
+                        let mut s = lock(&self.shared);
+                        s.connected = true;
+                        s.correlator.connected(session_present)
+                    };
+                    log::info!("mqtt connected (session present: {session_present})");
+                    metrics.inc("telbridge_mqtt_connects_total");
+                    self.state.send_modify(|st| {
+                        st.connected = true;
+                        st.connects += 1;
+                        st.resets += u64::from(reset);
+                    });
+                }
+                Ok(LinkEvent::Published(pkid)) => lock(&self.shared).correlator.published(pkid),
+                Ok(LinkEvent::Collided(pkid)) => lock(&self.shared).correlator.collided(pkid),
+                Ok(LinkEvent::PubAck(pkid)) => {
+                    let tag: Tag = lock(&self.shared).correlator.acked(pkid);
+                    if let Some(seq) = tag {
+                        let _ = self.acks.send(seq);
+                    }
+                }
+                Ok(LinkEvent::Message { topic, payload, ack }) => {
+                    let _ = self.incoming.send(Incoming { topic, payload, ack });
+                }
+                Ok(LinkEvent::Disconnected) => {
+                    lock(&self.shared).connected = false;
+                    self.state.send_modify(|st| st.connected = false);
+                    return Ok(());
+                }
+                Ok(LinkEvent::Other) => {}
+                Err(e) => {
+                    {
+                        let mut s = lock(&self.shared);
+                        s.connected = false;
+                        s.correlator.disconnected(link.unhandled_publishes());
+                    }
+                    let was_connected = self.state.borrow().connected;
+                    if was_connected {
+                        log::warn!("mqtt connection lost: {e}");
+                    } else {
+                        log::debug!("mqtt connect failed: {e}");
+                    }
+                    metrics.inc("telbridge_mqtt_errors_total");
+                    self.state.send_modify(|st| {
+                        st.connected = false;
+                        st.errors += 1;
+                        st.last_error = Some(e);
+                    });
+                    failures = failures.saturating_add(1);
+                    let u32_random = u32::from_le_bytes(crate::event::random_bytes());
+                    let delay = backoff_delay(failures, self.backoff.0, self.backoff.1, u32_random);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.cancelled() => return Ok(()),
+                    }
+                }
+            }
+            if stop.is_cancelled() && !lock(&self.shared).connected {
+                return Ok(());
+            }
+        }
+    }
+}
+
+struct Publisher {
+    client: LinkClient,
+    shared: SharedRef,
+    store: Store,
+    topics: Topics,
+    agent: String,
+    window: usize,
+    metrics: Metrics,
+}
+
+/// How long a stop waits for PUBACKs of rows already sent.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Publisher {
+    /// Hands one QoS 1 publish to the client, unless the link is down.
+    async fn send(&self, tag: Tag, topic: String, payload: Vec<u8>, retain: bool) -> Result<bool, MqttError> {
+        {
+            let mut s = lock(&self.shared);
+            if !s.connected {
+                return Ok(false);
+            }
+            s.correlator.queued(tag);
+        }
+        self.client.publish(topic, payload, retain).await?;
+        Ok(true)
+    }
+
+    async fn run(
+        self,
+        mut state: watch::Receiver<LinkState>,
+        mut acks: mpsc::UnboundedReceiver<i64>,
+        stop: CancellationToken,
+        loop_stop: CancellationToken,
+    ) -> Result<(), MqttError> {
+        let (deletes_tx, deletes_rx) = mpsc::unbounded_channel::<Vec<i64>>();
+        let deleter = tokio::spawn(delete_acked(self.store.clone(), deletes_rx, self.metrics.clone()));
+        let mut stats = self.store.watch();
+        let mut cursor = 0i64;
+        let mut in_flight = BTreeSet::new();
+        let (mut seen_connects, mut seen_resets, mut seen_version) = (0u64, 0u64, u64::MAX);
+        let mut drained = false;
+        loop {
+            let st = state.borrow_and_update().clone();
+            if st.resets != seen_resets {
+                seen_resets = st.resets;
+                cursor = 0;
+                in_flight.clear();
+                drained = false;
+            }
+            if st.connected && st.connects != seen_connects {
+                seen_connects = st.connects;
+                self.client.subscribe(self.topics.commands_filter()).await?;
+                let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
+                self.send(None, self.topics.status(), online, true).await?;
+            }
+            let version = stats.borrow_and_update().outbox_version;
+            if version != seen_version {
+                seen_version = version;
+                drained = false;
+            }
+            if st.connected && !drained && in_flight.len() < self.window {
+                let want = self.window - in_flight.len();
+                let rows = self.store.outbox_after(cursor, want).await?;
+                drained = rows.len() < want;
+                for row in rows {
+                    if !self.send(Some(row.seq), self.topics.full(&row.topic), row.payload, false).await? {
+                        break;
+                    }
+                    in_flight.insert(row.seq);
+                    cursor = row.seq;
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                Some(seq) = acks.recv() => {
+                    let mut batch = vec![seq];
+                    while let Ok(seq) = acks.try_recv() {
+                        batch.push(seq);
+                    }
+                    for seq in &batch {
+                        in_flight.remove(seq);
+                    }
+                    let _ = deletes_tx.send(batch);
+                }
+                changed = state.changed() => {
+                    if changed.is_err() {
+                        return Err(MqttError::LoopGone);
+                    }
+                }
+                _ = stats.changed() => {}
+            }
+        }
+        // Stop: give rows already sent a moment to be acknowledged, then say goodbye.
+        let deadline = tokio::time::Instant::now() + FLUSH_TIMEOUT;
+        while !in_flight.is_empty() && state.borrow().connected {
+            match tokio::time::timeout_at(deadline, acks.recv()).await {
+                Ok(Some(seq)) => {
+                    in_flight.remove(&seq);
+                    let _ = deletes_tx.send(vec![seq]);
+                }
+                _ => break,
+            }
+        }
+        drop(deletes_tx);
+        let _ = deleter.await;
+        let offline = status_payload("offline", &self.agent, Some("shutdown"), Some(crate::event::now_ms()));
+        if self.send(None, self.topics.status(), offline, true).await? {
+            self.client.disconnect().await?;
+        }
+        loop_stop.cancel();
+        Ok(())
+    }
+}
+
+/// Deletes acknowledged rows in batches, off the publishing path.
+async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64>>, metrics: Metrics) {
+    while let Some(mut batch) = batches.recv().await {
+        while let Ok(more) = batches.try_recv() {
+            batch.extend(more);
+        }
+        let n = batch.len() as u64;
+        match store.ack(batch).await {
+            Ok(_) => metrics.add("telbridge_events_out_total", n),
+            // The rows stay in the outbox and are sent again later: a duplicate, not a loss.
+            Err(e) => log::error!("cannot delete {n} acknowledged rows: {e}"),
+        }
+    }
+}
