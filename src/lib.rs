@@ -10,3 +10,8 @@ pub mod event;
 pub mod store;
 pub mod metrics;
 pub mod mqtt;
+pub mod command;
+pub mod health;
+pub mod http;
+pub mod agent;
+pub mod cli;

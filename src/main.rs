@@ -1,1 +1,86 @@
-fn main(){}
+//! The `telbridge` binary: parses the command line, sets up logging, signals and the
+//! one tokio runtime, and hands over to [`telbridge::agent::run`].
+
+use std::process::ExitCode;
+use telbridge::cli::{self, Cli};
+use telbridge::config::Config;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match cli::parse(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("telbridge: {e}\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match cli {
+        Cli::Version => {
+            println!("telbridge {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Cli::Help => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Cli::CheckConfig { config } => match Config::load(&config) {
+            Ok(c) => {
+                println!("{}: ok (agent {}, broker {}:{})", config.display(), c.agent.id, c.mqtt.host, c.mqtt.port);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", config.display());
+                ExitCode::from(1)
+            }
+        },
+        Cli::Run { config } => run(config),
+    }
+}
+
+fn run(config: std::path::PathBuf) -> ExitCode {
+    // Every record passes the logger; `log::max_level` (config, `agent.log_level`) filters.
+    let _ = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace).init();
+    log::set_max_level(log::LevelFilter::Info);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("telbridge: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(on_signals(shutdown.clone()));
+        match telbridge::agent::run(&config, shutdown).await {
+            Ok(()) => {
+                log::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                log::error!("{e:#}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// The first SIGTERM or SIGINT starts a graceful stop; a second one exits at once.
+async fn on_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        log::error!("cannot install signal handlers; stop with SIGKILL");
+        return;
+    };
+    for round in 0..2 {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        if round == 0 {
+            log::info!("signal received: stopping (again to exit at once)");
+            shutdown.cancel();
+        }
+    }
+    std::process::exit(130);
+}

@@ -57,9 +57,23 @@ impl Uplink {
         result
     }
 
-    /// Resolves when one of the tasks ended (on its own, that is a failure).
-    pub fn tasks_mut(&mut self) -> &mut Vec<JoinHandle<Result<(), MqttError>>> {
-        &mut self.tasks
+    /// Resolves when a task ended before being asked to stop: a failure. After it
+    /// resolved, call [`Uplink::abort`], not [`Uplink::join`].
+    pub async fn failed(&mut self) -> String {
+        let [a, b] = &mut self.tasks[..] else { return "uplink tasks missing".into() };
+        let result = tokio::select! { r = a => r, r = b => r };
+        match result {
+            Ok(Ok(())) => "uplink task ended".into(),
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("uplink task panicked: {e}"),
+        }
+    }
+
+    /// Stops the tasks at once.
+    pub fn abort(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 

@@ -49,6 +49,8 @@ pub struct StoreStats {
     /// Commits that failed since start, and the last reason.
     pub commit_errors: u64,
     pub last_error: Option<String>,
+    /// The last commit failed (cleared by the next one that succeeds).
+    pub failing: bool,
     pub file_bytes: u64,
 }
 

@@ -105,6 +105,7 @@ impl Writer {
             if enqueued && commit.is_ok() {
                 s.outbox_version += 1;
             }
+            s.failing = commit.is_err();
             if let Err(e) = &commit {
                 s.commit_errors += 1;
                 s.last_error = Some(e.to_string());

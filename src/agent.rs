@@ -1,0 +1,288 @@
+//! The agent's lifecycle: start every part, run until a signal or a restart, stop in order.
+//!
+//! Start: config → store → HTTP listener → uplink. If a config just applied by
+//! `agent.config.set` fails at any of these steps, the previous file is restored and the
+//! agent starts with it, then reports `agent/config.rolled_back`.
+//!
+//! Stop (SIGTERM, SIGINT, restart): the HTTP listener closes and open requests finish;
+//! the command dispatcher stops and running commands finish; the uplink waits briefly
+//! for outstanding PUBACKs, publishes `offline` and disconnects; the store commits and
+//! closes. A part that dies on its own makes `run` return an error, so the process exits
+//! non-zero and systemd (or procd) restarts it: never a silently dead relay.
+
+use crate::command::agent::{AgentContext, applying_marker, prev_path};
+use crate::command::{Dispatcher, Effect, Registry};
+use crate::config::Config;
+use crate::event::{Class, NewEvent, encode_envelope, new_id, now_ms};
+use crate::health::Health;
+use crate::http::{self, ingest::Ingest, ops::Ops};
+use crate::metrics::Metrics;
+use crate::store::{OutboxItem, Store, StoreError};
+use anyhow::{Context, anyhow};
+use hyper::Method;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long each stop step may take before the next one goes ahead.
+const STOP_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why one run of the agent ended.
+#[derive(Debug)]
+enum Exit {
+    Shutdown,
+    Restart(String),
+}
+
+/// A failure before the agent was up (eligible for config rollback) or after.
+#[derive(Debug)]
+enum RunError {
+    Startup(anyhow::Error),
+    Runtime(anyhow::Error),
+}
+
+/// Runs the agent with the config at `path` until `shutdown` is cancelled.
+pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut notice: Option<String> = None;
+    loop {
+        match run_once(path, &shutdown, notice.take()).await {
+            Ok(Exit::Shutdown) => return Ok(()),
+            Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
+            Err(RunError::Startup(e)) if applying_marker(path).exists() && prev_path(path).exists() => {
+                log::error!("new config failed to start: {e:#}; restoring the previous one");
+                std::fs::rename(prev_path(path), path).context("restoring the previous config")?;
+                let _ = std::fs::remove_file(applying_marker(path));
+                notice = Some(format!("{e:#}"));
+            }
+            Err(RunError::Startup(e)) | Err(RunError::Runtime(e)) => return Err(e),
+        }
+    }
+}
+
+/// Builds an agent-sourced event for the outbox.
+pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxItem {
+    let event = NewEvent::new("agent", kind, data, Class::Critical);
+    let payload = encode_envelope(&event, &new_id(), now_ms(), agent);
+    OutboxItem { topic: event.topic_suffix(), payload, class: Class::Critical, dedup_key: None }
+}
+
+async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<String>) -> Result<Exit, RunError> {
+    let startup = |e: anyhow::Error| RunError::Startup(e);
+    let config = Config::load(path).map_err(|e| startup(anyhow!("{}: {e}", path.display())))?;
+    if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
+        log::set_max_level(level);
+    }
+    let (store, writer) = Store::open(&config.store)
+        .map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
+    let parts = start(&config, path, store.clone(), notice).await;
+    let result = match parts {
+        Ok(parts) => parts.run_until_stop(shutdown).await,
+        Err(e) => Err(RunError::Startup(e)),
+    };
+    drop(store);
+    // Every handle is gone once the parts are stopped; the writer then commits and closes.
+    let joined = tokio::time::timeout(STOP_STEP_TIMEOUT, tokio::task::spawn_blocking(move || writer.join())).await;
+    if joined.is_err() {
+        log::warn!("store writer did not close in time");
+    }
+    result
+}
+
+/// Everything a running agent holds.
+struct Parts {
+    config: Config,
+    uplink: crate::mqtt::Uplink,
+    dispatcher: tokio::task::JoinHandle<Result<(), StoreError>>,
+    effects: mpsc::UnboundedReceiver<Effect>,
+    http_stop: CancellationToken,
+    http_tasks: TaskTracker,
+    commands_stop: CancellationToken,
+    command_tasks: TaskTracker,
+    uplink_stop: CancellationToken,
+    background_stop: CancellationToken,
+    background: TaskTracker,
+}
+
+async fn start(config: &Config, path: &Path, store: Store, notice: Option<String>) -> anyhow::Result<Parts> {
+    let listener = tokio::net::TcpListener::bind(&config.http.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+    let metrics = Metrics::default();
+    let health = Health::default();
+    let uplink_stop = CancellationToken::new();
+    let (uplink, incoming) =
+        crate::mqtt::spawn(config, store.clone(), metrics.clone(), uplink_stop.clone()).context("mqtt")?;
+    // The new config is up: it is now the one to keep.
+    let _ = std::fs::remove_file(applying_marker(path));
+    let agent = config.agent.id.clone();
+    store
+        .enqueue_unbounded(agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")})))
+        .await?;
+    if let Some(reason) = notice {
+        store.enqueue_unbounded(agent_event(&agent, "config.rolled_back", json!({"reason": reason}))).await?;
+    }
+
+    let ctx = Arc::new(AgentContext {
+        config: config.clone(),
+        config_path: PathBuf::from(path),
+        started: Instant::now(),
+        store: store.clone(),
+        link: uplink.state.clone(),
+        metrics: metrics.clone(),
+        health: health.clone(),
+    });
+    let mut registry = Registry::default();
+    crate::command::agent::register(&mut registry, ctx);
+    let mut router = http::Router::default();
+    let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
+    let o = ops.clone();
+    router.route(Method::GET, "/healthz", move |_| {
+        let r = o.healthz();
+        async move { r }
+    });
+    router.route(Method::GET, "/metrics", move |_| {
+        let r = ops.metrics();
+        async move { r }
+    });
+    if !config.http.ingest_token.is_empty() {
+        let ingest = Ingest {
+            store: store.clone(),
+            agent: agent.clone(),
+            token: config.http.ingest_token.expose().to_string(),
+            max_payload_bytes: config.mqtt.max_payload_bytes,
+            metrics: metrics.clone(),
+        };
+        router.route(Method::POST, "/v1/events", move |req| {
+            let ingest = ingest.clone();
+            async move { ingest.handle(req).await }
+        });
+    }
+
+    let (effects_tx, effects) = mpsc::unbounded_channel();
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        registry,
+        topics: uplink.topics.clone(),
+        agent,
+        metrics: metrics.clone(),
+        effects: effects_tx,
+    };
+    let command_tasks = TaskTracker::new();
+    let resumed = dispatcher.resume_pending(&command_tasks).await?;
+    if resumed > 0 {
+        log::info!("{resumed} interrupted command(s) resumed or answered");
+    }
+    let commands_stop = CancellationToken::new();
+    let dispatcher =
+        tokio::spawn(dispatcher.run(uplink.client.clone(), incoming, command_tasks.clone(), commands_stop.clone()));
+
+    let http_stop = CancellationToken::new();
+    let http_tasks = TaskTracker::new();
+    let limits = http::Limits {
+        max_body_bytes: config.http.max_body_bytes,
+        request_timeout: Duration::from_millis(config.http.request_timeout_ms),
+    };
+    http_tasks.spawn(http::serve(listener, router, limits, http_stop.clone(), http_tasks.clone()));
+    log::info!("telbridge {} up: http {}, broker {}:{}", env!("CARGO_PKG_VERSION"), config.http.listen, config.mqtt.host, config.mqtt.port);
+
+    let background_stop = CancellationToken::new();
+    let background = TaskTracker::new();
+    background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
+    background.spawn(prune_store(store, config.store.dedup_ttl_secs, background_stop.clone()));
+    Ok(Parts {
+        config: config.clone(),
+        uplink,
+        dispatcher,
+        effects,
+        http_stop,
+        http_tasks,
+        commands_stop,
+        command_tasks,
+        uplink_stop,
+        background_stop,
+        background,
+    })
+}
+
+impl Parts {
+    async fn run_until_stop(mut self, shutdown: &CancellationToken) -> Result<Exit, RunError> {
+        let exit = tokio::select! {
+            _ = shutdown.cancelled() => Ok(Exit::Shutdown),
+            Some(Effect::Restart { reason }) = self.effects.recv() => Ok(Exit::Restart(reason)),
+            failure = self.uplink.failed() => Err(anyhow!("mqtt uplink failed: {failure}")),
+            r = &mut self.dispatcher => Err(anyhow!("command dispatcher stopped: {r:?}")),
+        };
+        log::info!("stopping {}", self.config.agent.id);
+        self.http_stop.cancel();
+        self.http_tasks.close();
+        step("http", self.http_tasks.wait()).await;
+        self.commands_stop.cancel();
+        self.command_tasks.close();
+        step("commands", self.command_tasks.wait()).await;
+        self.background_stop.cancel();
+        self.background.close();
+        step("background", self.background.wait()).await;
+        self.uplink_stop.cancel();
+        match &exit {
+            Ok(_) => {
+                if let Ok(Err(e)) = tokio::time::timeout(STOP_STEP_TIMEOUT, self.uplink.join()).await {
+                    log::warn!("uplink stop: {e}");
+                }
+            }
+            Err(_) => self.uplink.abort(),
+        }
+        exit.map_err(RunError::Runtime)
+    }
+}
+
+async fn step(name: &str, f: impl std::future::Future<Output = ()>) {
+    if tokio::time::timeout(STOP_STEP_TIMEOUT, f).await.is_err() {
+        log::warn!("stop step {name} timed out");
+    }
+}
+
+/// Raises `agent/store.full` when the store starts refusing critical events, and
+/// `agent/store.recovered` when it has room again. Alarms bypass the bound.
+async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
+    let mut stats = store.watch();
+    let mut full = stats.borrow().ledger.full;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            r = stats.changed() => if r.is_err() { return },
+        }
+        let s = stats.borrow_and_update().clone();
+        if s.ledger.full != full {
+            full = s.ledger.full;
+            let kind = if full { "store.full" } else { "store.recovered" };
+            let data = json!({"rows": s.ledger.rows, "bytes": s.ledger.bytes, "refused": s.ledger.refused});
+            if full {
+                log::error!("store full: critical events are being refused (503) until the uplink drains it");
+            }
+            if let Err(e) = store.enqueue_unbounded(agent_event(&agent, kind, data)).await {
+                log::error!("cannot raise {kind} alarm: {e}");
+            }
+        }
+    }
+}
+
+/// Forgets old de-duplication keys and finished commands, hourly.
+async fn prune_store(store: Store, ttl_secs: u64, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let cutoff = now_ms().saturating_sub(ttl_secs * 1000);
+        match store.call(move |db| db.prune(cutoff)).await {
+            Ok(n) if n > 0 => log::debug!("pruned {n} old dedup keys and commands"),
+            Ok(_) => {}
+            Err(e) => log::warn!("prune failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The `agent.*` commands: remote management of the agent itself.
+//!
+//! `agent.ping`, `agent.status`, `agent.config.get`, `agent.config.set`,
+//! `agent.restart`, `agent.log_level`. Replies never contain secrets.
+
+use super::{Command, CommandError, Effect, Outcome, Registry, Reply};
+use crate::config::{Config, log_level_filter};
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::mqtt::LinkState;
+use crate::store::Store;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// What the management commands can see.
+pub struct AgentContext {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub started: Instant,
+    pub store: Store,
+    pub link: watch::Receiver<LinkState>,
+    pub metrics: Metrics,
+    pub health: Health,
+}
+
+/// The target name of the agent's own commands.
+pub const TARGET: &str = "agent";
+
+/// Registers every `agent.*` command.
+pub fn register(registry: &mut Registry, ctx: Arc<AgentContext>) {
+    registry.register(TARGET, "agent.ping", true, |_c: Command| async {
+        Ok(Outcome::data(json!({"pong": true, "ts": crate::event::format_rfc3339_ms(crate::event::now_ms())})))
+    });
+    let c = ctx.clone();
+    registry.register(TARGET, "agent.status", true, move |_| {
+        let v = status(&c);
+        async move { Ok(Outcome::data(v)) }
+    });
+    let c = ctx.clone();
+    registry.register(TARGET, "agent.config.get", true, move |_| {
+        let v = json!({"path": c.config_path, "config": c.config.redacted_json()});
+        async move { Ok(Outcome::data(v)) }
+    });
+    let c = ctx.clone();
+    registry.register(TARGET, "agent.config.set", true, move |cmd| {
+        let c = c.clone();
+        async move { tokio::task::spawn_blocking(move || config_set(&c, &cmd.args)).await.unwrap_or_else(|e| Err(CommandError::new("internal", e.to_string()))) }
+    });
+    registry.register(TARGET, "agent.restart", true, |_| async {
+        Ok(Outcome { data: json!({"restarting": true}), then: Some(Effect::Restart { reason: "agent.restart".into() }) })
+    });
+    registry.register(TARGET, "agent.log_level", true, |cmd| async move { log_level(&cmd.args) });
+}
+
+/// The `agent.status` reply: version, uptime, store, MQTT, drivers. No secrets.
+pub fn status(ctx: &AgentContext) -> Value {
+    let s = ctx.store.stats();
+    let link = ctx.link.borrow().clone();
+    json!({
+        "agent": ctx.config.agent.id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": ctx.started.elapsed().as_secs(),
+        "log_level": log::max_level().to_string().to_lowercase(),
+        "store": {
+            "rows": s.ledger.rows,
+            "bytes": s.ledger.bytes,
+            "critical_rows": s.ledger.critical_rows,
+            "max_bytes": ctx.config.store.max_bytes,
+            "file_bytes": s.file_bytes,
+            "full": s.ledger.full,
+            "evicted": s.ledger.evicted,
+            "dropped": s.ledger.dropped,
+            "refused": s.ledger.refused,
+            "commit_errors": s.commit_errors,
+            "last_error": s.last_error,
+        },
+        "mqtt": {
+            "connected": link.connected,
+            "broker": format!("{}:{}", ctx.config.mqtt.host, ctx.config.mqtt.port),
+            "protocol": ctx.config.mqtt.protocol,
+            "connects": link.connects,
+            "errors": link.errors,
+            "last_error": link.last_error,
+        },
+        "drivers": ctx.health.snapshot(),
+        "counters": ctx.metrics.snapshot(),
+    })
+}
+
+fn log_level(args: &Value) -> Reply {
+    let name = args.get("level").and_then(Value::as_str).ok_or_else(|| CommandError::bad_args("`level` is required"))?;
+    let filter = log_level_filter(name)
+        .ok_or_else(|| CommandError::bad_args("`level` must be one of off, error, warn, info, debug, trace"))?;
+    let previous = log::max_level().to_string().to_lowercase();
+    log::set_max_level(filter);
+    log::warn!("log level set to {filter} by command");
+    Ok(Outcome::data(json!({"level": filter.to_string().to_lowercase(), "previous": previous})))
+}
+
+/// `agent.config.set`: `{"toml": "<whole file>"}` or `{"config": {…}}`. Validated, then
+/// written atomically (the old file kept as `<file>.prev`), then applied by a restart.
+/// `***` secrets keep their current values. A config that fails to start is rolled back.
+fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
+    let text = match (args.get("toml"), args.get("config")) {
+        (Some(Value::String(text)), None) => text.clone(),
+        (None, Some(obj @ Value::Object(_))) => {
+            toml::to_string(obj).map_err(|e| CommandError::bad_args(format!("`config` cannot be TOML: {e}")))?
+        }
+        _ => return Err(CommandError::bad_args("give exactly one of `toml` (string) or `config` (object)")),
+    };
+    let mut new = Config::parse(&text).map_err(|e| CommandError::new("invalid_config", e.to_string()))?;
+    new.inherit_redacted_secrets(&ctx.config);
+    if new == ctx.config {
+        return Ok(Outcome::data(json!({"changed": false})));
+    }
+    let file_text = if text.contains(crate::config::REDACTED) {
+        new.to_toml().map_err(|e| CommandError::new("internal", e.to_string()))?
+    } else {
+        text
+    };
+    write_config(&ctx.config_path, &file_text).map_err(|e| CommandError::new("write_failed", e.to_string()))?;
+    Ok(Outcome {
+        data: json!({"changed": true, "restarting": true}),
+        then: Some(Effect::Restart { reason: "agent.config.set".into() }),
+    })
+}
+
+/// The previous config, kept beside the file while a new one is being applied.
+pub fn prev_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".prev")
+}
+
+/// Present while a new config has not yet started successfully.
+pub fn applying_marker(path: &Path) -> PathBuf {
+    with_suffix(path, ".applying")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Keeps the old file as `.prev`, replaces the file atomically, and leaves the
+/// `.applying` marker for the next start to clear (or to roll back on failure).
+fn write_config(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = with_suffix(path, ".tmp");
+    std::fs::copy(path, prev_path(path))?;
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::write(applying_marker(path), b"")?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The dispatcher task: store first, acknowledge second, execute third, answer once.
+
+use super::protocol::{self, ResultHeader};
+use super::{Command, CommandError, Registry, Reply};
+use crate::event::{Class, new_id, now_ms};
+use crate::metrics::Metrics;
+use crate::mqtt::topics::{Topics, result_suffix};
+use crate::mqtt::{Incoming, LinkClient};
+use crate::store::{CommandStart, OutboxItem, Store, StoreError};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What the agent does after a command's result is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Stop everything and start again, re-reading the config file.
+    Restart { reason: String },
+}
+
+/// Receives commands from the uplink and runs them through the registry.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub store: Store,
+    pub registry: Registry,
+    pub topics: Topics,
+    pub agent: String,
+    pub metrics: Metrics,
+    pub effects: mpsc::UnboundedSender<Effect>,
+}
+
+/// Where a result for an unparseable command without a usable id goes.
+pub const INVALID_RESULT_SUFFIX: &str = "res/_invalid";
+
+impl Dispatcher {
+    /// Serves commands until `stop`; running commands are tracked by `tracker`.
+    pub async fn run(
+        self,
+        client: LinkClient,
+        mut incoming: mpsc::UnboundedReceiver<Incoming>,
+        tracker: TaskTracker,
+        stop: CancellationToken,
+    ) -> Result<(), StoreError> {
+        loop {
+            let message = tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                m = incoming.recv() => match m { Some(m) => m, None => return Ok(()) },
+            };
+            // Not acknowledged unless stored: on a store error the broker keeps it.
+            match self.accept(&message).await {
+                Ok(run) => {
+                    if let Err(e) = client.ack(&message.ack).await {
+                        log::warn!("cannot ack command message: {e}");
+                    }
+                    if let Some(command) = run {
+                        let this = self.clone();
+                        tracker.spawn(async move { this.execute(command).await });
+                    }
+                }
+                Err(e) => {
+                    log::error!("command not stored, left unacknowledged for redelivery: {e}");
+                    self.metrics.inc("telbridge_command_store_errors_total");
+                }
+            }
+        }
+    }
+
+    /// Records the message; returns the command to execute if it is new.
+    async fn accept(&self, message: &Incoming) -> Result<Option<Command>, StoreError> {
+        self.metrics.inc("telbridge_commands_in_total");
+        let Some(target) = self.topics.command_target(&message.topic) else {
+            let header = ResultHeader { cmd_id: None, target: "", name: None };
+            let err = CommandError::new("bad_topic", format!("{} is not a command topic", message.topic));
+            self.answer_unrecorded(INVALID_RESULT_SUFFIX, &header, err).await?;
+            return Ok(None);
+        };
+        let command = match protocol::parse_command(target, &message.payload) {
+            Ok(c) => c,
+            Err(rejected) => {
+                let header = ResultHeader { cmd_id: rejected.id.as_deref(), target, name: None };
+                let suffix = rejected.id.as_deref().map(result_suffix).unwrap_or(INVALID_RESULT_SUFFIX.into());
+                // A rejected command with an id is recorded like any other, so a repeat
+                // gets the same answer.
+                match &rejected.id {
+                    Some(id) => self.record_and_finish(id, target, "", &message.payload, &header, Err(rejected.error)).await?,
+                    None => self.answer_unrecorded(&suffix, &header, rejected.error).await?,
+                }
+                return Ok(None);
+            }
+        };
+        let (id, target2, name, body) =
+            (command.id.clone(), command.target.clone(), command.name.clone(), message.payload.clone());
+        let start = self.store.call(move |db| db.command_begin(&id, &target2, &name, &body)).await?;
+        match start {
+            CommandStart::New => Ok(Some(command)),
+            CommandStart::InProgress => Ok(None),
+            CommandStart::Done(result) => {
+                // Answered again with the same bytes (same result id): the cloud drops the repeat.
+                let item = OutboxItem { topic: result_suffix(&command.id), payload: result, class: Class::Critical, dedup_key: None };
+                self.store.enqueue_unbounded(item).await?;
+                self.metrics.inc("telbridge_commands_repeated_total");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn answer_unrecorded(&self, suffix: &str, header: &ResultHeader<'_>, err: CommandError) -> Result<(), StoreError> {
+        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, header, &Err(err));
+        let item = OutboxItem { topic: suffix.to_string(), payload, class: Class::Critical, dedup_key: None };
+        self.store.enqueue_unbounded(item).await.map(|_| ())
+    }
+
+    async fn record_and_finish(
+        &self,
+        id: &str,
+        target: &str,
+        name: &str,
+        body: &[u8],
+        header: &ResultHeader<'_>,
+        result: Result<Value, CommandError>,
+    ) -> Result<(), StoreError> {
+        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, header, &result);
+        let item = OutboxItem { topic: result_suffix(id), payload, class: Class::Critical, dedup_key: None };
+        let (id, target, name, body) = (id.to_string(), target.to_string(), name.to_string(), body.to_vec());
+        self.store
+            .call(move |db| match db.command_begin(&id, &target, &name, &body)? {
+                CommandStart::New => db.command_finish(&id, &item),
+                CommandStart::Done(previous) => {
+                    let again = OutboxItem { payload: previous, ..item };
+                    db.enqueue_unbounded(&again).map(|_| ())
+                }
+                CommandStart::InProgress => Ok(()),
+            })
+            .await
+    }
+
+    /// Runs a recorded command and commits its one result.
+    pub async fn execute(&self, command: Command) {
+        let reply: Reply = match self.registry.get(&command.target, &command.name) {
+            Some(handler) => handler.call(command.clone()).await,
+            None => Err(CommandError::new(
+                "unknown_command",
+                format!("{} has no command {:?}; known: {}", command.target, command.name, self.registry.names(&command.target).join(", ")),
+            )),
+        };
+        if let Err(e) = &reply {
+            log::info!("command {} ({}) failed: {e}", command.id, command.name);
+            self.metrics.inc("telbridge_command_errors_total");
+        }
+        let (data, effect) = match reply {
+            Ok(outcome) => (Ok(outcome.data), outcome.then),
+            Err(e) => (Err(e), None),
+        };
+        if self.finish(&command, data).await && let Some(effect) = effect {
+            let _ = self.effects.send(effect);
+        }
+    }
+
+    /// Commits the result; false if the store refused (the command is then retried or
+    /// answered `interrupted` at the next start).
+    async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
+        let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
+        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, &header, &result);
+        let item = OutboxItem { topic: result_suffix(&command.id), payload, class: Class::Critical, dedup_key: None };
+        let id = command.id.clone();
+        match self.store.call(move |db| db.command_finish(&id, &item)).await {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("result of command {} not stored: {e}", command.id);
+                false
+            }
+        }
+    }
+
+    /// At start: re-runs interrupted commands that are safe to repeat, and answers the
+    /// others with an `interrupted` error.
+    pub async fn resume_pending(&self, tracker: &TaskTracker) -> Result<usize, StoreError> {
+        let pending = self.store.call(|db| db.commands_pending()).await?;
+        let n = pending.len();
+        for p in pending {
+            let command = match protocol::parse_command(&p.target, &p.body) {
+                Ok(c) => c,
+                Err(r) => Command { id: p.cmd_id.clone(), target: p.target.clone(), name: p.name.clone(), args: r.error.reason.into() },
+            };
+            match self.registry.get(&command.target, &command.name) {
+                Some(h) if h.resumable => {
+                    log::info!("resuming command {} ({})", command.id, command.name);
+                    let this = self.clone();
+                    tracker.spawn(async move { this.execute(command).await });
+                }
+                _ => {
+                    let err = CommandError::new(
+                        "interrupted",
+                        "the agent restarted before this command completed; it was not retried because it is not safe to repeat",
+                    );
+                    self.finish(&command, Err(err)).await;
+                }
+            }
+        }
+        Ok(n)
+    }
+}

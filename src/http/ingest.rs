@@ -1,0 +1,185 @@
+//! `POST /v1/events`: the token-protected generic ingest for LAN applications.
+//!
+//! Body: one event object or an array of up to 1000. Each event:
+//! `{"source":"app/x","type":"thing.happened","data":…,"class":"critical"|"telemetry",
+//! "dedup_key":"…"}`; other fields are kept under `extra`. All events of a request are
+//! stored in one transaction or none is; the reply (200) lists each event's id and fate
+//! only after the commit. A full store answers 503 with `Retry-After`.
+
+use super::{Request, Response, error, json_response};
+use crate::event::{Class, NewEvent, encode_envelope, new_id, now_ms};
+use crate::metrics::Metrics;
+use crate::mqtt::topics::{is_event_type, is_source};
+use crate::store::{Enqueued, OutboxItem, Store, StoreError};
+use hyper::StatusCode;
+use serde_json::{Map, Value, json};
+
+/// Events one request may carry, at most.
+pub const MAX_BATCH: usize = 1000;
+
+/// What the route needs.
+#[derive(Clone)]
+pub struct Ingest {
+    pub store: Store,
+    pub agent: String,
+    pub token: String,
+    pub max_payload_bytes: usize,
+    pub metrics: Metrics,
+}
+
+impl Ingest {
+    pub async fn handle(&self, req: Request) -> Response {
+        if !self.authorized(&req) {
+            return error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid `Authorization: Bearer <token>` is required");
+        }
+        let events = match parse_events(req.body()) {
+            Ok(events) => events,
+            Err(reason) => return error(StatusCode::BAD_REQUEST, "bad_event", &reason),
+        };
+        let mut ids = Vec::with_capacity(events.len());
+        let mut items = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let id = new_id();
+            let payload = encode_envelope(event, &id, now_ms(), &self.agent);
+            if payload.len() > self.max_payload_bytes {
+                let reason = format!("event {i} is {} bytes, more than mqtt.max_payload_bytes", payload.len());
+                return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &reason);
+            }
+            let dedup_key = event.dedup_key.as_ref().map(|k| format!("ingest:{}:{k}", event.source));
+            items.push(OutboxItem { topic: event.topic_suffix(), payload, class: event.class, dedup_key });
+            ids.push(id);
+        }
+        let n = items.len() as u64;
+        match self.store.enqueue(items).await {
+            Ok(outcomes) => {
+                self.metrics.add("telbridge_events_in_total", n);
+                let list: Vec<Value> = ids
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(id, o)| match o {
+                        Enqueued::Stored(_) => json!({"id": id, "status": "stored"}),
+                        Enqueued::Duplicate => json!({"id": null, "status": "duplicate"}),
+                        Enqueued::Dropped => json!({"id": null, "status": "dropped"}),
+                    })
+                    .collect();
+                json_response(StatusCode::OK, &json!({"events": list}))
+            }
+            Err(e) => store_unavailable(&e, &self.metrics),
+        }
+    }
+
+    fn authorized(&self, req: &Request) -> bool {
+        let given = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        constant_time_eq(given.as_bytes(), self.token.as_bytes())
+    }
+}
+
+/// The 503 every ingress answers when the store cannot take an event.
+pub fn store_unavailable(e: &StoreError, metrics: &Metrics) -> Response {
+    metrics.inc("telbridge_ingress_refused_total");
+    let (code, reason) = match e {
+        StoreError::Full => ("store_full", "the store is full of undelivered events; retry later".to_string()),
+        other => ("store_unavailable", format!("the event could not be stored: {other}")),
+    };
+    let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, code, &reason);
+    resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("30"));
+    resp
+}
+
+/// Compares secrets without leaking where they differ through timing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Parses the body into events, or says what is wrong with which one.
+pub fn parse_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let list = match value {
+        Value::Array(list) => list,
+        obj @ Value::Object(_) => vec![obj],
+        _ => return Err("body must be an event object or an array of them".into()),
+    };
+    if list.is_empty() || list.len() > MAX_BATCH {
+        return Err(format!("a request carries 1 to {MAX_BATCH} events"));
+    }
+    list.into_iter().enumerate().map(|(i, v)| parse_event(v).map_err(|e| format!("event {i}: {e}"))).collect()
+}
+
+fn parse_event(value: Value) -> Result<NewEvent, String> {
+    let Value::Object(mut map) = value else { return Err("must be an object".into()) };
+    let source = take_string(&mut map, "source")?.ok_or("`source` is required")?;
+    if !is_source(&source) || source == "agent" || source.starts_with("agent/") {
+        return Err("`source` must be 1-4 levels of A-Z a-z 0-9 . _ - and not `agent`".into());
+    }
+    let kind = take_string(&mut map, "type")?.ok_or("`type` is required")?;
+    if !is_event_type(&kind) {
+        return Err("`type` must be 1-64 characters of a-z 0-9 . _ -".into());
+    }
+    let class = match take_string(&mut map, "class")?.as_deref() {
+        None | Some("critical") => Class::Critical,
+        Some("telemetry") => Class::Telemetry,
+        Some(other) => return Err(format!("`class` must be critical or telemetry, not {other:?}")),
+    };
+    let dedup_key = take_string(&mut map, "dedup_key")?;
+    if dedup_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+        return Err("`dedup_key` must be 1-200 characters".into());
+    }
+    let data = map.remove("data").unwrap_or(Value::Null);
+    let mut event = NewEvent::new(source, kind, data, class);
+    event.dedup_key = dedup_key;
+    event.extra = map;
+    Ok(event)
+}
+
+fn take_string(map: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match map.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("`{key}` must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_event_or_an_array_parses_and_unknown_fields_are_kept() {
+        let one = parse_events(br#"{"source":"pbx/1","type":"cdr.new","data":{"a":1},"vendor":7}"#).expect("one");
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].extra["vendor"], 7);
+        assert_eq!(one[0].class, Class::Critical);
+        let two = parse_events(br#"[{"source":"a","type":"x"},{"source":"b","type":"y","class":"telemetry"}]"#)
+            .expect("two");
+        assert_eq!(two[1].class, Class::Telemetry);
+    }
+
+    #[test]
+    fn bad_events_are_refused_with_the_index_and_field() {
+        for (body, needle) in [
+            (&b"[]"[..], "1 to"),
+            (br#"{"type":"x"}"#, "event 0: `source`"),
+            (br#"[{"source":"a","type":"x"},{"source":"a/+","type":"x"}]"#, "event 1: `source`"),
+            (br#"{"source":"agent","type":"x"}"#, "`source`"),
+            (br#"{"source":"a","type":"Bad Type"}"#, "`type`"),
+            (br#"{"source":"a","type":"x","class":"urgent"}"#, "`class`"),
+            (br#"{"source":1,"type":"x"}"#, "`source` must be a string"),
+            (b"nope", "not JSON"),
+        ] {
+            let err = parse_events(body).expect_err("refused");
+            assert!(err.contains(needle), "{err} should mention {needle}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_equal_only_when_identical() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
