@@ -66,8 +66,9 @@ pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()>
 /// Builds an agent-sourced event for the outbox.
 pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxItem {
     let event = NewEvent::new("agent", kind, data, Class::Critical);
-    let payload = encode_envelope(&event, &new_id(), now_ms(), agent);
-    OutboxItem { topic: event.topic_suffix(), payload, class: Class::Critical, dedup_key: None }
+    let id = new_id();
+    let payload = encode_envelope(&event, &id, now_ms(), agent);
+    OutboxItem { id, topic: event.topic_suffix(), payload, class: Class::Critical, dedup_key: None }
 }
 
 async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<String>) -> Result<Exit, RunError> {

@@ -30,6 +30,13 @@ pub struct Dispatcher {
     pub effects: mpsc::UnboundedSender<Effect>,
 }
 
+/// A result payload as an outbox item on `suffix`.
+fn result_item(agent: &str, suffix: String, header: &ResultHeader<'_>, result: &Result<Value, CommandError>) -> OutboxItem {
+    let id = new_id();
+    let payload = protocol::encode_result(&id, now_ms(), agent, header, result);
+    OutboxItem { id, topic: suffix, payload, class: Class::Critical, dedup_key: None }
+}
+
 /// Where a result for an unparseable command without a usable id goes.
 pub const INVALID_RESULT_SUFFIX: &str = "res/_invalid";
 
@@ -97,7 +104,13 @@ impl Dispatcher {
             CommandStart::InProgress => Ok(None),
             CommandStart::Done(result) => {
                 // Answered again with the same bytes (same result id): the cloud drops the repeat.
-                let item = OutboxItem { topic: result_suffix(&command.id), payload: result, class: Class::Critical, dedup_key: None };
+                let item = OutboxItem {
+                    id: String::new(),
+                    topic: result_suffix(&command.id),
+                    payload: result,
+                    class: Class::Critical,
+                    dedup_key: None,
+                };
                 self.store.enqueue_unbounded(item).await?;
                 self.metrics.inc("telbridge_commands_repeated_total");
                 Ok(None)
@@ -106,8 +119,7 @@ impl Dispatcher {
     }
 
     async fn answer_unrecorded(&self, suffix: &str, header: &ResultHeader<'_>, err: CommandError) -> Result<(), StoreError> {
-        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, header, &Err(err));
-        let item = OutboxItem { topic: suffix.to_string(), payload, class: Class::Critical, dedup_key: None };
+        let item = result_item(&self.agent, suffix.to_string(), header, &Err(err));
         self.store.enqueue_unbounded(item).await.map(|_| ())
     }
 
@@ -120,8 +132,7 @@ impl Dispatcher {
         header: &ResultHeader<'_>,
         result: Result<Value, CommandError>,
     ) -> Result<(), StoreError> {
-        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, header, &result);
-        let item = OutboxItem { topic: result_suffix(id), payload, class: Class::Critical, dedup_key: None };
+        let item = result_item(&self.agent, result_suffix(id), header, &result);
         let (id, target, name, body) = (id.to_string(), target.to_string(), name.to_string(), body.to_vec());
         self.store
             .call(move |db| match db.command_begin(&id, &target, &name, &body)? {
@@ -161,8 +172,7 @@ impl Dispatcher {
     /// answered `interrupted` at the next start).
     async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
         let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
-        let payload = protocol::encode_result(&new_id(), now_ms(), &self.agent, &header, &result);
-        let item = OutboxItem { topic: result_suffix(&command.id), payload, class: Class::Critical, dedup_key: None };
+        let item = result_item(&self.agent, result_suffix(&command.id), &header, &result);
         let id = command.id.clone();
         match self.store.call(move |db| db.command_finish(&id, &item)).await {
             Ok(()) => true,

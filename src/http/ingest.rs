@@ -46,7 +46,7 @@ impl Ingest {
                 return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &reason);
             }
             let dedup_key = event.dedup_key.as_ref().map(|k| format!("ingest:{}:{k}", event.source));
-            items.push(OutboxItem { topic: event.topic_suffix(), payload, class: event.class, dedup_key });
+            items.push(OutboxItem { id: id.clone(), topic: event.topic_suffix(), payload, class: event.class, dedup_key });
             ids.push(id);
         }
         let n = items.len() as u64;
@@ -58,7 +58,7 @@ impl Ingest {
                     .zip(outcomes)
                     .map(|(id, o)| match o {
                         Enqueued::Stored(_) => json!({"id": id, "status": "stored"}),
-                        Enqueued::Duplicate => json!({"id": null, "status": "duplicate"}),
+                        Enqueued::Duplicate(first) => json!({"id": first, "status": "duplicate"}),
                         Enqueued::Dropped => json!({"id": null, "status": "dropped"}),
                     })
                     .collect();

@@ -46,12 +46,13 @@ impl Ledger {
 }
 
 /// What became of an event handed to [`Db::enqueue`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enqueued {
     /// Stored under this outbox sequence number.
     Stored(i64),
-    /// Its de-duplication key was seen before: nothing stored.
-    Duplicate,
+    /// Its de-duplication key was seen before: nothing stored. Carries the id of the
+    /// event first stored under that key.
+    Duplicate(String),
     /// A telemetry event that did not fit: nothing stored, counted in `dropped`.
     Dropped,
 }
@@ -67,6 +68,8 @@ pub struct OutboxRow {
 /// An event ready for the outbox.
 #[derive(Debug, Clone)]
 pub struct OutboxItem {
+    /// The event id inside the payload (kept with the de-duplication key).
+    pub id: String,
     pub topic: String,
     pub payload: Vec<u8>,
     pub class: Class,
@@ -125,11 +128,13 @@ impl Db<'_> {
     fn enqueue_inner(&mut self, item: &OutboxItem, unbounded: bool) -> Result<Enqueued, StoreError> {
         if let Some(key) = &item.dedup_key {
             let fresh = self.conn.execute(
-                "INSERT OR IGNORE INTO dedup (key, created_ms) VALUES (?1, ?2)",
-                params![key, self.now_ms as i64],
+                "INSERT OR IGNORE INTO dedup (key, created_ms, event_id) VALUES (?1, ?2, ?3)",
+                params![key, self.now_ms as i64, item.id],
             )?;
             if fresh == 0 {
-                return Ok(Enqueued::Duplicate);
+                let first: String =
+                    self.conn.query_row("SELECT event_id FROM dedup WHERE key = ?1", [key], |r| r.get(0))?;
+                return Ok(Enqueued::Duplicate(first));
             }
         }
         let size = item.topic.len() as u64 + item.payload.len() as u64 + ROW_OVERHEAD;

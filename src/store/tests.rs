@@ -8,7 +8,7 @@ fn config(dir: &Path, max_bytes: u64) -> StoreConfig {
 }
 
 fn item(class: Class, size: usize) -> OutboxItem {
-    OutboxItem { topic: "evt/t/x".into(), payload: vec![b'x'; size], class, dedup_key: None }
+    OutboxItem { id: crate::event::new_id(), topic: "evt/t/x".into(), payload: vec![b'x'; size], class, dedup_key: None }
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -104,10 +104,13 @@ fn a_repeated_dedup_key_is_stored_once() {
         let (store, _w) = Store::open(&config(&dir, 1 << 20)).expect("open");
         let mut a = item(Class::Critical, 5);
         a.dedup_key = Some("sms:gw1:42".into());
+        let a_id = a.id.clone();
         let first = store.enqueue(vec![a.clone()]).await.expect("first");
-        let second = store.enqueue(vec![a]).await.expect("second");
+        let retry = OutboxItem { id: "another-id".into(), ..a };
+        let second = store.enqueue(vec![retry]).await.expect("second");
         assert!(matches!(first[0], Enqueued::Stored(_)));
-        assert_eq!(second, vec![Enqueued::Duplicate]);
+        assert_eq!(second, vec![Enqueued::Duplicate(a_id)]);
+        assert_eq!(store.outbox_after(0, 10).await.expect("rows").len(), 1);
     });
 }
 
@@ -164,7 +167,7 @@ fn a_command_is_recorded_once_and_its_result_is_queued_with_it() {
         assert_eq!(begin("c1").await.expect("again"), CommandStart::InProgress);
         let pending = store.call(|db| db.commands_pending()).await.expect("pending");
         assert_eq!(pending.len(), 1);
-        let result = OutboxItem { topic: "res/c1".into(), payload: b"{\"id\":\"r\"}".to_vec(), class: Class::Critical, dedup_key: None };
+        let result = OutboxItem { id: "r".into(), topic: "res/c1".into(), payload: b"{\"id\":\"r\"}".to_vec(), class: Class::Critical, dedup_key: None };
         store.call(move |db| db.command_finish("c1", &result)).await.expect("finish");
         assert_eq!(begin("c1").await.expect("done"), CommandStart::Done(b"{\"id\":\"r\"}".to_vec()));
         let rows = store.outbox_after(0, 10).await.expect("rows");

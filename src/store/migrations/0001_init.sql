@@ -34,7 +34,8 @@ CREATE TABLE kv (
 -- De-duplication keys of events already accepted.
 CREATE TABLE dedup (
     key        TEXT PRIMARY KEY,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    event_id   TEXT    NOT NULL    -- the id the first event with this key got
 );
 CREATE INDEX dedup_by_age ON dedup (created_ms);
 

@@ -1,0 +1,98 @@
+//! Brokers for tests: mosquitto as a child process (can be stopped and restarted, with
+//! persistence) and rumqttd in-process (fast, lives as long as the test binary).
+
+use super::{free_port, wait_for};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Mosquitto {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// Starts a private mosquitto on a free port with on-disk persistence in `dir`.
+    pub fn start(dir: &std::path::Path) -> Mosquitto {
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n",
+                dir.display()
+            ),
+        )
+        .expect("mosquitto.conf");
+        let mut m = Mosquitto { port, dir: dir.to_path_buf(), child: None };
+        m.resume();
+        m
+    }
+
+    /// Starts it again on the same port (after [`Mosquitto::stop`]).
+    pub fn resume(&mut self) {
+        let log = std::fs::File::create(self.dir.join("mosquitto.log")).expect("log");
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto is installed (apt-get install mosquitto)");
+        self.child = Some(child);
+        let port = self.port;
+        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
+    }
+
+    /// SIGTERM: mosquitto saves its sessions and exits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts rumqttd in a background thread of this test process; returns its port.
+pub fn start_rumqttd() -> u16 {
+    let port = free_port();
+    let text = format!(
+        r#"
+id = 0
+[router]
+max_connections = 100
+max_outgoing_packet_count = 1000
+max_segment_size = 10485760
+max_segment_count = 10
+[v4.1]
+name = "v4"
+listen = "127.0.0.1:{port}"
+next_connection_delay_ms = 1
+[v4.1.connections]
+connection_timeout_ms = 60000
+max_payload_size = 1048576
+max_inflight_count = 1000
+dynamic_filters = true
+"#
+    );
+    let config: rumqttd::Config = toml::from_str(&text).expect("rumqttd config");
+    std::thread::spawn(move || {
+        let mut broker = rumqttd::Broker::new(config);
+        let _ = broker.start();
+    });
+    wait_for(Duration::from_secs(10), "rumqttd to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
+    port
+}

@@ -1,0 +1,210 @@
+//! Test harness: real mosquitto and rumqttd brokers, the real `telbridge` binary as a
+//! child process, a recording MQTT subscriber, and a minimal HTTP/1.1 client.
+//! Everything binds 127.0.0.1 on ports the OS hands out.
+#![allow(dead_code)]
+
+pub mod broker;
+pub mod http;
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub use broker::{Mosquitto, start_rumqttd};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("telbridge-it-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Polls `f` every 20 ms until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub const TOKEN: &str = "test-token";
+
+/// Writes an agent config; `extra` is appended TOML (extra tables or keys).
+pub fn write_config(dir: &Path, agent: &str, mqtt_port: u16, http_port: u16, extra_mqtt: &str, extra: &str) -> PathBuf {
+    let path = dir.join("telbridge.toml");
+    let text = format!(
+        "[agent]\nid = \"{agent}\"\nlog_level = \"debug\"\n\
+         [mqtt]\nport = {mqtt_port}\nreconnect_min_ms = 100\nreconnect_max_ms = 500\n{extra_mqtt}\n\
+         [store]\npath = \"{}\"\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\ningest_token = \"{TOKEN}\"\n{extra}",
+        dir.join("store.db").display()
+    );
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// The agent binary running as a child process.
+pub struct Agent {
+    pub config: PathBuf,
+    pub http_port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Agent {
+    pub fn start(config: &Path, http_port: u16) -> Agent {
+        let mut agent = Agent { config: config.to_path_buf(), http_port, child: None, log: config.with_extension("log") };
+        agent.spawn();
+        agent
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_telbridge"))
+            .args(["run", "-c"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn telbridge");
+        self.child = Some(child);
+        let port = self.http_port;
+        wait_for(Duration::from_secs(20), "the agent's /healthz", || {
+            http::get(port, "/healthz").ok().filter(|r| r.status == 200)
+        });
+    }
+
+    /// SIGKILL: no flush, no goodbye.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let status = child.wait().expect("wait");
+        status.code()
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// The agent's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Posts events to `/v1/events`.
+    pub fn post_events(&self, body: &Value) -> http::Reply {
+        http::post_json(self.http_port, "/v1/events", Some(TOKEN), body).expect("post")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One message seen by the [`Recorder`].
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+impl Seen {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.payload).unwrap_or(Value::Null)
+    }
+}
+
+/// A subscriber on a persistent session that records every message it receives.
+#[derive(Clone)]
+pub struct Recorder {
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub client: rumqttc::Client,
+}
+
+impl Recorder {
+    pub fn start(port: u16, filter: &str) -> Recorder {
+        let mut opts = rumqttc::MqttOptions::new(format!("recorder-{}", free_port()), "127.0.0.1", port);
+        opts.set_clean_session(false).set_keep_alive(Duration::from_secs(5)).set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut connection) = rumqttc::Client::new(opts, 100);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let filter = filter.to_string();
+        let sub = client.clone();
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                        let _ = sub.try_subscribe(filter.clone(), rumqttc::QoS::AtLeastOnce);
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        let seen = Seen { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain };
+                        sink.lock().expect("lock").push(seen);
+                    }
+                    Ok(_) => {}
+                    Err(rumqttc::ConnectionError::RequestsDone) => return,
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            }
+        });
+        ready_rx.recv_timeout(Duration::from_secs(10)).expect("recorder subscribed");
+        Recorder { seen, client }
+    }
+
+    pub fn all(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    /// Messages on topics ending with `suffix`.
+    pub fn on(&self, suffix: &str) -> Vec<Seen> {
+        self.all().into_iter().filter(|s| s.topic.ends_with(suffix)).collect()
+    }
+
+    /// Waits until `pred` holds for the messages seen so far.
+    pub fn wait_until(&self, timeout: Duration, what: &str, pred: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
+        wait_for(timeout, what, || {
+            let all = self.all();
+            pred(&all).then_some(all)
+        })
+    }
+
+    /// Publishes a command at QoS 1.
+    pub fn command(&self, topic: &str, payload: &str) {
+        self.client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.as_bytes().to_vec()).expect("publish");
+    }
+}

@@ -1,0 +1,172 @@
+//! End to end: events posted to the HTTP ingress reach a real broker, across agent
+//! crashes (SIGKILL), broker outages and both MQTT versions.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn event(source: &str, i: usize) -> Value {
+    json!({"source": source, "type": "test.event", "data": {"i": i}, "dedup_key": format!("{source}-{i}")})
+}
+
+/// The `data.i` of every test event seen, in arrival order, with its event id.
+fn arrivals(seen: &[Seen], source: &str) -> Vec<(u64, String)> {
+    seen.iter()
+        .filter(|s| s.topic.ends_with(&format!("/evt/{source}/test.event")))
+        .map(|s| s.json())
+        .map(|v| (v["data"]["i"].as_u64().unwrap_or(u64::MAX), v["id"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[test]
+fn events_posted_to_the_ingress_arrive_on_the_broker_in_order() {
+    let dir = temp_dir("fastpath");
+    let mqtt = start_rumqttd();
+    let http = free_port();
+    let rec = Recorder::start(mqtt, "telbridge/v1/fast/#");
+    let agent = Agent::start(&write_config(&dir, "fast", mqtt, http, "", ""), http);
+    let mut ids = Vec::new();
+    for chunk in 0..10 {
+        let body: Vec<Value> = (0..10).map(|i| event("app/one", chunk * 10 + i)).collect();
+        let reply = agent.post_events(&Value::Array(body));
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        for e in reply.json()["events"].as_array().expect("events") {
+            assert_eq!(e["status"], "stored");
+            ids.push(e["id"].as_str().expect("id").to_string());
+        }
+    }
+    let seen = rec.wait_until(WAIT, "100 events", |s| arrivals(s, "app/one").len() >= 100);
+    let got = arrivals(&seen, "app/one");
+    assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (0..100).collect::<Vec<u64>>());
+    assert_eq!(got.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(), ids);
+    let envelope = seen.iter().find(|s| s.topic == "telbridge/v1/fast/evt/app/one/test.event").expect("event").json();
+    assert_eq!((envelope["agent"].as_str(), envelope["source"].as_str()), (Some("fast"), Some("app/one")));
+    assert!(envelope["ts"].as_str().is_some_and(|t| t.ends_with('Z')));
+    // Delivered rows are deleted from the store.
+    let health = common::http::get(http, "/healthz").expect("healthz").json();
+    wait_for(WAIT, "store drained", || {
+        (common::http::get(http, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
+    });
+    assert_eq!(health["mqtt_connected"], true);
+}
+
+#[test]
+fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
+    let dir = temp_dir("crash");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/crash/#");
+    let mut agent = Agent::start(&write_config(&dir, "crash", broker.port, http, "", ""), http);
+    const N: usize = 300;
+    let mut acked: BTreeMap<usize, String> = BTreeMap::new();
+    let mut i = 0;
+    let mut kills = 0;
+    while i < N {
+        // Kill the agent twice while events are flowing, right after an acknowledgement.
+        if (i == 100 || i == 200) && kills < 2 && acked.len() == i {
+            agent.kill();
+            kills += 1;
+            agent.restart();
+        }
+        match common::http::post_json(http, "/v1/events", Some(TOKEN), &event("app/c", i)) {
+            Ok(r) if r.status == 200 => {
+                let e = &r.json()["events"][0];
+                acked.insert(i, e["id"].as_str().expect("id").to_string());
+                i += 1;
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)), // retried with the same dedup key
+        }
+    }
+    assert_eq!(kills, 2);
+    let seen = rec.wait_until(WAIT, "all acknowledged events", |s| {
+        arrivals(s, "app/c").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= N
+    });
+    // Every acknowledged event arrived, under the id it was acknowledged with; a repeat
+    // (allowed after a crash) carries the same id.
+    let mut ids_by_i: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    for (i, id) in arrivals(&seen, "app/c") {
+        ids_by_i.entry(i).or_default().insert(id);
+    }
+    for (i, id) in &acked {
+        let ids = &ids_by_i[&(*i as u64)];
+        assert_eq!(ids.len(), 1, "event {i} arrived under several ids: {ids:?}");
+        assert!(ids.contains(id), "event {i} arrived as {ids:?}, acknowledged as {id}");
+    }
+}
+
+#[test]
+fn events_buffered_during_a_broker_outage_arrive_in_order_per_source() {
+    let dir = temp_dir("outage");
+    let mut broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/outage/#");
+    let agent = Agent::start(&write_config(&dir, "outage", broker.port, http, "", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    broker.stop();
+    wait_for(WAIT, "the agent to notice", || {
+        (common::http::get(http, "/healthz").ok()?.json()["mqtt_connected"] == false).then_some(())
+    });
+    for i in 0..60 {
+        let source = if i % 2 == 0 { "app/a" } else { "app/b" };
+        let reply = agent.post_events(&event(source, i));
+        assert_eq!(reply.status, 200, "accepted while the broker is down");
+    }
+    broker.resume();
+    let seen = rec.wait_until(WAIT, "60 events after the outage", |s| {
+        arrivals(s, "app/a").len() + arrivals(s, "app/b").len() >= 60
+    });
+    for source in ["app/a", "app/b"] {
+        let order: Vec<u64> = arrivals(&seen, source).iter().map(|(i, _)| *i).collect();
+        let mut first_seen = Vec::new();
+        for i in order {
+            if !first_seen.contains(&i) {
+                first_seen.push(i);
+            }
+        }
+        let expected: Vec<u64> = (0..60).filter(|i| (i % 2 == 0) == (source == "app/a")).collect();
+        assert_eq!(first_seen, expected, "{source} out of order");
+    }
+}
+
+#[test]
+fn mqtt_5_relays_events_and_commands_too() {
+    let dir = temp_dir("v5");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/five/#");
+    let agent = Agent::start(&write_config(&dir, "five", broker.port, http, "protocol = \"v5\"", ""), http);
+    assert_eq!(agent.post_events(&event("app/v5", 1)).status, 200);
+    rec.wait_until(WAIT, "the v5 event", |s| !arrivals(s, "app/v5").is_empty());
+    rec.command("telbridge/v1/five/cmd/agent", r#"{"id":"v5-ping","cmd":"agent.ping"}"#);
+    let seen = rec.wait_until(WAIT, "the ping result", |s| s.iter().any(|m| m.topic.ends_with("/res/v5-ping")));
+    let result = seen.iter().find(|m| m.topic.ends_with("/res/v5-ping")).expect("result").json();
+    assert_eq!(result["status"], "ok");
+    assert_eq!(result["data"]["pong"], true);
+}
+
+#[test]
+fn sigterm_flushes_publishes_offline_and_exits_zero() {
+    let dir = temp_dir("term");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/term/#");
+    let mut agent = Agent::start(&write_config(&dir, "term", broker.port, http, "", ""), http);
+    let body: Vec<Value> = (0..50).map(|i| event("app/t", i)).collect();
+    assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
+    assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
+    let seen = rec.wait_until(WAIT, "offline status", |s| {
+        s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "offline")
+    });
+    let offline = seen.iter().rev().find(|m| m.topic.ends_with("/status")).expect("status").json();
+    assert_eq!(offline["reason"], "shutdown");
+    let delivered = arrivals(&seen, "app/t").len();
+    // Whatever was not delivered before the stop is still in the store for next time.
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let left: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE topic LIKE 'evt/app/t/%'", [], |r| r.get(0)).expect("count");
+    assert!(delivered as i64 + left >= 50, "delivered {delivered}, left {left}");
+}
