@@ -16,7 +16,11 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts a private mosquitto on a free port with on-disk persistence in `dir`.
     pub fn start(dir: &std::path::Path) -> Mosquitto {
-        let port = free_port();
+        Self::start_on(dir, free_port())
+    }
+
+    /// Starts on a given port (one an agent is already trying to reach).
+    pub fn start_on(dir: &std::path::Path, port: u16) -> Mosquitto {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,

@@ -1,7 +1,7 @@
 //! Test harness: real mosquitto and rumqttd brokers, the real `telbridge` binary as a
 //! child process, a recording MQTT subscriber, and a minimal HTTP/1.1 client.
 //! Everything binds 127.0.0.1 on ports the OS hands out.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod broker;
 pub mod http;
