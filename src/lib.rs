@@ -5,13 +5,13 @@
 //! [`event`] (envelopes and ids), [`mqtt`] (the uplink), [`command`] (cloud commands and
 //! their registry), [`http`] (the local ingress), and [`agent`], which wires them together.
 
-pub mod config;
-pub mod event;
-pub mod store;
-pub mod metrics;
-pub mod mqtt;
-pub mod command;
-pub mod health;
-pub mod http;
 pub mod agent;
 pub mod cli;
+pub mod command;
+pub mod config;
+pub mod event;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod mqtt;
+pub mod store;

@@ -31,10 +31,21 @@ pub struct Dispatcher {
 }
 
 /// A result payload as an outbox item on `suffix`.
-fn result_item(agent: &str, suffix: String, header: &ResultHeader<'_>, result: &Result<Value, CommandError>) -> OutboxItem {
+fn result_item(
+    agent: &str,
+    suffix: String,
+    header: &ResultHeader<'_>,
+    result: &Result<Value, CommandError>,
+) -> OutboxItem {
     let id = new_id();
     let payload = protocol::encode_result(&id, now_ms(), agent, header, result);
-    OutboxItem { id, topic: suffix, payload, class: Class::Critical, dedup_key: None }
+    OutboxItem {
+        id,
+        topic: suffix,
+        payload,
+        class: Class::Critical,
+        dedup_key: None,
+    }
 }
 
 /// Where a result for an unparseable command without a usable id goes.
@@ -77,28 +88,64 @@ impl Dispatcher {
     async fn accept(&self, message: &Incoming) -> Result<Option<Command>, StoreError> {
         self.metrics.inc("telbridge_commands_in_total");
         let Some(target) = self.topics.command_target(&message.topic) else {
-            let header = ResultHeader { cmd_id: None, target: "", name: None };
-            let err = CommandError::new("bad_topic", format!("{} is not a command topic", message.topic));
-            self.answer_unrecorded(INVALID_RESULT_SUFFIX, &header, err).await?;
+            let header = ResultHeader {
+                cmd_id: None,
+                target: "",
+                name: None,
+            };
+            let err = CommandError::new(
+                "bad_topic",
+                format!("{} is not a command topic", message.topic),
+            );
+            self.answer_unrecorded(INVALID_RESULT_SUFFIX, &header, err)
+                .await?;
             return Ok(None);
         };
         let command = match protocol::parse_command(target, &message.payload) {
             Ok(c) => c,
             Err(rejected) => {
-                let header = ResultHeader { cmd_id: rejected.id.as_deref(), target, name: None };
-                let suffix = rejected.id.as_deref().map(result_suffix).unwrap_or(INVALID_RESULT_SUFFIX.into());
+                let header = ResultHeader {
+                    cmd_id: rejected.id.as_deref(),
+                    target,
+                    name: None,
+                };
+                let suffix = rejected
+                    .id
+                    .as_deref()
+                    .map(result_suffix)
+                    .unwrap_or(INVALID_RESULT_SUFFIX.into());
                 // A rejected command with an id is recorded like any other, so a repeat
                 // gets the same answer.
                 match &rejected.id {
-                    Some(id) => self.record_and_finish(id, target, "", &message.payload, &header, Err(rejected.error)).await?,
-                    None => self.answer_unrecorded(&suffix, &header, rejected.error).await?,
+                    Some(id) => {
+                        self.record_and_finish(
+                            id,
+                            target,
+                            "",
+                            &message.payload,
+                            &header,
+                            Err(rejected.error),
+                        )
+                        .await?
+                    }
+                    None => {
+                        self.answer_unrecorded(&suffix, &header, rejected.error)
+                            .await?
+                    }
                 }
                 return Ok(None);
             }
         };
-        let (id, target2, name, body) =
-            (command.id.clone(), command.target.clone(), command.name.clone(), message.payload.clone());
-        let start = self.store.call(move |db| db.command_begin(&id, &target2, &name, &body)).await?;
+        let (id, target2, name, body) = (
+            command.id.clone(),
+            command.target.clone(),
+            command.name.clone(),
+            message.payload.clone(),
+        );
+        let start = self
+            .store
+            .call(move |db| db.command_begin(&id, &target2, &name, &body))
+            .await?;
         match start {
             CommandStart::New => Ok(Some(command)),
             CommandStart::InProgress => Ok(None),
@@ -118,7 +165,12 @@ impl Dispatcher {
         }
     }
 
-    async fn answer_unrecorded(&self, suffix: &str, header: &ResultHeader<'_>, err: CommandError) -> Result<(), StoreError> {
+    async fn answer_unrecorded(
+        &self,
+        suffix: &str,
+        header: &ResultHeader<'_>,
+        err: CommandError,
+    ) -> Result<(), StoreError> {
         let item = result_item(&self.agent, suffix.to_string(), header, &Err(err));
         self.store.enqueue_unbounded(item).await.map(|_| ())
     }
@@ -133,16 +185,26 @@ impl Dispatcher {
         result: Result<Value, CommandError>,
     ) -> Result<(), StoreError> {
         let item = result_item(&self.agent, result_suffix(id), header, &result);
-        let (id, target, name, body) = (id.to_string(), target.to_string(), name.to_string(), body.to_vec());
+        let (id, target, name, body) = (
+            id.to_string(),
+            target.to_string(),
+            name.to_string(),
+            body.to_vec(),
+        );
         self.store
-            .call(move |db| match db.command_begin(&id, &target, &name, &body)? {
-                CommandStart::New => db.command_finish(&id, &item),
-                CommandStart::Done(previous) => {
-                    let again = OutboxItem { payload: previous, ..item };
-                    db.enqueue_unbounded(&again).map(|_| ())
-                }
-                CommandStart::InProgress => Ok(()),
-            })
+            .call(
+                move |db| match db.command_begin(&id, &target, &name, &body)? {
+                    CommandStart::New => db.command_finish(&id, &item),
+                    CommandStart::Done(previous) => {
+                        let again = OutboxItem {
+                            payload: previous,
+                            ..item
+                        };
+                        db.enqueue_unbounded(&again).map(|_| ())
+                    }
+                    CommandStart::InProgress => Ok(()),
+                },
+            )
             .await
     }
 
@@ -152,7 +214,12 @@ impl Dispatcher {
             Some(handler) => handler.call(command.clone()).await,
             None => Err(CommandError::new(
                 "unknown_command",
-                format!("{} has no command {:?}; known: {}", command.target, command.name, self.registry.names(&command.target).join(", ")),
+                format!(
+                    "{} has no command {:?}; known: {}",
+                    command.target,
+                    command.name,
+                    self.registry.names(&command.target).join(", ")
+                ),
             )),
         };
         if let Err(e) = &reply {
@@ -163,7 +230,9 @@ impl Dispatcher {
             Ok(outcome) => (Ok(outcome.data), outcome.then),
             Err(e) => (Err(e), None),
         };
-        if self.finish(&command, data).await && let Some(effect) = effect {
+        if self.finish(&command, data).await
+            && let Some(effect) = effect
+        {
             let _ = self.effects.send(effect);
         }
     }
@@ -171,10 +240,18 @@ impl Dispatcher {
     /// Commits the result; false if the store refused (the command is then retried or
     /// answered `interrupted` at the next start).
     async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
-        let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
+        let header = ResultHeader {
+            cmd_id: Some(&command.id),
+            target: &command.target,
+            name: Some(&command.name),
+        };
         let item = result_item(&self.agent, result_suffix(&command.id), &header, &result);
         let id = command.id.clone();
-        match self.store.call(move |db| db.command_finish(&id, &item)).await {
+        match self
+            .store
+            .call(move |db| db.command_finish(&id, &item))
+            .await
+        {
             Ok(()) => true,
             Err(e) => {
                 log::error!("result of command {} not stored: {e}", command.id);
@@ -191,7 +268,12 @@ impl Dispatcher {
         for p in pending {
             let command = match protocol::parse_command(&p.target, &p.body) {
                 Ok(c) => c,
-                Err(r) => Command { id: p.cmd_id.clone(), target: p.target.clone(), name: p.name.clone(), args: r.error.reason.into() },
+                Err(r) => Command {
+                    id: p.cmd_id.clone(),
+                    target: p.target.clone(),
+                    name: p.name.clone(),
+                    args: r.error.reason.into(),
+                },
             };
             match self.registry.get(&command.target, &command.name) {
                 Some(h) if h.resumable => {

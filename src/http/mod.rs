@@ -9,9 +9,9 @@
 pub mod ingest;
 pub mod ops;
 
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
@@ -46,7 +46,12 @@ impl Router {
         Fut: Future<Output = Response> + Send + 'static,
     {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route { method, path: path.to_string(), prefix: false, run });
+        self.routes.push(Route {
+            method,
+            path: path.to_string(),
+            prefix: false,
+            run,
+        });
     }
 
     /// Adds a route for every path that starts with `prefix` (e.g. `/goip/`).
@@ -56,7 +61,12 @@ impl Router {
         Fut: Future<Output = Response> + Send + 'static,
     {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route { method, path: prefix.to_string(), prefix: true, run });
+        self.routes.push(Route {
+            method,
+            path: prefix.to_string(),
+            prefix: true,
+            run,
+        });
     }
 
     async fn dispatch(&self, req: Request) -> Response {
@@ -64,14 +74,24 @@ impl Router {
         let matching: Vec<&Route> = self
             .routes
             .iter()
-            .filter(|r| if r.prefix { path.starts_with(&r.path) } else { path == r.path })
+            .filter(|r| {
+                if r.prefix {
+                    path.starts_with(&r.path)
+                } else {
+                    path == r.path
+                }
+            })
             .collect();
         if matching.is_empty() {
             return error(StatusCode::NOT_FOUND, "not_found", "no such path");
         }
         match matching.into_iter().find(|r| r.method == req.method()) {
             Some(route) => (route.run)(req).await,
-            None => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"),
+            None => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this path",
+            ),
         }
     }
 }
@@ -80,7 +100,10 @@ impl Router {
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -93,7 +116,10 @@ pub fn error(status: StatusCode, code: &str, reason: &str) -> Response {
 pub fn text_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
     resp
 }
 
@@ -107,10 +133,23 @@ pub struct Limits {
 /// Reads the whole body within the limits, then routes.
 async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incoming>) -> Response {
     let (parts, body) = req.into_parts();
-    let collected = tokio::time::timeout(limits.request_timeout, Limited::new(body, limits.max_body_bytes).collect()).await;
+    let collected = tokio::time::timeout(
+        limits.request_timeout,
+        Limited::new(body, limits.max_body_bytes).collect(),
+    )
+    .await;
     let bytes = match collected {
-        Err(_) => return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body took too long"),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body took too long",
+            );
+        }
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -120,11 +159,19 @@ async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incomin
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_body", &e.to_string()),
         Ok(Ok(c)) => c.to_bytes(),
     };
-    router.dispatch(hyper::Request::from_parts(parts, bytes)).await
+    router
+        .dispatch(hyper::Request::from_parts(parts, bytes))
+        .await
 }
 
 /// Serves connections until `stop`; open requests finish (tracked by `tracker`).
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: CancellationToken, tracker: TaskTracker) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    stop: CancellationToken,
+    tracker: TaskTracker,
+) {
     let router = Arc::new(router);
     loop {
         let (stream, peer) = tokio::select! {

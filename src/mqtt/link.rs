@@ -21,13 +21,19 @@ pub struct LinkOptions {
 /// What the event loop reported, reduced to what the relay needs.
 #[derive(Debug)]
 pub enum LinkEvent {
-    Connected { session_present: bool },
+    Connected {
+        session_present: bool,
+    },
     /// A publish went out under this packet id.
     Published(u16),
     /// A publish was parked on a packet id collision.
     Collided(u16),
     PubAck(u16),
-    Message { topic: String, payload: Vec<u8>, ack: AckToken },
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+        ack: Box<AckToken>,
+    },
     /// The client sent DISCONNECT: the loop is done.
     Disconnected,
     Other,
@@ -71,7 +77,10 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
                 .set_inflight(inflight)
                 .set_manual_acks(true)
                 .set_request_channel_capacity(capacity)
-                .set_max_packet_size(config.max_payload_bytes + 4096, config.max_payload_bytes + 4096)
+                .set_max_packet_size(
+                    config.max_payload_bytes + 4096,
+                    config.max_payload_bytes + 4096,
+                )
                 .set_transport(transport)
                 .set_last_will(rumqttc::LastWill::new(
                     &opts.will_topic,
@@ -125,9 +134,17 @@ fn client_error(e: impl std::fmt::Display) -> ClientError {
 
 impl LinkClient {
     /// Queues a QoS 1 publish.
-    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), ClientError> {
+    pub async fn publish(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> Result<(), ClientError> {
         match self {
-            LinkClient::V4(c) => c.publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload).await.map_err(client_error),
+            LinkClient::V4(c) => c
+                .publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload)
+                .await
+                .map_err(client_error),
             LinkClient::V5(c) => c
                 .publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload)
                 .await
@@ -138,8 +155,14 @@ impl LinkClient {
     /// Subscribes at QoS 1.
     pub async fn subscribe(&self, filter: String) -> Result<(), ClientError> {
         match self {
-            LinkClient::V4(c) => c.subscribe(filter, rumqttc::QoS::AtLeastOnce).await.map_err(client_error),
-            LinkClient::V5(c) => c.subscribe(filter, v5::mqttbytes::QoS::AtLeastOnce).await.map_err(client_error),
+            LinkClient::V4(c) => c
+                .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+                .await
+                .map_err(client_error),
+            LinkClient::V5(c) => c
+                .subscribe(filter, v5::mqttbytes::QoS::AtLeastOnce)
+                .await
+                .map_err(client_error),
         }
     }
 
@@ -148,7 +171,9 @@ impl LinkClient {
         match (self, token) {
             (LinkClient::V4(c), AckToken::V4(p)) => c.ack(p).await.map_err(client_error),
             (LinkClient::V5(c), AckToken::V5(p)) => c.ack(p).await.map_err(client_error),
-            _ => Err(ClientError("ack token of the other protocol version".into())),
+            _ => Err(ClientError(
+                "ack token of the other protocol version".into(),
+            )),
         }
     }
 
@@ -192,12 +217,14 @@ impl LinkLoop {
 fn from_v4(event: rumqttc::Event) -> LinkEvent {
     use rumqttc::{Event, Outgoing, Packet};
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected {
+            session_present: c.session_present,
+        },
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
         Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
             topic: p.topic.clone(),
             payload: p.payload.to_vec(),
-            ack: AckToken::V4(p),
+            ack: Box::new(AckToken::V4(p)),
         },
         Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
         Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
@@ -211,12 +238,14 @@ fn from_v5(event: v5::Event) -> LinkEvent {
     use v5::Event;
     use v5::mqttbytes::v5::Packet;
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected {
+            session_present: c.session_present,
+        },
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
         Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
             topic: String::from_utf8_lossy(&p.topic).into_owned(),
             payload: p.payload.to_vec(),
-            ack: AckToken::V5(p),
+            ack: Box::new(AckToken::V5(p)),
         },
         Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
         Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),

@@ -32,7 +32,7 @@ pub struct LinkState {
 pub struct Incoming {
     pub topic: String,
     pub payload: Vec<u8>,
-    pub ack: AckToken,
+    pub ack: Box<AckToken>,
 }
 
 /// The running uplink.
@@ -60,7 +60,9 @@ impl Uplink {
     /// Resolves when a task ended before being asked to stop: a failure. After it
     /// resolved, call [`Uplink::abort`], not [`Uplink::join`].
     pub async fn failed(&mut self) -> String {
-        let [a, b] = &mut self.tasks[..] else { return "uplink tasks missing".into() };
+        let [a, b] = &mut self.tasks[..] else {
+            return "uplink tasks missing".into();
+        };
         let result = tokio::select! { r = a => r, r = b => r };
         match result {
             Ok(Ok(())) => "uplink task ended".into(),
@@ -98,7 +100,11 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> Result<(Uplink, mpsc::UnboundedReceiver<Incoming>), MqttError> {
     let topics = Topics::new(&config.mqtt.topic_prefix, &config.agent.id);
-    let tls = if config.mqtt.tls.enabled { Some(super::client_config(&config.mqtt.tls)?) } else { None };
+    let tls = if config.mqtt.tls.enabled {
+        Some(super::client_config(&config.mqtt.tls)?)
+    } else {
+        None
+    };
     let opts = LinkOptions {
         client_id: config.client_id(),
         will_topic: topics.status(),
@@ -107,7 +113,10 @@ pub fn spawn(
     };
     let window = config.mqtt.inflight;
     let (client, link_loop) = link::build(&config.mqtt, opts, window);
-    let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false }));
+    let shared = Arc::new(Mutex::new(Shared {
+        correlator: Correlator::default(),
+        connected: false,
+    }));
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (acks_tx, acks_rx) = mpsc::unbounded_channel();
     let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
@@ -116,7 +125,13 @@ pub fn spawn(
         Duration::from_millis(config.mqtt.reconnect_min_ms),
         Duration::from_millis(config.mqtt.reconnect_max_ms),
     );
-    let poller = Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff };
+    let poller = Poller {
+        shared: shared.clone(),
+        state: state_tx,
+        acks: acks_tx,
+        incoming: incoming_tx,
+        backoff,
+    };
     let poll_task = tokio::spawn(poller.run(link_loop, loop_stop.clone(), metrics.clone()));
     let publisher = Publisher {
         client: client.clone(),
@@ -128,7 +143,15 @@ pub fn spawn(
         metrics,
     };
     let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, stop, loop_stop));
-    Ok((Uplink { client, state: state_rx, topics, tasks: vec![publish_task, poll_task] }, incoming_rx))
+    Ok((
+        Uplink {
+            client,
+            state: state_rx,
+            topics,
+            tasks: vec![publish_task, poll_task],
+        },
+        incoming_rx,
+    ))
 }
 
 struct Poller {
@@ -140,7 +163,12 @@ struct Poller {
 }
 
 impl Poller {
-    async fn run(self, mut link: LinkLoop, stop: CancellationToken, metrics: Metrics) -> Result<(), MqttError> {
+    async fn run(
+        self,
+        mut link: LinkLoop,
+        stop: CancellationToken,
+        metrics: Metrics,
+    ) -> Result<(), MqttError> {
         let mut failures = 0u32;
         loop {
             match link.poll().await {
@@ -167,8 +195,16 @@ impl Poller {
                         let _ = self.acks.send(seq);
                     }
                 }
-                Ok(LinkEvent::Message { topic, payload, ack }) => {
-                    let _ = self.incoming.send(Incoming { topic, payload, ack });
+                Ok(LinkEvent::Message {
+                    topic,
+                    payload,
+                    ack,
+                }) => {
+                    let _ = self.incoming.send(Incoming {
+                        topic,
+                        payload,
+                        ack,
+                    });
                 }
                 Ok(LinkEvent::Disconnected) => {
                     lock(&self.shared).connected = false;
@@ -225,7 +261,13 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
     /// Hands one QoS 1 publish to the client, unless the link is down.
-    async fn send(&self, tag: Tag, topic: String, payload: Vec<u8>, retain: bool) -> Result<bool, MqttError> {
+    async fn send(
+        &self,
+        tag: Tag,
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> Result<bool, MqttError> {
         {
             let mut s = lock(&self.shared);
             if !s.connected {
@@ -245,7 +287,11 @@ impl Publisher {
         loop_stop: CancellationToken,
     ) -> Result<(), MqttError> {
         let (deletes_tx, deletes_rx) = mpsc::unbounded_channel::<Vec<i64>>();
-        let deleter = tokio::spawn(delete_acked(self.store.clone(), deletes_rx, self.metrics.clone()));
+        let deleter = tokio::spawn(delete_acked(
+            self.store.clone(),
+            deletes_rx,
+            self.metrics.clone(),
+        ));
         let mut stats = self.store.watch();
         let mut cursor = 0i64;
         let mut in_flight = BTreeSet::new();
@@ -262,7 +308,8 @@ impl Publisher {
             if st.connected && st.connects != seen_connects {
                 seen_connects = st.connects;
                 self.client.subscribe(self.topics.commands_filter()).await?;
-                let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
+                let online =
+                    status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
                 self.send(None, self.topics.status(), online, true).await?;
             }
             let version = stats.borrow_and_update().outbox_version;
@@ -275,7 +322,15 @@ impl Publisher {
                 let rows = self.store.outbox_after(cursor, want).await?;
                 drained = rows.len() < want;
                 for row in rows {
-                    if !self.send(Some(row.seq), self.topics.full(&row.topic), row.payload, false).await? {
+                    if !self
+                        .send(
+                            Some(row.seq),
+                            self.topics.full(&row.topic),
+                            row.payload,
+                            false,
+                        )
+                        .await?
+                    {
                         break;
                     }
                     in_flight.insert(row.seq);
@@ -316,7 +371,12 @@ impl Publisher {
         }
         drop(deletes_tx);
         let _ = deleter.await;
-        let offline = status_payload("offline", &self.agent, Some("shutdown"), Some(crate::event::now_ms()));
+        let offline = status_payload(
+            "offline",
+            &self.agent,
+            Some("shutdown"),
+            Some(crate::event::now_ms()),
+        );
         if self.send(None, self.topics.status(), offline, true).await? {
             self.client.disconnect().await?;
         }
@@ -326,7 +386,11 @@ impl Publisher {
 }
 
 /// Deletes acknowledged rows in batches, off the publishing path.
-async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64>>, metrics: Metrics) {
+async fn delete_acked(
+    store: Store,
+    mut batches: mpsc::UnboundedReceiver<Vec<i64>>,
+    metrics: Metrics,
+) {
     while let Some(mut batch) = batches.recv().await {
         while let Ok(more) = batches.try_recv() {
             batch.extend(more);

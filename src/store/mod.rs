@@ -14,7 +14,9 @@ mod db;
 mod migrations;
 mod writer;
 
-pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
+pub use db::{
+    CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD,
+};
 
 use crate::config::{StoreConfig, Synchronous};
 use rusqlite::Connection;
@@ -84,8 +86,9 @@ impl Store {
     /// Opens (creating if needed) and migrates the database, then starts the writer.
     pub fn open(config: &StoreConfig) -> Result<(Store, WriterHandle), StoreError> {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         let mut conn = open_connection(&config.path, config.synchronous)?;
         migrations::migrate(&mut conn)?;
@@ -99,7 +102,11 @@ impl Store {
         if let Some(floor) = floor.and_then(|f| f.parse().ok()) {
             crate::event::raise_id_floor(floor);
         }
-        let stats = StoreStats { ledger, file_bytes: file_bytes(&config.path), ..StoreStats::default() };
+        let stats = StoreStats {
+            ledger,
+            file_bytes: file_bytes(&config.path),
+            ..StoreStats::default()
+        };
         let (stats_tx, stats_rx) = watch::channel(stats);
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
         let w = writer::Writer::new(conn, config, ledger, stats_tx);
@@ -107,7 +114,13 @@ impl Store {
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
-        Ok((Store { jobs: jobs_tx, stats: stats_rx }, WriterHandle(handle)))
+        Ok((
+            Store {
+                jobs: jobs_tx,
+                stats: stats_rx,
+            },
+            WriterHandle(handle),
+        ))
     }
 
     /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
@@ -118,13 +131,17 @@ impl Store {
     {
         let (reply, rx) = oneshot::channel();
         let job = writer::CallJob::new(f, reply);
-        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        self.jobs
+            .send(Box::new(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Appends events to the outbox, all or none.
     pub async fn enqueue(&self, items: Vec<OutboxItem>) -> Result<Vec<Enqueued>, StoreError> {
-        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect()).await
+        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect())
+            .await
     }
 
     /// Appends one event outside the bound (alarms, command results).
@@ -132,7 +149,11 @@ impl Store {
         self.call(move |db| db.enqueue_unbounded(&item)).await
     }
 
-    pub async fn outbox_after(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+    pub async fn outbox_after(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
         self.call(move |db| db.outbox_after(after_seq, limit)).await
     }
 
@@ -167,7 +188,9 @@ fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreEr
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // Unknown or refused pragmas are silently ignored by SQLite: read the mode back.
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Invalid(format!("cannot enable WAL (journal_mode is {mode})")));
+        return Err(StoreError::Invalid(format!(
+            "cannot enable WAL (journal_mode is {mode})"
+        )));
     }
     let level = match sync {
         Synchronous::Full => "FULL",
@@ -184,7 +207,11 @@ fn file_bytes(path: &Path) -> u64 {
         "{}-wal",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    [path, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 #[cfg(test)]

@@ -31,7 +31,11 @@ impl Mosquitto {
             ),
         )
         .expect("mosquitto.conf");
-        let mut m = Mosquitto { port, dir: dir.to_path_buf(), child: None };
+        let mut m = Mosquitto {
+            port,
+            dir: dir.to_path_buf(),
+            child: None,
+        };
         m.resume();
         m
     }
@@ -49,13 +53,17 @@ impl Mosquitto {
             .expect("mosquitto is installed (apt-get install mosquitto)");
         self.child = Some(child);
         let port = self.port;
-        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
+        wait_for(Duration::from_secs(10), "mosquitto to listen", || {
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        });
     }
 
     /// SIGTERM: mosquitto saves its sessions and exits.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
     }
@@ -97,6 +105,8 @@ dynamic_filters = true
         let mut broker = rumqttd::Broker::new(config);
         let _ = broker.start();
     });
-    wait_for(Duration::from_secs(10), "rumqttd to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
+    wait_for(Duration::from_secs(10), "rumqttd to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).ok()
+    });
     port
 }

@@ -26,10 +26,19 @@ impl Reply {
 }
 
 /// Sends a raw request; the body is sent as given.
-pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -43,15 +52,28 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| std::io::Error::other("no header end"))?;
     let headers = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = headers.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other("no status"))?;
-    Ok(Reply { status, headers, body: raw[split + 4..].to_vec() })
+    let status = headers
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    Ok(Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
 }
 
 pub fn get(port: u16, path: &str) -> std::io::Result<Reply> {
     request(port, "GET", path, &[], b"")
 }
 
-pub fn post_json(port: u16, path: &str, token: Option<&str>, body: &Value) -> std::io::Result<Reply> {
+pub fn post_json(
+    port: u16,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> std::io::Result<Reply> {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {
