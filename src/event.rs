@@ -215,7 +215,7 @@ pub fn raise_id_floor(floor_ms: u64) {
 
 /// The newest millisecond an id was issued for, to persist as the next start's floor.
 pub fn id_floor() -> u64 {
-    CLOCK.lock().unwrap_or_else(|e| e.into_inner()).last_ms()
+    CLOCK.lock().unwrap_or_else(|e| e.into_inner()).0.last_ms()
 }
 
 #[cfg(test)]
@@ -257,6 +257,12 @@ mod tests {
         clock.raise_floor(5000);
         let id = clock.next(10, [0; 8]);
         assert!(id > format_uuid_v7(5000, 0, [0; 8]), "{id}");
+    }
+
+    #[test]
+    fn process_ids_are_unique_and_increasing() {
+        let ids: Vec<String> = (0..10_000).map(|_| new_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

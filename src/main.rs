@@ -50,7 +50,8 @@ fn run(config: std::path::PathBuf) -> ExitCode {
         .with_level(log::LevelFilter::Trace)
         .init();
     log::set_max_level(log::LevelFilter::Info);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

@@ -65,6 +65,9 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
     let inflight = window.saturating_add(8);
     let keep_alive = Duration::from_secs(config.keep_alive_secs);
     let capacity = usize::from(inflight) * 2;
+    // Small packets, latency-bound: Nagle's algorithm would hold bursts behind delayed ACKs.
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
     let transport = match &opts.tls {
         Some(tls) => rumqttc::Transport::Tls(rumqttc::TlsConfiguration::Rustls(tls.clone())),
         None => rumqttc::Transport::Tcp,
@@ -91,7 +94,8 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
             if !config.username.is_empty() {
                 o.set_credentials(&config.username, config.password.expose());
             }
-            let (client, eventloop) = rumqttc::AsyncClient::new(o, capacity);
+            let (client, mut eventloop) = rumqttc::AsyncClient::new(o, capacity);
+            eventloop.set_network_options(network);
             (LinkClient::V4(client), LinkLoop::V4(Box::new(eventloop)))
         }
         MqttProtocol::V5 => {
@@ -103,6 +107,7 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
                 .set_request_channel_capacity(capacity)
                 .set_max_packet_size(Some(config.max_payload_bytes as u32 + 4096))
                 .set_transport(transport)
+                .set_network_options(network)
                 .set_last_will(v5::mqttbytes::v5::LastWill::new(
                     &opts.will_topic,
                     opts.will_payload.clone(),

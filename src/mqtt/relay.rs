@@ -256,6 +256,9 @@ struct Publisher {
     metrics: Metrics,
 }
 
+/// Bytes of outbox rows read ahead of the window, at most (beyond one row).
+const READ_AHEAD_BYTES: usize = 1024 * 1024;
+
 /// How long a stop waits for PUBACKs of rows already sent.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -297,12 +300,16 @@ impl Publisher {
         let mut in_flight = BTreeSet::new();
         let (mut seen_connects, mut seen_resets, mut seen_version) = (0u64, 0u64, u64::MAX);
         let mut drained = false;
+        let mut ahead = std::collections::VecDeque::new();
+        let mut ahead_bytes = 0usize;
         loop {
             let st = state.borrow_and_update().clone();
             if st.resets != seen_resets {
                 seen_resets = st.resets;
                 cursor = 0;
                 in_flight.clear();
+                ahead.clear();
+                ahead_bytes = 0;
                 drained = false;
             }
             if st.connected && st.connects != seen_connects {
@@ -317,25 +324,41 @@ impl Publisher {
                 seen_version = version;
                 drained = false;
             }
-            if st.connected && !drained && in_flight.len() < self.window {
-                let want = self.window - in_flight.len();
-                let rows = self.store.outbox_after(cursor, want).await?;
-                drained = rows.len() < want;
+            // Read ahead in bulk (fewer, larger reads) but publish on every free slot:
+            // a steady trickle keeps TCP ACKs piggybacked on data, where waiting for
+            // half the window would stall on delayed ACKs.
+            if st.connected
+                && !drained
+                && ahead.len() <= self.window / 2
+                && ahead_bytes < READ_AHEAD_BYTES
+            {
+                let rows = self.store.outbox_after(cursor, self.window).await?;
+                drained = rows.len() < self.window;
                 for row in rows {
-                    if !self
-                        .send(
-                            Some(row.seq),
-                            self.topics.full(&row.topic),
-                            row.payload,
-                            false,
-                        )
-                        .await?
-                    {
+                    cursor = row.seq;
+                    ahead_bytes += row.payload.len();
+                    ahead.push_back(row);
+                    if ahead_bytes >= READ_AHEAD_BYTES {
+                        drained = false;
                         break;
                     }
-                    in_flight.insert(row.seq);
-                    cursor = row.seq;
                 }
+            }
+            let mut sent = false;
+            while st.connected && in_flight.len() < self.window {
+                let Some(row) = ahead.pop_front() else { break };
+                ahead_bytes -= row.payload.len();
+                let seq = row.seq;
+                if !self
+                    .send(Some(seq), self.topics.full(&row.topic), row.payload, false)
+                    .await?
+                {
+                    break; // the link went down: the row is read again after the reconnect
+                }
+                in_flight.insert(seq);
+                sent = true;
+            }
+            if sent {
                 continue;
             }
             tokio::select! {

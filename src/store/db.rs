@@ -76,6 +76,25 @@ pub struct OutboxItem {
     pub dedup_key: Option<String>,
 }
 
+/// Reads outbox rows after `after_seq` in sequence order, on any connection.
+pub fn read_outbox(
+    conn: &Connection,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+        Ok(OutboxRow {
+            seq: r.get(0)?,
+            topic: r.get(1)?,
+            payload: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// How a command's arrival was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommandStart {

@@ -21,6 +21,7 @@ pub use db::{
 use crate::config::{StoreConfig, Synchronous};
 use rusqlite::Connection;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Why a store operation failed.
@@ -63,6 +64,9 @@ type Job = Box<dyn writer::Job>;
 pub struct Store {
     jobs: mpsc::Sender<Job>,
     stats: watch::Receiver<StoreStats>,
+    /// A read-only connection for the relay's outbox reads: in WAL mode it sees every
+    /// committed row without queueing behind the writer's fsyncs.
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,15 +113,20 @@ impl Store {
         };
         let (stats_tx, stats_rx) = watch::channel(stats);
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
+        let reader =
+            Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let w = writer::Writer::new(conn, config, ledger, stats_tx);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
+        let reader = Arc::new(Mutex::new(reader));
         Ok((
             Store {
                 jobs: jobs_tx,
                 stats: stats_rx,
+                reader,
             },
             WriterHandle(handle),
         ))
@@ -149,12 +158,19 @@ impl Store {
         self.call(move |db| db.enqueue_unbounded(&item)).await
     }
 
+    /// The oldest committed outbox rows after `after_seq`, read beside the writer.
     pub async fn outbox_after(
         &self,
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        self.call(move |db| db.outbox_after(after_seq, limit)).await
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+            db::read_outbox(&conn, after_seq, limit)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("reader task: {e}")))?
     }
 
     pub async fn ack(&self, seqs: Vec<i64>) -> Result<usize, StoreError> {

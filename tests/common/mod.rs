@@ -143,6 +143,11 @@ impl Agent {
         http::post_json(self.http_port, "/v1/events", Some(TOKEN), body).expect("post")
     }
 
+    /// The child's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()
