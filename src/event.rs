@@ -194,15 +194,34 @@ pub fn format_uuid_v7(ms: u64, counter: u16, random: [u8; 8]) -> String {
     )
 }
 
-static CLOCK: Mutex<IdClock> = Mutex::new(IdClock {
-    last_ms: 0,
-    counter: 0,
-});
+static CLOCK: Mutex<(IdClock, u64)> = Mutex::new((
+    IdClock {
+        last_ms: 0,
+        counter: 0,
+    },
+    0,
+));
+
+/// splitmix64: the random bits of ids, seeded once from the OS. Uniqueness within the
+/// process comes from the monotonic (ms, counter) pair; the random bits only have to
+/// keep different agents and restarts apart.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
 
 /// A fresh event id from the process-wide clock.
 pub fn new_id() -> String {
-    let mut clock = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
-    clock.next(now_ms(), random_bytes())
+    let mut guard = CLOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let (clock, seed) = &mut *guard;
+    if *seed == 0 {
+        *seed = u64::from_le_bytes(random_bytes()) | 1;
+    }
+    let random = splitmix64(seed).to_le_bytes();
+    clock.next(now_ms(), random)
 }
 
 /// Raises the process-wide id clock (called with the floor persisted in the store).
@@ -210,6 +229,7 @@ pub fn raise_id_floor(floor_ms: u64) {
     CLOCK
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+        .0
         .raise_floor(floor_ms);
 }
 
