@@ -4,7 +4,6 @@
 //! nothing is asserted (these machines are noisy).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::*;
