@@ -238,3 +238,57 @@ fn sigterm_flushes_publishes_offline_and_exits_zero() {
         "delivered {delivered}, left {left}"
     );
 }
+
+#[test]
+fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
+    let dir = temp_dir("takeover");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/takeover/#");
+    let agent = Agent::start(
+        &write_config(&dir, "takeover", broker.port, http, "", ""),
+        http,
+    );
+    rec.wait_until(WAIT, "online status", |s| {
+        s.iter().any(|m| m.topic.ends_with("/status"))
+    });
+    let body: Vec<Value> = (0..500).map(|i| event("app/k", i)).collect();
+    assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
+    // Another client takes over the agent's client id with a clean session: the broker
+    // drops the agent's connection and forgets its session, in-flight messages included.
+    let mut opts = rumqttc::MqttOptions::new("telbridge-takeover", "127.0.0.1", broker.port);
+    opts.set_clean_session(true);
+    let (_client, mut conn) = rumqttc::Client::new(opts, 10);
+    for event in conn.iter() {
+        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) = event {
+            break;
+        }
+    }
+    drop(conn);
+    let seen = rec.wait_until(WAIT, "all 500 events", |s| {
+        arrivals(s, "app/k")
+            .iter()
+            .map(|(i, _)| *i)
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= 500
+    });
+    let reconnected = wait_for(WAIT, "the agent to reconnect", || {
+        let m = common::http::get(http, "/metrics").ok()?;
+        let text = String::from_utf8_lossy(&m.body).to_string();
+        text.lines()
+            .any(|l| l == "telbridge_mqtt_connected 1")
+            .then_some(text)
+    });
+    assert!(
+        reconnected.contains("telbridge_mqtt_connects_total 2"),
+        "{reconnected}"
+    );
+    let mut first = Vec::new();
+    for (i, _) in arrivals(&seen, "app/k") {
+        if !first.contains(&i) {
+            first.push(i);
+        }
+    }
+    assert_eq!(first, (0..500).collect::<Vec<u64>>());
+}

@@ -25,7 +25,9 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                // `user root`: as root, mosquitto would otherwise switch to the `mosquitto`
+                // user and fail to write its persistence file here (ignored as non-root).
+                "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
                  persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n",
                 dir.display()
             ),
@@ -43,7 +45,7 @@ impl Mosquitto {
     /// Starts it again on the same port (after [`Mosquitto::stop`]).
     pub fn resume(&mut self) {
         let log = std::fs::File::create(self.dir.join("mosquitto.log")).expect("log");
-        let child = Command::new("mosquitto")
+        let child = Command::new(mosquitto_bin())
             .arg("-c")
             .arg(self.dir.join("mosquitto.conf"))
             .stdin(Stdio::null())
@@ -66,6 +68,21 @@ impl Mosquitto {
                 .status();
             let _ = child.wait();
         }
+    }
+}
+
+/// The mosquitto binary: on PATH, or where Debian puts it (/usr/sbin is not always on PATH).
+fn mosquitto_bin() -> &'static str {
+    let on_path = Command::new("mosquitto")
+        .arg("-h")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if on_path {
+        "mosquitto"
+    } else {
+        "/usr/sbin/mosquitto"
     }
 }
 

@@ -1,0 +1,32 @@
+# Shared helpers for the scripts in this folder (sourced, not run).
+
+# apt-get install with retries: this machine kind's apt may delete downloaded .deb files
+# between dpkg runs ("failed to read archive"); `dpkg --configure -a` and a retry mend it.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    for attempt in 1 2 3; do
+        if $sudo apt-get install -y -qq --no-install-recommends "$@"; then
+            return 0
+        fi
+        echo "apt-get install failed (attempt $attempt); retrying" >&2
+        $sudo dpkg --configure -a || true
+        $sudo apt-get update -qq || true
+        sleep 2
+    done
+    return 1
+}
+
+# mosquitto and its clients, for the tests and the demo.
+ensure_mosquitto() {
+    if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then
+        if command -v mosquitto_sub >/dev/null 2>&1; then
+            return 0
+        fi
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    apt_install mosquitto mosquitto-clients
+}
