@@ -18,15 +18,14 @@ apt_install() {
     return 1
 }
 
-# mosquitto and its clients, for the tests and the demo.
+# mosquitto and its clients (tests, demo) and openssl (the TLS tests' certificates).
 ensure_mosquitto() {
-    if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then
-        if command -v mosquitto_sub >/dev/null 2>&1; then
-            return 0
-        fi
+    if { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } \
+        && command -v mosquitto_sub >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+        return 0
     fi
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    apt_install mosquitto mosquitto-clients
+    apt_install mosquitto mosquitto-clients openssl
 }

@@ -21,6 +21,11 @@ impl Mosquitto {
 
     /// Starts on a given port (one an agent is already trying to reach).
     pub fn start_on(dir: &std::path::Path, port: u16) -> Mosquitto {
+        Self::start_with(dir, port, "")
+    }
+
+    /// Starts with extra lines appended to the config (e.g. a TLS listener).
+    pub fn start_with(dir: &std::path::Path, port: u16, extra: &str) -> Mosquitto {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
@@ -28,7 +33,7 @@ impl Mosquitto {
                 // `user root`: as root, mosquitto would otherwise switch to the `mosquitto`
                 // user and fail to write its persistence file here (ignored as non-root).
                 "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
-                 persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n",
+                 persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n{extra}",
                 dir.display()
             ),
         )

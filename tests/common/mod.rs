@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod http;
+pub mod tls;
 
 use serde_json::Value;
 use std::net::TcpListener;
