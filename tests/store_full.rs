@@ -11,7 +11,12 @@ use std::time::Duration;
 #[test]
 fn a_full_store_evicts_telemetry_refuses_critical_events_and_loses_none() {
     let dir = temp_dir("full");
-    let mqtt_port = free_port(); // no broker there yet
+    // The recorder's session is kept by the broker while it is down, so nothing the agent
+    // publishes once it is back can slip past the recorder.
+    let mut broker = Mosquitto::start(&dir);
+    let mqtt_port = broker.port;
+    let rec = Recorder::start(mqtt_port, "telbridge/v1/full/#");
+    broker.stop();
     let http = free_port();
     let config = write_config(&dir, "full", mqtt_port, http, "", "");
     let text = std::fs::read_to_string(&config)
@@ -65,8 +70,7 @@ fn a_full_store_evicts_telemetry_refuses_critical_events_and_loses_none() {
         "telemetry evicted oldest-first to make room: {evicted}"
     );
 
-    let _broker = Mosquitto::start_on(&dir, mqtt_port);
-    let rec = Recorder::start(mqtt_port, "telbridge/v1/full/#");
+    broker.resume();
     let seen = rec.wait_until(
         Duration::from_secs(60),
         "every accepted critical event",

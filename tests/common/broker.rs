@@ -33,7 +33,7 @@ impl Mosquitto {
                 // `user root`: as root, mosquitto would otherwise switch to the `mosquitto`
                 // user and fail to write its persistence file here (ignored as non-root).
                 "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
-                 persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\n{extra}",
+                 persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\nlog_type all\n{extra}",
                 dir.display()
             ),
         )
