@@ -38,17 +38,8 @@ fn site(name: &str) -> Site {
 
 impl Site {
     fn send(&self, payload: &str) {
-        let agent = self
-            .agent
-            .config
-            .parent()
-            .and_then(|d| d.file_name())
-            .map(|_| ())
-            .is_some();
-        assert!(agent);
-        let name = self.name();
         self.rec
-            .command(&format!("telbridge/v1/{name}/cmd/agent"), payload);
+            .command(&format!("telbridge/v1/{}/cmd/agent", self.name()), payload);
     }
 
     fn name(&self) -> String {
@@ -80,6 +71,19 @@ impl Site {
             .collect()
     }
 
+    /// Waits until the agent announced its `n`th start and answers HTTP again.
+    fn wait_started(&self, n: usize) {
+        self.rec.wait_until(WAIT, "the restart", |all| {
+            all.iter()
+                .filter(|m| m.topic.ends_with("agent.started"))
+                .count()
+                >= n
+        });
+        wait_for(WAIT, "the restarted agent", || {
+            (common::http::get(self.http, "/healthz").ok()?.status == 200).then_some(())
+        });
+    }
+
     fn started_count(&self) -> usize {
         self.rec.on("/evt/agent/agent.started").len()
     }
@@ -90,15 +94,7 @@ fn a_repeated_command_id_is_answered_again_but_executed_once() {
     let s = site("repeat");
     let first = s.call("r-1", "agent.restart", json!({}));
     assert_eq!(first["status"], "ok");
-    s.rec.wait_until(WAIT, "the restart", |all| {
-        all.iter()
-            .filter(|m| m.topic.ends_with("agent.started"))
-            .count()
-            >= 2
-    });
-    wait_for(WAIT, "the restarted agent", || {
-        (common::http::get(s.http, "/healthz").ok()?.status == 200).then_some(())
-    });
+    s.wait_started(2);
     s.send(r#"{"id":"r-1","cmd":"agent.restart"}"#);
     let both = s.result("r-1", 2);
     assert_eq!(
@@ -188,15 +184,7 @@ fn config_get_redacts_secrets_and_config_set_applies_an_edited_copy() {
     config["agent"]["log_level"] = "warn".into();
     let set = s.call("s-1", "agent.config.set", json!({"config": config}));
     assert_eq!(set["data"]["changed"], true, "{set}");
-    s.rec.wait_until(WAIT, "the restart", |all| {
-        all.iter()
-            .filter(|m| m.topic.ends_with("agent.started"))
-            .count()
-            >= 2
-    });
-    wait_for(WAIT, "the restarted agent", || {
-        (common::http::get(s.http, "/healthz").ok()?.status == 200).then_some(())
-    });
+    s.wait_started(2);
     assert_eq!(
         s.call("st", "agent.status", json!({}))["data"]["log_level"],
         "warn"

@@ -45,13 +45,7 @@ impl Router {
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
-        let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route {
-            method,
-            path: path.to_string(),
-            prefix: false,
-            run,
-        });
+        self.add(method, path, false, f);
     }
 
     /// Adds a route for every path that starts with `prefix` (e.g. `/goip/`).
@@ -60,11 +54,19 @@ impl Router {
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
+        self.add(method, prefix, true, f);
+    }
+
+    fn add<F, Fut>(&mut self, method: Method, path: &str, prefix: bool, f: F)
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
         self.routes.push(Route {
             method,
-            path: prefix.to_string(),
-            prefix: true,
+            path: path.to_string(),
+            prefix,
             run,
         });
     }

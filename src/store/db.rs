@@ -229,17 +229,7 @@ impl Db<'_> {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-            Ok(OutboxRow {
-                seq: r.get(0)?,
-                topic: r.get(1)?,
-                payload: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        read_outbox(self.conn, after_seq, limit)
     }
 
     /// Deletes acknowledged rows; already-deleted ones are ignored.

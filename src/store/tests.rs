@@ -38,6 +38,11 @@ pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+async fn seqs(store: &Store) -> Vec<i64> {
+    let rows = store.outbox_after(0, 1000).await.expect("rows");
+    rows.iter().map(|r| r.seq).collect()
+}
+
 #[test]
 fn committed_rows_survive_reopening_the_file() {
     let dir = temp_dir("reopen");
@@ -102,26 +107,14 @@ fn a_full_store_evicts_telemetry_oldest_first_and_refuses_critical_events() {
             .enqueue(vec![item(Class::Critical, 1000)])
             .await
             .expect("evicts seq 1");
-        let seqs: Vec<i64> = store
-            .outbox_after(0, 10)
-            .await
-            .expect("rows")
-            .iter()
-            .map(|r| r.seq)
-            .collect();
-        assert_eq!(seqs, vec![2, 3, 4, 5], "telemetry 1 evicted first");
+        let order = seqs(&store).await;
+        assert_eq!(order, vec![2, 3, 4, 5], "telemetry 1 evicted first");
         store
             .enqueue(vec![item(Class::Critical, 1000)])
             .await
             .expect("evicts seq 3");
-        let seqs: Vec<i64> = store
-            .outbox_after(0, 10)
-            .await
-            .expect("rows")
-            .iter()
-            .map(|r| r.seq)
-            .collect();
-        assert_eq!(seqs, vec![2, 4, 5, 6]);
+        let order = seqs(&store).await;
+        assert_eq!(order, vec![2, 4, 5, 6]);
         // Only critical rows left: critical refused, telemetry dropped, nothing lost.
         let err = store
             .enqueue(vec![item(Class::Critical, 1000)])
