@@ -293,3 +293,66 @@ impl Dispatcher {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Outcome;
+    use crate::config::StoreConfig;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn after_a_crash_safe_commands_resume_and_unsafe_ones_are_answered_interrupted() {
+        let dir = crate::store::temp_dir_for_tests("resume");
+        let (store, _writer) = Store::open(&StoreConfig {
+            path: dir.join("r.db"),
+            ..StoreConfig::default()
+        })
+        .expect("store");
+        let mut registry = Registry::default();
+        registry.register("dev/1", "t.again", true, |_| async {
+            Ok(Outcome::data(json!({"ran": true})))
+        });
+        registry.register("dev/1", "t.once", false, |_| async {
+            Ok(Outcome::data(json!({"ran": true})))
+        });
+        // As a crash leaves them: recorded, never finished.
+        for (id, name) in [("c-again", "t.again"), ("c-once", "t.once")] {
+            let body = json!({"id": id, "cmd": name}).to_string().into_bytes();
+            store
+                .call(move |db| db.command_begin(id, "dev/1", name, &body))
+                .await
+                .expect("record");
+        }
+        let (effects, _rx) = mpsc::unbounded_channel();
+        let dispatcher = Dispatcher {
+            store: store.clone(),
+            registry,
+            topics: Topics::new("p", "a"),
+            agent: "a".into(),
+            metrics: Metrics::default(),
+            effects,
+        };
+        let tracker = TaskTracker::new();
+        assert_eq!(
+            dispatcher.resume_pending(&tracker).await.expect("resume"),
+            2
+        );
+        tracker.close();
+        tracker.wait().await;
+        let rows = store.outbox_after(0, 10).await.expect("rows");
+        let result = |topic: &str| -> Value {
+            let row = rows.iter().find(|r| r.topic == topic).expect("result row");
+            serde_json::from_slice(&row.payload).expect("json")
+        };
+        assert_eq!(result("res/c-again")["data"]["ran"], true);
+        assert_eq!(result("res/c-once")["error"]["code"], "interrupted");
+        assert!(
+            store
+                .call(|db| db.commands_pending())
+                .await
+                .expect("pending")
+                .is_empty()
+        );
+    }
+}

@@ -232,3 +232,9 @@ fn file_bytes(path: &Path) -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+/// A fresh directory for a unit test's database.
+#[cfg(test)]
+pub(crate) fn temp_dir_for_tests(name: &str) -> std::path::PathBuf {
+    tests::temp_dir(name)
+}
