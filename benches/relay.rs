@@ -17,28 +17,16 @@ fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
     let plain = plain_publisher(broker.port, EVENTS);
-    println!(
-        "plain rumqttc QoS 1 publisher:      {plain:>9.0} msg/s ({EVENTS} x {PAYLOAD} B, inflight 64)"
-    );
+    println!("plain rumqttc QoS 1 publisher:      {plain:>9.0} msg/s ({EVENTS} x {PAYLOAD} B, inflight 64)");
 
-    for (label, batch, clients) in [
-        ("batches of 100, 4 clients", 100, 4),
-        ("one event per request, 8 clients", 1, 8),
-    ] {
+    for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
         let run_dir = dir.join(label.replace([' ', ','], "_"));
         std::fs::create_dir_all(&run_dir).expect("dir");
         let http = free_port();
-        let config = write_config(
-            &run_dir,
-            "bench",
-            broker.port,
-            http,
-            &std::env::var("BENCH_MQTT").unwrap_or_default(),
-            "",
-        );
-        let text = std::fs::read_to_string(&config)
-            .expect("config")
-            .replace("log_level = \"debug\"", "log_level = \"info\"");
+        let config =
+            write_config(&run_dir, "bench", broker.port, http, &std::env::var("BENCH_MQTT").unwrap_or_default(), "");
+        let text =
+            std::fs::read_to_string(&config).expect("config").replace("log_level = \"debug\"", "log_level = \"info\"");
         std::fs::write(&config, text).expect("config");
         let agent = Agent::start(&config, http);
         let pid = agent.pid().expect("pid");
@@ -48,10 +36,7 @@ fn main() {
         let cpu_before = cpu_secs(pid);
         let rate = relay(http, events, batch, clients);
         let peak = rss_kb(pid, "VmHWM");
-        println!(
-            "  (agent CPU: {:.2} s for {events} events)",
-            cpu_secs(pid) - cpu_before
-        );
+        println!("  (agent CPU: {:.2} s for {events} events)", cpu_secs(pid) - cpu_before);
         println!(
             "agent relay, {label:<33} {rate:>9.0} events/s ({events} events) = {:.0} % of plain",
             rate / plain * 100.0
@@ -59,9 +44,7 @@ fn main() {
         println!("agent RSS: idle {} KB, peak {} KB", idle, peak);
         drop(agent);
     }
-    let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
     println!("telbridge binary (bench profile = release, stripped): {size} bytes");
 }
 
@@ -74,14 +57,7 @@ fn plain_publisher(port: u16, n: usize) -> f64 {
     let start = Instant::now();
     std::thread::spawn(move || {
         for _ in 0..n {
-            client
-                .publish(
-                    "bench/plain",
-                    rumqttc::QoS::AtLeastOnce,
-                    false,
-                    payload.clone(),
-                )
-                .expect("publish");
+            client.publish("bench/plain", rumqttc::QoS::AtLeastOnce, false, payload.clone()).expect("publish");
         }
     });
     let mut acked = 0;
@@ -129,15 +105,10 @@ fn relay(http: u16, n: usize, batch: usize, clients: usize) -> f64 {
 }
 
 fn counter(http: u16, name: &str) -> u64 {
-    let body = common::http::get(http, "/metrics")
-        .map(|r| r.body)
-        .unwrap_or_default();
+    let body = common::http::get(http, "/metrics").map(|r| r.body).unwrap_or_default();
     String::from_utf8_lossy(&body)
         .lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{name} "))
-                .and_then(|v| v.parse().ok())
-        })
+        .find_map(|l| l.strip_prefix(&format!("{name} ")).and_then(|v| v.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -153,15 +124,7 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 /// User + system CPU seconds a process has used.
 fn cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
     ticks / 100.0
 }

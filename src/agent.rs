@@ -52,9 +52,7 @@ pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()>
         match run_once(path, &shutdown, notice.take()).await {
             Ok(Exit::Shutdown) => return Ok(()),
             Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
-            Err(RunError::Startup(e))
-                if applying_marker(path).exists() && prev_path(path).exists() =>
-            {
+            Err(RunError::Startup(e)) if applying_marker(path).exists() && prev_path(path).exists() => {
                 log::error!("new config failed to start: {e:#}; restoring the previous one");
                 std::fs::rename(prev_path(path), path).context("restoring the previous config")?;
                 let _ = std::fs::remove_file(applying_marker(path));
@@ -70,27 +68,17 @@ pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxIt
     let event = NewEvent::new("agent", kind, data, Class::Critical);
     let id = new_id();
     let payload = encode_envelope(&event, &id, now_ms(), agent);
-    OutboxItem {
-        id,
-        topic: event.topic_suffix(),
-        payload,
-        class: Class::Critical,
-        dedup_key: None,
-    }
+    OutboxItem { id, topic: event.topic_suffix(), payload, class: Class::Critical, dedup_key: None }
 }
 
-async fn run_once(
-    path: &Path,
-    shutdown: &CancellationToken,
-    notice: Option<String>,
-) -> Result<Exit, RunError> {
+async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<String>) -> Result<Exit, RunError> {
     let startup = |e: anyhow::Error| RunError::Startup(e);
     let config = Config::load(path).map_err(|e| startup(anyhow!("{}: {e}", path.display())))?;
     if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
         log::set_max_level(level);
     }
-    let (store, writer) = Store::open(&config.store)
-        .map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
+    let (store, writer) =
+        Store::open(&config.store).map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
     let parts = start(&config, path, store.clone(), notice).await;
     let result = match parts {
         Ok(parts) => parts.run_until_stop(shutdown).await,
@@ -98,11 +86,7 @@ async fn run_once(
     };
     drop(store);
     // Every handle is gone once the parts are stopped; the writer then commits and closes.
-    let joined = tokio::time::timeout(
-        STOP_STEP_TIMEOUT,
-        tokio::task::spawn_blocking(move || writer.join()),
-    )
-    .await;
+    let joined = tokio::time::timeout(STOP_STEP_TIMEOUT, tokio::task::spawn_blocking(move || writer.join())).await;
     if joined.is_err() {
         log::warn!("store writer did not close in time");
     }
@@ -124,12 +108,7 @@ struct Parts {
     background: TaskTracker,
 }
 
-async fn start(
-    config: &Config,
-    path: &Path,
-    store: Store,
-    notice: Option<String>,
-) -> anyhow::Result<Parts> {
+async fn start(config: &Config, path: &Path, store: Store, notice: Option<String>) -> anyhow::Result<Parts> {
     let listener = tokio::net::TcpListener::bind(&config.http.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.http.listen))?;
@@ -137,26 +116,15 @@ async fn start(
     let health = Health::default();
     let uplink_stop = CancellationToken::new();
     let (uplink, incoming) =
-        crate::mqtt::spawn(config, store.clone(), metrics.clone(), uplink_stop.clone())
-            .context("mqtt")?;
+        crate::mqtt::spawn(config, store.clone(), metrics.clone(), uplink_stop.clone()).context("mqtt")?;
     // The new config is up: it is now the one to keep.
     let _ = std::fs::remove_file(applying_marker(path));
     let agent = config.agent.id.clone();
     store
-        .enqueue_unbounded(agent_event(
-            &agent,
-            "agent.started",
-            json!({"version": env!("CARGO_PKG_VERSION")}),
-        ))
+        .enqueue_unbounded(agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")})))
         .await?;
     if let Some(reason) = notice {
-        store
-            .enqueue_unbounded(agent_event(
-                &agent,
-                "config.rolled_back",
-                json!({"reason": reason}),
-            ))
-            .await?;
+        store.enqueue_unbounded(agent_event(&agent, "config.rolled_back", json!({"reason": reason}))).await?;
     }
 
     let ctx = Arc::new(AgentContext {
@@ -171,12 +139,7 @@ async fn start(
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
     let mut router = http::Router::default();
-    let ops = Ops {
-        store: store.clone(),
-        link: uplink.state.clone(),
-        metrics: metrics.clone(),
-        health,
-    };
+    let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
         let r = o.healthz();
@@ -215,12 +178,8 @@ async fn start(
         log::info!("{resumed} interrupted command(s) resumed or answered");
     }
     let commands_stop = CancellationToken::new();
-    let dispatcher = tokio::spawn(dispatcher.run(
-        uplink.client.clone(),
-        incoming,
-        command_tasks.clone(),
-        commands_stop.clone(),
-    ));
+    let dispatcher =
+        tokio::spawn(dispatcher.run(uplink.client.clone(), incoming, command_tasks.clone(), commands_stop.clone()));
 
     let http_stop = CancellationToken::new();
     let http_tasks = TaskTracker::new();
@@ -228,13 +187,7 @@ async fn start(
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_millis(config.http.request_timeout_ms),
     };
-    http_tasks.spawn(http::serve(
-        listener,
-        router,
-        limits,
-        http_stop.clone(),
-        http_tasks.clone(),
-    ));
+    http_tasks.spawn(http::serve(listener, router, limits, http_stop.clone(), http_tasks.clone()));
     log::info!(
         "telbridge {} up: http {}, broker {}:{}",
         env!("CARGO_PKG_VERSION"),
@@ -245,16 +198,12 @@ async fn start(
 
     let background_stop = CancellationToken::new();
     let background = TaskTracker::new();
-    background.spawn(watch_store(
-        store.clone(),
-        config.agent.id.clone(),
-        background_stop.clone(),
-    ));
-    background.spawn(prune_store(
-        store,
-        config.store.dedup_ttl_secs,
-        background_stop.clone(),
-    ));
+    background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
+    background.spawn(prune_store(store.clone(), config.store.dedup_ttl_secs, background_stop.clone()));
+    if let Some(interval) = crate::notify::watchdog_interval() {
+        background.spawn(feed_watchdog(store, interval, background_stop.clone()));
+    }
+    crate::notify::notify(&format!("READY=1\nSTATUS=relaying to {}:{}", config.mqtt.host, config.mqtt.port));
     Ok(Parts {
         config: config.clone(),
         uplink,
@@ -279,6 +228,10 @@ impl Parts {
             r = &mut self.dispatcher => Err(anyhow!("command dispatcher stopped: {r:?}")),
         };
         log::info!("stopping {}", self.config.agent.id);
+        match &exit {
+            Ok(Exit::Restart(reason)) => crate::notify::notify(&format!("RELOADING=1\nSTATUS=restarting ({reason})")),
+            _ => crate::notify::notify("STOPPING=1"),
+        };
         self.http_stop.cancel();
         self.http_tasks.close();
         step("http", self.http_tasks.wait()).await;
@@ -291,9 +244,7 @@ impl Parts {
         self.uplink_stop.cancel();
         match &exit {
             Ok(_) => {
-                if let Ok(Err(e)) =
-                    tokio::time::timeout(STOP_STEP_TIMEOUT, self.uplink.join()).await
-                {
+                if let Ok(Err(e)) = tokio::time::timeout(STOP_STEP_TIMEOUT, self.uplink.join()).await {
                     log::warn!("uplink stop: {e}");
                 }
             }
@@ -322,23 +273,33 @@ async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
         let s = stats.borrow_and_update().clone();
         if s.ledger.full != full {
             full = s.ledger.full;
-            let kind = if full {
-                "store.full"
-            } else {
-                "store.recovered"
-            };
+            let kind = if full { "store.full" } else { "store.recovered" };
             let data = json!({"rows": s.ledger.rows, "bytes": s.ledger.bytes, "refused": s.ledger.refused});
             if full {
-                log::error!(
-                    "store full: critical events are being refused (503) until the uplink drains it"
-                );
+                log::error!("store full: critical events are being refused (503) until the uplink drains it");
             }
-            if let Err(e) = store
-                .enqueue_unbounded(agent_event(&agent, kind, data))
-                .await
-            {
+            if let Err(e) = store.enqueue_unbounded(agent_event(&agent, kind, data)).await {
                 log::error!("cannot raise {kind} alarm: {e}");
             }
+        }
+    }
+}
+
+/// Pings systemd's watchdog at half its interval, but only after a round trip through the
+/// store's writer succeeded: a stuck runtime or a dead writer stops the pings, and systemd
+/// restarts the service.
+async fn feed_watchdog(store: Store, interval: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(interval / 2);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let alive = tokio::time::timeout(interval / 2, store.call(|_| Ok(()))).await;
+        if matches!(alive, Ok(Ok(()))) {
+            crate::notify::notify("WATCHDOG=1");
+        } else {
+            log::error!("store writer did not answer: withholding the watchdog ping");
         }
     }
 }

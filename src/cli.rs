@@ -29,11 +29,7 @@ pub fn parse(args: &[String]) -> Result<Cli, String> {
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    let config = || {
-        config
-            .clone()
-            .ok_or_else(|| "-c FILE is required".to_string())
-    };
+    let config = || config.clone().ok_or_else(|| "-c FILE is required".to_string());
     match command {
         "run" => Ok(Cli::Run { config: config()? }),
         "check-config" => Ok(Cli::CheckConfig { config: config()? }),
@@ -53,18 +49,8 @@ mod tests {
 
     #[test]
     fn commands_parse_with_their_config_file() {
-        assert_eq!(
-            parse(&args("run -c a.toml")),
-            Ok(Cli::Run {
-                config: "a.toml".into()
-            })
-        );
-        assert_eq!(
-            parse(&args("check-config --config b.toml")),
-            Ok(Cli::CheckConfig {
-                config: "b.toml".into()
-            })
-        );
+        assert_eq!(parse(&args("run -c a.toml")), Ok(Cli::Run { config: "a.toml".into() }));
+        assert_eq!(parse(&args("check-config --config b.toml")), Ok(Cli::CheckConfig { config: "b.toml".into() }));
         assert_eq!(parse(&args("--version")), Ok(Cli::Version));
     }
 

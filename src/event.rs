@@ -46,20 +46,8 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(
-        source: impl Into<String>,
-        kind: impl Into<String>,
-        data: Value,
-        class: Class,
-    ) -> Self {
-        NewEvent {
-            source: source.into(),
-            kind: kind.into(),
-            data,
-            class,
-            dedup_key: None,
-            extra: Map::new(),
-        }
+    pub fn new(source: impl Into<String>, kind: impl Into<String>, data: Value, class: Class) -> Self {
+        NewEvent { source: source.into(), kind: kind.into(), data, class, dedup_key: None, extra: Map::new() }
     }
 
     /// The outbox topic suffix, below `{prefix}/{agent}/`.
@@ -101,13 +89,7 @@ pub fn format_rfc3339_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's method).
@@ -125,10 +107,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Milliseconds since the epoch, by the system clock.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// Fills `buf` from the OS random source.
@@ -184,23 +163,10 @@ pub fn format_uuid_v7(ms: u64, counter: u16, random: [u8; 8]) -> String {
     b[8..].copy_from_slice(&random);
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
-static CLOCK: Mutex<(IdClock, u64)> = Mutex::new((
-    IdClock {
-        last_ms: 0,
-        counter: 0,
-    },
-    0,
-));
+static CLOCK: Mutex<(IdClock, u64)> = Mutex::new((IdClock { last_ms: 0, counter: 0 }, 0));
 
 /// splitmix64: the random bits of ids, seeded once from the OS. Uniqueness within the
 /// process comes from the monotonic (ms, counter) pair; the random bits only have to
@@ -226,11 +192,7 @@ pub fn new_id() -> String {
 
 /// Raises the process-wide id clock (called with the floor persisted in the store).
 pub fn raise_id_floor(floor_ms: u64) {
-    CLOCK
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .0
-        .raise_floor(floor_ms);
+    CLOCK.lock().unwrap_or_else(|e| e.into_inner()).0.raise_floor(floor_ms);
 }
 
 /// The newest millisecond an id was issued for, to persist as the next start's floor.
@@ -245,14 +207,8 @@ mod tests {
     #[test]
     fn rfc3339_formatting_matches_known_instants() {
         assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            format_rfc3339_ms(951_782_400_123),
-            "2000-02-29T00:00:00.123Z"
-        );
-        assert_eq!(
-            format_rfc3339_ms(1_795_339_259_007),
-            "2026-11-22T09:20:59.007Z"
-        );
+        assert_eq!(format_rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(format_rfc3339_ms(1_795_339_259_007), "2026-11-22T09:20:59.007Z");
     }
 
     #[test]
@@ -287,20 +243,11 @@ mod tests {
 
     #[test]
     fn envelope_starts_with_the_id_and_keeps_extra_fields() {
-        let mut e = NewEvent::new(
-            "app/x",
-            "thing.done",
-            serde_json::json!({"n": 1}),
-            Class::Critical,
-        );
-        e.extra
-            .insert("vendor_field".into(), serde_json::json!("kept"));
+        let mut e = NewEvent::new("app/x", "thing.done", serde_json::json!({"n": 1}), Class::Critical);
+        e.extra.insert("vendor_field".into(), serde_json::json!("kept"));
         let bytes = encode_envelope(&e, "0190-id", 0, "site");
         let text = String::from_utf8(bytes).expect("utf8");
-        assert!(
-            text.starts_with("{\"id\":\"0190-id\",\"ts\":\"1970-01-01T00:00:00.000Z\""),
-            "{text}"
-        );
+        assert!(text.starts_with("{\"id\":\"0190-id\",\"ts\":\"1970-01-01T00:00:00.000Z\""), "{text}");
         let v: Value = serde_json::from_str(&text).expect("json");
         assert_eq!(v["type"], "thing.done");
         assert_eq!(v["extra"]["vendor_field"], "kept");

@@ -51,9 +51,6 @@ impl Health {
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, DriverHealth> {
-        self.drivers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.drivers.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -14,4 +14,5 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod mqtt;
+pub mod notify;
 pub mod store;

@@ -26,13 +26,7 @@ fn main() -> ExitCode {
         }
         Cli::CheckConfig { config } => match Config::load(&config) {
             Ok(c) => {
-                println!(
-                    "{}: ok (agent {}, broker {}:{})",
-                    config.display(),
-                    c.agent.id,
-                    c.mqtt.host,
-                    c.mqtt.port
-                );
+                println!("{}: ok (agent {}, broker {}:{})", config.display(), c.agent.id, c.mqtt.host, c.mqtt.port);
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -46,15 +40,9 @@ fn main() -> ExitCode {
 
 fn run(config: std::path::PathBuf) -> ExitCode {
     // Every record passes the logger; `log::max_level` (config, `agent.log_level`) filters.
-    let _ = simple_logger::SimpleLogger::new()
-        .with_level(log::LevelFilter::Trace)
-        .init();
+    let _ = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace).init();
     log::set_max_level(log::LevelFilter::Info);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("telbridge: cannot start the runtime: {e}");
@@ -80,10 +68,7 @@ fn run(config: std::path::PathBuf) -> ExitCode {
 /// The first SIGTERM or SIGINT starts a graceful stop; a second one exits at once.
 async fn on_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         log::error!("cannot install signal handlers; stop with SIGKILL");
         return;
     };

@@ -28,20 +28,12 @@ impl Metrics {
     }
 
     pub fn get(&self, series: &str) -> u64 {
-        self.counters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(series)
-            .copied()
-            .unwrap_or(0)
+        self.counters.lock().unwrap_or_else(|e| e.into_inner()).get(series).copied().unwrap_or(0)
     }
 
     /// Every counter, by series name.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::process::Command;
 
 fn agent(name: &str, extra_http: &str) -> (Agent, std::path::PathBuf) {
     let dir = temp_dir(name);
@@ -19,75 +18,29 @@ fn agent(name: &str, extra_http: &str) -> (Agent, std::path::PathBuf) {
 fn the_ingress_answers_bad_requests_with_a_status_and_a_reason() {
     let (agent, _dir) = agent("ingress", "max_body_bytes = 2048\n");
     let port = agent.http_port;
-    let no_token = http::post_json(
-        port,
-        "/v1/events",
-        None,
-        &json!({"source": "a", "type": "x"}),
-    )
-    .expect("post");
-    assert_eq!(
-        (no_token.status, no_token.json()["error"].as_str()),
-        (401, Some("unauthorized"))
-    );
-    let wrong = http::post_json(
-        port,
-        "/v1/events",
-        Some("nope"),
-        &json!({"source": "a", "type": "x"}),
-    )
-    .expect("post");
+    let no_token = http::post_json(port, "/v1/events", None, &json!({"source": "a", "type": "x"})).expect("post");
+    assert_eq!((no_token.status, no_token.json()["error"].as_str()), (401, Some("unauthorized")));
+    let wrong = http::post_json(port, "/v1/events", Some("nope"), &json!({"source": "a", "type": "x"})).expect("post");
     assert_eq!(wrong.status, 401);
-    let bad = http::request(
-        port,
-        "POST",
-        "/v1/events",
-        &[("Authorization", "Bearer test-token")],
-        b"{oops",
-    )
-    .expect("post");
+    let bad =
+        http::request(port, "POST", "/v1/events", &[("Authorization", "Bearer test-token")], b"{oops").expect("post");
     assert_eq!(bad.status, 400);
-    assert!(
-        bad.json()["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("not JSON")),
-        "{:?}",
-        bad.json()
-    );
-    let field =
-        agent.post_events(&json!([{"source": "a", "type": "x"}, {"source": "a", "type": "X Y"}]));
+    assert!(bad.json()["reason"].as_str().is_some_and(|r| r.contains("not JSON")), "{:?}", bad.json());
+    let field = agent.post_events(&json!([{"source": "a", "type": "x"}, {"source": "a", "type": "X Y"}]));
     assert_eq!(field.status, 400);
-    assert!(
-        field.json()["reason"]
-            .as_str()
-            .is_some_and(|r| r.starts_with("event 1: `type`"))
-    );
+    assert!(field.json()["reason"].as_str().is_some_and(|r| r.starts_with("event 1: `type`")));
     let big = agent.post_events(&json!({"source": "a", "type": "x", "data": "y".repeat(4096)}));
-    assert_eq!(
-        (big.status, big.json()["error"].as_str()),
-        (413, Some("too_large"))
-    );
+    assert_eq!((big.status, big.json()["error"].as_str()), (413, Some("too_large")));
     assert_eq!(http::get(port, "/v1/events").expect("get").status, 405);
     assert_eq!(http::get(port, "/nowhere").expect("get").status, 404);
     // None of the refused requests stored anything; a good one still does.
     let health = http::get(port, "/healthz").expect("healthz").json();
     let before = health["store_rows"].as_u64().expect("rows");
-    assert_eq!(
-        agent
-            .post_events(&json!({"source": "a", "type": "x"}))
-            .status,
-        200
-    );
-    let after = http::get(port, "/healthz").expect("healthz").json()["store_rows"]
-        .as_u64()
-        .expect("rows");
+    assert_eq!(agent.post_events(&json!({"source": "a", "type": "x"})).status, 200);
+    let after = http::get(port, "/healthz").expect("healthz").json()["store_rows"].as_u64().expect("rows");
     assert_eq!(after, before + 1);
     let metrics = http::get(port, "/metrics").expect("metrics");
-    assert!(
-        metrics
-            .header("content-type")
-            .is_some_and(|c| c.starts_with("text/plain"))
-    );
+    assert!(metrics.header("content-type").is_some_and(|c| c.starts_with("text/plain")));
     assert!(String::from_utf8_lossy(&metrics.body).contains("telbridge_events_in_total 1"));
 }
 
@@ -103,16 +56,8 @@ fn a_retried_event_with_the_same_dedup_key_is_stored_once_and_named() {
 }
 
 fn telbridge(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_telbridge"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("run");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = agent_command().args(args).envs(env.iter().copied()).output().expect("run");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -129,10 +74,7 @@ fn check_config_accepts_the_example_and_names_the_bad_key_otherwise() {
     assert_eq!(code, 1);
     assert!(text.contains("store.max_bytes"), "{text}");
     let (code, text) = telbridge(&["--version"], &[]);
-    assert_eq!(
-        (code, text.trim()),
-        (0, concat!("telbridge ", env!("CARGO_PKG_VERSION")))
-    );
+    assert_eq!((code, text.trim()), (0, concat!("telbridge ", env!("CARGO_PKG_VERSION"))));
     let (code, _) = telbridge(&["fly"], &[]);
     assert_eq!(code, 2);
 }
@@ -141,19 +83,13 @@ fn check_config_accepts_the_example_and_names_the_bad_key_otherwise() {
 fn a_secret_can_come_from_the_environment_and_is_named_when_missing() {
     let dir = temp_dir("envsecret");
     let path = dir.join("env.toml");
-    std::fs::write(
-        &path,
-        "[agent]\nid = \"x\"\n[http]\ningest_token = \"env:TELBRIDGE_TEST_INGEST\"\n",
-    )
-    .expect("write");
+    std::fs::write(&path, "[agent]\nid = \"x\"\n[http]\ningest_token = \"env:TELBRIDGE_TEST_INGEST\"\n")
+        .expect("write");
     let p = path.to_str().expect("path");
     let (code, text) = telbridge(&["check-config", "-c", p], &[]);
     assert_eq!(code, 1);
     assert!(text.contains("TELBRIDGE_TEST_INGEST"), "{text}");
-    let (code, text) = telbridge(
-        &["check-config", "-c", p],
-        &[("TELBRIDGE_TEST_INGEST", "s3cr3t-from-env")],
-    );
+    let (code, text) = telbridge(&["check-config", "-c", p], &[("TELBRIDGE_TEST_INGEST", "s3cr3t-from-env")]);
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains("s3cr3t-from-env"));
 }

@@ -19,12 +19,7 @@ fn arrivals(seen: &[Seen], source: &str) -> Vec<(u64, String)> {
     seen.iter()
         .filter(|s| s.topic.ends_with(&format!("/evt/{source}/test.event")))
         .map(|s| s.json())
-        .map(|v| {
-            (
-                v["data"]["i"].as_u64().unwrap_or(u64::MAX),
-                v["id"].as_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|v| (v["data"]["i"].as_u64().unwrap_or(u64::MAX), v["id"].as_str().unwrap_or("").to_string()))
         .collect()
 }
 
@@ -39,12 +34,7 @@ fn events_posted_to_the_ingress_arrive_on_the_broker_in_order() {
     for chunk in 0..10 {
         let body: Vec<Value> = (0..10).map(|i| event("app/one", chunk * 10 + i)).collect();
         let reply = agent.post_events(&Value::Array(body));
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
         for e in reply.json()["events"].as_array().expect("events") {
             assert_eq!(e["status"], "stored");
             ids.push(e["id"].as_str().expect("id").to_string());
@@ -52,23 +42,10 @@ fn events_posted_to_the_ingress_arrive_on_the_broker_in_order() {
     }
     let seen = rec.wait_until(WAIT, "100 events", |s| arrivals(s, "app/one").len() >= 100);
     let got = arrivals(&seen, "app/one");
-    assert_eq!(
-        got.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
-        (0..100).collect::<Vec<u64>>()
-    );
-    assert_eq!(
-        got.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(),
-        ids
-    );
-    let envelope = seen
-        .iter()
-        .find(|s| s.topic == "telbridge/v1/fast/evt/app/one/test.event")
-        .expect("event")
-        .json();
-    assert_eq!(
-        (envelope["agent"].as_str(), envelope["source"].as_str()),
-        (Some("fast"), Some("app/one"))
-    );
+    assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (0..100).collect::<Vec<u64>>());
+    assert_eq!(got.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>(), ids);
+    let envelope = seen.iter().find(|s| s.topic == "telbridge/v1/fast/evt/app/one/test.event").expect("event").json();
+    assert_eq!((envelope["agent"].as_str(), envelope["source"].as_str()), (Some("fast"), Some("app/one")));
     assert!(envelope["ts"].as_str().is_some_and(|t| t.ends_with('Z')));
     // Delivered rows are deleted from the store.
     let health = common::http::get(http, "/healthz").expect("healthz").json();
@@ -84,10 +61,7 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     let broker = Mosquitto::start(&dir);
     let http = free_port();
     let rec = Recorder::start(broker.port, "telbridge/v1/crash/#");
-    let mut agent = Agent::start(
-        &write_config(&dir, "crash", broker.port, http, "", ""),
-        http,
-    );
+    let mut agent = Agent::start(&write_config(&dir, "crash", broker.port, http, "", ""), http);
     const N: usize = 300;
     let mut acked: BTreeMap<usize, String> = BTreeMap::new();
     let mut i = 0;
@@ -110,12 +84,7 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     }
     assert_eq!(kills, 2);
     let seen = rec.wait_until(WAIT, "all acknowledged events", |s| {
-        arrivals(s, "app/c")
-            .iter()
-            .map(|(i, _)| *i)
-            .collect::<BTreeSet<_>>()
-            .len()
-            >= N
+        arrivals(s, "app/c").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= N
     });
     // Every acknowledged event arrived, under the id it was acknowledged with; a repeat
     // (allowed after a crash) carries the same id.
@@ -126,10 +95,7 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     for (i, id) in &acked {
         let ids = &ids_by_i[&(*i as u64)];
         assert_eq!(ids.len(), 1, "event {i} arrived under several ids: {ids:?}");
-        assert!(
-            ids.contains(id),
-            "event {i} arrived as {ids:?}, acknowledged as {id}"
-        );
+        assert!(ids.contains(id), "event {i} arrived as {ids:?}, acknowledged as {id}");
     }
 }
 
@@ -139,13 +105,8 @@ fn events_buffered_during_a_broker_outage_arrive_in_order_per_source() {
     let mut broker = Mosquitto::start(&dir);
     let http = free_port();
     let rec = Recorder::start(broker.port, "telbridge/v1/outage/#");
-    let agent = Agent::start(
-        &write_config(&dir, "outage", broker.port, http, "", ""),
-        http,
-    );
-    rec.wait_until(WAIT, "online status", |s| {
-        s.iter().any(|m| m.topic.ends_with("/status"))
-    });
+    let agent = Agent::start(&write_config(&dir, "outage", broker.port, http, "", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
     broker.stop();
     wait_for(WAIT, "the agent to notice", || {
         (common::http::get(http, "/healthz").ok()?.json()["mqtt_connected"] == false).then_some(())
@@ -167,9 +128,7 @@ fn events_buffered_during_a_broker_outage_arrive_in_order_per_source() {
                 first_seen.push(i);
             }
         }
-        let expected: Vec<u64> = (0..60)
-            .filter(|i| (i % 2 == 0) == (source == "app/a"))
-            .collect();
+        let expected: Vec<u64> = (0..60).filter(|i| (i % 2 == 0) == (source == "app/a")).collect();
         assert_eq!(first_seen, expected, "{source} out of order");
     }
 }
@@ -180,24 +139,12 @@ fn mqtt_5_relays_events_and_commands_too() {
     let broker = Mosquitto::start(&dir);
     let http = free_port();
     let rec = Recorder::start(broker.port, "telbridge/v1/five/#");
-    let agent = Agent::start(
-        &write_config(&dir, "five", broker.port, http, "protocol = \"v5\"", ""),
-        http,
-    );
+    let agent = Agent::start(&write_config(&dir, "five", broker.port, http, "protocol = \"v5\"", ""), http);
     assert_eq!(agent.post_events(&event("app/v5", 1)).status, 200);
     rec.wait_until(WAIT, "the v5 event", |s| !arrivals(s, "app/v5").is_empty());
-    rec.command(
-        "telbridge/v1/five/cmd/agent",
-        r#"{"id":"v5-ping","cmd":"agent.ping"}"#,
-    );
-    let seen = rec.wait_until(WAIT, "the ping result", |s| {
-        s.iter().any(|m| m.topic.ends_with("/res/v5-ping"))
-    });
-    let result = seen
-        .iter()
-        .find(|m| m.topic.ends_with("/res/v5-ping"))
-        .expect("result")
-        .json();
+    rec.command("telbridge/v1/five/cmd/agent", r#"{"id":"v5-ping","cmd":"agent.ping"}"#);
+    let seen = rec.wait_until(WAIT, "the ping result", |s| s.iter().any(|m| m.topic.ends_with("/res/v5-ping")));
+    let result = seen.iter().find(|m| m.topic.ends_with("/res/v5-ping")).expect("result").json();
     assert_eq!(result["status"], "ok");
     assert_eq!(result["data"]["pong"], true);
 }
@@ -213,30 +160,16 @@ fn sigterm_flushes_publishes_offline_and_exits_zero() {
     assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
     assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
     let seen = rec.wait_until(WAIT, "offline status", |s| {
-        s.iter()
-            .any(|m| m.topic.ends_with("/status") && m.json()["state"] == "offline")
+        s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "offline")
     });
-    let offline = seen
-        .iter()
-        .rev()
-        .find(|m| m.topic.ends_with("/status"))
-        .expect("status")
-        .json();
+    let offline = seen.iter().rev().find(|m| m.topic.ends_with("/status")).expect("status").json();
     assert_eq!(offline["reason"], "shutdown");
     let delivered = arrivals(&seen, "app/t").len();
     // Whatever was not delivered before the stop is still in the store for next time.
     let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
-    let left: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM outbox WHERE topic LIKE 'evt/app/t/%'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert!(
-        delivered as i64 + left >= 50,
-        "delivered {delivered}, left {left}"
-    );
+    let left: i64 =
+        conn.query_row("SELECT count(*) FROM outbox WHERE topic LIKE 'evt/app/t/%'", [], |r| r.get(0)).expect("count");
+    assert!(delivered as i64 + left >= 50, "delivered {delivered}, left {left}");
 }
 
 #[test]
@@ -245,13 +178,8 @@ fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
     let broker = Mosquitto::start(&dir);
     let http = free_port();
     let rec = Recorder::start(broker.port, "telbridge/v1/takeover/#");
-    let agent = Agent::start(
-        &write_config(&dir, "takeover", broker.port, http, "", ""),
-        http,
-    );
-    rec.wait_until(WAIT, "online status", |s| {
-        s.iter().any(|m| m.topic.ends_with("/status"))
-    });
+    let agent = Agent::start(&write_config(&dir, "takeover", broker.port, http, "", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
     let body: Vec<Value> = (0..500).map(|i| event("app/k", i)).collect();
     assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
     // Another client takes over the agent's client id with a clean session: the broker
@@ -266,24 +194,14 @@ fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
     }
     drop(conn);
     let seen = rec.wait_until(WAIT, "all 500 events", |s| {
-        arrivals(s, "app/k")
-            .iter()
-            .map(|(i, _)| *i)
-            .collect::<BTreeSet<_>>()
-            .len()
-            >= 500
+        arrivals(s, "app/k").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= 500
     });
     let reconnected = wait_for(WAIT, "the agent to reconnect", || {
         let m = common::http::get(http, "/metrics").ok()?;
         let text = String::from_utf8_lossy(&m.body).to_string();
-        text.lines()
-            .any(|l| l == "telbridge_mqtt_connected 1")
-            .then_some(text)
+        text.lines().any(|l| l == "telbridge_mqtt_connected 1").then_some(text)
     });
-    assert!(
-        reconnected.contains("telbridge_mqtt_connects_total 2"),
-        "{reconnected}"
-    );
+    assert!(reconnected.contains("telbridge_mqtt_connects_total 2"), "{reconnected}");
     let mut first = Vec::new();
     for (i, _) in arrivals(&seen, "app/k") {
         if !first.contains(&i) {

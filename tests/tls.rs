@@ -37,19 +37,9 @@ fn mutual_tls_with_a_custom_ca_relays_events() {
     );
     let config = write_config(&dir, "mtls", tls_port, http, &tls, "");
     let agent = Agent::start(&config, http);
-    assert_eq!(
-        agent
-            .post_events(&json!({"source": "app/tls", "type": "secure.event", "data": {"n": 1}}))
-            .status,
-        200
-    );
-    let seen = rec.wait_until(WAIT, "the event over TLS", |s| {
-        s.iter().any(|m| m.topic.ends_with("secure.event"))
-    });
-    assert!(
-        seen.iter()
-            .any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online")
-    );
+    assert_eq!(agent.post_events(&json!({"source": "app/tls", "type": "secure.event", "data": {"n": 1}})).status, 200);
+    let seen = rec.wait_until(WAIT, "the event over TLS", |s| s.iter().any(|m| m.topic.ends_with("secure.event")));
+    assert!(seen.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online"));
 }
 
 #[test]
@@ -58,32 +48,16 @@ fn without_its_client_certificate_the_agent_is_refused_and_keeps_its_events() {
     let files = tls::make(&dir);
     let (_broker, tls_port) = tls_broker(&dir, &files);
     let http = free_port();
-    let tls = format!(
-        "[mqtt.tls]\nenabled = true\nca_file = \"{}\"\n",
-        files.ca.display()
-    );
-    let agent = Agent::start(
-        &write_config(&dir, "nocert", tls_port, http, &tls, ""),
-        http,
-    );
-    assert_eq!(
-        agent
-            .post_events(&json!({"source": "app/tls", "type": "kept"}))
-            .status,
-        200
-    );
+    let tls = format!("[mqtt.tls]\nenabled = true\nca_file = \"{}\"\n", files.ca.display());
+    let agent = Agent::start(&write_config(&dir, "nocert", tls_port, http, &tls, ""), http);
+    assert_eq!(agent.post_events(&json!({"source": "app/tls", "type": "kept"})).status, 200);
     let metrics = wait_for(WAIT, "failed TLS connects", || {
         let body = common::http::get(http, "/metrics").ok()?.body;
         let text = String::from_utf8_lossy(&body).to_string();
-        text.lines()
-            .any(|l| l.starts_with("telbridge_mqtt_errors_total ") && !l.ends_with(" 0"))
-            .then_some(text)
+        text.lines().any(|l| l.starts_with("telbridge_mqtt_errors_total ") && !l.ends_with(" 0")).then_some(text)
     });
     assert!(metrics.contains("telbridge_mqtt_connected 0"), "{metrics}");
     let health = common::http::get(http, "/healthz").expect("healthz").json();
     assert_eq!(health["mqtt_connected"], false);
-    assert!(
-        health["store_rows"].as_u64().is_some_and(|n| n >= 2),
-        "events stay in the store: {health}"
-    );
+    assert!(health["store_rows"].as_u64().is_some_and(|n| n >= 2), "events stay in the store: {health}");
 }

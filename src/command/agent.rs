@@ -32,9 +32,7 @@ pub const TARGET: &str = "agent";
 /// Registers every `agent.*` command.
 pub fn register(registry: &mut Registry, ctx: Arc<AgentContext>) {
     registry.register(TARGET, "agent.ping", true, |_c: Command| async {
-        Ok(Outcome::data(
-            json!({"pong": true, "ts": crate::event::format_rfc3339_ms(crate::event::now_ms())}),
-        ))
+        Ok(Outcome::data(json!({"pong": true, "ts": crate::event::format_rfc3339_ms(crate::event::now_ms())})))
     });
     let c = ctx.clone();
     registry.register(TARGET, "agent.status", true, move |_| {
@@ -58,14 +56,10 @@ pub fn register(registry: &mut Registry, ctx: Arc<AgentContext>) {
     registry.register(TARGET, "agent.restart", true, |_| async {
         Ok(Outcome {
             data: json!({"restarting": true}),
-            then: Some(Effect::Restart {
-                reason: "agent.restart".into(),
-            }),
+            then: Some(Effect::Restart { reason: "agent.restart".into() }),
         })
     });
-    registry.register(TARGET, "agent.log_level", true, |cmd| async move {
-        log_level(&cmd.args)
-    });
+    registry.register(TARGET, "agent.log_level", true, |cmd| async move { log_level(&cmd.args) });
 }
 
 /// The `agent.status` reply: version, uptime, store, MQTT, drivers. No secrets.
@@ -104,19 +98,14 @@ pub fn status(ctx: &AgentContext) -> Value {
 }
 
 fn log_level(args: &Value) -> Reply {
-    let name = args
-        .get("level")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CommandError::bad_args("`level` is required"))?;
-    let filter = log_level_filter(name).ok_or_else(|| {
-        CommandError::bad_args("`level` must be one of off, error, warn, info, debug, trace")
-    })?;
+    let name =
+        args.get("level").and_then(Value::as_str).ok_or_else(|| CommandError::bad_args("`level` is required"))?;
+    let filter = log_level_filter(name)
+        .ok_or_else(|| CommandError::bad_args("`level` must be one of off, error, warn, info, debug, trace"))?;
     let previous = log::max_level().to_string().to_lowercase();
     log::set_max_level(filter);
     log::warn!("log level set to {filter} by command");
-    Ok(Outcome::data(
-        json!({"level": filter.to_string().to_lowercase(), "previous": previous}),
-    ))
+    Ok(Outcome::data(json!({"level": filter.to_string().to_lowercase(), "previous": previous})))
 }
 
 /// `agent.config.set`: `{"toml": "<whole file>"}` or `{"config": {…}}`. Validated, then
@@ -125,33 +114,27 @@ fn log_level(args: &Value) -> Reply {
 fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
     let text = match (args.get("toml"), args.get("config")) {
         (Some(Value::String(text)), None) => text.clone(),
-        (None, Some(obj @ Value::Object(_))) => toml::to_string(obj)
-            .map_err(|e| CommandError::bad_args(format!("`config` cannot be TOML: {e}")))?,
+        (None, Some(obj @ Value::Object(_))) => {
+            toml::to_string(obj).map_err(|e| CommandError::bad_args(format!("`config` cannot be TOML: {e}")))?
+        }
         _ => {
-            return Err(CommandError::bad_args(
-                "give exactly one of `toml` (string) or `config` (object)",
-            ));
+            return Err(CommandError::bad_args("give exactly one of `toml` (string) or `config` (object)"));
         }
     };
-    let mut new =
-        Config::parse(&text).map_err(|e| CommandError::new("invalid_config", e.to_string()))?;
+    let mut new = Config::parse(&text).map_err(|e| CommandError::new("invalid_config", e.to_string()))?;
     new.inherit_redacted_secrets(&ctx.config);
     if new == ctx.config {
         return Ok(Outcome::data(json!({"changed": false})));
     }
     let file_text = if text.contains(crate::config::REDACTED) {
-        new.to_toml()
-            .map_err(|e| CommandError::new("internal", e.to_string()))?
+        new.to_toml().map_err(|e| CommandError::new("internal", e.to_string()))?
     } else {
         text
     };
-    write_config(&ctx.config_path, &file_text)
-        .map_err(|e| CommandError::new("write_failed", e.to_string()))?;
+    write_config(&ctx.config_path, &file_text).map_err(|e| CommandError::new("write_failed", e.to_string()))?;
     Ok(Outcome {
         data: json!({"changed": true, "restarting": true}),
-        then: Some(Effect::Restart {
-            reason: "agent.config.set".into(),
-        }),
+        then: Some(Effect::Restart { reason: "agent.config.set".into() }),
     })
 }
 

@@ -39,13 +39,7 @@ fn result_item(
 ) -> OutboxItem {
     let id = new_id();
     let payload = protocol::encode_result(&id, now_ms(), agent, header, result);
-    OutboxItem {
-        id,
-        topic: suffix,
-        payload,
-        class: Class::Critical,
-        dedup_key: None,
-    }
+    OutboxItem { id, topic: suffix, payload, class: Class::Critical, dedup_key: None }
 }
 
 /// Where a result for an unparseable command without a usable id goes.
@@ -88,64 +82,30 @@ impl Dispatcher {
     async fn accept(&self, message: &Incoming) -> Result<Option<Command>, StoreError> {
         self.metrics.inc("telbridge_commands_in_total");
         let Some(target) = self.topics.command_target(&message.topic) else {
-            let header = ResultHeader {
-                cmd_id: None,
-                target: "",
-                name: None,
-            };
-            let err = CommandError::new(
-                "bad_topic",
-                format!("{} is not a command topic", message.topic),
-            );
-            self.answer_unrecorded(INVALID_RESULT_SUFFIX, &header, err)
-                .await?;
+            let header = ResultHeader { cmd_id: None, target: "", name: None };
+            let err = CommandError::new("bad_topic", format!("{} is not a command topic", message.topic));
+            self.answer_unrecorded(INVALID_RESULT_SUFFIX, &header, err).await?;
             return Ok(None);
         };
         let command = match protocol::parse_command(target, &message.payload) {
             Ok(c) => c,
             Err(rejected) => {
-                let header = ResultHeader {
-                    cmd_id: rejected.id.as_deref(),
-                    target,
-                    name: None,
-                };
-                let suffix = rejected
-                    .id
-                    .as_deref()
-                    .map(result_suffix)
-                    .unwrap_or(INVALID_RESULT_SUFFIX.into());
+                let header = ResultHeader { cmd_id: rejected.id.as_deref(), target, name: None };
+                let suffix = rejected.id.as_deref().map(result_suffix).unwrap_or(INVALID_RESULT_SUFFIX.into());
                 // A rejected command with an id is recorded like any other, so a repeat
                 // gets the same answer.
                 match &rejected.id {
                     Some(id) => {
-                        self.record_and_finish(
-                            id,
-                            target,
-                            "",
-                            &message.payload,
-                            &header,
-                            Err(rejected.error),
-                        )
-                        .await?
+                        self.record_and_finish(id, target, "", &message.payload, &header, Err(rejected.error)).await?
                     }
-                    None => {
-                        self.answer_unrecorded(&suffix, &header, rejected.error)
-                            .await?
-                    }
+                    None => self.answer_unrecorded(&suffix, &header, rejected.error).await?,
                 }
                 return Ok(None);
             }
         };
-        let (id, target2, name, body) = (
-            command.id.clone(),
-            command.target.clone(),
-            command.name.clone(),
-            message.payload.clone(),
-        );
-        let start = self
-            .store
-            .call(move |db| db.command_begin(&id, &target2, &name, &body))
-            .await?;
+        let (id, target2, name, body) =
+            (command.id.clone(), command.target.clone(), command.name.clone(), message.payload.clone());
+        let start = self.store.call(move |db| db.command_begin(&id, &target2, &name, &body)).await?;
         match start {
             CommandStart::New => Ok(Some(command)),
             CommandStart::InProgress => Ok(None),
@@ -185,26 +145,16 @@ impl Dispatcher {
         result: Result<Value, CommandError>,
     ) -> Result<(), StoreError> {
         let item = result_item(&self.agent, result_suffix(id), header, &result);
-        let (id, target, name, body) = (
-            id.to_string(),
-            target.to_string(),
-            name.to_string(),
-            body.to_vec(),
-        );
+        let (id, target, name, body) = (id.to_string(), target.to_string(), name.to_string(), body.to_vec());
         self.store
-            .call(
-                move |db| match db.command_begin(&id, &target, &name, &body)? {
-                    CommandStart::New => db.command_finish(&id, &item),
-                    CommandStart::Done(previous) => {
-                        let again = OutboxItem {
-                            payload: previous,
-                            ..item
-                        };
-                        db.enqueue_unbounded(&again).map(|_| ())
-                    }
-                    CommandStart::InProgress => Ok(()),
-                },
-            )
+            .call(move |db| match db.command_begin(&id, &target, &name, &body)? {
+                CommandStart::New => db.command_finish(&id, &item),
+                CommandStart::Done(previous) => {
+                    let again = OutboxItem { payload: previous, ..item };
+                    db.enqueue_unbounded(&again).map(|_| ())
+                }
+                CommandStart::InProgress => Ok(()),
+            })
             .await
     }
 
@@ -240,18 +190,10 @@ impl Dispatcher {
     /// Commits the result; false if the store refused (the command is then retried or
     /// answered `interrupted` at the next start).
     async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
-        let header = ResultHeader {
-            cmd_id: Some(&command.id),
-            target: &command.target,
-            name: Some(&command.name),
-        };
+        let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
         let item = result_item(&self.agent, result_suffix(&command.id), &header, &result);
         let id = command.id.clone();
-        match self
-            .store
-            .call(move |db| db.command_finish(&id, &item))
-            .await
-        {
+        match self.store.call(move |db| db.command_finish(&id, &item)).await {
             Ok(()) => true,
             Err(e) => {
                 log::error!("result of command {} not stored: {e}", command.id);
@@ -304,25 +246,15 @@ mod tests {
     #[tokio::test]
     async fn after_a_crash_safe_commands_resume_and_unsafe_ones_are_answered_interrupted() {
         let dir = crate::store::temp_dir_for_tests("resume");
-        let (store, _writer) = Store::open(&StoreConfig {
-            path: dir.join("r.db"),
-            ..StoreConfig::default()
-        })
-        .expect("store");
+        let (store, _writer) =
+            Store::open(&StoreConfig { path: dir.join("r.db"), ..StoreConfig::default() }).expect("store");
         let mut registry = Registry::default();
-        registry.register("dev/1", "t.again", true, |_| async {
-            Ok(Outcome::data(json!({"ran": true})))
-        });
-        registry.register("dev/1", "t.once", false, |_| async {
-            Ok(Outcome::data(json!({"ran": true})))
-        });
+        registry.register("dev/1", "t.again", true, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
+        registry.register("dev/1", "t.once", false, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
         // As a crash leaves them: recorded, never finished.
         for (id, name) in [("c-again", "t.again"), ("c-once", "t.once")] {
             let body = json!({"id": id, "cmd": name}).to_string().into_bytes();
-            store
-                .call(move |db| db.command_begin(id, "dev/1", name, &body))
-                .await
-                .expect("record");
+            store.call(move |db| db.command_begin(id, "dev/1", name, &body)).await.expect("record");
         }
         let (effects, _rx) = mpsc::unbounded_channel();
         let dispatcher = Dispatcher {
@@ -334,10 +266,7 @@ mod tests {
             effects,
         };
         let tracker = TaskTracker::new();
-        assert_eq!(
-            dispatcher.resume_pending(&tracker).await.expect("resume"),
-            2
-        );
+        assert_eq!(dispatcher.resume_pending(&tracker).await.expect("resume"), 2);
         tracker.close();
         tracker.wait().await;
         let rows = store.outbox_after(0, 10).await.expect("rows");
@@ -347,12 +276,6 @@ mod tests {
         };
         assert_eq!(result("res/c-again")["data"]["ran"], true);
         assert_eq!(result("res/c-once")["error"]["code"], "interrupted");
-        assert!(
-            store
-                .call(|db| db.commands_pending())
-                .await
-                .expect("pending")
-                .is_empty()
-        );
+        assert!(store.call(|db| db.commands_pending()).await.expect("pending").is_empty());
     }
 }

@@ -52,9 +52,7 @@ impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut names: Vec<_> = self.handlers.keys().collect();
         names.sort();
-        f.debug_struct("Registry")
-            .field("handlers", &names)
-            .finish()
+        f.debug_struct("Registry").field("handlers", &names).finish()
     }
 }
 
@@ -66,10 +64,7 @@ impl Registry {
         Fut: Future<Output = Reply> + Send + 'static,
     {
         let run: HandlerFn = Arc::new(move |c| Box::pin(f(c)));
-        self.handlers.insert(
-            (target.to_string(), name.to_string()),
-            Handler { run, resumable },
-        );
+        self.handlers.insert((target.to_string(), name.to_string()), Handler { run, resumable });
     }
 
     pub fn get(&self, target: &str, name: &str) -> Option<&Handler> {
@@ -78,12 +73,7 @@ impl Registry {
 
     /// The command names known for a target, sorted.
     pub fn names(&self, target: &str) -> Vec<String> {
-        let mut names: Vec<_> = self
-            .handlers
-            .keys()
-            .filter(|(t, _)| t == target)
-            .map(|(_, n)| n.clone())
-            .collect();
+        let mut names: Vec<_> = self.handlers.keys().filter(|(t, _)| t == target).map(|(_, n)| n.clone()).collect();
         names.sort();
         names
     }

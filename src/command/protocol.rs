@@ -26,10 +26,7 @@ pub struct CommandError {
 
 impl CommandError {
     pub fn new(code: &str, reason: impl Into<String>) -> Self {
-        CommandError {
-            code: code.to_string(),
-            reason: reason.into(),
-        }
+        CommandError { code: code.to_string(), reason: reason.into() }
     }
 
     /// `bad_args`: the arguments are missing or of the wrong type.
@@ -65,10 +62,7 @@ pub fn parse_command(target: &str, payload: &[u8]) -> Result<Command, Rejected> 
         error: CommandError::new("bad_json", format!("command is not JSON: {e}")),
     })?;
     let Value::Object(mut map) = value else {
-        return Err(Rejected {
-            id: None,
-            error: CommandError::new("bad_request", "command must be a JSON object"),
-        });
+        return Err(Rejected { id: None, error: CommandError::new("bad_request", "command must be a JSON object") });
     };
     let id = match map.remove("id") {
         Some(Value::String(id)) if is_command_id(&id) => id,
@@ -76,38 +70,24 @@ pub fn parse_command(target: &str, payload: &[u8]) -> Result<Command, Rejected> 
         _ => {
             return Err(Rejected {
                 id: None,
-                error: CommandError::new(
-                    "bad_request",
-                    "`id` must be 1-128 characters of A-Z a-z 0-9 . _ - :",
-                ),
+                error: CommandError::new("bad_request", "`id` must be 1-128 characters of A-Z a-z 0-9 . _ - :"),
             });
         }
     };
     let name = match map.remove("cmd") {
         Some(Value::String(name)) if !name.is_empty() => name,
         _ => {
-            return Err(Rejected {
-                id: Some(id),
-                error: CommandError::new("bad_request", "`cmd` must be a string"),
-            });
+            return Err(Rejected { id: Some(id), error: CommandError::new("bad_request", "`cmd` must be a string") });
         }
     };
     let args = match map.remove("args") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
         Some(_) => {
-            return Err(Rejected {
-                id: Some(id),
-                error: CommandError::bad_args("`args` must be an object"),
-            });
+            return Err(Rejected { id: Some(id), error: CommandError::bad_args("`args` must be an object") });
         }
     };
-    Ok(Command {
-        id,
-        target: target.to_string(),
-        name,
-        args,
-    })
+    Ok(Command { id, target: target.to_string(), name, args })
 }
 
 /// Who a result answers: the command's id, target and name where known.
@@ -157,15 +137,7 @@ mod tests {
     #[test]
     fn a_well_formed_command_parses_with_empty_args_by_default() {
         let c = parse_command("agent", br#"{"id":"c-1","cmd":"agent.ping"}"#).expect("parses");
-        assert_eq!(
-            c,
-            Command {
-                id: "c-1".into(),
-                target: "agent".into(),
-                name: "agent.ping".into(),
-                args: json!({})
-            }
-        );
+        assert_eq!(c, Command { id: "c-1".into(), target: "agent".into(), name: "agent.ping".into(), args: json!({}) });
     }
 
     #[test]
@@ -175,39 +147,19 @@ mod tests {
         let e = parse_command("agent", br#"{"id":"a/b","cmd":"x"}"#).expect_err("bad id");
         assert_eq!(e.error.code, "bad_request");
         let e = parse_command("agent", br#"{"id":"c-2"}"#).expect_err("no cmd");
-        assert_eq!(
-            (e.id.as_deref(), e.error.code.as_str()),
-            (Some("c-2"), "bad_request")
-        );
+        assert_eq!((e.id.as_deref(), e.error.code.as_str()), (Some("c-2"), "bad_request"));
         let e = parse_command("agent", br#"{"id":"c-3","cmd":"x","args":[1]}"#).expect_err("args");
         assert_eq!(e.error.code, "bad_args");
     }
 
     #[test]
     fn results_start_with_their_own_id_and_carry_the_command_id() {
-        let header = ResultHeader {
-            cmd_id: Some("c-1"),
-            target: "agent",
-            name: Some("agent.ping"),
-        };
+        let header = ResultHeader { cmd_id: Some("c-1"), target: "agent", name: Some("agent.ping") };
         let ok = encode_result("r-1", 0, "site", &header, &Ok(json!({"pong": true})));
-        assert!(
-            ok.starts_with(b"{\"id\":\"r-1\","),
-            "{}",
-            String::from_utf8_lossy(&ok)
-        );
+        assert!(ok.starts_with(b"{\"id\":\"r-1\","), "{}", String::from_utf8_lossy(&ok));
         let v: Value = serde_json::from_slice(&ok).expect("json");
-        assert_eq!(
-            (v["status"].as_str(), v["data"]["pong"].as_bool()),
-            (Some("ok"), Some(true))
-        );
-        let err = encode_result(
-            "r-2",
-            0,
-            "site",
-            &header,
-            &Err(CommandError::new("unknown_command", "no")),
-        );
+        assert_eq!((v["status"].as_str(), v["data"]["pong"].as_bool()), (Some("ok"), Some(true)));
+        let err = encode_result("r-2", 0, "site", &header, &Err(CommandError::new("unknown_command", "no")));
         let v: Value = serde_json::from_slice(&err).expect("json");
         assert_eq!(v["error"]["code"], "unknown_command");
     }

@@ -16,10 +16,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Parse(String),
     #[error("{key}: {reason}")]
@@ -27,10 +24,7 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        reason: reason.into(),
-    }
+    ConfigError::Invalid { key, reason: reason.into() }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -176,10 +170,7 @@ impl Default for HttpConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            agent: AgentConfig {
-                id: "agent".into(),
-                log_level: default_log_level(),
-            },
+            agent: AgentConfig { id: "agent".into(), log_level: default_log_level() },
             mqtt: MqttConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
@@ -190,17 +181,14 @@ impl Default for Config {
 impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Config::parse(&text)
     }
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse(e.to_string().trim().to_string()))?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string().trim().to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -208,16 +196,10 @@ impl Config {
     /// Checks every value that parsing alone cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !is_topic_segment(&self.agent.id) {
-            return Err(invalid(
-                "agent.id",
-                "must be 1-64 characters of A-Z a-z 0-9 . _ -",
-            ));
+            return Err(invalid("agent.id", "must be 1-64 characters of A-Z a-z 0-9 . _ -"));
         }
         if log_level_filter(&self.agent.log_level).is_none() {
-            return Err(invalid(
-                "agent.log_level",
-                "must be one of off, error, warn, info, debug, trace",
-            ));
+            return Err(invalid("agent.log_level", "must be one of off, error, warn, info, debug, trace"));
         }
         let m = &self.mqtt;
         if m.host.trim().is_empty() {
@@ -227,10 +209,7 @@ impl Config {
             return Err(invalid("mqtt.port", "must be 1-65535"));
         }
         if m.topic_prefix.is_empty() || !m.topic_prefix.split('/').all(is_topic_segment) {
-            return Err(invalid(
-                "mqtt.topic_prefix",
-                "must be '/'-separated segments of A-Z a-z 0-9 . _ -",
-            ));
+            return Err(invalid("mqtt.topic_prefix", "must be '/'-separated segments of A-Z a-z 0-9 . _ -"));
         }
         if !(1..=1000).contains(&m.inflight) {
             return Err(invalid("mqtt.inflight", "must be 1-1000"));
@@ -239,26 +218,17 @@ impl Config {
             return Err(invalid("mqtt.keep_alive_secs", "must be 5-3600"));
         }
         if m.reconnect_min_ms == 0 || m.reconnect_min_ms > m.reconnect_max_ms {
-            return Err(invalid(
-                "mqtt.reconnect_min_ms",
-                "must be > 0 and <= mqtt.reconnect_max_ms",
-            ));
+            return Err(invalid("mqtt.reconnect_min_ms", "must be > 0 and <= mqtt.reconnect_max_ms"));
         }
         if m.max_payload_bytes < 1024 || m.max_payload_bytes > 16 * 1024 * 1024 {
             return Err(invalid("mqtt.max_payload_bytes", "must be 1 KiB - 16 MiB"));
         }
         if !m.password.is_empty() && m.username.is_empty() {
-            return Err(invalid(
-                "mqtt.username",
-                "must be set when mqtt.password is",
-            ));
+            return Err(invalid("mqtt.username", "must be set when mqtt.password is"));
         }
         let tls = &m.tls;
         if tls.client_cert_file.is_empty() != tls.client_key_file.is_empty() {
-            return Err(invalid(
-                "mqtt.tls.client_key_file",
-                "client_cert_file and client_key_file go together",
-            ));
+            return Err(invalid("mqtt.tls.client_key_file", "client_cert_file and client_key_file go together"));
         }
         for (key, file) in [
             ("mqtt.tls.ca_file", &tls.ca_file),
@@ -281,10 +251,7 @@ impl Config {
         }
         let h = &self.http;
         if h.listen.parse::<SocketAddr>().is_err() {
-            return Err(invalid(
-                "http.listen",
-                format!("{:?} is not an address:port", h.listen),
-            ));
+            return Err(invalid("http.listen", format!("{:?} is not an address:port", h.listen)));
         }
         if h.max_body_bytes < 1024 {
             return Err(invalid("http.max_body_bytes", "must be at least 1024"));
@@ -340,10 +307,7 @@ impl Config {
 
 /// One topic level as the agent writes it: no wildcards, no separators, no spaces.
 pub fn is_topic_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The `log` filter for a level name.

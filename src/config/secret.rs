@@ -23,10 +23,7 @@ pub struct Secret {
 impl Secret {
     /// A literal secret, as written in the file.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret {
-            value: value.into(),
-            env: None,
-        }
+        Secret { value: value.into(), env: None }
     }
 
     /// The secret itself; call only where it is sent to its peer.
@@ -56,10 +53,7 @@ impl Secret {
     pub fn from_file_form(text: &str) -> Result<Self, String> {
         match text.strip_prefix("env:") {
             Some(name) if !name.is_empty() => match std::env::var(name) {
-                Ok(value) => Ok(Secret {
-                    value,
-                    env: Some(name.to_string()),
-                }),
+                Ok(value) => Ok(Secret { value, env: Some(name.to_string()) }),
                 Err(_) => Err(format!("environment variable {name} is not set")),
             },
             Some(_) => Err("`env:` must be followed by a variable name".to_string()),
@@ -112,9 +106,6 @@ mod tests {
         let s = Secret::from_file_form("env:PATH").expect("PATH is set");
         assert_eq!(s.expose(), std::env::var("PATH").expect("PATH"));
         assert_eq!(s.redacted(), "env:PATH");
-        assert_eq!(
-            toml::Value::try_from(&s).expect("ser").as_str(),
-            Some("env:PATH")
-        );
+        assert_eq!(toml::Value::try_from(&s).expect("ser").as_str(), Some("env:PATH"));
     }
 }

@@ -46,16 +46,10 @@ impl Ingest {
             let id = new_id();
             let payload = encode_envelope(event, &id, now_ms(), &self.agent);
             if payload.len() > self.max_payload_bytes {
-                let reason = format!(
-                    "event {i} is {} bytes, more than mqtt.max_payload_bytes",
-                    payload.len()
-                );
+                let reason = format!("event {i} is {} bytes, more than mqtt.max_payload_bytes", payload.len());
                 return error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &reason);
             }
-            let dedup_key = event
-                .dedup_key
-                .as_ref()
-                .map(|k| format!("ingest:{}:{k}", event.source));
+            let dedup_key = event.dedup_key.as_ref().map(|k| format!("ingest:{}:{k}", event.source));
             items.push(OutboxItem {
                 id: id.clone(),
                 topic: event.topic_suffix(),
@@ -99,20 +93,11 @@ impl Ingest {
 pub fn store_unavailable(e: &StoreError, metrics: &Metrics) -> Response {
     metrics.inc("telbridge_ingress_refused_total");
     let (code, reason) = match e {
-        StoreError::Full => (
-            "store_full",
-            "the store is full of undelivered events; retry later".to_string(),
-        ),
-        other => (
-            "store_unavailable",
-            format!("the event could not be stored: {other}"),
-        ),
+        StoreError::Full => ("store_full", "the store is full of undelivered events; retry later".to_string()),
+        other => ("store_unavailable", format!("the event could not be stored: {other}")),
     };
     let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, code, &reason);
-    resp.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from_static("30"),
-    );
+    resp.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("30"));
     resp
 }
 
@@ -123,8 +108,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Parses the body into events, or says what is wrong with which one.
 pub fn parse_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
     let list = match value {
         Value::Array(list) => list,
         obj @ Value::Object(_) => vec![obj],
@@ -133,10 +117,7 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
     if list.is_empty() || list.len() > MAX_BATCH {
         return Err(format!("a request carries 1 to {MAX_BATCH} events"));
     }
-    list.into_iter()
-        .enumerate()
-        .map(|(i, v)| parse_event(v).map_err(|e| format!("event {i}: {e}")))
-        .collect()
+    list.into_iter().enumerate().map(|(i, v)| parse_event(v).map_err(|e| format!("event {i}: {e}"))).collect()
 }
 
 fn parse_event(value: Value) -> Result<NewEvent, String> {
@@ -155,16 +136,11 @@ fn parse_event(value: Value) -> Result<NewEvent, String> {
         None | Some("critical") => Class::Critical,
         Some("telemetry") => Class::Telemetry,
         Some(other) => {
-            return Err(format!(
-                "`class` must be critical or telemetry, not {other:?}"
-            ));
+            return Err(format!("`class` must be critical or telemetry, not {other:?}"));
         }
     };
     let dedup_key = take_string(&mut map, "dedup_key")?;
-    if dedup_key
-        .as_ref()
-        .is_some_and(|k| k.is_empty() || k.len() > 200)
-    {
+    if dedup_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         return Err("`dedup_key` must be 1-200 characters".into());
     }
     let data = map.remove("data").unwrap_or(Value::Null);
@@ -188,15 +164,12 @@ mod tests {
 
     #[test]
     fn one_event_or_an_array_parses_and_unknown_fields_are_kept() {
-        let one = parse_events(br#"{"source":"pbx/1","type":"cdr.new","data":{"a":1},"vendor":7}"#)
-            .expect("one");
+        let one = parse_events(br#"{"source":"pbx/1","type":"cdr.new","data":{"a":1},"vendor":7}"#).expect("one");
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].extra["vendor"], 7);
         assert_eq!(one[0].class, Class::Critical);
-        let two = parse_events(
-            br#"[{"source":"a","type":"x"},{"source":"b","type":"y","class":"telemetry"}]"#,
-        )
-        .expect("two");
+        let two =
+            parse_events(br#"[{"source":"a","type":"x"},{"source":"b","type":"y","class":"telemetry"}]"#).expect("two");
         assert_eq!(two[1].class, Class::Telemetry);
     }
 
@@ -205,10 +178,7 @@ mod tests {
         for (body, needle) in [
             (&b"[]"[..], "1 to"),
             (br#"{"type":"x"}"#, "event 0: `source`"),
-            (
-                br#"[{"source":"a","type":"x"},{"source":"a/+","type":"x"}]"#,
-                "event 1: `source`",
-            ),
+            (br#"[{"source":"a","type":"x"},{"source":"a/+","type":"x"}]"#, "event 1: `source`"),
             (br#"{"source":"agent","type":"x"}"#, "`source`"),
             (br#"{"source":"a","type":"Bad Type"}"#, "`type`"),
             (br#"{"source":"a","type":"x","class":"urgent"}"#, "`class`"),

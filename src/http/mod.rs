@@ -63,37 +63,19 @@ impl Router {
         Fut: Future<Output = Response> + Send + 'static,
     {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route {
-            method,
-            path: path.to_string(),
-            prefix,
-            run,
-        });
+        self.routes.push(Route { method, path: path.to_string(), prefix, run });
     }
 
     async fn dispatch(&self, req: Request) -> Response {
         let path = req.uri().path();
-        let matching: Vec<&Route> = self
-            .routes
-            .iter()
-            .filter(|r| {
-                if r.prefix {
-                    path.starts_with(&r.path)
-                } else {
-                    path == r.path
-                }
-            })
-            .collect();
+        let matching: Vec<&Route> =
+            self.routes.iter().filter(|r| if r.prefix { path.starts_with(&r.path) } else { path == r.path }).collect();
         if matching.is_empty() {
             return error(StatusCode::NOT_FOUND, "not_found", "no such path");
         }
         match matching.into_iter().find(|r| r.method == req.method()) {
             Some(route) => (route.run)(req).await,
-            None => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed on this path",
-            ),
+            None => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"),
         }
     }
 }
@@ -102,10 +84,7 @@ impl Router {
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp
 }
 
@@ -118,10 +97,7 @@ pub fn error(status: StatusCode, code: &str, reason: &str) -> Response {
 pub fn text_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let mut resp = hyper::Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
+    resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static(content_type));
     resp
 }
 
@@ -135,23 +111,13 @@ pub struct Limits {
 /// Reads the whole body within the limits, then routes.
 async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incoming>) -> Response {
     let (parts, body) = req.into_parts();
-    let collected = tokio::time::timeout(
-        limits.request_timeout,
-        Limited::new(body, limits.max_body_bytes).collect(),
-    )
-    .await;
+    let collected =
+        tokio::time::timeout(limits.request_timeout, Limited::new(body, limits.max_body_bytes).collect()).await;
     let bytes = match collected {
         Err(_) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                "timeout",
-                "the request body took too long",
-            );
+            return error(StatusCode::REQUEST_TIMEOUT, "timeout", "the request body took too long");
         }
-        Ok(Err(e))
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -161,9 +127,7 @@ async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incomin
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_body", &e.to_string()),
         Ok(Ok(c)) => c.to_bytes(),
     };
-    router
-        .dispatch(hyper::Request::from_parts(parts, bytes))
-        .await
+    router.dispatch(hyper::Request::from_parts(parts, bytes)).await
 }
 
 /// Serves connections until `stop`; open requests finish (tracked by `tracker`).

@@ -32,11 +32,7 @@ impl Ops {
             "store_full": s.ledger.full,
             "drivers_down": self.health.snapshot().iter().filter(|(_, h)| h.state == State::Down).map(|(n, _)| n.clone()).collect::<Vec<_>>(),
         });
-        let status = if store_ok {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
+        let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
         json_response(status, &body)
     }
 
@@ -45,10 +41,7 @@ impl Ops {
         let link = self.link.borrow().clone();
         let mut counters = self.metrics.snapshot();
         for (name, h) in self.health.snapshot() {
-            counters.insert(
-                format!("telbridge_driver_errors_total{{driver=\"{name}\"}}"),
-                h.errors,
-            );
+            counters.insert(format!("telbridge_driver_errors_total{{driver=\"{name}\"}}"), h.errors);
         }
         let gauges = [
             ("telbridge_store_rows", s.ledger.rows),
@@ -62,10 +55,6 @@ impl Ops {
             ("telbridge_mqtt_connected", u64::from(link.connected)),
             ("telbridge_mqtt_reconnects", link.connects.saturating_sub(1)),
         ];
-        text_response(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            render(&counters, &gauges),
-        )
+        text_response(StatusCode::OK, "text/plain; version=0.0.4", render(&counters, &gauges))
     }
 }

@@ -80,10 +80,7 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
                 .set_inflight(inflight)
                 .set_manual_acks(true)
                 .set_request_channel_capacity(capacity)
-                .set_max_packet_size(
-                    config.max_payload_bytes + 4096,
-                    config.max_payload_bytes + 4096,
-                )
+                .set_max_packet_size(config.max_payload_bytes + 4096, config.max_payload_bytes + 4096)
                 .set_transport(transport)
                 .set_last_will(rumqttc::LastWill::new(
                     &opts.will_topic,
@@ -139,35 +136,22 @@ fn client_error(e: impl std::fmt::Display) -> ClientError {
 
 impl LinkClient {
     /// Queues a QoS 1 publish.
-    pub async fn publish(
-        &self,
-        topic: String,
-        payload: Vec<u8>,
-        retain: bool,
-    ) -> Result<(), ClientError> {
+    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), ClientError> {
         match self {
-            LinkClient::V4(c) => c
-                .publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload)
-                .await
-                .map_err(client_error),
-            LinkClient::V5(c) => c
-                .publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload)
-                .await
-                .map_err(client_error),
+            LinkClient::V4(c) => {
+                c.publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload).await.map_err(client_error)
+            }
+            LinkClient::V5(c) => {
+                c.publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload).await.map_err(client_error)
+            }
         }
     }
 
     /// Subscribes at QoS 1.
     pub async fn subscribe(&self, filter: String) -> Result<(), ClientError> {
         match self {
-            LinkClient::V4(c) => c
-                .subscribe(filter, rumqttc::QoS::AtLeastOnce)
-                .await
-                .map_err(client_error),
-            LinkClient::V5(c) => c
-                .subscribe(filter, v5::mqttbytes::QoS::AtLeastOnce)
-                .await
-                .map_err(client_error),
+            LinkClient::V4(c) => c.subscribe(filter, rumqttc::QoS::AtLeastOnce).await.map_err(client_error),
+            LinkClient::V5(c) => c.subscribe(filter, v5::mqttbytes::QoS::AtLeastOnce).await.map_err(client_error),
         }
     }
 
@@ -176,9 +160,7 @@ impl LinkClient {
         match (self, token) {
             (LinkClient::V4(c), AckToken::V4(p)) => c.ack(p).await.map_err(client_error),
             (LinkClient::V5(c), AckToken::V5(p)) => c.ack(p).await.map_err(client_error),
-            _ => Err(ClientError(
-                "ack token of the other protocol version".into(),
-            )),
+            _ => Err(ClientError("ack token of the other protocol version".into())),
         }
     }
 
@@ -206,14 +188,16 @@ impl LinkLoop {
             LinkLoop::V4(el) => el
                 .pending
                 .iter()
-                .filter(|r| matches!(r, rumqttc::Request::Publish(p) if p.pkid == 0 && p.qos != rumqttc::QoS::AtMostOnce))
+                .filter(
+                    |r| matches!(r, rumqttc::Request::Publish(p) if p.pkid == 0 && p.qos != rumqttc::QoS::AtMostOnce),
+                )
                 .count(),
             LinkLoop::V5(el) => el
                 .pending
                 .iter()
-                .filter(|r| {
-                    matches!(r, v5::Request::Publish(p) if p.pkid == 0 && p.qos != v5::mqttbytes::QoS::AtMostOnce)
-                })
+                .filter(
+                    |r| matches!(r, v5::Request::Publish(p) if p.pkid == 0 && p.qos != v5::mqttbytes::QoS::AtMostOnce),
+                )
                 .count(),
         }
     }
@@ -222,15 +206,11 @@ impl LinkLoop {
 fn from_v4(event: rumqttc::Event) -> LinkEvent {
     use rumqttc::{Event, Outgoing, Packet};
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected {
-            session_present: c.session_present,
-        },
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
-        Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
-            topic: p.topic.clone(),
-            payload: p.payload.to_vec(),
-            ack: Box::new(AckToken::V4(p)),
-        },
+        Event::Incoming(Packet::Publish(p)) => {
+            LinkEvent::Message { topic: p.topic.clone(), payload: p.payload.to_vec(), ack: Box::new(AckToken::V4(p)) }
+        }
         Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
         Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
         Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
@@ -243,9 +223,7 @@ fn from_v5(event: v5::Event) -> LinkEvent {
     use v5::Event;
     use v5::mqttbytes::v5::Packet;
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected {
-            session_present: c.session_present,
-        },
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
         Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
             topic: String::from_utf8_lossy(&p.topic).into_owned(),

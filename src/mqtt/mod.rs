@@ -43,12 +43,7 @@ pub fn backoff_delay(attempt: u32, min: Duration, max: Duration, random: u32) ->
 }
 
 /// The retained status payload: `online` on connect, `offline` as last will and at stop.
-pub fn status_payload(
-    state: &str,
-    agent: &str,
-    reason: Option<&str>,
-    ts_ms: Option<u64>,
-) -> Vec<u8> {
+pub fn status_payload(state: &str, agent: &str, reason: Option<&str>, ts_ms: Option<u64>) -> Vec<u8> {
     let mut v = serde_json::json!({
         "state": state,
         "agent": agent,
@@ -79,8 +74,7 @@ mod tests {
     #[test]
     fn status_payload_names_state_agent_and_version() {
         let v: serde_json::Value =
-            serde_json::from_slice(&status_payload("offline", "a", Some("shutdown"), None))
-                .expect("json");
+            serde_json::from_slice(&status_payload("offline", "a", Some("shutdown"), None)).expect("json");
         assert_eq!(v["state"], "offline");
         assert_eq!(v["reason"], "shutdown");
         assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));

@@ -100,11 +100,7 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> Result<(Uplink, mpsc::UnboundedReceiver<Incoming>), MqttError> {
     let topics = Topics::new(&config.mqtt.topic_prefix, &config.agent.id);
-    let tls = if config.mqtt.tls.enabled {
-        Some(super::client_config(&config.mqtt.tls)?)
-    } else {
-        None
-    };
+    let tls = if config.mqtt.tls.enabled { Some(super::client_config(&config.mqtt.tls)?) } else { None };
     let opts = LinkOptions {
         client_id: config.client_id(),
         will_topic: topics.status(),
@@ -113,25 +109,14 @@ pub fn spawn(
     };
     let window = config.mqtt.inflight;
     let (client, link_loop) = link::build(&config.mqtt, opts, window);
-    let shared = Arc::new(Mutex::new(Shared {
-        correlator: Correlator::default(),
-        connected: false,
-    }));
+    let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false }));
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (acks_tx, acks_rx) = mpsc::unbounded_channel();
     let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
     let loop_stop = CancellationToken::new();
-    let backoff = (
-        Duration::from_millis(config.mqtt.reconnect_min_ms),
-        Duration::from_millis(config.mqtt.reconnect_max_ms),
-    );
-    let poller = Poller {
-        shared: shared.clone(),
-        state: state_tx,
-        acks: acks_tx,
-        incoming: incoming_tx,
-        backoff,
-    };
+    let backoff =
+        (Duration::from_millis(config.mqtt.reconnect_min_ms), Duration::from_millis(config.mqtt.reconnect_max_ms));
+    let poller = Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff };
     let poll_task = tokio::spawn(poller.run(link_loop, loop_stop.clone(), metrics.clone()));
     let publisher = Publisher {
         client: client.clone(),
@@ -143,15 +128,7 @@ pub fn spawn(
         metrics,
     };
     let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, stop, loop_stop));
-    Ok((
-        Uplink {
-            client,
-            state: state_rx,
-            topics,
-            tasks: vec![publish_task, poll_task],
-        },
-        incoming_rx,
-    ))
+    Ok((Uplink { client, state: state_rx, topics, tasks: vec![publish_task, poll_task] }, incoming_rx))
 }
 
 struct Poller {
@@ -163,12 +140,7 @@ struct Poller {
 }
 
 impl Poller {
-    async fn run(
-        self,
-        mut link: LinkLoop,
-        stop: CancellationToken,
-        metrics: Metrics,
-    ) -> Result<(), MqttError> {
+    async fn run(self, mut link: LinkLoop, stop: CancellationToken, metrics: Metrics) -> Result<(), MqttError> {
         let mut failures = 0u32;
         loop {
             match link.poll().await {
@@ -195,16 +167,8 @@ impl Poller {
                         let _ = self.acks.send(seq);
                     }
                 }
-                Ok(LinkEvent::Message {
-                    topic,
-                    payload,
-                    ack,
-                }) => {
-                    let _ = self.incoming.send(Incoming {
-                        topic,
-                        payload,
-                        ack,
-                    });
+                Ok(LinkEvent::Message { topic, payload, ack }) => {
+                    let _ = self.incoming.send(Incoming { topic, payload, ack });
                 }
                 Ok(LinkEvent::Disconnected) => {
                     lock(&self.shared).connected = false;
@@ -264,13 +228,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
     /// Hands one QoS 1 publish to the client, unless the link is down.
-    async fn send(
-        &self,
-        tag: Tag,
-        topic: String,
-        payload: Vec<u8>,
-        retain: bool,
-    ) -> Result<bool, MqttError> {
+    async fn send(&self, tag: Tag, topic: String, payload: Vec<u8>, retain: bool) -> Result<bool, MqttError> {
         {
             let mut s = lock(&self.shared);
             if !s.connected {
@@ -290,11 +248,7 @@ impl Publisher {
         loop_stop: CancellationToken,
     ) -> Result<(), MqttError> {
         let (deletes_tx, deletes_rx) = mpsc::unbounded_channel::<Vec<i64>>();
-        let deleter = tokio::spawn(delete_acked(
-            self.store.clone(),
-            deletes_rx,
-            self.metrics.clone(),
-        ));
+        let deleter = tokio::spawn(delete_acked(self.store.clone(), deletes_rx, self.metrics.clone()));
         let mut stats = self.store.watch();
         let mut cursor = 0i64;
         let mut in_flight = BTreeSet::new();
@@ -315,8 +269,7 @@ impl Publisher {
             if st.connected && st.connects != seen_connects {
                 seen_connects = st.connects;
                 self.client.subscribe(self.topics.commands_filter()).await?;
-                let online =
-                    status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
+                let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
                 self.send(None, self.topics.status(), online, true).await?;
             }
             let version = stats.borrow_and_update().outbox_version;
@@ -327,11 +280,7 @@ impl Publisher {
             // Read ahead in bulk (fewer, larger reads) but publish on every free slot:
             // a steady trickle keeps TCP ACKs piggybacked on data, where waiting for
             // half the window would stall on delayed ACKs.
-            if st.connected
-                && !drained
-                && ahead.len() <= self.window / 2
-                && ahead_bytes < READ_AHEAD_BYTES
-            {
+            if st.connected && !drained && ahead.len() <= self.window / 2 && ahead_bytes < READ_AHEAD_BYTES {
                 let rows = self.store.outbox_after(cursor, self.window).await?;
                 drained = rows.len() < self.window;
                 for row in rows {
@@ -349,10 +298,7 @@ impl Publisher {
                 let Some(row) = ahead.pop_front() else { break };
                 ahead_bytes -= row.payload.len();
                 let seq = row.seq;
-                if !self
-                    .send(Some(seq), self.topics.full(&row.topic), row.payload, false)
-                    .await?
-                {
+                if !self.send(Some(seq), self.topics.full(&row.topic), row.payload, false).await? {
                     break; // the link went down: the row is read again after the reconnect
                 }
                 in_flight.insert(seq);
@@ -394,12 +340,7 @@ impl Publisher {
         }
         drop(deletes_tx);
         let _ = deleter.await;
-        let offline = status_payload(
-            "offline",
-            &self.agent,
-            Some("shutdown"),
-            Some(crate::event::now_ms()),
-        );
+        let offline = status_payload("offline", &self.agent, Some("shutdown"), Some(crate::event::now_ms()));
         if self.send(None, self.topics.status(), offline, true).await? {
             self.client.disconnect().await?;
         }
@@ -409,11 +350,7 @@ impl Publisher {
 }
 
 /// Deletes acknowledged rows in batches, off the publishing path.
-async fn delete_acked(
-    store: Store,
-    mut batches: mpsc::UnboundedReceiver<Vec<i64>>,
-    metrics: Metrics,
-) {
+async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64>>, metrics: Metrics) {
     while let Some(mut batch) = batches.recv().await {
         while let Ok(more) = batches.try_recv() {
             batch.extend(more);

@@ -15,10 +15,7 @@ pub enum TlsError {
 }
 
 fn file_error(file: &str, reason: impl ToString) -> TlsError {
-    TlsError::File {
-        file: file.to_string(),
-        reason: reason.to_string(),
-    }
+    TlsError::File { file: file.to_string(), reason: reason.to_string() }
 }
 
 /// Builds the client config from the `[mqtt.tls]` table.
@@ -28,15 +25,10 @@ pub fn client_config(tls: &TlsConfig) -> Result<Arc<rustls::ClientConfig>, TlsEr
         let found = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(found.certs);
         if roots.is_empty() {
-            return Err(file_error(
-                "system roots",
-                "no CA certificates found; set mqtt.tls.ca_file",
-            ));
+            return Err(file_error("system roots", "no CA certificates found; set mqtt.tls.ca_file"));
         }
     } else {
-        for cert in
-            CertificateDer::pem_file_iter(&tls.ca_file).map_err(|e| file_error(&tls.ca_file, e))?
-        {
+        for cert in CertificateDer::pem_file_iter(&tls.ca_file).map_err(|e| file_error(&tls.ca_file, e))? {
             roots.add(cert.map_err(|e| file_error(&tls.ca_file, e))?)?;
         }
         if roots.is_empty() {
@@ -54,8 +46,8 @@ pub fn client_config(tls: &TlsConfig) -> Result<Arc<rustls::ClientConfig>, TlsEr
             .map_err(|e| file_error(&tls.client_cert_file, e))?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| file_error(&tls.client_cert_file, e))?;
-        let key = PrivateKeyDer::from_pem_file(&tls.client_key_file)
-            .map_err(|e| file_error(&tls.client_key_file, e))?;
+        let key =
+            PrivateKeyDer::from_pem_file(&tls.client_key_file).map_err(|e| file_error(&tls.client_key_file, e))?;
         builder.with_client_auth_cert(chain, key)?
     };
     Ok(Arc::new(config))

@@ -18,9 +18,7 @@ pub struct Topics {
 
 impl Topics {
     pub fn new(prefix: &str, agent: &str) -> Self {
-        Topics {
-            base: format!("{prefix}/{agent}"),
-        }
+        Topics { base: format!("{prefix}/{agent}") }
     }
 
     /// The full topic of an outbox row's stored suffix (`evt/…` or `res/…`).
@@ -59,17 +57,14 @@ pub fn is_source(s: &str) -> bool {
 pub fn is_event_type(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-        })
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A command id usable as a topic level: 1-128 of A-Z a-z 0-9 . _ - :
 pub fn is_command_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
 }
 
 #[cfg(test)]
@@ -79,16 +74,10 @@ mod tests {
     #[test]
     fn topics_follow_the_documented_scheme() {
         let t = Topics::new("telbridge/v1", "site-01");
-        assert_eq!(
-            t.full("evt/goip/gw1/sms.received"),
-            "telbridge/v1/site-01/evt/goip/gw1/sms.received"
-        );
+        assert_eq!(t.full("evt/goip/gw1/sms.received"), "telbridge/v1/site-01/evt/goip/gw1/sms.received");
         assert_eq!(t.status(), "telbridge/v1/site-01/status");
         assert_eq!(t.commands_filter(), "telbridge/v1/site-01/cmd/#");
-        assert_eq!(
-            t.full(&result_suffix("c-1")),
-            "telbridge/v1/site-01/res/c-1"
-        );
+        assert_eq!(t.full(&result_suffix("c-1")), "telbridge/v1/site-01/res/c-1");
     }
 
     #[test]

@@ -77,20 +77,11 @@ pub struct OutboxItem {
 }
 
 /// Reads outbox rows after `after_seq` in sequence order, on any connection.
-pub fn read_outbox(
-    conn: &Connection,
-    after_seq: i64,
-    limit: usize,
-) -> Result<Vec<OutboxRow>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+pub fn read_outbox(conn: &Connection, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-        Ok(OutboxRow {
-            seq: r.get(0)?,
-            topic: r.get(1)?,
-            payload: r.get(2)?,
-        })
+        Ok(OutboxRow { seq: r.get(0)?, topic: r.get(1)?, payload: r.get(2)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -144,22 +135,15 @@ impl Db<'_> {
         self.enqueue_inner(item, true)
     }
 
-    fn enqueue_inner(
-        &mut self,
-        item: &OutboxItem,
-        unbounded: bool,
-    ) -> Result<Enqueued, StoreError> {
+    fn enqueue_inner(&mut self, item: &OutboxItem, unbounded: bool) -> Result<Enqueued, StoreError> {
         if let Some(key) = &item.dedup_key {
             let fresh = self.conn.execute(
                 "INSERT OR IGNORE INTO dedup (key, created_ms, event_id) VALUES (?1, ?2, ?3)",
                 params![key, self.now_ms as i64, item.id],
             )?;
             if fresh == 0 {
-                let first: String = self.conn.query_row(
-                    "SELECT event_id FROM dedup WHERE key = ?1",
-                    [key],
-                    |r| r.get(0),
-                )?;
+                let first: String =
+                    self.conn.query_row("SELECT event_id FROM dedup WHERE key = ?1", [key], |r| r.get(0))?;
                 return Ok(Enqueued::Duplicate(first));
             }
         }
@@ -180,13 +164,7 @@ impl Db<'_> {
             .prepare_cached(
                 "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![
-                item.topic,
-                item.payload,
-                item.class.as_i64(),
-                self.now_ms as i64,
-                size as i64
-            ])?;
+            .execute(params![item.topic, item.payload, item.class.as_i64(), self.now_ms as i64, size as i64])?;
         self.ledger.rows += 1;
         self.ledger.bytes += size;
         if item.class == Class::Critical {
@@ -202,9 +180,7 @@ impl Db<'_> {
         let mut last_seq = None;
         let mut count = 0u64;
         {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT seq, bytes FROM outbox WHERE class = 1 ORDER BY seq")?;
+            let mut stmt = self.conn.prepare_cached("SELECT seq, bytes FROM outbox WHERE class = 1 ORDER BY seq")?;
             let mut rows = stmt.query([])?;
             while freed < need {
                 let Some(row) = rows.next()? else { break };
@@ -214,8 +190,7 @@ impl Db<'_> {
             }
         }
         if let Some(last) = last_seq {
-            self.conn
-                .execute("DELETE FROM outbox WHERE class = 1 AND seq <= ?1", [last])?;
+            self.conn.execute("DELETE FROM outbox WHERE class = 1 AND seq <= ?1", [last])?;
             self.ledger.rows -= count;
             self.ledger.bytes -= freed;
             self.ledger.evicted += count;
@@ -224,24 +199,16 @@ impl Db<'_> {
     }
 
     /// The oldest outbox rows after `after_seq`, at most `limit`.
-    pub fn outbox_after(
-        &mut self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
+    pub fn outbox_after(&mut self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         read_outbox(self.conn, after_seq, limit)
     }
 
     /// Deletes acknowledged rows; already-deleted ones are ignored.
     pub fn ack(&mut self, seqs: &[i64]) -> Result<usize, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING bytes, class")?;
+        let mut stmt = self.conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING bytes, class")?;
         let mut deleted = 0;
         for seq in seqs {
-            let row: Option<(i64, i64)> = stmt
-                .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
+            let row: Option<(i64, i64)> = stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             if let Some((bytes, class)) = row {
                 deleted += 1;
                 self.ledger.rows -= 1;
@@ -267,11 +234,7 @@ impl Db<'_> {
     ) -> Result<CommandStart, StoreError> {
         let existing: Option<(String, Option<Vec<u8>>)> = self
             .conn
-            .query_row(
-                "SELECT state, result FROM inbox WHERE cmd_id = ?1",
-                [cmd_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT state, result FROM inbox WHERE cmd_id = ?1", [cmd_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match existing {
             Some((state, Some(result))) if state == "done" => Ok(CommandStart::Done(result)),
@@ -302,12 +265,7 @@ impl Db<'_> {
             "SELECT cmd_id, target, name, body FROM inbox WHERE state = 'received' ORDER BY received_ms, rowid",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok(PendingCommand {
-                cmd_id: r.get(0)?,
-                target: r.get(1)?,
-                name: r.get(2)?,
-                body: r.get(3)?,
-            })
+            Ok(PendingCommand { cmd_id: r.get(0)?, target: r.get(1)?, name: r.get(2)?, body: r.get(3)? })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -315,11 +273,7 @@ impl Db<'_> {
     pub fn kv_get(&mut self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT value FROM kv WHERE scope = ?1 AND key = ?2",
-                [scope, key],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM kv WHERE scope = ?1 AND key = ?2", [scope, key], |r| r.get(0))
             .optional()?)
     }
 
@@ -334,22 +288,13 @@ impl Db<'_> {
 
     /// Forgets de-duplication keys and finished commands older than `cutoff_ms`.
     pub fn prune(&mut self, cutoff_ms: u64) -> Result<usize, StoreError> {
-        let a = self.conn.execute(
-            "DELETE FROM dedup WHERE created_ms < ?1",
-            [cutoff_ms as i64],
-        )?;
-        let b = self.conn.execute(
-            "DELETE FROM inbox WHERE state = 'done' AND done_ms < ?1",
-            [cutoff_ms as i64],
-        )?;
+        let a = self.conn.execute("DELETE FROM dedup WHERE created_ms < ?1", [cutoff_ms as i64])?;
+        let b = self.conn.execute("DELETE FROM inbox WHERE state = 'done' AND done_ms < ?1", [cutoff_ms as i64])?;
         Ok(a + b)
     }
 
     pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     pub fn meta_put(&mut self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -32,13 +32,9 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("memory db");
         assert_eq!(migrate(&mut conn).expect("first"), latest());
         assert_eq!(migrate(&mut conn).expect("second"), latest());
-        let v: u32 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("version");
+        let v: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
         assert_eq!(v, latest());
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
-            .expect("outbox");
+        let n: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).expect("outbox");
         assert_eq!(n, 0);
     }
 }

@@ -14,9 +14,7 @@ mod db;
 mod migrations;
 mod writer;
 
-pub use db::{
-    CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD,
-};
+pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
 
 use crate::config::{StoreConfig, Synchronous};
 use rusqlite::Connection;
@@ -90,9 +88,8 @@ impl Store {
     /// Opens (creating if needed) and migrates the database, then starts the writer.
     pub fn open(config: &StoreConfig) -> Result<(Store, WriterHandle), StoreError> {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Invalid(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut conn = open_connection(&config.path, config.synchronous)?;
         migrations::migrate(&mut conn)?;
@@ -106,15 +103,10 @@ impl Store {
         if let Some(floor) = floor.and_then(|f| f.parse().ok()) {
             crate::event::raise_id_floor(floor);
         }
-        let stats = StoreStats {
-            ledger,
-            file_bytes: file_bytes(&config.path),
-            ..StoreStats::default()
-        };
+        let stats = StoreStats { ledger, file_bytes: file_bytes(&config.path), ..StoreStats::default() };
         let (stats_tx, stats_rx) = watch::channel(stats);
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
-        let reader =
-            Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let w = writer::Writer::new(conn, config, ledger, stats_tx);
         let handle = std::thread::Builder::new()
@@ -122,14 +114,7 @@ impl Store {
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
         let reader = Arc::new(Mutex::new(reader));
-        Ok((
-            Store {
-                jobs: jobs_tx,
-                stats: stats_rx,
-                reader,
-            },
-            WriterHandle(handle),
-        ))
+        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader }, WriterHandle(handle)))
     }
 
     /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
@@ -140,17 +125,13 @@ impl Store {
     {
         let (reply, rx) = oneshot::channel();
         let job = writer::CallJob::new(f, reply);
-        self.jobs
-            .send(Box::new(job))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Appends events to the outbox, all or none.
     pub async fn enqueue(&self, items: Vec<OutboxItem>) -> Result<Vec<Enqueued>, StoreError> {
-        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect())
-            .await
+        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect()).await
     }
 
     /// Appends one event outside the bound (alarms, command results).
@@ -159,11 +140,7 @@ impl Store {
     }
 
     /// The oldest committed outbox rows after `after_seq`, read beside the writer.
-    pub async fn outbox_after(
-        &self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
+    pub async fn outbox_after(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
@@ -204,9 +181,7 @@ fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreEr
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // Unknown or refused pragmas are silently ignored by SQLite: read the mode back.
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Invalid(format!(
-            "cannot enable WAL (journal_mode is {mode})"
-        )));
+        return Err(StoreError::Invalid(format!("cannot enable WAL (journal_mode is {mode})")));
     }
     let level = match sync {
         Synchronous::Full => "FULL",
@@ -219,15 +194,8 @@ fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreEr
 }
 
 fn file_bytes(path: &Path) -> u64 {
-    let wal = path.with_extension(format!(
-        "{}-wal",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    [path, wal.as_path()]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
+    let wal = path.with_extension(format!("{}-wal", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
 }
 
 #[cfg(test)]

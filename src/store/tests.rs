@@ -4,11 +4,7 @@ use super::*;
 use crate::event::Class;
 
 fn config(dir: &Path, max_bytes: u64) -> StoreConfig {
-    StoreConfig {
-        path: dir.join("t.db"),
-        max_bytes,
-        ..StoreConfig::default()
-    }
+    StoreConfig { path: dir.join("t.db"), max_bytes, ..StoreConfig::default() }
 }
 
 fn item(class: Class, size: usize) -> OutboxItem {
@@ -22,18 +18,11 @@ fn item(class: Class, size: usize) -> OutboxItem {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
 pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "telbridge-{name}-{}-{}",
-        std::process::id(),
-        crate::event::now_ms()
-    ));
+    let dir = std::env::temp_dir().join(format!("telbridge-{name}-{}-{}", std::process::id(), crate::event::now_ms()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
@@ -48,18 +37,10 @@ fn committed_rows_survive_reopening_the_file() {
     let dir = temp_dir("reopen");
     rt().block_on(async {
         let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
-        let out = store
-            .enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)])
-            .await
-            .expect("enqueue");
-        assert!(
-            matches!(out[..], [Enqueued::Stored(1), Enqueued::Stored(2)]),
-            "{out:?}"
-        );
+        let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(1), Enqueued::Stored(2)]), "{out:?}");
         drop(store);
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .expect("join");
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
         let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
         let rows = store.outbox_after(0, 10).await.expect("rows");
         assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
@@ -73,13 +54,9 @@ fn committed_rows_survive_reopening_the_file() {
 fn the_journal_mode_is_wal() {
     let dir = temp_dir("wal");
     let conn = open_connection(&dir.join("w.db"), Synchronous::Full).expect("open");
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .expect("mode");
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
     assert_eq!(mode, "wal");
-    let sync: i64 = conn
-        .query_row("PRAGMA synchronous", [], |r| r.get(0))
-        .expect("sync");
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("sync");
     assert_eq!(sync, 2, "FULL");
 }
 
@@ -90,63 +67,29 @@ fn a_full_store_evicts_telemetry_oldest_first_and_refuses_critical_events() {
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 4 * row)).expect("open");
         let stored = store
-            .enqueue(vec![
-                item(Class::Telemetry, 1000),
-                item(Class::Critical, 1000),
-                item(Class::Telemetry, 1000),
-            ])
+            .enqueue(vec![item(Class::Telemetry, 1000), item(Class::Critical, 1000), item(Class::Telemetry, 1000)])
             .await
             .expect("fits");
         assert_eq!(stored.len(), 3);
         // More critical events: the telemetry rows make room, the oldest first.
-        store
-            .enqueue(vec![item(Class::Critical, 1000)])
-            .await
-            .expect("fits exactly");
-        store
-            .enqueue(vec![item(Class::Critical, 1000)])
-            .await
-            .expect("evicts seq 1");
+        store.enqueue(vec![item(Class::Critical, 1000)]).await.expect("fits exactly");
+        store.enqueue(vec![item(Class::Critical, 1000)]).await.expect("evicts seq 1");
         let order = seqs(&store).await;
         assert_eq!(order, vec![2, 3, 4, 5], "telemetry 1 evicted first");
-        store
-            .enqueue(vec![item(Class::Critical, 1000)])
-            .await
-            .expect("evicts seq 3");
+        store.enqueue(vec![item(Class::Critical, 1000)]).await.expect("evicts seq 3");
         let order = seqs(&store).await;
         assert_eq!(order, vec![2, 4, 5, 6]);
         // Only critical rows left: critical refused, telemetry dropped, nothing lost.
-        let err = store
-            .enqueue(vec![item(Class::Critical, 1000)])
-            .await
-            .expect_err("full");
+        let err = store.enqueue(vec![item(Class::Critical, 1000)]).await.expect_err("full");
         assert!(matches!(err, StoreError::Full));
-        assert_eq!(
-            store
-                .enqueue(vec![item(Class::Telemetry, 10)])
-                .await
-                .expect("dropped"),
-            vec![Enqueued::Dropped]
-        );
+        assert_eq!(store.enqueue(vec![item(Class::Telemetry, 10)]).await.expect("dropped"), vec![Enqueued::Dropped]);
         let stats = store.stats().ledger;
-        assert_eq!(
-            (
-                stats.rows,
-                stats.critical_rows,
-                stats.evicted,
-                stats.refused,
-                stats.dropped
-            ),
-            (4, 4, 2, 1, 1)
-        );
+        assert_eq!((stats.rows, stats.critical_rows, stats.evicted, stats.refused, stats.dropped), (4, 4, 2, 1, 1));
         assert!(stats.full);
         // Delivery frees room again.
         store.ack(vec![2, 4]).await.expect("ack");
         assert!(!store.stats().ledger.full);
-        store
-            .enqueue(vec![item(Class::Critical, 1000)])
-            .await
-            .expect("room again");
+        store.enqueue(vec![item(Class::Critical, 1000)]).await.expect("room again");
     });
 }
 
@@ -156,11 +99,7 @@ fn a_refused_batch_stores_none_of_its_events() {
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 3000)).expect("open");
         let err = store
-            .enqueue(vec![
-                item(Class::Critical, 1000),
-                item(Class::Critical, 1000),
-                item(Class::Critical, 1000),
-            ])
+            .enqueue(vec![item(Class::Critical, 1000), item(Class::Critical, 1000), item(Class::Critical, 1000)])
             .await
             .expect_err("third does not fit");
         assert!(matches!(err, StoreError::Full));
@@ -178,10 +117,7 @@ fn a_repeated_dedup_key_is_stored_once() {
         a.dedup_key = Some("sms:gw1:42".into());
         let a_id = a.id.clone();
         let first = store.enqueue(vec![a.clone()]).await.expect("first");
-        let retry = OutboxItem {
-            id: "another-id".into(),
-            ..a
-        };
+        let retry = OutboxItem { id: "another-id".into(), ..a };
         let second = store.enqueue(vec![retry]).await.expect("second");
         assert!(matches!(first[0], Enqueued::Stored(_)));
         assert_eq!(second, vec![Enqueued::Duplicate(a_id)]);
@@ -213,21 +149,12 @@ fn a_disk_full_error_fails_the_callers_and_keeps_earlier_data() {
     let dir = temp_dir("diskfull");
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 1 << 30)).expect("open");
-        store
-            .enqueue(vec![item(Class::Critical, 100)])
-            .await
-            .expect("first");
+        store.enqueue(vec![item(Class::Critical, 100)]).await.expect("first");
         // Cap the file at its current size: the next growth fails like a full disk.
-        let pages: i64 = store
-            .call(|db| Ok(db.conn().query_row("PRAGMA page_count", [], |r| r.get(0))?))
-            .await
-            .expect("pages");
+        let pages: i64 =
+            store.call(|db| Ok(db.conn().query_row("PRAGMA page_count", [], |r| r.get(0))?)).await.expect("pages");
         store
-            .call(move |db| {
-                Ok(db
-                    .conn()
-                    .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?)
-            })
+            .call(move |db| Ok(db.conn().query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?))
             .await
             .expect("cap");
         let big: Vec<OutboxItem> = (0..50).map(|_| item(Class::Critical, 4000)).collect();
@@ -238,17 +165,10 @@ fn a_disk_full_error_fails_the_callers_and_keeps_earlier_data() {
         assert_eq!(rows.len(), 1);
         assert_eq!(store.stats().ledger.rows, 1);
         store
-            .call(|db| {
-                Ok(db
-                    .conn()
-                    .query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))?)
-            })
+            .call(|db| Ok(db.conn().query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))?))
             .await
             .expect("uncap");
-        store
-            .enqueue(vec![item(Class::Critical, 4000)])
-            .await
-            .expect("after space returns");
+        store.enqueue(vec![item(Class::Critical, 4000)]).await.expect("after space returns");
     });
 }
 
@@ -257,15 +177,10 @@ fn a_command_is_recorded_once_and_its_result_is_queued_with_it() {
     let dir = temp_dir("inbox");
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 1 << 20)).expect("open");
-        let begin = |id: &'static str| {
-            store.call(move |db| db.command_begin(id, "agent", "agent.ping", b"{}"))
-        };
+        let begin = |id: &'static str| store.call(move |db| db.command_begin(id, "agent", "agent.ping", b"{}"));
         assert_eq!(begin("c1").await.expect("new"), CommandStart::New);
         assert_eq!(begin("c1").await.expect("again"), CommandStart::InProgress);
-        let pending = store
-            .call(|db| db.commands_pending())
-            .await
-            .expect("pending");
+        let pending = store.call(|db| db.commands_pending()).await.expect("pending");
         assert_eq!(pending.len(), 1);
         let result = OutboxItem {
             id: "r".into(),
@@ -274,22 +189,10 @@ fn a_command_is_recorded_once_and_its_result_is_queued_with_it() {
             class: Class::Critical,
             dedup_key: None,
         };
-        store
-            .call(move |db| db.command_finish("c1", &result))
-            .await
-            .expect("finish");
-        assert_eq!(
-            begin("c1").await.expect("done"),
-            CommandStart::Done(b"{\"id\":\"r\"}".to_vec())
-        );
+        store.call(move |db| db.command_finish("c1", &result)).await.expect("finish");
+        assert_eq!(begin("c1").await.expect("done"), CommandStart::Done(b"{\"id\":\"r\"}".to_vec()));
         let rows = store.outbox_after(0, 10).await.expect("rows");
         assert_eq!(rows[0].topic, "res/c1");
-        assert!(
-            store
-                .call(|db| db.commands_pending())
-                .await
-                .expect("none")
-                .is_empty()
-        );
+        assert!(store.call(|db| db.commands_pending()).await.expect("none").is_empty());
     });
 }

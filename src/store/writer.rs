@@ -23,11 +23,7 @@ pub struct CallJob<F, R> {
 
 impl<F, R> CallJob<F, R> {
     pub fn new(f: F, reply: oneshot::Sender<Result<R, StoreError>>) -> Self {
-        CallJob {
-            f: Some(f),
-            result: None,
-            reply,
-        }
+        CallJob { f: Some(f), result: None, reply }
     }
 }
 
@@ -67,12 +63,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn new(
-        conn: Connection,
-        config: &StoreConfig,
-        ledger: Ledger,
-        stats: watch::Sender<StoreStats>,
-    ) -> Self {
+    pub fn new(conn: Connection, config: &StoreConfig, ledger: Ledger, stats: watch::Sender<StoreStats>) -> Self {
         Writer {
             conn,
             path: config.path.clone(),
@@ -132,10 +123,7 @@ impl Writer {
     /// outbox rows were added.
     fn run_batch(&mut self, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, bool) {
         let now_ms = crate::event::now_ms();
-        let mut tx = match self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-        {
+        let mut tx = match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => return (Err(e.into()), false),
         };
@@ -146,13 +134,7 @@ impl Writer {
                 Ok(sp) => sp,
                 Err(e) => return (Err(e.into()), false),
             };
-            let mut db = Db {
-                conn: &sp,
-                ledger: &mut self.ledger,
-                max_bytes: self.max_bytes,
-                now_ms,
-                enqueued: false,
-            };
+            let mut db = Db { conn: &sp, ledger: &mut self.ledger, max_bytes: self.max_bytes, now_ms, enqueued: false };
             let ok = job.run(&mut db);
             let job_enqueued = db.enqueued;
             if ok {
@@ -163,14 +145,8 @@ impl Writer {
             } else {
                 // Dropping the savepoint rolls it back; the ledger goes back with it,
                 // except the counters of refusals, which are facts about this call.
-                let (refused, dropped, full) =
-                    (self.ledger.refused, self.ledger.dropped, self.ledger.full);
-                self.ledger = Ledger {
-                    refused,
-                    dropped,
-                    full,
-                    ..snapshot
-                };
+                let (refused, dropped, full) = (self.ledger.refused, self.ledger.dropped, self.ledger.full);
+                self.ledger = Ledger { refused, dropped, full, ..snapshot };
             }
         }
         if enqueued {

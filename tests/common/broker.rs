@@ -38,11 +38,7 @@ impl Mosquitto {
             ),
         )
         .expect("mosquitto.conf");
-        let mut m = Mosquitto {
-            port,
-            dir: dir.to_path_buf(),
-            child: None,
-        };
+        let mut m = Mosquitto { port, dir: dir.to_path_buf(), child: None };
         m.resume();
         m
     }
@@ -60,17 +56,13 @@ impl Mosquitto {
             .expect("mosquitto is installed (apt-get install mosquitto)");
         self.child = Some(child);
         let port = self.port;
-        wait_for(Duration::from_secs(10), "mosquitto to listen", || {
-            TcpStream::connect(("127.0.0.1", port)).ok()
-        });
+        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
     }
 
     /// SIGTERM: mosquitto saves its sessions and exits.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
             let _ = child.wait();
         }
     }
@@ -78,17 +70,8 @@ impl Mosquitto {
 
 /// The mosquitto binary: on PATH, or where Debian puts it (/usr/sbin is not always on PATH).
 fn mosquitto_bin() -> &'static str {
-    let on_path = Command::new("mosquitto")
-        .arg("-h")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if on_path {
-        "mosquitto"
-    } else {
-        "/usr/sbin/mosquitto"
-    }
+    let on_path = Command::new("mosquitto").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if on_path { "mosquitto" } else { "/usr/sbin/mosquitto" }
 }
 
 impl Drop for Mosquitto {
@@ -127,8 +110,6 @@ dynamic_filters = true
         let mut broker = rumqttd::Broker::new(config);
         let _ = broker.start();
     });
-    wait_for(Duration::from_secs(10), "rumqttd to listen", || {
-        TcpStream::connect(("127.0.0.1", port)).ok()
-    });
+    wait_for(Duration::from_secs(10), "rumqttd to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
     port
 }

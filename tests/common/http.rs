@@ -26,13 +26,7 @@ impl Reply {
 }
 
 /// Sends a raw request; the body is sent as given.
-pub fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<Reply> {
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!(
@@ -47,33 +41,18 @@ pub fn request(
     stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
     let headers = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = headers
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    Ok(Reply {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    })
+    let status =
+        headers.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other("no status"))?;
+    Ok(Reply { status, headers, body: raw[split + 4..].to_vec() })
 }
 
 pub fn get(port: u16, path: &str) -> std::io::Result<Reply> {
     request(port, "GET", path, &[], b"")
 }
 
-pub fn post_json(
-    port: u16,
-    path: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> std::io::Result<Reply> {
+pub fn post_json(port: u16, path: &str, token: Option<&str>, body: &Value) -> std::io::Result<Reply> {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {

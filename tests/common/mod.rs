@@ -18,11 +18,7 @@ pub use broker::{Mosquitto, start_rumqttd};
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 /// A fresh directory under the system temp dir.
@@ -50,14 +46,7 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
 pub const TOKEN: &str = "test-token";
 
 /// Writes an agent config; `extra` is appended TOML (extra tables or keys).
-pub fn write_config(
-    dir: &Path,
-    agent: &str,
-    mqtt_port: u16,
-    http_port: u16,
-    extra_mqtt: &str,
-    extra: &str,
-) -> PathBuf {
+pub fn write_config(dir: &Path, agent: &str, mqtt_port: u16, http_port: u16, extra_mqtt: &str, extra: &str) -> PathBuf {
     let path = dir.join("telbridge.toml");
     let text = format!(
         "[agent]\nid = \"{agent}\"\nlog_level = \"debug\"\n\
@@ -70,34 +59,48 @@ pub fn write_config(
     path
 }
 
+/// A command that runs the agent binary; under `TELBRIDGE_TEST_EXEC_WRAPPER` (e.g.
+/// `qemu-mipsel` when the tests themselves run under qemu) through that wrapper.
+pub fn agent_command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_telbridge");
+    match std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER") {
+        Ok(wrapper) if !wrapper.is_empty() => {
+            let mut c = Command::new(wrapper);
+            c.arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
 /// The agent binary running as a child process.
 pub struct Agent {
     pub config: PathBuf,
     pub http_port: u16,
     child: Option<Child>,
     log: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Agent {
     pub fn start(config: &Path, http_port: u16) -> Agent {
-        let mut agent = Agent {
-            config: config.to_path_buf(),
-            http_port,
-            child: None,
-            log: config.with_extension("log"),
-        };
+        Self::start_with_env(config, http_port, &[])
+    }
+
+    /// Starts with extra environment variables.
+    pub fn start_with_env(config: &Path, http_port: u16, env: &[(&str, &str)]) -> Agent {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let log = config.with_extension("log");
+        let mut agent = Agent { config: config.to_path_buf(), http_port, child: None, log, env };
         agent.spawn();
         agent
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_telbridge"))
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let child = agent_command()
             .args(["run", "-c"])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg(&self.config)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -122,9 +125,7 @@ impl Agent {
     /// SIGTERM and wait for a clean exit; returns the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let status = child.wait().expect("wait");
         status.code()
     }
@@ -150,9 +151,7 @@ impl Agent {
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 }
 
@@ -185,11 +184,8 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(port: u16, filter: &str) -> Recorder {
-        let mut opts =
-            rumqttc::MqttOptions::new(format!("recorder-{}", free_port()), "127.0.0.1", port);
-        opts.set_clean_session(false)
-            .set_keep_alive(Duration::from_secs(5))
-            .set_max_packet_size(1 << 20, 1 << 20);
+        let mut opts = rumqttc::MqttOptions::new(format!("recorder-{}", free_port()), "127.0.0.1", port);
+        opts.set_clean_session(false).set_keep_alive(Duration::from_secs(5)).set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut connection) = rumqttc::Client::new(opts, 100);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -206,11 +202,7 @@ impl Recorder {
                         let _ = ready_tx.send(());
                     }
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                        let seen = Seen {
-                            topic: p.topic.clone(),
-                            payload: p.payload.to_vec(),
-                            retain: p.retain,
-                        };
+                        let seen = Seen { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain };
                         sink.lock().expect("lock").push(seen);
                     }
                     Ok(_) => {}
@@ -219,9 +211,7 @@ impl Recorder {
                 }
             }
         });
-        ready_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("recorder subscribed");
+        ready_rx.recv_timeout(Duration::from_secs(10)).expect("recorder subscribed");
         Recorder { seen, client }
     }
 
@@ -231,19 +221,11 @@ impl Recorder {
 
     /// Messages on topics ending with `suffix`.
     pub fn on(&self, suffix: &str) -> Vec<Seen> {
-        self.all()
-            .into_iter()
-            .filter(|s| s.topic.ends_with(suffix))
-            .collect()
+        self.all().into_iter().filter(|s| s.topic.ends_with(suffix)).collect()
     }
 
     /// Waits until `pred` holds for the messages seen so far.
-    pub fn wait_until(
-        &self,
-        timeout: Duration,
-        what: &str,
-        pred: impl Fn(&[Seen]) -> bool,
-    ) -> Vec<Seen> {
+    pub fn wait_until(&self, timeout: Duration, what: &str, pred: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
         wait_for(timeout, what, || {
             let all = self.all();
             pred(&all).then_some(all)
@@ -252,13 +234,6 @@ impl Recorder {
 
     /// Publishes a command at QoS 1.
     pub fn command(&self, topic: &str, payload: &str) {
-        self.client
-            .publish(
-                topic,
-                rumqttc::QoS::AtLeastOnce,
-                false,
-                payload.as_bytes().to_vec(),
-            )
-            .expect("publish");
+        self.client.publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.as_bytes().to_vec()).expect("publish");
     }
 }

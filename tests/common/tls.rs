@@ -13,16 +13,8 @@ pub struct TlsFiles {
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("openssl").current_dir(dir).args(args).output().expect("openssl is installed");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Makes the CA and signs a server and a client certificate with it, in `dir`.
@@ -54,10 +46,7 @@ pub fn make(dir: &Path) -> TlsFiles {
             "server",
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
         ),
-        (
-            "client",
-            "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
-        ),
+        ("client", "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n"),
     ] {
         std::fs::write(dir.join(format!("{name}.ext")), ext).expect("ext");
         openssl(
