@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# cross/build.sh TARGET... — stripped, static release builds of the agent (and the
+# simulators), e.g. for armv7-unknown-linux-musleabihf, aarch64-unknown-linux-musl,
+# mipsel-unknown-linux-musl. Prints each agent binary's size and checks the budget.
+# Run cross/setup-debian.sh once first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. cross/env.sh
+[ $# -gt 0 ] || set -- "${CROSS_TARGETS[@]}"
+status=0
+for target in "$@"; do
+    cargo-zigbuild zigbuild --locked --config cross/musl.toml --release --target "$target" \
+        -Zbuild-std=std,panic_abort --bin telbridge
+    bin="$CARGO_TARGET_DIR/$target/release/telbridge"
+    size=$(stat -c %s "$bin")
+    case "$target" in
+        armv7-*) budget=4000000 ;;
+        mipsel-*|mips-*) budget=5000000 ;;
+        *) budget=5000000 ;;
+    esac
+    verdict="within budget ($budget)"
+    [ "$size" -le "$budget" ] || { verdict="OVER budget ($budget)"; status=1; }
+    printf '%-36s %10d bytes  %s  %s\n' "$target" "$size" "$verdict" "$(file -b "$bin" | cut -d, -f1-2)"
+done
+exit $status
