@@ -56,3 +56,15 @@ fn the_agent_notifies_ready_feeds_the_watchdog_and_says_stopping() {
     assert_eq!(agent.terminate(), Some(0));
     receive_until(&socket, "STOPPING=1", Duration::from_secs(5));
 }
+
+#[test]
+fn the_openwrt_init_script_is_valid_shell_for_procd() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/cross/openwrt/telbridge.init");
+    let text = std::fs::read_to_string(path).expect("init script");
+    assert!(text.starts_with("#!/bin/sh /etc/rc.common"));
+    for needle in ["USE_PROCD=1", "procd_set_param respawn", "run -c \"$CONF\"", "check-config -c \"$CONF\""] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    let out = std::process::Command::new("sh").arg("-n").arg(path).output().expect("sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
