@@ -9,6 +9,7 @@ export CARGO_TARGET_DIR="${CROSS_TARGET_DIR:-$CROSS_ROOT/../target/cross}"
 export CROSS_TOOLS HOST_PATH
 # The musl targets this project ships.
 CROSS_TARGETS=(armv7-unknown-linux-musleabihf aarch64-unknown-linux-musl mipsel-unknown-linux-musl)
+# Also works: mips-unknown-linux-musl (big-endian MIPS routers).
 
 # The qemu-user binary for a target triple.
 qemu_for() {
