@@ -138,6 +138,9 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     });
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
+    // Drivers plug in here: each adds its command handlers to `registry` (target
+    // `kind/instance`, e.g. `goip/gw1`), its push/callback routes to `router` below, and
+    // spawns its pollers on `background`, reporting through `health` and the store.
     let mut router = http::Router::default();
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
