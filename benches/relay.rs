@@ -13,39 +13,47 @@ use std::time::{Duration, Instant};
 const EVENTS: usize = 20_000;
 const PAYLOAD: usize = 200;
 
+/// Rounds of (plain publisher, agent) run alternately; medians are reported, so a noisy
+/// neighbour on the machine skews one round, not the result.
+const ROUNDS: usize = 3;
+
 fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
-    let plain = plain_publisher(broker.port, EVENTS);
-    println!("plain rumqttc QoS 1 publisher:      {plain:>9.0} msg/s ({EVENTS} x {PAYLOAD} B, inflight 64)");
-
     for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
-        let run_dir = dir.join(label.replace([' ', ','], "_"));
-        std::fs::create_dir_all(&run_dir).expect("dir");
-        let http = free_port();
-        let config =
-            write_config(&run_dir, "bench", broker.port, http, &std::env::var("BENCH_MQTT").unwrap_or_default(), "");
-        let text =
-            std::fs::read_to_string(&config).expect("config").replace("log_level = \"debug\"", "log_level = \"info\"");
-        std::fs::write(&config, text).expect("config");
-        let agent = Agent::start(&config, http);
-        let pid = agent.pid().expect("pid");
-        std::thread::sleep(Duration::from_millis(500));
-        let idle = rss_kb(pid, "VmRSS");
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
-        let cpu_before = cpu_secs(pid);
-        let rate = relay(http, events, batch, clients);
-        let peak = rss_kb(pid, "VmHWM");
-        println!("  (agent CPU: {:.2} s for {events} events)", cpu_secs(pid) - cpu_before);
-        println!(
-            "agent relay, {label:<33} {rate:>9.0} events/s ({events} events) = {:.0} % of plain",
-            rate / plain * 100.0
-        );
-        println!("agent RSS: idle {} KB, peak {} KB", idle, peak);
-        drop(agent);
+        let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
+        for round in 0..ROUNDS {
+            plain.push(plain_publisher(broker.port, events));
+            let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
+            std::fs::create_dir_all(&run_dir).expect("dir");
+            let http = free_port();
+            let extra = std::env::var("BENCH_MQTT").unwrap_or_default();
+            let config = write_config(&run_dir, "bench", broker.port, http, &extra, "");
+            let text = std::fs::read_to_string(&config).expect("config").replace("\"debug\"", "\"info\"");
+            std::fs::write(&config, text).expect("config");
+            let agent = Agent::start(&config, http);
+            let pid = agent.pid().expect("pid");
+            std::thread::sleep(Duration::from_millis(500));
+            idle = idle.max(rss_kb(pid, "VmRSS"));
+            let cpu_before = cpu_secs(pid);
+            agent_rates.push(relay(http, events, batch, clients));
+            cpu.push((cpu_secs(pid) - cpu_before) / events as f64 * 1e6);
+            peak = peak.max(rss_kb(pid, "VmHWM"));
+        }
+        let (p, a) = (median(&mut plain), median(&mut agent_rates));
+        println!("{label} ({events} events of ~{PAYLOAD} B, median of {ROUNDS} alternating rounds):");
+        println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
+        println!("  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain", a / p * 100.0);
+        println!("  agent CPU per event: {:.1} us; RSS idle {idle} KB, peak {peak} KB", median(&mut cpu));
     }
     let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
     println!("telbridge binary (bench profile = release, stripped): {size} bytes");
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
 }
 
 /// Publishes `n` QoS 1 messages and waits for every PUBACK; returns messages/s.
@@ -96,8 +104,6 @@ fn relay(http: u16, n: usize, batch: usize, clients: usize) -> f64 {
         t.join().expect("client");
     }
     let total = (per_client / batch * batch * clients) as u64;
-    let ingested = start.elapsed().as_secs_f64();
-    println!("  (ingest alone: {:.0} events/s)", total as f64 / ingested);
     wait_for(Duration::from_secs(300), "all events acknowledged", || {
         (counter(http, "telbridge_events_out_total") >= base + total).then_some(())
     });

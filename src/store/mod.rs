@@ -169,7 +169,7 @@ impl Store {
         self.stats.borrow().clone()
     }
 
-    /// A receiver that wakes on every commit.
+    /// A receiver that wakes on commits that add outbox rows, change the full flag, or fail.
     pub fn watch(&self) -> watch::Receiver<StoreStats> {
         self.stats.clone()
     }

@@ -99,7 +99,13 @@ impl Writer {
             let _ = self.ledger.recount(&self.conn);
         }
         let file_bytes = super::file_bytes(&self.path);
-        self.stats.send_modify(|s| {
+        // The stats are always updated; waiters are woken only for what they wait on (new
+        // outbox rows, the full flag, commit failures), not for every delete.
+        self.stats.send_if_modified(|s| {
+            let wake = (enqueued && commit.is_ok())
+                || s.ledger.full != self.ledger.full
+                || s.failing != commit.is_err()
+                || commit.is_err();
             s.ledger = self.ledger;
             s.file_bytes = file_bytes;
             if enqueued && commit.is_ok() {
@@ -110,6 +116,7 @@ impl Writer {
                 s.commit_errors += 1;
                 s.last_error = Some(e.to_string());
             }
+            wake
         });
         if let Err(e) = &commit {
             log::error!("store commit failed, {} callers told: {e}", batch.len());
