@@ -10,6 +10,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod event;
+pub mod goip;
 pub mod health;
 pub mod http;
 pub mod metrics;
