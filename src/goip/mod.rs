@@ -6,3 +6,5 @@
 
 pub mod crypto;
 pub mod ports;
+pub mod push;
+pub mod sms;

@@ -42,6 +42,13 @@ impl fmt::Display for Port {
     }
 }
 
+impl serde::Serialize for Port {
+    /// As the primary form, `"2B"`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// A port selection as the device's `ports` parameter takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortList {

@@ -1,0 +1,240 @@
+//! Received SMS, delivery reports and send-task status reports (spec sections 4, 5, 6),
+//! pure: parsing the device's arrays and accumulating per-task delivery records.
+
+use super::crypto::md5_hex;
+use super::ports::Port;
+use super::push::{PushError, bad, lenient_u64};
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// One entry of `recv-sms` (push) or `goip_get_sms` `data` (poll).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReceivedSms {
+    /// A delivery report (`[0] == 1`) rather than an SMS.
+    pub is_report: bool,
+    pub port: Port,
+    /// The device's timestamp (UTC seconds).
+    pub device_ts: u64,
+    /// SMS: the sender; report: the SMSC.
+    pub from: String,
+    /// SMS: the recipient (our SIM); report: the original recipient.
+    pub to: String,
+    /// The decoded UTF-8 text (SMS) or `"code scts"` (report); None if it did not decode.
+    pub text: Option<String>,
+    /// The field as the device sent it (base64).
+    pub raw: String,
+    /// Why `text` is None.
+    pub decode_error: Option<String>,
+    /// Report only: the delivery code (0 = delivered) and the SMSC timestamp.
+    pub report_code: Option<i64>,
+    pub report_scts: Option<String>,
+}
+
+impl ReceivedSms {
+    /// The same message seen by push and by poll gets the same key on one device.
+    pub fn dedup_key(&self, device: &str) -> String {
+        let digest = md5_hex(&[&self.raw]);
+        format!("goip:{device}:{}:{}:{}:{}:{digest}", self.port, self.device_ts, self.from, u8::from(self.is_report))
+    }
+}
+
+fn string_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Parses one `[kind, port, ts, from, to, base64]` array.
+pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
+    let Value::Array(a) = v else { return Err(bad("sms", "each entry must be an array")) };
+    if a.len() < 6 {
+        return Err(bad("sms", format!("an entry has {} fields, 6 expected", a.len())));
+    }
+    let is_report = match lenient_u64(&a[0]) {
+        Some(0) => false,
+        Some(1) => true,
+        _ => return Err(bad("sms", format!("kind {} is neither 0 nor 1", a[0]))),
+    };
+    let port =
+        string_of(&a[1]).and_then(|s| Port::parse(&s)).ok_or_else(|| bad("sms", format!("{} is not a port", a[1])))?;
+    let device_ts = lenient_u64(&a[2]).ok_or_else(|| bad("sms", format!("{} is not a timestamp", a[2])))?;
+    let from = string_of(&a[3]).unwrap_or_default();
+    let to = string_of(&a[4]).unwrap_or_default();
+    let raw = string_of(&a[5]).unwrap_or_default();
+    let (text, decode_error) = match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
+        Err(e) => (None, Some(format!("not base64: {e}"))),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(format!("not UTF-8: {e}"))),
+        },
+    };
+    let (mut report_code, mut report_scts) = (None, None);
+    if is_report && let Some(t) = &text {
+        let (code, scts) = t.trim().split_once(' ').unwrap_or((t.trim(), ""));
+        report_code = code.parse().ok();
+        report_scts = Some(scts.trim().to_string()).filter(|s| !s.is_empty());
+    }
+    Ok(ReceivedSms { is_report, port, device_ts, from, to, text, raw, decode_error, report_code, report_scts })
+}
+
+/// A delivered (`sdr`) or failed (`fdr`) recipient of a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub index: u64,
+    pub number: String,
+    pub port: String,
+    pub ts: u64,
+    pub ok: bool,
+    /// fdr only: the program's `"code text"` and the operator's reason.
+    pub reason: Option<String>,
+    pub operator_reason: Option<String>,
+}
+
+/// One task's entry of a `status-report`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskReport {
+    pub tid: u64,
+    pub sending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub unsent: u64,
+    /// Only the records since the previous report.
+    pub records: Vec<Delivery>,
+    pub extra: Map<String, Value>,
+}
+
+/// A `status-report` push.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub reports: Vec<TaskReport>,
+}
+
+pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusReport, PushError> {
+    let Some(Value::Array(rpts)) = map.remove("rpts") else { return Err(PushError::Missing("rpts")) };
+    let reports = rpts.into_iter().map(parse_task_report).collect::<Result<Vec<_>, _>>()?;
+    Ok(StatusReport { reports })
+}
+
+fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
+    let Value::Object(mut m) = v else { return Err(bad("rpts", "each entry must be an object")) };
+    let tid = m.remove("tid").as_ref().and_then(lenient_u64).ok_or(PushError::Missing("tid"))?;
+    let mut count = |k: &str| m.remove(k).as_ref().and_then(lenient_u64).unwrap_or(0);
+    let (sending, sent, failed, unsent) = (count("sending"), count("sent"), count("failed"), count("unsent"));
+    let mut records = Vec::new();
+    for (field, ok) in [("sdr", true), ("fdr", false)] {
+        match m.remove(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for item in items {
+                    records.push(parse_delivery(&item, ok).ok_or_else(|| bad("sdr", format!("bad record {item}")))?);
+                }
+            }
+            Some(_) => return Err(bad("sdr", format!("`{field}` must be an array"))),
+        }
+    }
+    Ok(TaskReport { tid, sending, sent, failed, unsent, records, extra: m })
+}
+
+fn parse_delivery(v: &Value, ok: bool) -> Option<Delivery> {
+    let a = v.as_array()?;
+    Some(Delivery {
+        index: lenient_u64(a.first()?)?,
+        number: string_of(a.get(1)?)?,
+        port: string_of(a.get(2)?).unwrap_or_default(),
+        ts: a.get(3).and_then(lenient_u64).unwrap_or(0),
+        ok,
+        reason: a.get(4).and_then(string_of),
+        operator_reason: a.get(5).and_then(string_of),
+    })
+}
+
+/// A task's delivery records accumulated across reports (they arrive as deltas).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskProgress {
+    pub tid: u64,
+    pub sending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub unsent: u64,
+    /// By recipient index; a later record for the same recipient replaces the earlier one.
+    pub records: BTreeMap<u64, Delivery>,
+}
+
+impl TaskProgress {
+    /// Folds a report in: counters are cumulative on the device, records are deltas.
+    pub fn apply(&mut self, report: &TaskReport) {
+        self.tid = report.tid;
+        (self.sending, self.sent, self.failed, self.unsent) =
+            (report.sending, report.sent, report.failed, report.unsent);
+        for r in &report.records {
+            self.records.insert(r.index, r.clone());
+        }
+    }
+
+    /// The device has nothing left to send for this task.
+    pub fn finished(&self) -> bool {
+        self.sending == 0 && self.unsent == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::push::{Push, parse_push};
+    use super::*;
+
+    #[test]
+    fn received_sms_and_delivery_reports_decode() {
+        let body =
+            br#"{"type":"recv-sms","sms_num":2,"sms":[[0,"1B",1466506477,"10010","13265825775","5L2g5aW9IHdvcmxk"],
+            [1,"2A","1466506480","+8613800","13686876620","MCAyNjExMjIwOTAwMCs="]]}"#;
+        let Push::RecvSms(list) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        assert_eq!(list[0].text.as_deref(), Some("你好 world"));
+        assert_eq!((list[0].port.to_string(), list[0].from.as_str()), ("1B".to_string(), "10010"));
+        assert!(list[1].is_report);
+        assert_eq!((list[1].report_code, list[1].report_scts.as_deref()), (Some(0), Some("26112209000+")));
+        assert_eq!(list[1].device_ts, 1466506480);
+    }
+
+    #[test]
+    fn undecodable_text_keeps_the_raw_value_and_says_why() {
+        let bad_b64 = parse_received(&serde_json::json!([0, "1A", 1, "a", "b", "%%%"])).expect("kept");
+        assert_eq!((bad_b64.text.clone(), bad_b64.raw.as_str()), (None, "%%%"));
+        assert!(bad_b64.decode_error.as_deref().is_some_and(|e| e.starts_with("not base64")));
+        let bad_utf8 = parse_received(&serde_json::json!([0, "1A", 1, "a", "b", "//79"])).expect("kept");
+        assert!(bad_utf8.decode_error.as_deref().is_some_and(|e| e.starts_with("not UTF-8")));
+        assert!(parse_received(&serde_json::json!([0, "1A", 1])).is_err());
+        assert!(parse_received(&serde_json::json!([3, "1A", 1, "a", "b", ""])).is_err());
+    }
+
+    #[test]
+    fn the_same_message_by_push_and_poll_has_one_dedup_key() {
+        let a = parse_received(&serde_json::json!([0, "1B", 5, "10010", "x", "aGk="])).expect("a");
+        let b = parse_received(&serde_json::json!(["0", "1.02", "5", "10010", "x", "aGk="])).expect("b");
+        assert_eq!(a.dedup_key("gw1"), b.dedup_key("gw1"));
+        assert_ne!(a.dedup_key("gw1"), a.dedup_key("gw2"));
+    }
+
+    #[test]
+    fn status_reports_accumulate_deltas_until_the_task_is_finished() {
+        let first =
+            br#"{"type":"status-report","rpt_num":1,"rpts":[{"tid":1223,"sending":1,"sent":1,"failed":0,"unsent":1,
+            "sdr":[[0,"13686876620","1A",1466506477]],"fdr":[]}]}"#;
+        let second =
+            br#"{"type":"status-report","rpt_num":1,"rpts":[{"tid":"1223","sending":0,"sent":1,"failed":1,"unsent":0,
+            "sdr":[],"fdr":[[1,"13686876621","1B",1466506480,"6 Timeout","no answer"]],"vendor":"x"}]}"#;
+        let mut progress = TaskProgress::default();
+        for body in [&first[..], &second[..]] {
+            let Push::StatusReport(r) = parse_push(body).expect("parses") else { panic!("status-report") };
+            progress.apply(&r.reports[0]);
+        }
+        assert!(progress.finished());
+        assert_eq!(progress.records.len(), 2, "deltas accumulated");
+        assert!(progress.records[&0].ok);
+        assert_eq!(progress.records[&1].reason.as_deref(), Some("6 Timeout"));
+        assert_eq!((progress.sent, progress.failed), (1, 1));
+    }
+}
