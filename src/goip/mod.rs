@@ -7,4 +7,6 @@
 pub mod crypto;
 pub mod ports;
 pub mod push;
+pub mod reply;
+pub mod request;
 pub mod sms;
