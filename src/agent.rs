@@ -77,8 +77,12 @@ async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<Stri
     if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
         log::set_max_level(level);
     }
-    let (store, writer) =
-        Store::open(&config.store).map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
+    // Opening and migrating touch the disk: off the async threads.
+    let store_config = config.store.clone();
+    let opened = tokio::task::spawn_blocking(move || Store::open(&store_config))
+        .await
+        .map_err(|e| startup(anyhow!("store open task: {e}")))?;
+    let (store, writer) = opened.map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
     let parts = start(&config, path, store.clone(), notice).await;
     let result = match parts {
         Ok(parts) => parts.run_until_stop(shutdown).await,
