@@ -210,3 +210,34 @@ fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
     }
     assert_eq!(first, (0..500).collect::<Vec<u64>>());
 }
+
+#[test]
+fn events_being_published_when_the_broker_stops_arrive_after_it_returns() {
+    let dir = temp_dir("midstop");
+    let mut broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/midstop/#");
+    let agent = Agent::start(&write_config(&dir, "midstop", broker.port, http, "", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    // Events keep coming while the broker goes away and comes back with the agent's session
+    // (persistence): nothing the relay had in hand when the link dropped may be left behind.
+    let poster = std::thread::spawn(move || {
+        for chunk in 0..40 {
+            let body: Vec<Value> = (0..25).map(|i| event("app/m", chunk * 25 + i)).collect();
+            assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
+        }
+        agent
+    });
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    broker.stop();
+    broker.resume();
+    let agent = poster.join().expect("poster");
+    let seen = rec.wait_until(WAIT, "all 1000 events", |s| {
+        arrivals(s, "app/m").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= 1000
+    });
+    assert!(arrivals(&seen, "app/m").len() >= 1000);
+    let http = agent.http_port;
+    wait_for(WAIT, "the store drained", || {
+        (common::http::get(http, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
+    });
+}

@@ -227,17 +227,24 @@ const READ_AHEAD_BYTES: usize = 1024 * 1024;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
-    /// Hands one QoS 1 publish to the client, unless the link is down.
-    async fn send(&self, tag: Tag, topic: String, payload: Vec<u8>, retain: bool) -> Result<bool, MqttError> {
+    /// Hands one QoS 1 publish to the client, unless the link is down: then the payload
+    /// comes back, so the caller keeps it.
+    async fn send(
+        &self,
+        tag: Tag,
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> Result<Option<Vec<u8>>, MqttError> {
         {
             let mut s = lock(&self.shared);
             if !s.connected {
-                return Ok(false);
+                return Ok(Some(payload));
             }
             s.correlator.queued(tag);
         }
         self.client.publish(topic, payload, retain).await?;
-        Ok(true)
+        Ok(None)
     }
 
     async fn run(
@@ -295,12 +302,16 @@ impl Publisher {
             }
             let mut sent = false;
             while st.connected && in_flight.len() < self.window {
-                let Some(row) = ahead.pop_front() else { break };
-                ahead_bytes -= row.payload.len();
-                let seq = row.seq;
-                if !self.send(Some(seq), self.topics.full(&row.topic), row.payload, false).await? {
-                    break; // the link went down: the row is read again after the reconnect
+                let Some(mut row) = ahead.pop_front() else { break };
+                let (seq, len) = (row.seq, row.payload.len());
+                if let Some(payload) = self.send(Some(seq), self.topics.full(&row.topic), row.payload, false).await? {
+                    // The link went down: the row stays first in line. (A resumed session
+                    // does not re-read the store, so a row dropped here would wait for a restart.)
+                    row.payload = payload;
+                    ahead.push_front(row);
+                    break;
                 }
+                ahead_bytes -= len;
                 in_flight.insert(seq);
                 sent = true;
             }
@@ -341,7 +352,7 @@ impl Publisher {
         drop(deletes_tx);
         let _ = deleter.await;
         let offline = status_payload("offline", &self.agent, Some("shutdown"), Some(crate::event::now_ms()));
-        if self.send(None, self.topics.status(), offline, true).await? {
+        if self.send(None, self.topics.status(), offline, true).await?.is_none() {
             self.client.disconnect().await?;
         }
         loop_stop.cancel();
