@@ -50,7 +50,7 @@ fn a_full_store_evicts_telemetry_refuses_critical_events_and_loses_none() {
     assert!(metrics.contains("telbridge_store_full 1"), "{metrics}");
     let evicted: u64 = metrics
         .lines()
-        .find_map(|l| l.strip_prefix("telbridge_store_evicted "))
+        .find_map(|l| l.strip_prefix("telbridge_store_evicted_total "))
         .and_then(|v| v.parse().ok())
         .expect("evicted");
     assert!(evicted >= 15, "telemetry evicted oldest-first to make room: {evicted}");

@@ -130,10 +130,10 @@ fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
                 for item in items {
-                    records.push(parse_delivery(&item, ok).ok_or_else(|| bad("sdr", format!("bad record {item}")))?);
+                    records.push(parse_delivery(&item, ok).ok_or_else(|| bad(field, format!("bad record {item}")))?);
                 }
             }
-            Some(_) => return Err(bad("sdr", format!("`{field}` must be an array"))),
+            Some(_) => return Err(bad(field, "must be an array")),
         }
     }
     Ok(TaskReport { tid, sending, sent, failed, unsent, records, extra: m })

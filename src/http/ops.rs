@@ -43,17 +43,22 @@ impl Ops {
         for (name, h) in self.health.snapshot() {
             counters.insert(format!("telbridge_driver_errors_total{{driver=\"{name}\"}}"), h.errors);
         }
+        // Counted since start by the store (they reset with the process, as counters may).
+        for (name, v) in [
+            ("telbridge_store_evicted_total", s.ledger.evicted),
+            ("telbridge_store_dropped_total", s.ledger.dropped),
+            ("telbridge_store_refused_total", s.ledger.refused),
+            ("telbridge_store_commit_errors_total", s.commit_errors),
+        ] {
+            counters.insert(name.to_string(), v);
+        }
         let gauges = [
             ("telbridge_store_rows", s.ledger.rows),
             ("telbridge_store_bytes", s.ledger.bytes),
             ("telbridge_store_critical_rows", s.ledger.critical_rows),
             ("telbridge_store_file_bytes", s.file_bytes),
             ("telbridge_store_full", u64::from(s.ledger.full)),
-            ("telbridge_store_evicted", s.ledger.evicted),
-            ("telbridge_store_dropped", s.ledger.dropped),
-            ("telbridge_store_commit_errors", s.commit_errors),
             ("telbridge_mqtt_connected", u64::from(link.connected)),
-            ("telbridge_mqtt_reconnects", link.connects.saturating_sub(1)),
         ];
         text_response(StatusCode::OK, "text/plain; version=0.0.4", render(&counters, &gauges))
     }
