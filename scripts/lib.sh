@@ -18,14 +18,16 @@ apt_install() {
     return 1
 }
 
-# mosquitto and its clients (tests, demo) and openssl (the TLS tests' certificates).
+# What the tests need beside cargo: mosquitto and its clients (tests, demo), openssl (the
+# TLS tests' certificates), systemd-analyze (the unit's verification), curl (demo, smoke).
 ensure_mosquitto() {
     if { command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; } \
-        && command -v mosquitto_sub >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+        && command -v mosquitto_sub >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 \
+        && command -v systemd-analyze >/dev/null 2>&1 && command -v curl >/dev/null 2>&1; then
         return 0
     fi
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
-    apt_install mosquitto mosquitto-clients openssl
+    apt_install mosquitto mosquitto-clients openssl systemd curl
 }
