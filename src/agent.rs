@@ -13,7 +13,7 @@
 use crate::command::agent::{AgentContext, applying_marker, prev_path};
 use crate::command::{Dispatcher, Effect, Registry};
 use crate::config::Config;
-use crate::event::{Class, NewEvent, encode_envelope, new_id, now_ms};
+use crate::event::{Class, NewEvent, now_ms};
 use crate::health::Health;
 use crate::http::{self, ingest::Ingest, ops::Ops};
 use crate::metrics::Metrics;
@@ -65,10 +65,7 @@ pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()>
 
 /// Builds an agent-sourced event for the outbox.
 pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxItem {
-    let event = NewEvent::new("agent", kind, data, Class::Critical);
-    let id = new_id();
-    let payload = encode_envelope(&event, &id, now_ms(), agent);
-    OutboxItem { id, topic: event.topic_suffix(), payload, class: Class::Critical, dedup_key: None }
+    OutboxItem::from_event(&NewEvent::new("agent", kind, data, Class::Critical), agent)
 }
 
 async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<String>) -> Result<Exit, RunError> {
@@ -142,10 +139,12 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     });
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
+    let goip = crate::goip::build(config, &store, &health, &metrics).await.context("goip")?;
     // Drivers plug in here: each adds its command handlers to `registry` (target
     // `kind/instance`, e.g. `goip/gw1`), its push/callback routes to `router` below, and
     // spawns its pollers on `background`, reporting through `health` and the store.
     let mut router = http::Router::default();
+    crate::goip::register(&goip, &mut registry, &mut router);
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
@@ -205,6 +204,7 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
 
     let background_stop = CancellationToken::new();
     let background = TaskTracker::new();
+    crate::goip::spawn(&goip, &background, &background_stop);
     background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
     background.spawn(prune_store(store.clone(), config.store.dedup_ttl_secs, background_stop.clone()));
     if let Some(interval) = crate::notify::watchdog_interval() {

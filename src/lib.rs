@@ -16,4 +16,5 @@ pub mod http;
 pub mod metrics;
 pub mod mqtt;
 pub mod notify;
+pub mod sim;
 pub mod store;

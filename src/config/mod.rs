@@ -4,8 +4,10 @@
 //! are checked by [`Config::validate`] after parsing, each error naming its key. Secrets
 //! are [`Secret`]s: never printed, redacted in [`Config::redacted_json`].
 
+mod goip;
 mod secret;
 
+pub use goip::{GoipAuth, GoipConfig};
 pub use secret::{REDACTED, Secret};
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,9 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    /// EJOIN/GoIP gateways, `[[goip]]` tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub goip: Vec<GoipConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -174,6 +179,7 @@ impl Default for Config {
             mqtt: MqttConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            goip: Vec::new(),
         }
     }
 }
@@ -259,6 +265,13 @@ impl Config {
         if h.request_timeout_ms < 100 {
             return Err(invalid("http.request_timeout_ms", "must be at least 100"));
         }
+        let mut names = std::collections::HashSet::new();
+        for device in &self.goip {
+            device.validate(&h.listen)?;
+            if !names.insert(&device.name) {
+                return Err(invalid("goip.name", format!("{:?} is used twice", device.name)));
+            }
+        }
         Ok(())
     }
 
@@ -274,16 +287,26 @@ impl Config {
         };
         redact(&["mqtt", "password"], &self.mqtt.password);
         redact(&["http", "ingest_token"], &self.http.ingest_token);
+        for (i, device) in self.goip.iter().enumerate() {
+            v["goip"][i]["password"] = serde_json::Value::String(device.password.redacted());
+            v["goip"][i]["push_secret"] = serde_json::Value::String(device.push_secret.redacted());
+        }
         v
     }
 
     /// Replaces every `***` secret with the value the running config has, so a config
     /// read with `agent.config.get` can be edited and sent back.
     pub fn inherit_redacted_secrets(&mut self, current: &Config) {
-        let pairs = [
+        let mut pairs = vec![
             (&mut self.mqtt.password, &current.mqtt.password),
             (&mut self.http.ingest_token, &current.http.ingest_token),
         ];
+        for device in &mut self.goip {
+            if let Some(old) = current.goip.iter().find(|d| d.name == device.name) {
+                pairs.push((&mut device.password, &old.password));
+                pairs.push((&mut device.push_secret, &old.push_secret));
+            }
+        }
         for (new, old) in pairs {
             if new.is_placeholder() {
                 *new = old.clone();

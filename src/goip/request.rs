@@ -18,7 +18,7 @@ pub enum Auth<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub post: bool,
-    pub path: &'static str,
+    pub path: String,
     /// Already percent-encoded `k=v` pairs joined with `&`.
     pub query: String,
     pub body: Option<Vec<u8>>,
@@ -27,7 +27,7 @@ pub struct Request {
 impl Request {
     /// `path?query`, the part after `http://host:port`.
     pub fn target(&self) -> String {
-        if self.query.is_empty() { self.path.to_string() } else { format!("{}?{}", self.path, self.query) }
+        if self.query.is_empty() { self.path.clone() } else { format!("{}?{}", self.path, self.query) }
     }
 }
 
@@ -46,9 +46,11 @@ pub enum Call {
         period: u32,
         all_sims: bool,
     },
-    /// `goip_send_cmd`: the JSON command body (`{"type":"command","op":…}`).
+    /// `goip_send_cmd`: the JSON command body (`{"type":"command","op":…}`), and for
+    /// `op=get`/`op=set` the parameters (`sms_url=…`, `sim_imei(3)=…`) in the query.
     SendCmd {
         body: Value,
+        params: Vec<(String, String)>,
     },
     /// `goip_post_sms`: the whole `send-sms` body.
     PostSms {
@@ -108,8 +110,8 @@ fn tids_body(tids: &Option<Vec<u64>>) -> Value {
 
 /// Builds `call` with `auth`. `crypt_sess_path` is the device's session path (the spec
 /// allows another than `/crypt_sess.json`).
-pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &'static str) -> Request {
-    let (post, path, mut params, body): (bool, &'static str, Vec<(&str, String)>, Option<Value>) = match call {
+pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &str) -> Request {
+    let (post, path, mut params, body): (bool, &str, Vec<(&str, String)>, Option<Value>) = match call {
         Call::CryptSess { .. } => (false, crypt_sess_path, vec![], None),
         Call::GetStatus { url, period, all_sims } => (
             false,
@@ -117,7 +119,12 @@ pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &'static str) -> Req
             vec![("url", url.clone()), ("period", period.to_string()), ("all_sims", u8::from(*all_sims).to_string())],
             None,
         ),
-        Call::SendCmd { body } => (true, "/goip_send_cmd.html", vec![], Some(body.clone())),
+        Call::SendCmd { body, params } => (
+            true,
+            "/goip_send_cmd.html",
+            params.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
+            Some(body.clone()),
+        ),
         Call::PostSms { body } => (true, "/goip_post_sms.html", vec![], Some(body.clone())),
         Call::PauseSms { tids } => (true, "/goip_pause_sms.html", vec![], Some(tids_body(tids))),
         Call::ResumeSms { tids } => (true, "/goip_resume_sms.html", vec![], Some(tids_body(tids))),
@@ -186,7 +193,7 @@ pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &'static str) -> Req
     }
     query.append(&mut params);
     let query = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-    Request { post, path, query, body }
+    Request { post, path: path.to_string(), query, body }
 }
 
 #[cfg(test)]

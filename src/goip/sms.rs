@@ -5,7 +5,7 @@ use super::crypto::md5_hex;
 use super::ports::Port;
 use super::push::{PushError, bad, lenient_u64};
 use base64::Engine;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -82,7 +82,7 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
 }
 
 /// A delivered (`sdr`) or failed (`fdr`) recipient of a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     pub index: u64,
     pub number: String,
@@ -153,7 +153,7 @@ fn parse_delivery(v: &Value, ok: bool) -> Option<Delivery> {
 }
 
 /// A task's delivery records accumulated across reports (they arrive as deltas).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskProgress {
     pub tid: u64,
     pub sending: u64,

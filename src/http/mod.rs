@@ -6,6 +6,7 @@
 //! a handler sees it. Handlers answer 2xx only after what they accepted is committed to
 //! the store. On stop the listener closes first, then open requests finish.
 
+pub mod client;
 pub mod ingest;
 pub mod ops;
 

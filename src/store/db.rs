@@ -76,6 +76,15 @@ pub struct OutboxItem {
     pub dedup_key: Option<String>,
 }
 
+impl OutboxItem {
+    /// The item for `event`, with a fresh id and the current time, sent by `agent`.
+    pub fn from_event(event: &crate::event::NewEvent, agent: &str) -> OutboxItem {
+        let id = crate::event::new_id();
+        let payload = crate::event::encode_envelope(event, &id, crate::event::now_ms(), agent);
+        OutboxItem { id, topic: event.topic_suffix(), payload, class: event.class, dedup_key: event.dedup_key.clone() }
+    }
+}
+
 /// Reads outbox rows after `after_seq` in sequence order, on any connection.
 pub fn read_outbox(conn: &Connection, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
     let mut stmt =

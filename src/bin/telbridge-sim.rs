@@ -1,0 +1,112 @@
+//! `telbridge-sim`: device and vendor simulators for tests and for trying telbridge
+//! without hardware. `telbridge-sim goip [options]` serves a simulated GoIP gateway and
+//! prints `listening on ADDR` once it accepts connections.
+
+use std::process::ExitCode;
+use std::time::Duration;
+use telbridge::goip::crypto::AuthOrder;
+use telbridge::sim::goip::{Options, Sim, state::Rules};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [--password P] [--ports N] [--slots N]
+                          [--auth-order path-seq|seq-path] [--session-only] [--session-path PATH]
+                          [--fail-suffix DIGITS] [--send-interval-ms N] [--post-delay-ms N]
+  Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
+  8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
+";
+
+fn parse(args: &[String]) -> Result<(String, Options), String> {
+    let mut opts = Options {
+        user: "admin".into(),
+        password: "admin".into(),
+        rules: Rules { max_ports: 8, max_slots: 4, fail_suffix: "666".into() },
+        order: AuthOrder::PathThenSeq,
+        session_only: false,
+        session_path: "/crypt_sess.json".into(),
+        send_interval: Duration::from_millis(100),
+        post_delay: Duration::ZERO,
+    };
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("goip") => {}
+        Some(other) => return Err(format!("unknown simulator {other:?} (this build has: goip)")),
+        None => return Err("which simulator?".into()),
+    }
+    while let Some(flag) = it.next() {
+        if flag == "--session-only" {
+            opts.session_only = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
+        match flag.as_str() {
+            "--listen" => listen = value.clone(),
+            "--user" => opts.user = value.clone(),
+            "--password" => opts.password = value.clone(),
+            "--ports" => opts.rules.max_ports = number(value)?.clamp(1, 64) as u16,
+            "--slots" => opts.rules.max_slots = number(value)?.clamp(1, 8) as u8,
+            "--fail-suffix" => opts.rules.fail_suffix = value.clone(),
+            "--session-path" => opts.session_path = value.clone(),
+            "--post-delay-ms" => opts.post_delay = Duration::from_millis(number(value)?),
+            "--send-interval-ms" => opts.send_interval = Duration::from_millis(number(value)?.max(1)),
+            "--auth-order" => {
+                opts.order = match value.as_str() {
+                    "path-seq" => AuthOrder::PathThenSeq,
+                    "seq-path" => AuthOrder::SeqThenPath,
+                    _ => return Err("--auth-order is path-seq or seq-path".into()),
+                }
+            }
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    Ok((listen, opts))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let (listen, opts) = match parse(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("telbridge-sim: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Info).init();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("telbridge-sim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(&listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("telbridge-sim: cannot listen on {listen}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let sim = Sim::new(opts);
+        sim.spawn();
+        match listener.local_addr() {
+            Ok(addr) => println!("listening on {addr}"),
+            Err(e) => eprintln!("telbridge-sim: {e}"),
+        }
+        let limits = telbridge::http::Limits { max_body_bytes: 4 << 20, request_timeout: Duration::from_secs(10) };
+        let stop = CancellationToken::new();
+        let s = stop.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            s.cancel();
+        });
+        telbridge::http::serve(listener, sim.router(), limits, stop, TaskTracker::new()).await;
+        ExitCode::SUCCESS
+    })
+}

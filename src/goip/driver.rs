@@ -1,0 +1,332 @@
+//! One gateway's driver at run time: the device client plus what the agent keeps about
+//! it (push secret, tid counter, poll cursor, task progress, health), the background loop
+//! (status subscription, SMS poll fallback, stats), and the events it raises.
+//!
+//! Kept in the store's `kv` under scope `goip/{name}`: `push_secret`, `next_tid`,
+//! `cmd/{cmd_id}/{i}` → tid, `tid/{tid}` → cmd id, `task/{tid}` → accumulated progress,
+//! `cursor` → `{"ssrc","next"}`. Every change to them commits together with the events it
+//! produces, so a crash leaves both or neither.
+
+use super::device::{Device, DeviceError};
+use super::reply;
+use super::request::Call;
+use super::sms::ReceivedSms;
+use crate::config::GoipConfig;
+use crate::event::{Class, NewEvent, random_bytes};
+use crate::health::{Health, State};
+use crate::metrics::Metrics;
+use crate::store::{Db, OutboxItem, Store, StoreError};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Longest wait between retries of an unreachable device.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const MIN_BACKOFF: Duration = Duration::from_secs(2);
+/// Poll pages read in one round, at most (a backlog is read over several rounds).
+const MAX_PAGES: usize = 50;
+/// Messages asked for per poll page.
+const PAGE_SIZE: u32 = 100;
+
+/// Why a driver operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<reply::ReplyError> for DriverError {
+    fn from(e: reply::ReplyError) -> Self {
+        DriverError::Device(DeviceError::Reply(e))
+    }
+}
+
+/// What the driver last saw of the device (memory only; a restart starts afresh).
+#[derive(Debug, Default)]
+pub(super) struct Observed {
+    pub ports: BTreeMap<super::ports::Port, u16>,
+    pub last_status_ms: u64,
+    pub was_down: bool,
+}
+
+/// One configured gateway.
+pub struct Driver {
+    pub name: String,
+    /// `goip/{name}`: event source, command target, health key and kv scope.
+    pub source: String,
+    pub agent: String,
+    pub cfg: GoipConfig,
+    pub device: Device,
+    pub store: Store,
+    pub health: Health,
+    pub metrics: Metrics,
+    /// The secret path segment the device must push to.
+    pub secret: String,
+    /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
+    pub push_url: String,
+    pub poll_now: Notify,
+    pub(super) observed: Mutex<Observed>,
+}
+
+impl Driver {
+    /// Builds the driver; the push secret is the configured one or one generated and kept.
+    pub async fn new(
+        cfg: &GoipConfig,
+        agent: &str,
+        listen: &str,
+        store: Store,
+        health: Health,
+        metrics: Metrics,
+    ) -> anyhow::Result<Driver> {
+        let source = format!("goip/{}", cfg.name);
+        let secret = if cfg.push_secret.is_empty() {
+            let scope = source.clone();
+            store
+                .call(move |db| {
+                    if let Some(v) = db.kv_get(&scope, "push_secret")? {
+                        return Ok(String::from_utf8_lossy(&v).into_owned());
+                    }
+                    let s: String = random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect();
+                    db.kv_put(&scope, "push_secret", s.as_bytes())?;
+                    Ok(s)
+                })
+                .await?
+        } else {
+            cfg.push_secret.expose().to_string()
+        };
+        let push_url = format!("{}/goip/{}/{}", cfg.push_base(listen), cfg.name, secret);
+        health.set(&source, State::Starting, None);
+        Ok(Driver {
+            name: cfg.name.clone(),
+            source,
+            agent: agent.to_string(),
+            cfg: cfg.clone(),
+            device: Device::new(cfg)?,
+            store,
+            health,
+            metrics,
+            secret,
+            push_url,
+            poll_now: Notify::new(),
+            observed: Mutex::new(Observed::default()),
+        })
+    }
+
+    /// An event from this device.
+    pub fn event(&self, kind: &str, data: Value, class: Class, dedup_key: Option<String>) -> OutboxItem {
+        let mut e = NewEvent::new(self.source.clone(), kind, data, class);
+        e.dedup_key = dedup_key;
+        OutboxItem::from_event(&e, &self.agent)
+    }
+
+    /// Sends a call, recording the device's health (and raising down/up events).
+    pub async fn call(&self, call: &Call) -> Result<Bytes, DeviceError> {
+        let result = self.device.call(call).await;
+        self.metrics.inc(&format!("telbridge_goip_requests_total{{device=\"{}\"}}", self.name));
+        match &result {
+            Ok(_) => self.mark(true, None).await,
+            Err(e) if e.is_transient() || matches!(e, DeviceError::Auth(_)) => {
+                self.metrics.inc(&format!("telbridge_goip_request_errors_total{{device=\"{}\"}}", self.name));
+                self.mark(false, Some(e.to_string())).await
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Sends a call, retrying an unreachable device for up to `command_retry_secs`.
+    pub async fn call_retrying(&self, call: &Call) -> Result<Bytes, DeviceError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.cfg.command_retry_secs);
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self.call(call).await {
+                Err(e) if e.is_transient() && tokio::time::Instant::now() + wait < deadline => {
+                    log::info!("{}: {e}; retrying in {wait:?}", self.source);
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn mark(&self, up: bool, error: Option<String>) {
+        let state = if up { State::Up } else { State::Down };
+        let changed = self.health.set(&self.source, state, error.clone());
+        let event = {
+            let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+            match (changed, up, obs.was_down) {
+                (true, false, _) => {
+                    obs.was_down = true;
+                    Some(("device.down", json!({"reason": error})))
+                }
+                (true, true, true) => {
+                    obs.was_down = false;
+                    Some(("device.up", json!({})))
+                }
+                _ => None,
+            }
+        };
+        if let Some((kind, data)) = event {
+            if up {
+                log::info!("{} is reachable again", self.source);
+            } else {
+                log::warn!("{} is down: {}", self.source, error.as_deref().unwrap_or(""));
+            }
+            if let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await {
+                log::error!("{}: cannot record {kind}: {e}", self.source);
+            }
+        }
+    }
+
+    /// Asks the device to push its status here (`period` 0 cancels).
+    pub async fn subscribe(&self) -> Result<(), DriverError> {
+        let url = format!("{}/status", self.push_url);
+        let body = self.call(&Call::GetStatus { url, period: self.cfg.status_period_secs, all_sims: false }).await?;
+        reply::parse_ok(&body)?;
+        // Received SMS are pushed to `sms_url`; sends set it too, but a receive-only
+        // device would otherwise never push. Older firmware may refuse `op=set`: then
+        // the poll fallback carries the messages.
+        let params =
+            vec![("op".to_string(), "set".to_string()), ("sms_url".to_string(), format!("{}/sms", self.push_url))];
+        let set = Call::SendCmd { body: json!({"type": "command", "op": "set"}), params };
+        match self.call(&set).await.map(|b| reply::parse_ok(&b).map(|_| ())) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => log::debug!("{}: device did not take sms_url: {e}", self.source),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    /// Reads received SMS the device holds past the persisted cursor; returns how many
+    /// were new or already known (push and poll de-duplicate by key).
+    pub async fn poll_sms(&self) -> Result<usize, DriverError> {
+        let scope = self.source.clone();
+        let cursor = self.store.call(move |db| load_cursor(db, &scope)).await?;
+        let (mut ssrc, mut next) = cursor;
+        let mut seen = 0;
+        for _ in 0..MAX_PAGES {
+            let body = self.call(&Call::GetSms { sms_id: next, sms_num: PAGE_SIZE, sms_del: false }).await?;
+            let page = reply::parse_sms_page(&body)?;
+            if !ssrc.is_empty() && page.ssrc != ssrc && next != 1 {
+                log::info!(
+                    "{}: ssrc changed ({ssrc} → {}): the device rebooted; reading from 1",
+                    self.source,
+                    page.ssrc
+                );
+                ssrc = page.ssrc;
+                next = 1;
+                continue;
+            }
+            ssrc = page.ssrc.clone();
+            let count = page.messages.len();
+            let items: Vec<OutboxItem> = page.messages.iter().map(|m| self.sms_event(m, "poll")).collect();
+            let (scope, ssrc2, new_next) = (self.source.clone(), ssrc.clone(), page.next_sms.max(next));
+            self.store
+                .call(move |db| {
+                    for item in &items {
+                        db.enqueue(item)?;
+                    }
+                    let cursor = json!({"ssrc": ssrc2, "next": new_next}).to_string();
+                    db.kv_put(&scope, "cursor", cursor.as_bytes())
+                })
+                .await?;
+            seen += count;
+            if count == 0 || page.next_sms <= next {
+                break;
+            }
+            next = page.next_sms;
+        }
+        Ok(seen)
+    }
+
+    /// The event for a received SMS or delivery report (keyed for push/poll de-duplication).
+    pub fn sms_event(&self, sms: &ReceivedSms, via: &str) -> OutboxItem {
+        let kind = if sms.is_report { "sms.report" } else { "sms.received" };
+        let mut data = serde_json::to_value(sms).unwrap_or_default();
+        data["via"] = json!(via);
+        self.event(kind, data, Class::Critical, Some(sms.dedup_key(&self.name)))
+    }
+
+    /// Reads SMS statistics and records a snapshot.
+    pub async fn stats_snapshot(&self) -> Result<(), DriverError> {
+        let body = self.call(&Call::GetSmsStat { ports: "all".into(), slots: "all".into(), period: 0 }).await?;
+        let stats = reply::parse_stats(&body)?;
+        let item = self.event("stats.sms", json!({"period": 0, "stats": stats}), Class::Telemetry, None);
+        self.store.enqueue(vec![item]).await?;
+        Ok(())
+    }
+
+    /// The background loop: subscribe, poll, stats, each on its interval; an unreachable
+    /// device is retried with exponential back-off; `poll_now` wakes it at once.
+    pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
+        let now = tokio::time::Instant::now;
+        let subscribe_every = Duration::from_secs(self.cfg.resubscribe_secs);
+        let poll_every = Duration::from_secs(self.cfg.poll_sms_secs);
+        let stats_every = Duration::from_secs(self.cfg.stats_secs);
+        let (mut next_sub, mut next_poll, mut next_stats) = (now(), now(), now() + stats_every);
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let mut due: Vec<tokio::time::Instant> = vec![next_sub];
+            if !poll_every.is_zero() {
+                due.push(next_poll);
+            }
+            if !stats_every.is_zero() {
+                due.push(next_stats);
+            }
+            let wake = due.into_iter().min().unwrap_or_else(|| now() + subscribe_every);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.poll_now.notified() => { next_poll = now(); next_sub = now(); }
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            let mut failed: Option<DriverError> = None;
+            if now() >= next_sub {
+                match self.subscribe().await {
+                    Ok(()) => next_sub = now() + subscribe_every,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if failed.is_none() && !poll_every.is_zero() && now() >= next_poll {
+                match self.poll_sms().await {
+                    Ok(n) => {
+                        log::debug!("{}: poll read {n} message(s)", self.source);
+                        next_poll = now() + poll_every;
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if failed.is_none() && !stats_every.is_zero() && now() >= next_stats {
+                match self.stats_snapshot().await {
+                    Ok(()) => next_stats = now() + stats_every,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            match failed {
+                None => backoff = MIN_BACKOFF,
+                Some(e) => {
+                    log::debug!("{}: {e}; next try in {backoff:?}", self.source);
+                    let retry = now() + backoff;
+                    next_sub = next_sub.max(retry);
+                    next_poll = next_poll.max(retry);
+                    next_stats = next_stats.max(retry);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+/// The poll cursor: the device's `ssrc` and the next `sms_id` (1 when none yet).
+fn load_cursor(db: &mut Db<'_>, scope: &str) -> Result<(String, u64), StoreError> {
+    let Some(raw) = db.kv_get(scope, "cursor")? else { return Ok((String::new(), 1)) };
+    let v: Value = serde_json::from_slice(&raw).unwrap_or_default();
+    let ssrc = v["ssrc"].as_str().unwrap_or_default().to_string();
+    Ok((ssrc, v["next"].as_u64().unwrap_or(1).max(1)))
+}

@@ -1,0 +1,230 @@
+//! The gateway's cloud commands (target `goip/{name}`): `sms.send`, `sms.pause`,
+//! `sms.resume`, `sms.remove`, `sms.list`, `device.command`, `device.stats`,
+//! `device.poll_now`.
+//!
+//! `sms.send` allocates its tids in the store before anything is sent, keyed by the
+//! command id and task index, so a retry after a crash sends the same tids and the
+//! device's `13 Duplicated TaskId` tells us it already has them: never sent twice.
+
+use super::args::{self, Callbacks};
+use super::device::DeviceError;
+use super::driver::Driver;
+use super::reply::{self, ReplyError, TaskResult};
+use super::request::Call;
+use crate::command::{Command, CommandError, Outcome, Registry, Reply};
+use crate::event::Class;
+use crate::store::{Db, StoreError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Registers every command of one gateway.
+pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
+    let target = driver.source.clone();
+    let d = driver.clone();
+    registry.register(&target, "sms.send", true, move |c| {
+        let d = d.clone();
+        async move { send(&d, c).await }
+    });
+    for (name, kind) in [("sms.pause", Manage::Pause), ("sms.resume", Manage::Resume), ("sms.remove", Manage::Remove)] {
+        let d = driver.clone();
+        registry.register(&target, name, true, move |c| {
+            let d = d.clone();
+            async move { manage(&d, kind, c).await }
+        });
+    }
+    let d = driver.clone();
+    registry.register(&target, "sms.list", true, move |c| {
+        let d = d.clone();
+        async move { list(&d, c).await }
+    });
+    // Not resumable: a reboot or a SIM switch must not be repeated blindly after a crash.
+    let d = driver.clone();
+    registry.register(&target, "device.command", false, move |c| {
+        let d = d.clone();
+        async move {
+            let call = args::parse_device_command(&c.args).map_err(CommandError::bad_args)?;
+            let body = d.call_retrying(&call).await.map_err(device_error)?;
+            let map = reply::parse_ok(&body).map_err(reply_error)?;
+            Ok(Outcome::data(Value::Object(map)))
+        }
+    });
+    let d = driver.clone();
+    registry.register(&target, "device.stats", true, move |c| {
+        let d = d.clone();
+        async move {
+            let call = args::parse_stats(&c.args).map_err(CommandError::bad_args)?;
+            let body = d.call_retrying(&call).await.map_err(device_error)?;
+            let stats = reply::parse_stats(&body).map_err(reply_error)?;
+            Ok(Outcome::data(json!({"stats": stats})))
+        }
+    });
+    let d = driver;
+    registry.register(&target, "device.poll_now", true, move |_| {
+        let d = d.clone();
+        async move {
+            d.subscribe().await.map_err(|e| CommandError::new("device_error", e.to_string()))?;
+            let n = d.poll_sms().await.map_err(|e| CommandError::new("device_error", e.to_string()))?;
+            Ok(Outcome::data(json!({"subscribed": true, "sms_seen": n})))
+        }
+    });
+}
+
+fn device_error(e: DeviceError) -> CommandError {
+    match e {
+        DeviceError::Unreachable(e) => CommandError::new("unreachable", e.to_string()),
+        DeviceError::Auth(why) => CommandError::new("auth_failed", why),
+        DeviceError::Reply(e) => reply_error(e),
+        other => CommandError::new("device_error", other.to_string()),
+    }
+}
+
+fn reply_error(e: ReplyError) -> CommandError {
+    match e {
+        ReplyError::Refused { code, reason } => CommandError::new("refused", format!("code {code}: {reason}")),
+        other => CommandError::new("bad_reply", other.to_string()),
+    }
+}
+
+fn store_error(e: StoreError) -> CommandError {
+    CommandError::new("store", e.to_string())
+}
+
+/// The tids of a command's tasks: the ones allocated before, or new ones. The first
+/// tid on a fresh store is seeded from the clock, so a reinstalled agent does not reuse
+/// tids the device may still hold.
+fn allocate_tids(db: &mut Db<'_>, scope: &str, cmd_id: &str, n: usize) -> Result<Vec<u64>, StoreError> {
+    let text = |v: Vec<u8>| String::from_utf8_lossy(&v).parse::<u64>().ok();
+    let mut tids = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = format!("cmd/{cmd_id}/{i}");
+        if let Some(tid) = db.kv_get(scope, &key)?.and_then(text) {
+            tids.push(tid);
+            continue;
+        }
+        let seed = (db.now_ms() / 1000) % 1_000_000_000 * 2;
+        let tid = db.kv_get(scope, "next_tid")?.and_then(text).unwrap_or(seed.max(1));
+        db.kv_put(scope, "next_tid", (tid + 1).to_string().as_bytes())?;
+        db.kv_put(scope, &key, tid.to_string().as_bytes())?;
+        db.kv_put(scope, &format!("tid/{tid}"), cmd_id.as_bytes())?;
+        tids.push(tid);
+    }
+    Ok(tids)
+}
+
+async fn send(d: &Driver, cmd: Command) -> Reply {
+    let tasks = args::parse_send(&cmd.args).map_err(CommandError::bad_args)?;
+    let (scope, cmd_id, n) = (d.source.clone(), cmd.id.clone(), tasks.len());
+    let tids = d.store.call(move |db| allocate_tids(db, &scope, &cmd_id, n)).await.map_err(store_error)?;
+    let callbacks = Callbacks {
+        sr_url: format!("{}/sr", d.push_url),
+        sr_cnt: d.cfg.sr_cnt,
+        sr_prd: d.cfg.sr_prd,
+        sms_url: format!("{}/sms", d.push_url),
+        sms_cnt: d.cfg.sms_cnt,
+        sms_prd: d.cfg.sms_prd,
+    };
+    let pairs: Vec<(u64, &args::SmsTask)> = tids.iter().copied().zip(tasks.iter()).collect();
+    let body = args::send_body(&pairs, &callbacks);
+    let reply = d.call_retrying(&Call::PostSms { body }).await.map_err(device_error)?;
+    let results = reply::parse_task_results(&reply).map_err(reply_error)?;
+    let mut out = Vec::new();
+    let mut items = Vec::new();
+    for (index, tid) in tids.iter().enumerate() {
+        let result = results.iter().find(|r| r.tid == *tid);
+        let (status, code, reason) = match result {
+            Some(r @ TaskResult { code, text, .. }) => {
+                (if r.accepted() { "accepted" } else { "rejected" }, Some(*code), text.clone())
+            }
+            None => ("unknown", None, "the device's reply does not mention this task".to_string()),
+        };
+        let data = json!({"tid": tid, "index": index, "cmd_id": cmd.id, "status": status, "code": code,
+            "reason": reason, "to": tasks[index].to});
+        if status != "unknown" {
+            let kind = if status == "accepted" { "sms.accepted" } else { "sms.rejected" };
+            let dedup = format!("goip:{}:task:{tid}:result", d.name);
+            items.push(d.event(kind, data.clone(), Class::Critical, Some(dedup)));
+        }
+        out.push(data);
+    }
+    d.store.enqueue(items).await.map_err(store_error)?;
+    Ok(Outcome::data(json!({"tasks": out})))
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Manage {
+    Pause,
+    Resume,
+    Remove,
+}
+
+fn tids_arg(args: &Value) -> Result<Option<Vec<u64>>, CommandError> {
+    match args.get("tids") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(Value::as_u64)
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| CommandError::bad_args("`tids` must be a list of task ids")),
+        Some(_) => Err(CommandError::bad_args("`tids` must be a list of task ids (absent = all tasks)")),
+    }
+}
+
+async fn manage(d: &Driver, kind: Manage, cmd: Command) -> Reply {
+    let tids = tids_arg(&cmd.args)?;
+    let call = match kind {
+        Manage::Pause => Call::PauseSms { tids },
+        Manage::Resume => Call::ResumeSms { tids },
+        Manage::Remove => Call::RemoveSms { tids },
+    };
+    let body = d.call_retrying(&call).await.map_err(device_error)?;
+    let results = reply::parse_task_results(&body).map_err(reply_error)?;
+    let list: Vec<Value> =
+        results.iter().map(|r| json!({"tid": r.tid, "ok": r.code == 0, "code": r.code, "reason": r.text})).collect();
+    Ok(Outcome::data(json!({"results": list})))
+}
+
+async fn list(d: &Driver, cmd: Command) -> Reply {
+    let a = &cmd.args;
+    let num = |k: &str, default: u64, max: u64| match a.get(k) {
+        None => Ok(default),
+        Some(v) => {
+            v.as_u64().filter(|n| *n <= max).ok_or_else(|| CommandError::bad_args(format!("`{k}` must be 0-{max}")))
+        }
+    };
+    let call = Call::GetTasks {
+        port: num("port", 1, 256)? as u16,
+        pos: num("pos", 0, 1_000_000)? as u32,
+        num: num("num", 10, 100)? as u32,
+        has_content: a.get("content").and_then(Value::as_bool).unwrap_or(true),
+    };
+    let body = d.call_retrying(&call).await.map_err(device_error)?;
+    let mut map = reply::parse_ok(&body).map_err(reply_error)?;
+    let tids: Vec<u64> = map
+        .get("tasks")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(|t| t.get("tid").and_then(Value::as_u64)).collect())
+        .unwrap_or_default();
+    let scope = d.source.clone();
+    let owners = d
+        .store
+        .call(move |db| {
+            tids.into_iter()
+                .map(|t| {
+                    Ok((t, db.kv_get(&scope, &format!("tid/{t}"))?.map(|v| String::from_utf8_lossy(&v).into_owned())))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await
+        .map_err(store_error)?;
+    if let Some(Value::Array(tasks)) = map.get_mut("tasks") {
+        for t in tasks.iter_mut() {
+            let tid = t.get("tid").and_then(Value::as_u64);
+            if let Some((_, owner)) = owners.iter().find(|(id, _)| Some(*id) == tid) {
+                t["cmd_id"] = json!(owner);
+            }
+        }
+    }
+    map.remove("code");
+    Ok(Outcome::data(Value::Object(map)))
+}

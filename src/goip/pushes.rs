@@ -1,0 +1,214 @@
+//! The push receiver: `POST /goip/{name}/{secret}/{status|sr|sms}` for every gateway.
+//!
+//! An unknown device answers 404 and a wrong secret 401, both before the body is looked
+//! at: nothing is stored. A body that does not parse answers 400 with the reason and
+//! raises `push.rejected`. A good body's events (and the state they change) are
+//! committed before the device gets its `{"code":0}`; if the store cannot take them the
+//! device gets 503 and pushes again later.
+
+use super::driver::Driver;
+use super::ports::Port;
+use super::push::{DevStatus, PortStatus, Push, parse_push, port_state_name};
+use super::sms::{StatusReport, TaskProgress};
+use crate::event::{Class, now_ms};
+use crate::http::ingest::{constant_time_eq, store_unavailable};
+use crate::http::{Request, Response, error, json_response};
+use crate::store::{Db, Enqueued, OutboxItem, StoreError};
+use hyper::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Longest excerpt of a rejected body kept in `push.rejected`.
+const EXCERPT: usize = 512;
+
+/// Every gateway's driver, by name.
+#[derive(Clone, Default)]
+pub struct Pushes {
+    pub drivers: HashMap<String, Arc<Driver>>,
+}
+
+impl Pushes {
+    pub async fn handle(&self, req: Request) -> Response {
+        let path = req.uri().path().to_string();
+        let mut parts = path.trim_start_matches("/goip/").splitn(3, '/');
+        let (name, secret) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let Some(driver) = self.drivers.get(name) else {
+            return error(StatusCode::NOT_FOUND, "unknown_device", "no such gateway");
+        };
+        if !constant_time_eq(secret.as_bytes(), driver.secret.as_bytes()) {
+            driver.metrics.inc(&format!("telbridge_goip_push_unauthorized_total{{device=\"{name}\"}}"));
+            return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong push secret");
+        }
+        driver.handle(req.body()).await
+    }
+}
+
+/// What a push's events change in the driver's memory once they are committed.
+enum After {
+    Nothing,
+    Ports(Vec<(Port, u16)>, bool),
+}
+
+impl Driver {
+    /// Handles one authenticated push body.
+    pub async fn handle(&self, body: &[u8]) -> Response {
+        let push = match parse_push(body) {
+            Ok(p) => p,
+            Err(e) => return self.reject(body, &e.to_string()).await,
+        };
+        self.metrics.inc(&format!("telbridge_goip_pushes_total{{device=\"{}\"}}", self.name));
+        let (items, after, reports) = match push {
+            Push::DevStatus(d) => {
+                let (items, after) = self.dev_status_events(&d);
+                (items, after, None)
+            }
+            Push::PortStatus(p) => {
+                let item = self.event("port.status", port_json(&p), Class::Critical, None);
+                (vec![item], After::Ports(vec![(p.port, p.code)], false), None)
+            }
+            Push::RecvSms(list) => (list.iter().map(|m| self.sms_event(m, "push")).collect(), After::Nothing, None),
+            Push::StatusReport(r) => (Vec::new(), After::Nothing, Some(r)),
+        };
+        let committed = match reports {
+            None => self.store.enqueue(items).await.map(|_| ()),
+            Some(r) => self.apply_reports(r).await,
+        };
+        if let Err(e) = committed {
+            return store_unavailable(&e, &self.metrics);
+        }
+        if let After::Ports(ports, full) = after {
+            let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+            obs.ports.extend(ports);
+            if full {
+                obs.last_status_ms = now_ms();
+            }
+        }
+        json_response(StatusCode::OK, &json!({"code": 0, "reason": "OK"}))
+    }
+
+    async fn reject(&self, body: &[u8], reason: &str) -> Response {
+        log::warn!("{}: rejected push: {reason}", self.source);
+        let excerpt = String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]).into_owned();
+        let item = self.event("push.rejected", json!({"reason": reason, "body": excerpt}), Class::Critical, None);
+        if let Err(e) = self.store.enqueue(vec![item]).await {
+            log::error!("{}: cannot record push.rejected: {e}", self.source);
+        }
+        error(StatusCode::BAD_REQUEST, "bad_push", reason)
+    }
+
+    /// `device.status` on a change (or the first after start) as critical, else as a
+    /// telemetry snapshot every `snapshot_secs`; `port.status` for each port that changed.
+    fn dev_status_events(&self, d: &DevStatus) -> (Vec<OutboxItem>, After) {
+        let obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
+        let first = obs.last_status_ms == 0;
+        let changed: Vec<&PortStatus> = d.ports.iter().filter(|p| obs.ports.get(&p.port) != Some(&p.code)).collect();
+        let snapshot_due = now_ms().saturating_sub(obs.last_status_ms) >= self.cfg.snapshot_secs * 1000;
+        let mut items = Vec::new();
+        for p in changed.iter().filter(|p| obs.ports.contains_key(&p.port)) {
+            items.push(self.event("port.status", port_json(p), Class::Critical, None));
+        }
+        let reason = if first {
+            Some(("first", Class::Critical))
+        } else if !changed.is_empty() {
+            Some(("change", Class::Critical))
+        } else if snapshot_due {
+            Some(("snapshot", Class::Telemetry))
+        } else {
+            None
+        };
+        drop(obs);
+        if let Some((reason, class)) = reason {
+            let mut data = Value::Object(d.extra.clone());
+            data["mac"] = json!(d.mac);
+            data["max_ports"] = json!(d.max_ports);
+            data["max_slots"] = json!(d.max_slots);
+            data["ports"] = Value::Array(d.ports.iter().map(port_json).collect());
+            data["reason"] = json!(reason);
+            items.push(self.event("device.status", data, class, None));
+        }
+        let ports = d.ports.iter().map(|p| (p.port, p.code)).collect();
+        (items, After::Ports(ports, reason.is_some()))
+    }
+
+    /// Folds each task's report into its stored progress and raises `sms.status` (and
+    /// `sms.finished` once), all in one transaction.
+    async fn apply_reports(&self, report: StatusReport) -> Result<(), StoreError> {
+        let (scope, name) = (self.source.clone(), self.name.clone());
+        let events: Vec<_> = report
+            .reports
+            .iter()
+            .map(|r| {
+                let key = serde_json::to_string(&(r.tid, r.sending, r.sent, r.failed, r.unsent, &r.records))
+                    .unwrap_or_default();
+                let dedup = format!("goip:{name}:sr:{}:{}", r.tid, super::crypto::md5_hex(&[&key]));
+                (r.clone(), dedup)
+            })
+            .collect();
+        let (source, agent) = (self.source.clone(), self.agent.clone());
+        self.store
+            .call(move |db| {
+                for (r, dedup) in events {
+                    let mut record = load_task(db, &scope, r.tid)?;
+                    record.progress.apply(&r);
+                    let mut data = progress_json(&record.progress, record.cmd_id.as_deref());
+                    data["new_records"] = json!(r.records);
+                    let mut e = crate::event::NewEvent::new(source.clone(), "sms.status", data, Class::Critical);
+                    e.dedup_key = Some(dedup);
+                    e.extra = r.extra.clone();
+                    let fresh = !matches!(db.enqueue(&OutboxItem::from_event(&e, &agent))?, Enqueued::Duplicate(_));
+                    if fresh && record.progress.finished() && !record.finished {
+                        record.finished = true;
+                        let mut e = crate::event::NewEvent::new(
+                            source.clone(),
+                            "sms.finished",
+                            progress_json(&record.progress, record.cmd_id.as_deref()),
+                            Class::Critical,
+                        );
+                        e.dedup_key = Some(format!("goip:{}:finished:{}", name, r.tid));
+                        db.enqueue(&OutboxItem::from_event(&e, &agent))?;
+                    }
+                    let saved = serde_json::to_vec(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    db.kv_put(&scope, &format!("task/{}", r.tid), &saved)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// A task's stored state: the command that created it and its accumulated progress.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct TaskRecord {
+    pub cmd_id: Option<String>,
+    pub progress: TaskProgress,
+    pub finished: bool,
+}
+
+pub(super) fn load_task(db: &mut Db<'_>, scope: &str, tid: u64) -> Result<TaskRecord, StoreError> {
+    let mut record: TaskRecord =
+        db.kv_get(scope, &format!("task/{tid}"))?.and_then(|raw| serde_json::from_slice(&raw).ok()).unwrap_or_default();
+    if record.cmd_id.is_none() {
+        record.cmd_id = db.kv_get(scope, &format!("tid/{tid}"))?.map(|v| String::from_utf8_lossy(&v).into_owned());
+    }
+    Ok(record)
+}
+
+fn progress_json(p: &TaskProgress, cmd_id: Option<&str>) -> Value {
+    json!({
+        "tid": p.tid, "cmd_id": cmd_id,
+        "sending": p.sending, "sent": p.sent, "failed": p.failed, "unsent": p.unsent,
+        "finished": p.finished(),
+        "records": p.records.values().collect::<Vec<_>>(),
+    })
+}
+
+/// A port status as events carry it: the device's fields plus port, code and meaning.
+fn port_json(p: &PortStatus) -> Value {
+    let mut data = Value::Object(p.extra.clone());
+    data["port"] = json!(p.port.to_string());
+    data["code"] = json!(p.code);
+    data["state"] = json!(port_state_name(p.code));
+    data["reason"] = json!(p.reason);
+    data
+}

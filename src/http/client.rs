@@ -1,0 +1,153 @@
+//! A small HTTP/1.1 client for LAN peers (gateways, fax servers) and for the simulators'
+//! pushes: one connection per request, a whole-exchange timeout, bodies read fully.
+//!
+//! Built on hyper's client connection (hyper is already in the binary for the ingress),
+//! so no second HTTP stack and no blocking threads. Plain `http://` only: the peers sit on
+//! the customer's LAN; TLS is for the uplink.
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use std::time::Duration;
+
+/// Largest reply body read, in bytes.
+pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why an exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("bad url {0:?}: only http://host[:port][/path] is supported")]
+    BadUrl(String),
+    #[error("cannot connect to {addr}: {source}")]
+    Connect { addr: String, source: std::io::Error },
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("http: {0}")]
+    Http(String),
+}
+
+/// Where to send: host, port, and the path with its query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub host: String,
+    pub port: u16,
+    pub target: String,
+}
+
+impl Url {
+    /// Parses `http://host[:port][/path?query]` (also bare `host[:port]`).
+    pub fn parse(s: &str) -> Result<Url, ClientError> {
+        let bad = || ClientError::BadUrl(s.to_string());
+        let rest = match s.split_once("://") {
+            Some(("http", rest)) => rest,
+            Some(_) => return Err(bad()),
+            None => s,
+        };
+        let (authority, target) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
+            _ => (authority, 80),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() || port == 0 {
+            return Err(bad());
+        }
+        Ok(Url { host: host.to_string(), port, target: target.to_string() })
+    }
+
+    /// `http://host:port` without the path.
+    pub fn base(&self) -> String {
+        if self.host.contains(':') {
+            format!("http://[{}]:{}", self.host, self.port)
+        } else {
+            format!("http://{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A reply: status and the whole body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// Sends one request to `base` (its path is ignored) for `target`, within `timeout`.
+pub async fn send(
+    base: &Url,
+    method: hyper::Method,
+    target: &str,
+    content_type: Option<&str>,
+    body: Option<Vec<u8>>,
+    timeout: Duration,
+) -> Result<Reply, ClientError> {
+    tokio::time::timeout(timeout, exchange(base, method, target, content_type, body))
+        .await
+        .map_err(|_| ClientError::Timeout(timeout))?
+}
+
+async fn exchange(
+    base: &Url,
+    method: hyper::Method,
+    target: &str,
+    content_type: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> Result<Reply, ClientError> {
+    let addr = format!("{}:{}", base.host, base.port);
+    let stream = tokio::net::TcpStream::connect((base.host.as_str(), base.port))
+        .await
+        .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| ClientError::Http(e.to_string()))?;
+    let driver = tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            log::debug!("http client connection: {e}");
+        }
+    });
+    let host = if base.port == 80 { base.host.clone() } else { addr };
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(target)
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::CONNECTION, "close");
+    if let Some(ct) = content_type {
+        req = req.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    let req =
+        req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(|e| ClientError::Http(e.to_string()))?;
+    let result = async {
+        let resp = sender.send_request(req).await.map_err(|e| ClientError::Http(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = Limited::new(resp.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+            .map_err(|e| ClientError::Http(e.to_string()))?
+            .to_bytes();
+        Ok(Reply { status, body })
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_with_and_without_scheme_port_and_path() {
+        let u = Url::parse("http://10.0.0.5:8080/goip/gw1/k?x=1").expect("url");
+        assert_eq!((u.host.as_str(), u.port, u.target.as_str()), ("10.0.0.5", 8080, "/goip/gw1/k?x=1"));
+        let u = Url::parse("192.168.1.9").expect("bare");
+        assert_eq!((u.port, u.target.as_str(), u.base()), (80, "/", "http://192.168.1.9:80".to_string()));
+        let u = Url::parse("http://[::1]:81/").expect("v6");
+        assert_eq!((u.host.as_str(), u.port), ("::1", 81));
+        assert!(Url::parse("https://x").is_err());
+        assert!(Url::parse("http://:80").is_err());
+        assert!(Url::parse("http://h:notaport").is_err());
+    }
+}
