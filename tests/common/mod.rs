@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod http;
+pub mod sim;
 pub mod tls;
 
 use serde_json::Value;

@@ -271,19 +271,20 @@ impl Gateway {
             let number = task.to[index].clone();
             task.next += 1;
             let ts = now_ms / 1000;
+            let failure = match code {
+                3 if !fail_suffix.is_empty() && number.ends_with(&fail_suffix) => {
+                    Some(("6 Timeout", "no answer from SMSC"))
+                }
+                3 => None,
+                _ => Some(("5 SIM Unregistered", "")),
+            };
             let count = self.counts.entry(port).or_default();
-            if code == 3 && !(!fail_suffix.is_empty() && number.ends_with(&fail_suffix)) {
-                count.0 += 1;
-            } else {
+            if let Some((reason, operator)) = failure {
                 count.1 += 1;
-            }
-            if code != 3 {
                 task.failed += 1;
-                task.fdr.push(json!([index, number, port_name, ts, "5 SIM Unregistered", ""]));
-            } else if !fail_suffix.is_empty() && number.ends_with(&fail_suffix) {
-                task.failed += 1;
-                task.fdr.push(json!([index, number, port_name, ts, "6 Timeout", "no answer from SMSC"]));
+                task.fdr.push(json!([index, number, port_name, ts, reason, operator]));
             } else {
+                count.0 += 1;
                 task.sent += 1;
                 task.sdr.push(json!([index, number, port_name, ts]));
                 if task.delivery_reports {

@@ -1,0 +1,79 @@
+//! The `telbridge-sim` binary as a child process, and its control API.
+
+use super::http;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running simulator.
+pub struct Sim {
+    pub port: u16,
+    child: Child,
+}
+
+fn sim_command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_telbridge-sim");
+    match std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER") {
+        Ok(wrapper) if !wrapper.is_empty() => {
+            let mut c = Command::new(wrapper);
+            c.arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
+impl Sim {
+    /// Starts `telbridge-sim goip` with `args` (on a port the OS picks unless `--listen`).
+    pub fn goip(args: &[&str]) -> Sim {
+        let mut child = sim_command()
+            .arg("goip")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn telbridge-sim");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|a| a.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected simulator output {line:?}"));
+        Sim { port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn state(&self) -> Value {
+        http::get(self.port, "/sim/state").expect("sim state").json()
+    }
+
+    /// A message arrives at the gateway on `port` from `from`.
+    pub fn receive(&self, port: &str, from: &str, text: &str) {
+        let r = http::post_json(self.port, "/sim/sms", None, &json!({"port": port, "from": from, "text": text}))
+            .expect("inject sms");
+        assert_eq!(r.status, 200);
+    }
+
+    pub fn reboot(&self) -> String {
+        let r = http::post_json(self.port, "/sim/reboot", None, &json!({})).expect("reboot");
+        r.json()["ssrc"].as_str().expect("ssrc").to_string()
+    }
+
+    pub fn push_status(&self) {
+        http::post_json(self.port, "/sim/status", None, &json!({})).expect("status");
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,265 @@
+//! End to end with the GoIP driver: a real broker, the real agent binary, and the
+//! `telbridge-sim goip` gateway, all over loopback. The cloud's side is the recorder.
+
+mod common;
+
+use common::sim::Sim;
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+const SECRET: &str = "push-s3cret";
+
+struct Site {
+    _broker: Mosquitto,
+    rec: Recorder,
+    agent: Agent,
+    name: String,
+}
+
+/// Starts a broker, a recorder and an agent whose `[[goip]]` device `gw1` is at `device_url`.
+fn site(name: &str, device_url: &str, device_extra: &str) -> Site {
+    let dir = temp_dir(name);
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
+    let goip = format!(
+        "[[goip]]\nname = \"gw1\"\nurl = \"{device_url}\"\nusername = \"admin\"\npassword = \"admin\"\n\
+         push_secret = \"{SECRET}\"\ntimeout_ms = 2000\n{device_extra}\n"
+    );
+    let agent = Agent::start(&write_config(&dir, name, broker.port, http, "", &goip), http);
+    rec.wait_until(WAIT, "online", |s| s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online"));
+    Site { _broker: broker, rec, agent, name: name.to_string() }
+}
+
+impl Site {
+    fn call(&self, id: &str, cmd: &str, args: Value) -> Value {
+        let topic = format!("telbridge/v1/{}/cmd/goip/gw1", self.name);
+        self.rec.command(&topic, &json!({"id": id, "cmd": cmd, "args": args}).to_string());
+        self.result(id)
+    }
+
+    fn result(&self, id: &str) -> Value {
+        let suffix = format!("/res/{id}");
+        let seen =
+            self.rec.wait_until(WAIT, &format!("the result of {id}"), |s| s.iter().any(|m| m.topic.ends_with(&suffix)));
+        seen.iter().find(|m| m.topic.ends_with(&suffix)).map(|m| m.json()).expect("result")
+    }
+
+    /// The `data` of every event of `kind` from gw1 so far.
+    fn events(&self, kind: &str) -> Vec<Value> {
+        self.rec.on(&format!("/evt/goip/gw1/{kind}")).iter().map(|m| m.json()["data"].clone()).collect()
+    }
+
+    fn wait_event(&self, kind: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let suffix = format!("/evt/goip/gw1/{kind}");
+        let seen = self
+            .rec
+            .wait_until(WAIT, what, |s| s.iter().any(|m| m.topic.ends_with(&suffix) && pred(&m.json()["data"])));
+        seen.iter()
+            .filter(|m| m.topic.ends_with(&suffix))
+            .map(|m| m.json()["data"].clone())
+            .find(|d| pred(d))
+            .expect("event")
+    }
+
+    fn texts_received(&self) -> Vec<String> {
+        self.events("sms.received").iter().filter_map(|d| d["text"].as_str().map(str::to_string)).collect()
+    }
+}
+
+#[test]
+fn a_cloud_send_reaches_the_device_aes_encrypted_and_its_reports_accumulate_on_the_broker() {
+    let sim = Sim::goip(&["--session-only", "--auth-order", "seq-path", "--send-interval-ms", "50"]);
+    let s = site("goip-send", &sim.url(), "auth = \"session\"\ncipher = \"aes-ecb\"\nsr_cnt = 1\nsr_prd = 1");
+    let to = ["13800000001", "13800000666", "13800000003"];
+    let result = s.call("send-1", "sms.send", json!({"to": to, "text": "héllo 你好", "ports": "1-2"}));
+    assert_eq!(result["status"], "ok", "{result}");
+    let task = &result["data"]["tasks"][0];
+    assert_eq!(task["status"], "accepted", "{result}");
+    let tid = task["tid"].as_u64().expect("tid");
+
+    // The device decrypted an AES-256-ECB body inside a session signed seq-before-path.
+    let state = sim.state();
+    let post = state["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .find(|r| r["path"] == "/goip_post_sms.html")
+        .cloned()
+        .expect("the device got the send");
+    assert_eq!((post["session"].as_bool(), post["cipher"].as_str()), (Some(true), Some("aes-ecb")));
+    assert_eq!(post["body"]["tasks"][0]["sms"], "héllo 你好");
+    assert_eq!(post["body"]["tasks"][0]["tid"].as_u64(), Some(tid));
+    assert_eq!(post["body"]["tasks"][0]["from"], "1-2");
+    assert!(post["body"]["sr_url"].as_str().is_some_and(|u| u.ends_with(&format!("/goip/gw1/{SECRET}/sr"))));
+
+    let accepted = s.wait_event("sms.accepted", "sms.accepted", |d| d["tid"].as_u64() == Some(tid));
+    assert_eq!(accepted["cmd_id"], "send-1");
+    // Reports arrive one record at a time (sr_cnt = 1): the events carry them accumulated.
+    let finished = s.wait_event("sms.finished", "sms.finished", |d| d["tid"].as_u64() == Some(tid));
+    assert_eq!(finished["cmd_id"], "send-1");
+    assert_eq!((finished["sent"].as_u64(), finished["failed"].as_u64()), (Some(2), Some(1)));
+    let records = finished["records"].as_array().expect("records");
+    assert_eq!(records.len(), 3, "{finished}");
+    let failed: Vec<&Value> = records.iter().filter(|r| r["ok"] == false).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0]["number"].as_str(), failed[0]["reason"].as_str()), (Some("13800000666"), Some("6 Timeout")));
+    let statuses = s.events("sms.status");
+    assert!(statuses.len() >= 2, "several reports: {statuses:?}");
+    assert!(statuses.iter().all(|d| d["new_records"].as_array().is_some_and(|r| r.len() <= 1)), "deltas of one");
+    let last = statuses.iter().max_by_key(|d| d["records"].as_array().map_or(0, Vec::len)).expect("last");
+    assert_eq!(last["records"].as_array().map(Vec::len), Some(3));
+    assert_eq!(s.events("sms.finished").len(), 1, "finished once");
+}
+
+#[test]
+fn a_sim_switch_command_comes_back_as_a_port_status_event() {
+    let sim = Sim::goip(&[]);
+    let s = site("goip-switch", &sim.url(), "");
+    // The subscription's first device status arrives on its own.
+    let status = s.wait_event("device.status", "device.status", |_| true);
+    assert_eq!(status["ports"].as_array().map(Vec::len), Some(8));
+    assert_eq!(status["max_slots"].as_u64(), Some(4), "max-slot spelling accepted");
+    let r = s.call("sw-1", "device.command", json!({"op": "switch", "ports": "2.02"}));
+    assert_eq!(r["status"], "ok", "{r}");
+    let port = s.wait_event("port.status", "port.status for 2B", |d| d["port"] == "2B");
+    assert_eq!((port["code"].as_u64(), port["state"].as_str()), (Some(3), Some("registered")));
+    assert_eq!(port["imei"], "860000000000002", "device fields kept");
+    let bad = s.call("sw-2", "device.command", json!({"op": "explode"}));
+    assert_eq!((bad["status"].as_str(), bad["error"]["code"].as_str()), (Some("error"), Some("bad_args")));
+    let stats = s.call("st-1", "device.stats", json!({"kind": "sms"}));
+    assert_eq!(stats["data"]["stats"][0]["sent_ok"].as_u64(), Some(0), "any-case fields: {stats}");
+}
+
+#[test]
+fn received_sms_reach_the_cloud_once_by_push_and_poll_across_an_agent_crash_and_a_device_reboot() {
+    let sim = Sim::goip(&[]);
+    let mut s = site("goip-recv", &sim.url(), "poll_sms_secs = 3600");
+    wait_for(WAIT, "the sms_url subscription", || {
+        sim.state()["sms_url"].as_str().filter(|u| !u.is_empty()).map(|_| ())
+    });
+    sim.receive("1A", "10010", "first");
+    let first = s.wait_event("sms.received", "the pushed SMS", |d| d["text"] == "first");
+    assert_eq!(
+        (first["via"].as_str(), first["port"].as_str(), first["from"].as_str()),
+        (Some("push"), Some("1A"), Some("10010"))
+    );
+    // Poll sees it too: still one event.
+    let polled = s.call("poll-1", "device.poll_now", json!({}));
+    assert_eq!(polled["data"]["sms_seen"].as_u64(), Some(1), "{polled}");
+
+    // The agent dies; a message arrives meanwhile; the device keeps pushing it.
+    s.agent.kill();
+    sim.receive("2B", "10086", "while down");
+    std::thread::sleep(Duration::from_millis(1500));
+    s.agent.restart();
+    s.wait_event("sms.received", "the SMS that came while down", |d| d["text"] == "while down");
+    let polled = s.call("poll-2", "device.poll_now", json!({}));
+    assert_eq!(polled["status"], "ok");
+
+    // The device reboots: new ssrc, its store renumbered from 1. The cursor resets.
+    sim.reboot();
+    sim.receive("3C", "10010", "after reboot");
+    let polled = s.call("poll-3", "device.poll_now", json!({}));
+    assert_eq!(polled["status"], "ok", "{polled}");
+    s.wait_event("sms.received", "the SMS after the reboot", |d| d["text"] == "after reboot");
+    // A barrier: one more poll after everything settled.
+    wait_for(WAIT, "the device's pushes delivered", || (sim.state()["pushes_queued"] == 0).then_some(()));
+    s.call("poll-4", "device.poll_now", json!({}));
+    let mut texts = s.texts_received();
+    texts.sort();
+    assert_eq!(texts, ["after reboot", "first", "while down"], "each message exactly once");
+}
+
+#[test]
+fn a_delivery_report_is_its_own_event() {
+    let sim = Sim::goip(&["--send-interval-ms", "20"]);
+    let s = site("goip-dr", &sim.url(), "");
+    let r = s.call("dr-1", "sms.send", json!({"to": "13900000001", "text": "report me", "options": {"dr": 1}}));
+    assert_eq!(r["data"]["tasks"][0]["status"], "accepted", "{r}");
+    let report = s.wait_event("sms.report", "the delivery report", |d| d["to"] == "13900000001");
+    assert_eq!((report["is_report"].as_bool(), report["report_code"].as_i64()), (Some(true), Some(0)));
+    assert!(s.events("sms.received").is_empty(), "a report is not a received SMS");
+}
+
+#[test]
+fn a_send_interrupted_by_a_crash_is_not_sent_twice() {
+    // The device accepts the task, then takes 1.5 s to answer: the agent dies in between.
+    let sim = Sim::goip(&["--post-delay-ms", "1500", "--send-interval-ms", "20"]);
+    let mut s = site("goip-crash", &sim.url(), "");
+    let topic = format!("telbridge/v1/{}/cmd/goip/gw1", s.name);
+    s.rec.command(
+        &topic,
+        &json!({"id": "crash-1", "cmd": "sms.send", "args": {"to": "13700000001", "text": "once"}}).to_string(),
+    );
+    wait_for(WAIT, "the device to accept the task", || (sim.state()["tasks"].as_array()?.len() == 1).then_some(()));
+    s.agent.kill();
+    s.agent.restart();
+    let result = s.result("crash-1");
+    let task = &result["data"]["tasks"][0];
+    assert_eq!((task["status"].as_str(), task["code"].as_u64()), (Some("accepted"), Some(13)), "{result}");
+    let state = sim.state();
+    let posts =
+        state["requests"].as_array().expect("log").iter().filter(|r| r["path"] == "/goip_post_sms.html").count();
+    assert_eq!(posts, 2, "sent again after the crash, with the same tid");
+    assert_eq!(state["tasks"].as_array().map(Vec::len), Some(1), "one task on the device");
+    s.wait_event("sms.finished", "the task to finish", |d| d["cmd_id"] == "crash-1");
+    assert_eq!(sim.state()["tasks"][0]["sent"].as_u64(), Some(1), "the SMS went out once");
+}
+
+#[test]
+fn pushes_with_a_wrong_secret_or_device_are_refused_and_bad_bodies_explained() {
+    let sim = Sim::goip(&[]);
+    let s = site("goip-auth", &sim.url(), "poll_sms_secs = 0");
+    let port = s.agent.http_port;
+    let body = json!({"type": "recv-sms", "sms_num": 1, "sms": [[0, "1A", 1, "10010", "x", "aGk="]]});
+    let r = common::http::post_json(port, "/goip/gw1/wrong/sms", None, &body).expect("post");
+    assert_eq!(r.status, 401);
+    let r = common::http::post_json(port, "/goip/gw9/whatever/sms", None, &body).expect("post");
+    assert_eq!(r.status, 404);
+    for (bad, needle) in [
+        (json!({"type": "weather"}), "unknown push type"),
+        (json!({"type": "port-status", "port": "2B"}), "`st` is missing"),
+        (json!({"type": "recv-sms", "sms": [[0, "1A"]]}), "6 expected"),
+    ] {
+        let r = common::http::post_json(port, &format!("/goip/gw1/{SECRET}/status"), None, &bad).expect("post");
+        assert_eq!(r.status, 400);
+        assert!(r.json()["reason"].as_str().is_some_and(|t| t.contains(needle)), "{}", r.json());
+    }
+    let truncated = common::http::request(port, "POST", &format!("/goip/gw1/{SECRET}/sms"), &[], b"{\"type\":\"recv-s")
+        .expect("post");
+    assert_eq!(truncated.status, 400);
+    let r = common::http::post_json(port, &format!("/goip/gw1/{SECRET}/sms"), None, &body).expect("post");
+    assert_eq!((r.status, r.json()["code"].as_u64()), (200, Some(0)));
+    s.wait_event("sms.received", "the good push", |d| d["text"] == "hi");
+    assert_eq!(s.events("sms.received").len(), 1, "the refused pushes stored nothing");
+    s.rec.wait_until(WAIT, "4 push.rejected", |all| {
+        all.iter().filter(|m| m.topic.ends_with("push.rejected")).count() == 4
+    });
+}
+
+#[test]
+fn an_unreachable_device_raises_down_then_up_and_a_command_waits_for_it() {
+    let port = free_port();
+    let s = site("goip-down", &format!("http://127.0.0.1:{port}"), "poll_sms_secs = 1\ncommand_retry_secs = 30");
+    let down = s.wait_event("device.down", "device.down", |_| true);
+    assert!(down["reason"].as_str().is_some_and(|r| r.contains("unreachable")), "{down}");
+    let status = s.agent_status();
+    assert_eq!(status["drivers"]["goip/gw1"]["state"], "down", "{status}");
+    let topic = format!("telbridge/v1/{}/cmd/goip/gw1", s.name);
+    s.rec.command(&topic, &json!({"id": "wait-1", "cmd": "sms.send", "args": {"to": "1", "text": "x"}}).to_string());
+    std::thread::sleep(Duration::from_secs(1));
+    let _sim = Sim::goip(&["--listen", &format!("127.0.0.1:{port}")]);
+    s.wait_event("device.up", "device.up", |_| true);
+    assert_eq!(s.result("wait-1")["data"]["tasks"][0]["status"], "accepted");
+}
+
+impl Site {
+    fn agent_status(&self) -> Value {
+        let topic = format!("telbridge/v1/{}/cmd/agent", self.name);
+        self.rec.command(&topic, &json!({"id": "status-1", "cmd": "agent.status"}).to_string());
+        self.result("status-1")["data"].clone()
+    }
+}
