@@ -59,3 +59,52 @@ fn redacted_secrets_sent_back_keep_the_current_values() {
     let again = Config::parse(&edited.to_toml().expect("toml")).expect("round trip");
     assert_eq!(again, edited);
 }
+
+/// The example's commented `[[goip]]` block, uncommented.
+fn example_goip_block() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/telbridge.example.toml");
+    let text = std::fs::read_to_string(path).expect("example");
+    let block = &text[text.find("# [[goip]]").expect("goip block")..];
+    block
+        .lines()
+        .filter(|l| !l.starts_with("# #"))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("env:GOIP_GW1_PASSWORD", "pw")
+}
+
+#[test]
+fn the_example_goip_block_parses_when_uncommented() {
+    let c = Config::parse(&format!("{MINIMAL}{}", example_goip_block())).expect("goip example");
+    let d = &c.goip[0];
+    assert_eq!((d.name.as_str(), d.auth, d.poll_sms_secs, d.status_period_secs), ("gw1", GoipAuth::Plain, 30, 60));
+    assert_eq!(d.push_base("127.0.0.1:8080"), "http://192.168.1.2:8080");
+}
+
+#[test]
+fn goip_devices_are_validated_with_their_name_and_their_secrets_redacted() {
+    let device = |extra: &str| {
+        format!("[[goip]]\nname = \"gw1\"\nurl = \"http://10.0.0.9\"\nusername = \"admin\"\npassword = \"pw\"\n{extra}")
+    };
+    for (extra, key) in [
+        ("cipher = \"aes-ecb\"", "goip.cipher"),
+        ("auth = \"session\"\ncipher = \"des\"", "goip.cipher"),
+        ("status_period_secs = 10", "goip.status_period_secs"),
+        ("push_base_url = \"ftp://x\"", "goip.push_base_url"),
+    ] {
+        let err = Config::parse(&format!("{MINIMAL}{}", device(extra))).expect_err(extra);
+        assert!(err.to_string().starts_with(key), "{err}");
+    }
+    let twice = format!("{MINIMAL}{}\n{}", device(""), device(""));
+    assert!(Config::parse(&twice).expect_err("twice").to_string().contains("used twice"));
+    let unspecified = format!("{MINIMAL}[http]\nlisten = \"0.0.0.0:8080\"\n{}", device(""));
+    assert!(Config::parse(&unspecified).expect_err("no base").to_string().starts_with("goip.push_base_url"));
+    let c = Config::parse(&format!("{MINIMAL}{}", device("push_secret = \"ps\""))).expect("valid");
+    let shown = c.redacted_json().to_string();
+    assert!(!shown.contains("\"pw\"") && !shown.contains("\"ps\""), "{shown}");
+    let mut edited = c.clone();
+    edited.goip[0].password = Secret::new(REDACTED);
+    edited.inherit_redacted_secrets(&c);
+    assert_eq!(edited.goip[0].password.expose(), "pw");
+}

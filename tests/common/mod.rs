@@ -63,7 +63,11 @@ pub fn write_config(dir: &Path, agent: &str, mqtt_port: u16, http_port: u16, ext
 /// A command that runs the agent binary; under `TELBRIDGE_TEST_EXEC_WRAPPER` (e.g.
 /// `qemu-mipsel` when the tests themselves run under qemu) through that wrapper.
 pub fn agent_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_telbridge");
+    wrapped_command(env!("CARGO_BIN_EXE_telbridge"))
+}
+
+/// A command for one of the crate's binaries, through the exec wrapper if one is set.
+pub fn wrapped_command(bin: &str) -> Command {
     match std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER") {
         Ok(wrapper) if !wrapper.is_empty() => {
             let mut c = Command::new(wrapper);

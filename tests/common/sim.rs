@@ -3,7 +3,7 @@
 use super::http;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 /// A running simulator.
 pub struct Sim {
@@ -11,22 +11,10 @@ pub struct Sim {
     child: Child,
 }
 
-fn sim_command() -> Command {
-    let bin = env!("CARGO_BIN_EXE_telbridge-sim");
-    match std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER") {
-        Ok(wrapper) if !wrapper.is_empty() => {
-            let mut c = Command::new(wrapper);
-            c.arg(bin);
-            c
-        }
-        _ => Command::new(bin),
-    }
-}
-
 impl Sim {
     /// Starts `telbridge-sim goip` with `args` (on a port the OS picks unless `--listen`).
     pub fn goip(args: &[&str]) -> Sim {
-        let mut child = sim_command()
+        let mut child = super::wrapped_command(env!("CARGO_BIN_EXE_telbridge-sim"))
             .arg("goip")
             .args(args)
             .stdin(Stdio::null())

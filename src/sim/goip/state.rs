@@ -371,3 +371,42 @@ impl Gateway {
         json!({"code": 200, "reason": "OK", "count": stats.len(), "stats": stats})
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gateway() -> Gateway {
+        let mut g = Gateway::new(Rules { max_ports: 4, max_slots: 2, fail_suffix: "666".into() }, "s1".into());
+        g.status_url = "http://a/status".into();
+        g
+    }
+
+    #[test]
+    fn status_reports_are_batched_by_count_and_carry_only_new_records() {
+        let mut g = gateway();
+        let task = json!({"tid": 7, "to": "1,2,3666", "sms": "x"});
+        assert_eq!(g.add_task(&task, &json!({"sr_url": "http://a/sr", "sr_cnt": 2, "sr_prd": 60}), 0), (7, 0));
+        assert_eq!(g.add_task(&task, &json!({}), 0), (7, 13), "a tid is unique on the device");
+        assert!(g.tick(1_000).is_empty(), "one record < sr_cnt");
+        let first = g.tick(2_000);
+        assert_eq!(first[0].body["rpts"][0]["sdr"].as_array().map(Vec::len), Some(2));
+        let last = g.tick(3_000);
+        let rpt = &last[0].body["rpts"][0];
+        assert_eq!((rpt["sdr"].as_array().map(Vec::len), rpt["fdr"][0][4].as_str()), (Some(0), Some("6 Timeout")));
+        assert_eq!((rpt["sent"].as_u64(), rpt["failed"].as_u64(), rpt["unsent"].as_u64()), (Some(2), Some(1), Some(0)));
+    }
+
+    #[test]
+    fn a_switch_pushes_the_new_slot_and_a_reboot_changes_the_ssrc() {
+        let mut g = gateway();
+        let out = g.command("switch", Some("3B")).expect("switch");
+        assert_eq!(out[0].body["port"], "3B");
+        assert_eq!(g.command("lock", None), Err((2, "Invalid Port")));
+        assert_eq!(g.command("fly", None), Err((15, "Invalid CMD")));
+        g.receive("1A", "10010", "hi", 5_000);
+        assert_eq!(g.sms_page(1, 0)["next_sms"], 2);
+        g.reboot("s2".into());
+        assert_eq!((g.sms_page(1, 0)["ssrc"].as_str(), g.sms_page(2, 0)["sms_num"].as_u64()), (Some("s2"), Some(0)));
+    }
+}
