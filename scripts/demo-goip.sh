@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Shows the GoIP driver without hardware: a local mosquitto (if none listens on
+# 127.0.0.1:1883), `telbridge-sim goip` on 127.0.0.1:8081 (secure session, AES-ECB bodies),
+# and the agent with one [[goip]] device pointing at it. Sends an SMS from the "cloud",
+# delivers an SMS to a SIM, switches a SIM slot, and prints what reaches the broker.
+# Set DEMO_ONCE=1 to exit after the scripted part instead of waiting for Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_mosquitto
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+SITE=demo-goip
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+
+if ! port_open 1883; then
+    echo "== starting mosquitto on 127.0.0.1:1883"
+    printf 'user root\nlistener 1883 127.0.0.1\nallow_anonymous true\n' > "$work/mosquitto.conf"
+    "$MOSQUITTO" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+    pids+=($!)
+    wait_port 1883
+fi
+
+echo "== building telbridge and telbridge-sim"
+cargo build --quiet --bins
+
+echo "== simulator: telbridge-sim goip --listen 127.0.0.1:8081 --session-only"
+./target/debug/telbridge-sim goip --listen 127.0.0.1:8081 --session-only --send-interval-ms 300 >"$work/sim.log" 2>&1 &
+pids+=($!)
+wait_port 8081
+
+cat > "$work/telbridge.toml" <<TOML
+[agent]
+id = "$SITE"
+[store]
+path = "$work/telbridge.db"
+[http]
+listen = "127.0.0.1:8080"
+[[goip]]
+name = "gw1"
+url = "http://127.0.0.1:8081"
+username = "admin"
+password = "admin"
+auth = "session"
+cipher = "aes-ecb"
+sr_cnt = 1
+TOML
+
+echo "== subscriber: mosquitto_sub -v -t 'telbridge/v1/$SITE/#'"
+mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 -t "telbridge/v1/$SITE/#" | sed -u 's/^/  [broker] /' &
+pids+=($!)
+sleep 0.5
+
+echo "== agent (log in $work/agent.log)"
+./target/debug/telbridge run -c "$work/telbridge.toml" >"$work/agent.log" 2>&1 &
+agent_pid=$!
+pids+=("$agent_pid")
+wait_port 8080
+sleep 1
+
+cmd() {
+    echo "== command $1"
+    mosquitto_pub -h 127.0.0.1 -p 1883 -q 1 -t "telbridge/v1/$SITE/cmd/goip/gw1" -m "$1"
+    sleep "${2:-1}"
+}
+cmd '{"id":"demo-send-1","cmd":"sms.send","args":{"to":["13800000001","13800000666"],"text":"hello from telbridge"}}' 2
+echo "== a message arrives at SIM 1A"
+curl -s -d '{"port":"1A","from":"10010","text":"你好, telbridge"}' http://127.0.0.1:8081/sim/sms >/dev/null
+sleep 1
+cmd '{"id":"demo-switch-1","cmd":"device.command","args":{"op":"switch","ports":"2B"}}'
+cmd '{"id":"demo-stats-1","cmd":"device.stats","args":{"kind":"sms","ports":"1-2"}}'
+
+if [ "${DEMO_ONCE:-0}" != 1 ]; then
+    echo "== running; Ctrl-C stops everything. Try:"
+    echo "   curl -d '{\"port\":\"3C\",\"from\":\"10086\",\"text\":\"hi\"}' http://127.0.0.1:8081/sim/sms"
+    wait "$agent_pid"
+fi
+kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
