@@ -140,6 +140,11 @@ fn received_sms_reach_the_cloud_once_by_push_and_poll_across_an_agent_crash_and_
     wait_for(WAIT, "the sms_url subscription", || {
         sim.state()["sms_url"].as_str().filter(|u| !u.is_empty()).map(|_| ())
     });
+    // The agent polls once at start (for what arrived while it was away); let that pass so
+    // the next message takes the push path.
+    wait_for(WAIT, "the start-up poll", || {
+        sim.state()["requests"].as_array()?.iter().any(|r| r["path"] == "/goip_get_sms.html").then_some(())
+    });
     sim.receive("1A", "10010", "first");
     let first = s.wait_event("sms.received", "the pushed SMS", |d| d["text"] == "first");
     assert_eq!(
