@@ -95,6 +95,9 @@ fn a_cloud_send_reaches_the_device_aes_encrypted_and_its_reports_accumulate_on_t
     assert_eq!(post["body"]["tasks"][0]["from"], "1-2");
     assert!(post["body"]["sr_url"].as_str().is_some_and(|u| u.ends_with(&format!("/goip/gw1/{SECRET}/sr"))));
 
+    // The status subscription (a GET in the same session) works too.
+    let status = s.wait_event("device.status", "device.status through the session", |_| true);
+    assert_eq!(status["reason"], "first");
     let accepted = s.wait_event("sms.accepted", "sms.accepted", |d| d["tid"].as_u64() == Some(tid));
     assert_eq!(accepted["cmd_id"], "send-1");
     // Reports arrive one record at a time (sr_cnt = 1): the events carry them accumulated.

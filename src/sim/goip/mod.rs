@@ -292,9 +292,13 @@ impl Sim {
                 s.expires_ms = now_ms() + s.lifetime_ms;
                 let key = crypto::body_key(u, p, &given, id, seq);
                 let cipher = s.cipher;
-                match crypto::decrypt(cipher, &key, req.body()) {
-                    Some(b) => (b, Some(cipher)),
-                    None => return refused(7, "body does not decrypt"),
+                if req.body().is_empty() {
+                    (Vec::new(), Some(cipher))
+                } else {
+                    match crypto::decrypt(cipher, &key, req.body()) {
+                        Some(b) => (b, Some(cipher)),
+                        None => return refused(7, "body does not decrypt"),
+                    }
                 }
             }
             None if self.opts.session_only => return refused(14, "Unauthorized: secure session required"),
