@@ -271,3 +271,27 @@ impl Site {
         self.result("status-1")["data"].clone()
     }
 }
+
+#[test]
+fn a_session_the_device_forgot_is_reopened_and_the_command_retried_once() {
+    let sim = Sim::goip(&["--session-only", "--auth-order", "seq-path"]);
+    let s = site("goip-session", &sim.url(), "auth = \"session\"\ncipher = \"rc4\"\npoll_sms_secs = 0");
+    let first = s.call("stats-1", "device.stats", json!({"kind": "call"}));
+    assert_eq!(first["status"], "ok", "{first}");
+    sim.reboot();
+    assert_eq!(sim.state()["sessions"], 0, "the reboot closed every session");
+    let again = s.call("stats-2", "device.stats", json!({"kind": "call", "ports": "1-2"}));
+    assert_eq!(again["status"], "ok", "{again}");
+    assert_eq!(again["data"]["stats"][0]["nc"], "0/0");
+    assert_eq!(sim.state()["sessions"], 1, "one new session");
+    let set = s.call("set-1", "device.command", json!({"op": "set", "params": {"sms_url": "http://127.0.0.1:9/x"}}));
+    assert_eq!(set["data"]["sms_url"], "http://127.0.0.1:9/x", "{set}");
+    let posted = sim.state()["requests"]
+        .as_array()
+        .expect("log")
+        .iter()
+        .rev()
+        .find(|r| r["path"] == "/goip_send_cmd.html")
+        .cloned();
+    assert_eq!(posted.map(|r| r["cipher"].clone()), Some(json!("rc4")), "an rc4 body decrypted by the device");
+}
