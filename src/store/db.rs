@@ -299,7 +299,13 @@ impl Db<'_> {
     pub fn prune(&mut self, cutoff_ms: u64) -> Result<usize, StoreError> {
         let a = self.conn.execute("DELETE FROM dedup WHERE created_ms < ?1", [cutoff_ms as i64])?;
         let b = self.conn.execute("DELETE FROM inbox WHERE state = 'done' AND done_ms < ?1", [cutoff_ms as i64])?;
-        Ok(a + b)
+        // Drivers' per-item state (keys under `task/`, `tid/`, `cmd/`): kept as long as
+        // de-duplication keys, after its last change. Counters and cursors are never pruned.
+        let c = self.conn.execute(
+            "DELETE FROM kv WHERE updated_ms < ?1 AND (key LIKE 'task/%' OR key LIKE 'tid/%' OR key LIKE 'cmd/%')",
+            [cutoff_ms as i64],
+        )?;
+        Ok(a + b + c)
     }
 
     pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

@@ -196,3 +196,23 @@ fn a_command_is_recorded_once_and_its_result_is_queued_with_it() {
         assert!(store.call(|db| db.commands_pending()).await.expect("none").is_empty());
     });
 }
+
+#[test]
+fn pruning_forgets_old_per_task_state_but_keeps_counters_and_cursors() {
+    let dir = temp_dir("prune-kv");
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        for key in ["task/7", "tid/7", "cmd/c-1/0", "next_tid", "cursor"] {
+            store.kv_put("goip/gw1", key, b"v".to_vec()).await.expect("put");
+        }
+        let later = crate::event::now_ms() + 1000;
+        assert_eq!(store.call(move |db| db.prune(later)).await.expect("prune"), 3);
+        for (key, kept) in
+            [("task/7", false), ("tid/7", false), ("cmd/c-1/0", false), ("next_tid", true), ("cursor", true)]
+        {
+            assert_eq!(store.kv_get("goip/gw1", key).await.expect("get").is_some(), kept, "{key}");
+        }
+        drop(store);
+        writer.join();
+    });
+}
