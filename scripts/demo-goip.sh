@@ -10,16 +10,7 @@ cd "$(dirname "$0")/.."
 ensure_mosquitto
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 SITE=demo-goip
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+demo_init
 
 if ! port_open 1883; then
     echo "== starting mosquitto on 127.0.0.1:1883"

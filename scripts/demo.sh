@@ -13,16 +13,7 @@ MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 CONFIG=config/telbridge.example.toml
 TOPICS="telbridge/v1/demo-site/#"
 TOKEN="change-me"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+demo_init
 
 start_broker() {
     printf 'user root\nlistener 1883 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n' "$work" > "$work/mosquitto.conf"

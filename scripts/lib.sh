@@ -31,3 +31,18 @@ ensure_mosquitto() {
     $sudo apt-get update -qq
     apt_install mosquitto mosquitto-clients openssl systemd curl
 }
+
+# For the demos: a scratch dir in $work, background pids in $pids (killed on exit), and
+# port helpers.
+demo_init() {
+    work=$(mktemp -d)
+    pids=()
+    trap demo_cleanup EXIT
+}
+demo_cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
