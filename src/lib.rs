@@ -18,3 +18,4 @@ pub mod mqtt;
 pub mod notify;
 pub mod sim;
 pub mod store;
+pub mod wavefax;
