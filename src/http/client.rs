@@ -74,6 +74,19 @@ pub struct Reply {
     pub body: Bytes,
 }
 
+/// One request beyond the simple case: extra headers, a reply size limit.
+#[derive(Debug, Clone)]
+pub struct Exchange<'a> {
+    pub method: hyper::Method,
+    /// Path and query.
+    pub target: &'a str,
+    pub content_type: Option<&'a str>,
+    pub headers: &'a [(&'a str, &'a str)],
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+    pub max_reply_bytes: usize,
+}
+
 /// Sends one request to `base` (its path is ignored) for `target`, within `timeout`.
 pub async fn send(
     base: &Url,
@@ -83,18 +96,17 @@ pub async fn send(
     body: Option<Vec<u8>>,
     timeout: Duration,
 ) -> Result<Reply, ClientError> {
-    tokio::time::timeout(timeout, exchange(base, method, target, content_type, body))
-        .await
-        .map_err(|_| ClientError::Timeout(timeout))?
+    let ex = Exchange { method, target, content_type, headers: &[], body, timeout, max_reply_bytes: MAX_REPLY_BYTES };
+    exchange(base, ex).await
 }
 
-async fn exchange(
-    base: &Url,
-    method: hyper::Method,
-    target: &str,
-    content_type: Option<&str>,
-    body: Option<Vec<u8>>,
-) -> Result<Reply, ClientError> {
+/// Sends `ex` to `base` within its timeout.
+pub async fn exchange(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
+    let timeout = ex.timeout;
+    tokio::time::timeout(timeout, run(base, ex)).await.map_err(|_| ClientError::Timeout(timeout))?
+}
+
+async fn run(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
     let addr = format!("{}:{}", base.host, base.port);
     let stream = tokio::net::TcpStream::connect((base.host.as_str(), base.port))
         .await
@@ -110,19 +122,22 @@ async fn exchange(
     });
     let host = if base.port == 80 { base.host.clone() } else { addr };
     let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(target)
+        .method(ex.method)
+        .uri(ex.target)
         .header(hyper::header::HOST, host)
         .header(hyper::header::CONNECTION, "close");
-    if let Some(ct) = content_type {
+    if let Some(ct) = ex.content_type {
         req = req.header(hyper::header::CONTENT_TYPE, ct);
     }
+    for (name, value) in ex.headers {
+        req = req.header(*name, *value);
+    }
     let req =
-        req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(|e| ClientError::Http(e.to_string()))?;
+        req.body(Full::new(Bytes::from(ex.body.unwrap_or_default()))).map_err(|e| ClientError::Http(e.to_string()))?;
     let result = async {
         let resp = sender.send_request(req).await.map_err(|e| ClientError::Http(e.to_string()))?;
         let status = resp.status().as_u16();
-        let body = Limited::new(resp.into_body(), MAX_REPLY_BYTES)
+        let body = Limited::new(resp.into_body(), ex.max_reply_bytes)
             .collect()
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?

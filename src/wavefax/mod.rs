@@ -12,3 +12,4 @@ pub mod codes;
 pub mod number;
 pub mod reply;
 pub mod request;
+pub mod server;

@@ -1,0 +1,164 @@
+//! The thin I/O part of talking to one WaveFax server: the session (log in lazily, keep
+//! the token, log in again and retry once when the server says it is invalid or expired)
+//! and file downloads. A wrong password is never retried in a loop: the failure is kept
+//! and calls fail fast until a back-off (30 s doubling to 1 h) has passed.
+
+use super::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
+use super::reply::{self, ReplyError};
+use super::request::{self, Call};
+use crate::http::client::{self, ClientError, Url};
+use serde_json::{Map, Value};
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+const MIN_LOCKOUT: Duration = Duration::from_secs(30);
+const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("unreachable: {0}")]
+    Unreachable(#[from] ClientError),
+    #[error("http status {0}")]
+    Status(u16),
+    /// The credentials were refused; no login is tried again before the back-off ends.
+    #[error("login refused: {0}")]
+    Credentials(String),
+    #[error(transparent)]
+    Reply(#[from] ReplyError),
+    #[error("file is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+impl ServerError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ServerError::Unreachable(_)) || matches!(self, ServerError::Status(s) if *s >= 500)
+    }
+}
+
+/// Who logs in.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: String,
+    /// `userdomain=` instead of `user=`.
+    pub domain: bool,
+    pub password: String,
+}
+
+#[derive(Default)]
+struct SessionState {
+    token: Option<String>,
+    /// After a credential refusal: the reason, and when a login may be tried again.
+    locked: Option<(String, Instant, Duration)>,
+}
+
+/// One fax server.
+pub struct Server {
+    base: Url,
+    creds: Credentials,
+    timeout: Duration,
+    state: Mutex<SessionState>,
+}
+
+impl Server {
+    pub fn new(url: &str, creds: Credentials, timeout: Duration) -> Result<Server, ClientError> {
+        Ok(Server { base: Url::parse(url)?, creds, timeout, state: Mutex::new(SessionState::default()) })
+    }
+
+    /// Sends `call` inside the session and returns the reply's fields (code 0 checked).
+    pub async fn call(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
+        let mut state = self.state.lock().await;
+        for attempt in 0..2 {
+            let token = match &state.token {
+                Some(t) => t.clone(),
+                None => self.login(&mut state).await?,
+            };
+            match self.send(&request::build(call, &token)).await {
+                Err(ServerError::Reply(ReplyError::Server { code, .. }))
+                    if attempt == 0 && (code == INVALID_TOKEN || code == EXPIRED_TOKEN) =>
+                {
+                    log::info!("fax server {}: session token refused ({code}); logging in again", self.base.base());
+                    state.token = None;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    async fn login(&self, state: &mut SessionState) -> Result<String, ServerError> {
+        if let Some((why, until, _)) = &state.locked
+            && Instant::now() < *until
+        {
+            return Err(ServerError::Credentials(why.clone()));
+        }
+        let call = Call::Login {
+            user: self.creds.user.clone(),
+            domain: self.creds.domain,
+            password: self.creds.password.clone(),
+        };
+        match self.send(&request::build(&call, "")).await {
+            Ok(map) => {
+                let token = reply::field(&map, "sessionToken")?;
+                state.locked = None;
+                state.token = Some(token.clone());
+                Ok(token)
+            }
+            Err(ServerError::Reply(ReplyError::Server { code, name, msg })) if is_credential_error(code) => {
+                let wait = state.locked.as_ref().map_or(MIN_LOCKOUT, |(_, _, w)| (*w * 2).min(MAX_LOCKOUT));
+                let why = format!("{code} ({name}) {msg}").trim().to_string();
+                log::error!("fax server {}: login refused: {why}; next try in {wait:?}", self.base.base());
+                state.locked = Some((why.clone(), Instant::now() + wait, wait));
+                Err(ServerError::Credentials(why))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send(&self, req: &request::Request) -> Result<Map<String, Value>, ServerError> {
+        let method = if req.post { hyper::Method::POST } else { hyper::Method::GET };
+        let ct = req.content_disposition.as_ref().map(|_| "application/octet-stream");
+        let disposition = req.content_disposition.as_deref().map(|cd| [("Content-Disposition", cd)]);
+        let ex = client::Exchange {
+            method,
+            target: &req.target,
+            content_type: ct,
+            headers: disposition.as_ref().map_or(&[][..], |h| &h[..]),
+            body: req.body.clone(),
+            timeout: self.timeout,
+            max_reply_bytes: client::MAX_REPLY_BYTES,
+        };
+        let reply = client::exchange(&self.base, ex).await?;
+        if !(200..300).contains(&reply.status) {
+            return Err(ServerError::Status(reply.status));
+        }
+        Ok(reply::parse_ok(&reply.body)?)
+    }
+
+    /// Downloads a file the server named (`fileurl`), at most `limit` bytes.
+    pub async fn download(&self, file_url: &str, limit: usize) -> Result<Vec<u8>, ServerError> {
+        let url = if file_url.starts_with('/') {
+            Url { target: file_url.to_string(), ..self.base.clone() }
+        } else {
+            Url::parse(file_url)?
+        };
+        let ex = client::Exchange {
+            method: hyper::Method::GET,
+            target: &url.target,
+            content_type: None,
+            headers: &[],
+            body: None,
+            timeout: self.timeout,
+            max_reply_bytes: limit,
+        };
+        let reply = client::exchange(&url, ex).await.map_err(|e| match e {
+            ClientError::Http(m) if m.contains("length limit") => ServerError::TooLarge(limit),
+            other => ServerError::Unreachable(other),
+        })?;
+        if !(200..300).contains(&reply.status) {
+            return Err(ServerError::Status(reply.status));
+        }
+        Ok(reply.body.to_vec())
+    }
+}
