@@ -1,10 +1,12 @@
 //! `telbridge-sim`: device and vendor simulators for tests and for trying telbridge
-//! without hardware. `telbridge-sim goip [options]` serves a simulated GoIP gateway and
-//! prints `listening on ADDR` once it accepts connections.
+//! without hardware. `telbridge-sim goip [options]` serves a simulated GoIP gateway,
+//! `telbridge-sim fax [options]` a WaveFax server; each prints `listening on ADDR` once it
+//! accepts connections.
 
 use std::process::ExitCode;
 use std::time::Duration;
 use telbridge::goip::crypto::AuthOrder;
+use telbridge::http::Router;
 use telbridge::sim::goip::{Options, Sim, state::Rules};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -14,9 +16,45 @@ const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [--pas
                           [--fail-suffix DIGITS] [--send-interval-ms N] [--post-delay-ms N]
   Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
   8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
+       telbridge-sim fax [--listen ADDR] [--user U] [--password P] [--token-ttl-secs N] [--step-ms N]
+  Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
+  every 200 ms; numbers ending 444 are busy, 555 time out.
 ";
 
-fn parse(args: &[String]) -> Result<(String, Options), String> {
+/// Which simulator, configured.
+enum Choice {
+    Goip(Options),
+    Fax(telbridge::sim::fax::Options),
+}
+
+fn parse_fax(args: &[String]) -> Result<(String, Choice), String> {
+    let mut opts = telbridge::sim::fax::Options {
+        user: "ops".into(),
+        password: "ops".into(),
+        token_ttl: Duration::from_secs(600),
+        step: Duration::from_millis(200),
+    };
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
+        match flag.as_str() {
+            "--listen" => listen = value.clone(),
+            "--user" => opts.user = value.clone(),
+            "--password" => opts.password = value.clone(),
+            "--token-ttl-secs" => opts.token_ttl = Duration::from_secs(number(value)?),
+            "--step-ms" => opts.step = Duration::from_millis(number(value)?.max(1)),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+    }
+    Ok((listen, Choice::Fax(opts)))
+}
+
+fn parse(args: &[String]) -> Result<(String, Choice), String> {
+    if args.first().is_some_and(|a| a == "fax") {
+        return parse_fax(&args[1..]);
+    }
     let mut opts = Options {
         user: "admin".into(),
         password: "admin".into(),
@@ -31,7 +69,7 @@ fn parse(args: &[String]) -> Result<(String, Options), String> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("goip") => {}
-        Some(other) => return Err(format!("unknown simulator {other:?} (this build has: goip)")),
+        Some(other) => return Err(format!("unknown simulator {other:?} (this build has: goip, fax)")),
         None => return Err("which simulator?".into()),
     }
     while let Some(flag) = it.next() {
@@ -61,7 +99,7 @@ fn parse(args: &[String]) -> Result<(String, Options), String> {
             _ => return Err(format!("unknown option {flag}")),
         }
     }
-    Ok((listen, opts))
+    Ok((listen, Choice::Goip(opts)))
 }
 
 fn main() -> ExitCode {
@@ -70,7 +108,7 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let (listen, opts) = match parse(&args) {
+    let (listen, choice) = match parse(&args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("telbridge-sim: {e}\n{USAGE}");
@@ -93,8 +131,18 @@ fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let sim = Sim::new(opts);
-        sim.spawn();
+        let router: Router = match choice {
+            Choice::Goip(opts) => {
+                let sim = Sim::new(opts);
+                sim.spawn();
+                sim.router()
+            }
+            Choice::Fax(opts) => {
+                let sim = telbridge::sim::fax::Sim::new(opts);
+                sim.spawn();
+                sim.router()
+            }
+        };
         match listener.local_addr() {
             Ok(addr) => println!("listening on {addr}"),
             Err(e) => eprintln!("telbridge-sim: {e}"),
@@ -106,7 +154,7 @@ fn main() -> ExitCode {
             let _ = tokio::signal::ctrl_c().await;
             s.cancel();
         });
-        telbridge::http::serve(listener, sim.router(), limits, stop, TaskTracker::new()).await;
+        telbridge::http::serve(listener, router, limits, stop, TaskTracker::new()).await;
         ExitCode::SUCCESS
     })
 }

@@ -6,6 +6,7 @@
 //! Common parts: [`Pusher`], a device-side queue that delivers pushes in order and
 //! retries until the receiver answers 2xx (a real gateway buffers the same way).
 
+pub mod fax;
 pub mod goip;
 
 use crate::http::client::{self, Url};

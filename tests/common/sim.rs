@@ -14,8 +14,17 @@ pub struct Sim {
 impl Sim {
     /// Starts `telbridge-sim goip` with `args` (on a port the OS picks unless `--listen`).
     pub fn goip(args: &[&str]) -> Sim {
+        Sim::start("goip", args)
+    }
+
+    /// Starts `telbridge-sim fax` with `args`.
+    pub fn fax(args: &[&str]) -> Sim {
+        Sim::start("fax", args)
+    }
+
+    fn start(kind: &str, args: &[&str]) -> Sim {
         let mut child = super::wrapped_command(env!("CARGO_BIN_EXE_telbridge-sim"))
-            .arg("goip")
+            .arg(kind)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

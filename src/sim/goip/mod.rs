@@ -74,7 +74,7 @@ fn refused(code: u16, reason: &str) -> Response {
 }
 
 /// The query string as pairs, percent-decoded.
-fn query(req: &Request) -> HashMap<String, String> {
+pub(crate) fn query(req: &Request) -> HashMap<String, String> {
     req.uri()
         .query()
         .unwrap_or("")
