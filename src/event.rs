@@ -119,6 +119,16 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
+/// `N` random bytes as lower-case hex (nonces, generated secrets, simulator ids).
+pub fn random_hex<const N: usize>() -> String {
+    to_hex(&random_bytes::<N>())
+}
+
+/// Bytes as lower-case hex.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// UUIDv7 generator state: monotonic even when the clock stands still or steps back.
 #[derive(Debug, Default)]
 pub struct IdClock {

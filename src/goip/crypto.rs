@@ -60,7 +60,7 @@ pub fn md5_hex(parts: &[&str]) -> String {
     for p in parts {
         h.update(p.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::event::to_hex(&h.finalize())
 }
 
 /// The `auth` of the `crypt_sess.json` request that opens a session.
@@ -154,9 +154,7 @@ mod tests {
         v["cases"].as_array().expect("cases").clone()
     }
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::event::to_hex as hex;
 
     #[test]
     fn hashes_and_keys_match_the_independent_vectors() {

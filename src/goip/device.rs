@@ -8,7 +8,7 @@ use super::reply::{self, ReplyError};
 use super::request::{self, Auth, Call};
 use super::session::Session;
 use crate::config::{GoipAuth, GoipConfig};
-use crate::event::{now_ms, random_bytes};
+use crate::event::{now_ms, random_hex};
 use crate::http::client::{self, ClientError, Url};
 use hyper::body::Bytes;
 use std::time::Duration;
@@ -124,7 +124,7 @@ impl Device {
     }
 
     async fn open(&self, session: &mut Session) -> Result<(), DeviceError> {
-        let cnonce: String = random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect();
+        let cnonce = random_hex::<8>();
         let call = Call::CryptSess { cnonce, expires: self.session_expires, crypt: self.cipher };
         let auth = Auth::Plain { user: &self.user, password: &self.password };
         let (status, body) = self.send(&request::build(&call, &auth, &self.session_path)).await?;

@@ -12,7 +12,7 @@ use super::reply;
 use super::request::Call;
 use super::sms::ReceivedSms;
 use crate::config::GoipConfig;
-use crate::event::{Class, NewEvent, random_bytes};
+use crate::event::{Class, NewEvent, random_hex};
 use crate::health::{Health, State};
 use crate::metrics::Metrics;
 use crate::store::{Db, OutboxItem, Store, StoreError};
@@ -92,7 +92,7 @@ impl Driver {
                     if let Some(v) = db.kv_get(&scope, "push_secret")? {
                         return Ok(String::from_utf8_lossy(&v).into_owned());
                     }
-                    let s: String = random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect();
+                    let s = random_hex::<12>();
                     db.kv_put(&scope, "push_secret", s.as_bytes())?;
                     Ok(s)
                 })

@@ -88,19 +88,6 @@ pub enum Call {
     },
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 fn tids_body(tids: &Option<Vec<u64>>) -> Value {
     match tids {
         Some(t) => json!({ "tids": t }),
@@ -192,7 +179,7 @@ pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &str) -> Request {
         }
     }
     query.append(&mut params);
-    let query = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let query = crate::http::url::query_string(&query);
     Request { post, path: path.to_string(), query, body }
 }
 

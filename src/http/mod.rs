@@ -9,6 +9,7 @@
 pub mod client;
 pub mod ingest;
 pub mod ops;
+pub mod url;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};

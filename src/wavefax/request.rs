@@ -3,8 +3,6 @@
 //! its `Content-Disposition`. Times are `YYYYMMDDTHHNNSS` in the server's local time
 //! (the offset is configured; the clock is passed in).
 
-use crate::goip::request::encode;
-
 /// The `pattern` of a submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
@@ -199,7 +197,7 @@ pub fn build(call: &Call, token: &str) -> Request {
             p.push(kv("pdf", if *pdf { "1" } else { "0" }));
         }
     }
-    let query = p.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let query = crate::http::url::query_string(&p);
     Request { post, target: format!("/wspubcore?{query}"), body, content_disposition: disposition }
 }
 

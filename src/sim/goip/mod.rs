@@ -11,7 +11,7 @@
 pub mod state;
 
 use super::Pusher;
-use crate::event::{now_ms, random_bytes};
+use crate::event::{now_ms, random_hex};
 use crate::goip::crypto::{self, AuthOrder, Cipher};
 use crate::http::{Request, Response, Router, json_response};
 use hyper::{Method, StatusCode};
@@ -61,10 +61,6 @@ pub struct Sim {
     pusher: Pusher,
 }
 
-fn hex<const N: usize>() -> String {
-    random_bytes::<N>().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn reply(v: Value) -> Response {
     json_response(StatusCode::OK, &v)
 }
@@ -75,46 +71,12 @@ fn refused(code: u16, reason: &str) -> Response {
 
 /// The query string as pairs, percent-decoded.
 pub(crate) fn query(req: &Request) -> HashMap<String, String> {
-    req.uri()
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let h = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match h {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::http::url::parse_query(req.uri().query().unwrap_or("")).into_iter().collect()
 }
 
 impl Sim {
     pub fn new(opts: Options) -> Sim {
-        let gw = Gateway::new(opts.rules.clone(), hex::<8>());
+        let gw = Gateway::new(opts.rules.clone(), random_hex::<8>());
         let inner = Inner { gw, sessions: HashMap::new(), log: VecDeque::new() };
         Sim { opts: Arc::new(opts), inner: Arc::new(Mutex::new(inner)), pusher: Pusher::default() }
     }
@@ -231,7 +193,7 @@ impl Sim {
             }
             "/sim/reboot" => {
                 let mut inner = self.lock();
-                inner.gw.reboot(hex::<8>());
+                inner.gw.reboot(random_hex::<8>());
                 inner.sessions.clear();
                 reply(json!({"ok": true, "ssrc": inner.gw.ssrc}))
             }
@@ -264,7 +226,7 @@ impl Sim {
                 return refused(15, "unknown crypt");
             };
             let expires: u64 = q.get("expires").and_then(|e| e.parse().ok()).unwrap_or(180);
-            let id = hex::<6>();
+            let id = random_hex::<6>();
             let session = SessionState {
                 cipher,
                 last_seq: 0,
@@ -377,7 +339,7 @@ impl Sim {
                         Err((code, reason)) => return refused(code, reason),
                     }
                     if name == "reboot" {
-                        gw.reboot(hex::<8>());
+                        gw.reboot(random_hex::<8>());
                         inner.sessions.clear();
                         break;
                     }
