@@ -79,11 +79,6 @@ impl Device {
         })
     }
 
-    /// The detected auth order, for status output.
-    pub async fn auth_order(&self) -> Option<AuthOrder> {
-        self.session.lock().await.order()
-    }
-
     /// Sends `call` and returns the reply body (HTTP 2xx; `code` not checked beyond auth).
     pub async fn call(&self, call: &Call) -> Result<Bytes, DeviceError> {
         let mut session = self.session.lock().await;

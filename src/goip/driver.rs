@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Longest wait between retries of an unreachable device.
@@ -70,7 +69,6 @@ pub struct Driver {
     pub secret: String,
     /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
     pub push_url: String,
-    pub poll_now: Notify,
     pub(super) observed: Mutex<Observed>,
 }
 
@@ -113,7 +111,6 @@ impl Driver {
             metrics,
             secret,
             push_url,
-            poll_now: Notify::new(),
             observed: Mutex::new(Observed::default()),
         })
     }
@@ -264,7 +261,8 @@ impl Driver {
     }
 
     /// The background loop: subscribe, poll, stats, each on its interval; an unreachable
-    /// device is retried with exponential back-off; `poll_now` wakes it at once.
+    /// device is retried with exponential back-off. (`device.poll_now` polls from the
+    /// command itself; both are serialised per device by the device client.)
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
         let now = tokio::time::Instant::now;
         let subscribe_every = Duration::from_secs(self.cfg.resubscribe_secs);
@@ -283,7 +281,6 @@ impl Driver {
             let wake = due.into_iter().min().unwrap_or_else(|| now() + subscribe_every);
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = self.poll_now.notified() => { next_poll = now(); next_sub = now(); }
                 _ = tokio::time::sleep_until(wake) => {}
             }
             let mut failed: Option<DriverError> = None;

@@ -120,7 +120,9 @@ async fn run(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
             log::debug!("http client connection: {e}");
         }
     });
-    let host = if base.port == 80 { base.host.clone() } else { addr };
+    let authority = base.base();
+    let authority = authority.trim_start_matches("http://");
+    let host = if base.port == 80 { authority.trim_end_matches(":80") } else { authority };
     let mut req = hyper::Request::builder()
         .method(ex.method)
         .uri(ex.target)
