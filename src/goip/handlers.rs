@@ -146,7 +146,13 @@ async fn send(d: &Driver, cmd: Command) -> Reply {
         }
         out.push(data);
     }
-    d.store.enqueue(items).await.map_err(store_error)?;
+    // The device has taken the tasks: a full store must not turn that into an error result
+    // (the cloud would send again). One small event per task, outside the bound, like the
+    // command result itself.
+    d.store
+        .call(move |db| items.iter().try_for_each(|item| db.enqueue_unbounded(item).map(|_| ())))
+        .await
+        .map_err(store_error)?;
     Ok(Outcome::data(json!({"tasks": out})))
 }
 
