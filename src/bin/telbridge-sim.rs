@@ -35,20 +35,41 @@ fn parse_fax(args: &[String]) -> Result<(String, Choice), String> {
         step: Duration::from_millis(200),
     };
     let mut listen = "127.0.0.1:0".to_string();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
-        match flag.as_str() {
-            "--listen" => listen = value.clone(),
-            "--user" => opts.user = value.clone(),
-            "--password" => opts.password = value.clone(),
-            "--token-ttl-secs" => opts.token_ttl = Duration::from_secs(number(value)?),
-            "--step-ms" => opts.step = Duration::from_millis(number(value)?.max(1)),
+    each_flag(args, &[], |flag, value| {
+        let value = value.unwrap_or_default();
+        match flag {
+            "--listen" => listen = value.to_string(),
+            "--user" => opts.user = value.to_string(),
+            "--password" => opts.password = value.to_string(),
+            "--token-ttl-secs" => opts.token_ttl = Duration::from_secs(number(flag, value)?),
+            "--step-ms" => opts.step = Duration::from_millis(number(flag, value)?.max(1)),
             _ => return Err(format!("unknown option {flag}")),
         }
-    }
+        Ok(())
+    })?;
     Ok((listen, Choice::Fax(opts)))
+}
+
+fn number(flag: &str, v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"))
+}
+
+/// Walks `--flag value` pairs (and the bare `switches`), calling `f` for each.
+fn each_flag(
+    args: &[String],
+    switches: &[&str],
+    mut f: impl FnMut(&str, Option<&str>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if switches.contains(&flag.as_str()) {
+            f(flag, None)?;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        f(flag, Some(value))?;
+    }
+    Ok(())
 }
 
 fn parse(args: &[String]) -> Result<(String, Choice), String> {
@@ -66,31 +87,26 @@ fn parse(args: &[String]) -> Result<(String, Choice), String> {
         post_delay: Duration::ZERO,
     };
     let mut listen = "127.0.0.1:0".to_string();
-    let mut it = args.iter();
-    match it.next().map(String::as_str) {
+    match args.first().map(String::as_str) {
         Some("goip") => {}
         Some(other) => return Err(format!("unknown simulator {other:?} (this build has: goip, fax)")),
         None => return Err("which simulator?".into()),
     }
-    while let Some(flag) = it.next() {
-        if flag == "--session-only" {
-            opts.session_only = true;
-            continue;
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |v: &str| v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"));
-        match flag.as_str() {
-            "--listen" => listen = value.clone(),
-            "--user" => opts.user = value.clone(),
-            "--password" => opts.password = value.clone(),
-            "--ports" => opts.rules.max_ports = number(value)?.clamp(1, 64) as u16,
-            "--slots" => opts.rules.max_slots = number(value)?.clamp(1, 8) as u8,
-            "--fail-suffix" => opts.rules.fail_suffix = value.clone(),
-            "--session-path" => opts.session_path = value.clone(),
-            "--post-delay-ms" => opts.post_delay = Duration::from_millis(number(value)?),
-            "--send-interval-ms" => opts.send_interval = Duration::from_millis(number(value)?.max(1)),
+    each_flag(&args[1..], &["--session-only"], |flag, value| {
+        let value = value.unwrap_or_default();
+        match flag {
+            "--session-only" => opts.session_only = true,
+            "--listen" => listen = value.to_string(),
+            "--user" => opts.user = value.to_string(),
+            "--password" => opts.password = value.to_string(),
+            "--ports" => opts.rules.max_ports = number(flag, value)?.clamp(1, 64) as u16,
+            "--slots" => opts.rules.max_slots = number(flag, value)?.clamp(1, 8) as u8,
+            "--fail-suffix" => opts.rules.fail_suffix = value.to_string(),
+            "--session-path" => opts.session_path = value.to_string(),
+            "--post-delay-ms" => opts.post_delay = Duration::from_millis(number(flag, value)?),
+            "--send-interval-ms" => opts.send_interval = Duration::from_millis(number(flag, value)?.max(1)),
             "--auth-order" => {
-                opts.order = match value.as_str() {
+                opts.order = match value {
                     "path-seq" => AuthOrder::PathThenSeq,
                     "seq-path" => AuthOrder::SeqThenPath,
                     _ => return Err("--auth-order is path-seq or seq-path".into()),
@@ -98,7 +114,8 @@ fn parse(args: &[String]) -> Result<(String, Choice), String> {
             }
             _ => return Err(format!("unknown option {flag}")),
         }
-    }
+        Ok(())
+    })?;
     Ok((listen, Choice::Goip(opts)))
 }
 

@@ -19,23 +19,23 @@ pub enum OutState {
     Succeeded,
 }
 
+/// Every state by its code, with the snake-case name events use.
+const STATES: [(OutState, &str); 10] = [
+    (OutState::WaitingConversion, "waiting_conversion"),
+    (OutState::WaitingApproval, "waiting_approval"),
+    (OutState::Converting, "converting"),
+    (OutState::WaitingToSend, "waiting_to_send"),
+    (OutState::Paused, "paused"),
+    (OutState::Scheduled, "scheduled"),
+    (OutState::Dialling, "dialling"),
+    (OutState::Sending, "sending"),
+    (OutState::Failed, "failed"),
+    (OutState::Succeeded, "succeeded"),
+];
+
 impl OutState {
     pub fn from_code(code: u64) -> Option<OutState> {
-        use OutState::*;
-        [
-            WaitingConversion,
-            WaitingApproval,
-            Converting,
-            WaitingToSend,
-            Paused,
-            Scheduled,
-            Dialling,
-            Sending,
-            Failed,
-            Succeeded,
-        ]
-        .get(usize::try_from(code).ok()?)
-        .copied()
+        STATES.get(usize::try_from(code).ok()?).map(|(s, _)| *s)
     }
 
     /// 8 and 9: the server will not change it any more.
@@ -45,19 +45,7 @@ impl OutState {
 
     /// The snake-case name used in events (`waiting_to_send`, `succeeded`, …).
     pub fn name(self) -> &'static str {
-        use OutState::*;
-        match self {
-            WaitingConversion => "waiting_conversion",
-            WaitingApproval => "waiting_approval",
-            Converting => "converting",
-            WaitingToSend => "waiting_to_send",
-            Paused => "paused",
-            Scheduled => "scheduled",
-            Dialling => "dialling",
-            Sending => "sending",
-            Failed => "failed",
-            Succeeded => "succeeded",
-        }
+        STATES.iter().find(|(s, _)| *s == self).map_or("unknown", |(_, n)| n)
     }
 }
 
