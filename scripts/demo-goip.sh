@@ -45,16 +45,8 @@ cipher = "aes-ecb"
 sr_cnt = 1
 TOML
 
-echo "== subscriber: mosquitto_sub -v -t 'telbridge/v1/$SITE/#'"
-mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 -t "telbridge/v1/$SITE/#" | sed -u 's/^/  [broker] /' &
-pids+=($!)
-sleep 0.5
-
-echo "== agent (log in $work/agent.log)"
-./target/debug/telbridge run -c "$work/telbridge.toml" >"$work/agent.log" 2>&1 &
-agent_pid=$!
-pids+=("$agent_pid")
-wait_port 8080
+demo_subscribe "telbridge/v1/$SITE/#"
+demo_agent "$work/telbridge.toml"
 sleep 1
 
 cmd() {

@@ -38,16 +38,8 @@ echo "== building telbridge"
 cargo build --quiet
 ./target/debug/telbridge check-config -c "$CONFIG"
 
-echo "== subscriber: mosquitto_sub -v -t '$TOPICS'"
-mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 -c -i telbridge-demo-sub -t "$TOPICS" | sed -u 's/^/  [broker] /' &
-pids+=($!)
-sleep 0.5
-
-echo "== agent: telbridge run -c $CONFIG (log in $work/agent.log)"
-./target/debug/telbridge run -c "$CONFIG" >"$work/agent.log" 2>&1 &
-agent_pid=$!
-pids+=("$agent_pid")
-for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+demo_subscribe "$TOPICS" -c -i telbridge-demo-sub
+demo_agent "$CONFIG"
 
 post() {
     echo "== POST /v1/events $1"

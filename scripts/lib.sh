@@ -46,3 +46,20 @@ demo_cleanup() {
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+# Prints what reaches the broker under the topic filter $1, prefixed, in the background;
+# further arguments go to mosquitto_sub.
+demo_subscribe() {
+    echo "== subscriber: mosquitto_sub -v -t '$1'"
+    mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 "${@:2}" -t "$1" | sed -u 's/^/  [broker] /' &
+    pids+=($!)
+    sleep 0.5
+}
+# Runs the debug agent with config $1 in the background (log in $work/agent.log), sets
+# $agent_pid, and waits until its ingress answers.
+demo_agent() {
+    echo "== agent: telbridge run -c $1 (log in $work/agent.log)"
+    ./target/debug/telbridge run -c "$1" >"$work/agent.log" 2>&1 &
+    agent_pid=$!
+    pids+=("$agent_pid")
+    for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+}
