@@ -140,11 +140,13 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
     let goip = crate::goip::build(config, &store, &health, &metrics).await.context("goip")?;
+    let wavefax = crate::wavefax::build(config, &store, &health, &metrics).context("wavefax")?;
     // Drivers plug in here: each adds its command handlers to `registry` (target
     // `kind/instance`, e.g. `goip/gw1`), its push/callback routes to `router` below, and
     // spawns its pollers on `background`, reporting through `health` and the store.
     let mut router = http::Router::default();
     crate::goip::register(&goip, &mut registry, &mut router);
+    crate::wavefax::register(&wavefax, &mut registry);
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
@@ -205,6 +207,7 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     let background_stop = CancellationToken::new();
     let background = TaskTracker::new();
     crate::goip::spawn(&goip, &background, &background_stop);
+    crate::wavefax::spawn(&wavefax, &background, &background_stop);
     background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
     background.spawn(prune_store(store.clone(), config.store.dedup_ttl_secs, background_stop.clone()));
     if let Some(interval) = crate::notify::watchdog_interval() {

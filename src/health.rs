@@ -50,6 +50,33 @@ impl Health {
         changed
     }
 
+    /// Records whether `driver` answered. Returns the event to raise when that changed:
+    /// `device.down` with the reason, or `device.up` (only after a `down`). `was_down`
+    /// is the driver's own memory of the last event raised.
+    pub fn transition(
+        &self,
+        driver: &str,
+        up: bool,
+        error: Option<String>,
+        was_down: &mut bool,
+    ) -> Option<(&'static str, serde_json::Value)> {
+        let state = if up { State::Up } else { State::Down };
+        let changed = self.set(driver, state, error.clone());
+        match (changed, up, *was_down) {
+            (true, false, _) => {
+                *was_down = true;
+                log::warn!("{driver} is down: {}", error.as_deref().unwrap_or(""));
+                Some(("device.down", serde_json::json!({"reason": error})))
+            }
+            (true, true, true) => {
+                *was_down = false;
+                log::info!("{driver} is reachable again");
+                Some(("device.up", serde_json::json!({})))
+            }
+            _ => None,
+        }
+    }
+
     pub fn snapshot(&self) -> BTreeMap<String, DriverHealth> {
         self.drivers.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

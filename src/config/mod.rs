@@ -6,9 +6,11 @@
 
 mod goip;
 mod secret;
+mod wavefax;
 
 pub use goip::{GoipAuth, GoipConfig};
 pub use secret::{REDACTED, Secret};
+pub use wavefax::WavefaxConfig;
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -42,6 +44,9 @@ pub struct Config {
     /// EJOIN/GoIP gateways, `[[goip]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goip: Vec<GoipConfig>,
+    /// WaveFax fax servers, `[[wavefax]]` tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wavefax: Vec<WavefaxConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -180,6 +185,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             http: HttpConfig::default(),
             goip: Vec::new(),
+            wavefax: Vec::new(),
         }
     }
 }
@@ -272,6 +278,13 @@ impl Config {
                 return Err(invalid("goip.name", format!("{:?} is used twice", device.name)));
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for server in &self.wavefax {
+            server.validate(m.max_payload_bytes)?;
+            if !names.insert(&server.name) {
+                return Err(invalid("wavefax.name", format!("{:?} is used twice", server.name)));
+            }
+        }
         Ok(())
     }
 
@@ -291,6 +304,10 @@ impl Config {
             v["goip"][i]["password"] = serde_json::Value::String(device.password.redacted());
             v["goip"][i]["push_secret"] = serde_json::Value::String(device.push_secret.redacted());
         }
+        for (i, server) in self.wavefax.iter().enumerate() {
+            v["wavefax"][i]["password"] = serde_json::Value::String(server.password.redacted());
+            v["wavefax"][i]["upload_token"] = serde_json::Value::String(server.upload_token.redacted());
+        }
         v
     }
 
@@ -305,6 +322,12 @@ impl Config {
             if let Some(old) = current.goip.iter().find(|d| d.name == device.name) {
                 pairs.push((&mut device.password, &old.password));
                 pairs.push((&mut device.push_secret, &old.push_secret));
+            }
+        }
+        for server in &mut self.wavefax {
+            if let Some(old) = current.wavefax.iter().find(|d| d.name == server.name) {
+                pairs.push((&mut server.password, &old.password));
+                pairs.push((&mut server.upload_token, &old.upload_token));
             }
         }
         for (new, old) in pairs {

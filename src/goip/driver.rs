@@ -154,31 +154,14 @@ impl Driver {
     }
 
     async fn mark(&self, up: bool, error: Option<String>) {
-        let state = if up { State::Up } else { State::Down };
-        let changed = self.health.set(&self.source, state, error.clone());
         let event = {
             let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-            match (changed, up, obs.was_down) {
-                (true, false, _) => {
-                    obs.was_down = true;
-                    Some(("device.down", json!({"reason": error})))
-                }
-                (true, true, true) => {
-                    obs.was_down = false;
-                    Some(("device.up", json!({})))
-                }
-                _ => None,
-            }
+            self.health.transition(&self.source, up, error, &mut obs.was_down)
         };
-        if let Some((kind, data)) = event {
-            if up {
-                log::info!("{} is reachable again", self.source);
-            } else {
-                log::warn!("{} is down: {}", self.source, error.as_deref().unwrap_or(""));
-            }
-            if let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await {
-                log::error!("{}: cannot record {kind}: {e}", self.source);
-            }
+        if let Some((kind, data)) = event
+            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await
+        {
+            log::error!("{}: cannot record {kind}: {e}", self.source);
         }
     }
 

@@ -305,7 +305,13 @@ impl Db<'_> {
             "DELETE FROM kv WHERE updated_ms < ?1 AND (key LIKE 'task/%' OR key LIKE 'tid/%' OR key LIKE 'cmd/%')",
             [cutoff_ms as i64],
         )?;
-        Ok(a + b + c)
+        // Faxes: finished outbound ones and received ones with nothing left to do.
+        let d = self.conn.execute("DELETE FROM fax_out WHERE final = 1 AND updated_ms < ?1", [cutoff_ms as i64])?;
+        let e = self.conn.execute(
+            "DELETE FROM fax_in WHERE state IN ('done', 'no_file') AND updated_ms < ?1",
+            [cutoff_ms as i64],
+        )?;
+        Ok(a + b + c + d + e)
     }
 
     pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Every migration, oldest first; index + 1 is the schema version it produces.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_wavefax.sql")];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<u32> {

@@ -74,6 +74,14 @@ pub fn fax_error_name(code: u64) -> &'static str {
 pub const INVALID_TOKEN: i64 = 251_658_242;
 pub const EXPIRED_TOKEN: i64 = 251_658_244;
 
+pub const NO_USER: i64 = 251_658_512;
+pub const WRONG_PASSWORD: i64 = 251_658_513;
+pub const BAD_FAX_ID: i64 = 251_658_308;
+pub const BAD_NUMBER: i64 = 251_658_336;
+pub const BAD_FILE_ID: i64 = 251_658_345;
+pub const NO_SUCH_FILE: i64 = 251_658_771;
+pub const CANNOT_FETCH_FILE: i64 = 251_658_772;
+
 /// Login failures that retrying cannot mend (wrong credentials, disabled user).
 pub fn is_credential_error(code: i64) -> bool {
     matches!(code, 251_658_512 | 251_658_513 | 251_658_515 | 251_658_516 | 251_658_753 | 251_658_755)

@@ -138,7 +138,11 @@ pub struct OutFax {
 }
 
 pub fn parse_out_fax(body: &[u8]) -> Result<OutFax, ReplyError> {
-    let mut map = parse_ok(body)?;
+    out_fax(parse_ok(body)?)
+}
+
+/// The outbound fax in a reply already checked by [`parse_ok`].
+pub fn out_fax(mut map: Map<String, Value>) -> Result<OutFax, ReplyError> {
     map.remove("code");
     map.remove("msg");
     let status = map.remove("status").as_ref().and_then(number).ok_or(ReplyError::Missing("status"))?;

@@ -210,6 +210,53 @@ pub fn format_time(epoch_secs: i64, offset_minutes: i32) -> String {
     iso[..19].chars().filter(|c| *c != '-' && *c != ':').collect()
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's method).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Reads `YYYYMMDDTHHNNSS` as seconds on the server's local clock (the inverse of
+/// [`format_time`] with offset 0). Also takes a space or nothing instead of `T`, and
+/// `YYYY-MM-DD HH:MM:SS`, which some servers write.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 14 || s.len() > 19 {
+        return None;
+    }
+    let n = |a: usize, b: usize| digits[a..b].parse::<u32>().ok();
+    let (y, mo, d, h, mi, sec) = (n(0, 4)?, n(4, 6)?, n(6, 8)?, n(8, 10)?, n(10, 12)?, n(12, 14)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    Some(days * 86_400 + i64::from(h * 3600 + mi * 60 + sec))
+}
+
+/// Reads a time given by the cloud: `YYYYMMDDTHHNNSS` (already the server's local time)
+/// or RFC 3339 with `Z` or an offset (converted to the server's zone).
+pub fn server_time(s: &str, offset_minutes: i32) -> Option<String> {
+    if !s.contains('-') {
+        return parse_time(s).map(|t| format_time(t, 0));
+    }
+    let (main, zone_minutes) = if let Some(m) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        (m, 0)
+    } else {
+        let i = s.rfind(['+', '-']).filter(|i| *i > 10)?;
+        let (h, m) = s[i + 1..].split_once(':')?;
+        let minutes = h.parse::<i32>().ok()? * 60 + m.parse::<i32>().ok()?;
+        (&s[..i], if &s[i..=i] == "-" { -minutes } else { minutes })
+    };
+    let main = main.split('.').next()?;
+    let utc = parse_time(main)? - i64::from(zone_minutes) * 60;
+    Some(format_time(utc, offset_minutes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +309,19 @@ mod tests {
         // 2014-12-21 03:11:11 UTC is 11:11:11 in UTC+8.
         assert_eq!(format_time(1_419_131_471, 480), "20141221T111111");
         assert_eq!(format_time(1_419_131_471, 0), "20141221T031111");
+    }
+
+    #[test]
+    fn server_times_read_back_and_cloud_times_convert_to_the_servers_zone() {
+        assert_eq!(parse_time("20141221T031111"), Some(1_419_131_471));
+        assert_eq!(parse_time("2014-12-21 03:11:11"), Some(1_419_131_471));
+        assert_eq!(parse_time("20000229T000000").map(|t| format_time(t, 0)).as_deref(), Some("20000229T000000"));
+        assert_eq!(parse_time("20141321T031111"), None);
+        assert_eq!(parse_time("soon"), None);
+        assert_eq!(server_time("2014-12-21T03:11:11Z", 480).as_deref(), Some("20141221T111111"));
+        assert_eq!(server_time("2014-12-21T11:11:11+08:00", 480).as_deref(), Some("20141221T111111"));
+        assert_eq!(server_time("2014-12-20T22:11:11.5-05:00", 0).as_deref(), Some("20141221T031111"));
+        assert_eq!(server_time("20141221T111111", 480).as_deref(), Some("20141221T111111"));
+        assert_eq!(server_time("2014-12-21", 0), None);
     }
 }

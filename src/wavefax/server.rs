@@ -35,6 +35,19 @@ impl ServerError {
     pub fn is_transient(&self) -> bool {
         matches!(self, ServerError::Unreachable(_)) || matches!(self, ServerError::Status(s) if *s >= 500)
     }
+
+    /// The server's error code, when it answered one.
+    pub fn server_code(&self) -> Option<i64> {
+        match self {
+            ServerError::Reply(ReplyError::Server { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The server does not know the fax id (deleted, or never there).
+    pub fn is_unknown_fax(&self) -> bool {
+        self.server_code() == Some(super::codes::BAD_FAX_ID)
+    }
 }
 
 /// Who logs in.

@@ -6,11 +6,7 @@ use crate::wavefax::codes;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub const NO_USER: i64 = 251_658_512;
-pub const WRONG_PASSWORD: i64 = 251_658_513;
-pub const BAD_FAX_ID: i64 = 251_658_308;
-pub const BAD_NUMBER: i64 = 251_658_336;
-pub const BAD_FILE_ID: i64 = 251_658_345;
+pub use crate::wavefax::codes::{BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, NO_USER, WRONG_PASSWORD};
 
 /// An outbound job.
 #[derive(Debug, Clone)]

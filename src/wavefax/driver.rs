@@ -1,0 +1,222 @@
+//! One fax server's driver at run time: the session client plus what the agent keeps
+//! about the server, its health, the events it raises, and the background loop
+//! (outbound tracking, inbox polling, acknowledged deletes, re-offers and uploads).
+//!
+//! State lives in the store: `fax_out` (faxes tracked until final), `fax_in` (received
+//! faxes, the inbox's de-duplication record and the spool), and `kv` under scope
+//! `wavefax/{name}`: `in_hwm` (the inbox high-water mark) and `cmd/{cmd_id}` (the steps of
+//! a `fax.send`). Every change commits together with the events it produces.
+
+use super::reply::ReplyError;
+use super::request::Call;
+use super::server::{Credentials, Server, ServerError};
+use crate::config::WavefaxConfig;
+use crate::event::{Class, NewEvent, now_ms};
+use crate::health::{Health, State};
+use crate::metrics::Metrics;
+use crate::store::{OutboxItem, Store, StoreError};
+use serde_json::{Map, Value};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+const MIN_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Why a driver operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A `fax.send` document could not be had or was not what the cloud said.
+    #[error("{0}")]
+    Document(String),
+}
+
+impl From<ReplyError> for DriverError {
+    fn from(e: ReplyError) -> Self {
+        DriverError::Server(ServerError::Reply(e))
+    }
+}
+
+impl DriverError {
+    /// Retrying later may help: the server (or the store) is not available now.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DriverError::Server(e) => e.is_transient(),
+            DriverError::Store(e) => matches!(e, StoreError::Full),
+            DriverError::Document(_) => false,
+        }
+    }
+
+    pub fn is_unknown_fax(&self) -> bool {
+        matches!(self, DriverError::Server(e) if e.is_unknown_fax())
+    }
+}
+
+/// One configured fax server.
+pub struct Driver {
+    pub name: String,
+    /// `wavefax/{name}`: event source, command target, health key and kv scope.
+    pub source: String,
+    pub agent: String,
+    pub cfg: WavefaxConfig,
+    pub server: Server,
+    pub store: Store,
+    pub health: Health,
+    pub metrics: Metrics,
+    was_down: Mutex<bool>,
+    /// The spool was full at the last look (an event is raised on each change).
+    pub(super) spool_full: Mutex<bool>,
+    /// One inbox or outbound round at a time (the loop and `fax.poll_now`).
+    pub(super) rounds: tokio::sync::Mutex<()>,
+    wake: Notify,
+}
+
+impl Driver {
+    pub fn new(cfg: &WavefaxConfig, agent: &str, store: Store, health: Health, metrics: Metrics) -> anyhow::Result<Driver> {
+        let source = format!("wavefax/{}", cfg.name);
+        let creds =
+            Credentials { user: cfg.user.clone(), domain: cfg.domain_login, password: cfg.password.expose().to_string() };
+        let server = Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?;
+        health.set(&source, State::Starting, None);
+        Ok(Driver {
+            name: cfg.name.clone(),
+            source,
+            agent: agent.to_string(),
+            cfg: cfg.clone(),
+            server,
+            store,
+            health,
+            metrics,
+            was_down: Mutex::new(false),
+            spool_full: Mutex::new(false),
+            rounds: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+        })
+    }
+
+    /// An event from this server (critical: faxes, their files and states are never dropped).
+    pub fn event(&self, kind: &str, data: Value) -> OutboxItem {
+        OutboxItem::from_event(&NewEvent::new(self.source.clone(), kind, data, Class::Critical), &self.agent)
+    }
+
+    /// The server's local time now, as seconds on its clock.
+    pub fn now_local(&self) -> i64 {
+        (now_ms() / 1000) as i64 + i64::from(self.cfg.utc_offset_minutes) * 60
+    }
+
+    /// Sends a call in the session, recording the server's health (and raising down/up).
+    pub async fn call(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
+        let result = self.server.call(call).await;
+        self.metrics.inc(&format!("telbridge_wavefax_requests_total{{server=\"{}\"}}", self.name));
+        match &result {
+            Ok(_) | Err(ServerError::Reply(ReplyError::Server { .. })) => self.mark(true, None).await,
+            Err(e) => {
+                self.metrics.inc(&format!("telbridge_wavefax_request_errors_total{{server=\"{}\"}}", self.name));
+                if e.is_transient() || matches!(e, ServerError::Credentials(_)) {
+                    self.mark(false, Some(e.to_string())).await
+                }
+            }
+        }
+        result
+    }
+
+    /// Sends a call, retrying an unreachable server for up to `command_retry_secs`.
+    pub async fn call_retrying(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
+        retrying(self.cfg.command_retry_secs, &self.source, || self.call(call), ServerError::is_transient).await
+    }
+
+    async fn mark(&self, up: bool, error: Option<String>) {
+        let event = {
+            let mut was_down = self.was_down.lock().unwrap_or_else(|e| e.into_inner());
+            self.health.transition(&self.source, up, error, &mut was_down)
+        };
+        if let Some((kind, data)) = event
+            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data)).await
+        {
+            log::error!("{}: cannot record {kind}: {e}", self.source);
+        }
+    }
+
+    /// Asks the background loop to poll now.
+    pub fn poll_soon(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The background loop: outbound tracking every `poll_out_secs`, the inbox (with
+    /// deletes, re-offers and uploads) every `poll_in_secs`; an unreachable server is
+    /// retried with back-off (2 s doubling to 5 min).
+    pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
+        let now = tokio::time::Instant::now;
+        let out_every = Duration::from_secs(self.cfg.poll_out_secs);
+        let in_every = Duration::from_secs(self.cfg.poll_in_secs);
+        let (mut next_out, mut next_in) = (now(), now());
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let wake = if in_every.is_zero() { next_out } else { next_out.min(next_in) };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep_until(wake) => {}
+                _ = self.wake.notified() => (next_out, next_in) = (now(), now()),
+            }
+            let mut failed: Option<DriverError> = None;
+            if now() >= next_out {
+                match self.poll_outbound().await {
+                    Ok(_) => next_out = now() + out_every,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            if failed.is_none() && !in_every.is_zero() && now() >= next_in {
+                match self.inbox_round().await {
+                    Ok(_) => next_in = now() + in_every,
+                    Err(e) => failed = Some(e),
+                }
+            }
+            match failed {
+                None => backoff = MIN_BACKOFF,
+                Some(e) => {
+                    log::debug!("{}: {e}; next try in {backoff:?}", self.source);
+                    let retry = now() + backoff;
+                    (next_out, next_in) = (next_out.max(retry), next_in.max(retry));
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// One inbox round: acknowledged deletes, re-offers and uploads, then new faxes.
+    pub async fn inbox_round(&self) -> Result<usize, DriverError> {
+        self.finish_acked().await?;
+        self.reoffer_due().await?;
+        self.poll_inbox().await
+    }
+}
+
+/// Runs `f` until it succeeds, fails for good, or `secs` have passed (back-off 0.5 s → 10 s).
+pub async fn retrying<T, E: std::fmt::Display, F, Fut>(
+    secs: u64,
+    source: &str,
+    mut f: F,
+    transient: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match f().await {
+            Err(e) if transient(&e) && tokio::time::Instant::now() + wait < deadline => {
+                log::info!("{source}: {e}; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+}

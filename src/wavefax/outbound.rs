@@ -1,0 +1,278 @@
+//! Outbound faxes: `fax.send` as persisted steps, and tracking until a final state.
+//!
+//! `fax.send` keeps its steps in `kv` (`cmd/{cmd_id}`): each uploaded document's
+//! `fileid` as soon as the server returns it, then a "submit started" mark **before**
+//! `submitfax`/`submitfaxmerge` is sent, then the fax ids. A send resumed after a crash (or
+//! retried after a lost reply) skips what is done; when the mark is there but no ids, it
+//! first looks for the job on the server (`getoutfaxids` since the mark, `getoutfax` whose
+//! `fileid` names one of our uploads: fileids are unique per upload) and adopts it, so
+//! the same fax is never submitted twice.
+//!
+//! Tracking: every fax in `fax_out` with `final = 0` is polled with `getoutfax`; a change
+//! of `status` or `errcode` is written with a compare-and-set and its `fax.status` event
+//! in one transaction, so each change is reported once.
+
+use super::args::{Document, SendPlan, Source};
+use super::chunks::sha256_hex;
+use super::driver::{Driver, DriverError, retrying};
+use super::reply::{self, OutFax};
+use super::request::{Call, format_time};
+use crate::event::now_ms;
+use crate::store::{Db, OutboxItem, StoreError};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// How far before the "submit started" mark the recovery looks (clock differences).
+const RECOVERY_MARGIN_SECS: i64 = 3600;
+/// Outbound faxes examined by one recovery, newest first.
+const RECOVERY_MAX: usize = 500;
+
+/// The persisted steps of one `fax.send`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Steps {
+    fileids: Vec<Option<String>>,
+    submit_started_ms: Option<u64>,
+    faxids: Option<Vec<String>>,
+}
+
+/// A fax to track, as committed with the send that made it.
+#[derive(Debug, Clone)]
+pub struct Tracked {
+    pub faxid: String,
+    pub kind: &'static str,
+}
+
+fn steps_key(cmd_id: &str) -> String {
+    format!("cmd/{cmd_id}")
+}
+
+/// Inserts faxes to track (a known one is re-opened: a resend in place).
+pub fn track(db: &mut Db<'_>, server: &str, cmd_id: &str, faxes: &[Tracked]) -> Result<(), StoreError> {
+    for f in faxes {
+        db.conn().execute(
+            "INSERT INTO fax_out (server, faxid, cmd_id, kind, status, errcode, final, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, -1, 0, 0, ?5)
+             ON CONFLICT (server, faxid) DO UPDATE SET cmd_id = ?3, status = -1, errcode = 0, final = 0, updated_ms = ?5",
+            params![server, f.faxid, cmd_id, f.kind, db.now_ms() as i64],
+        )?;
+    }
+    Ok(())
+}
+
+impl Driver {
+    async fn load_steps(&self, cmd_id: &str) -> Result<Steps, StoreError> {
+        let raw = self.store.kv_get(&self.source, &steps_key(cmd_id)).await?;
+        Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()).unwrap_or_default())
+    }
+
+    async fn save_steps(&self, cmd_id: &str, steps: &Steps) -> Result<(), StoreError> {
+        let raw = serde_json::to_vec(steps).unwrap_or_default();
+        self.store.kv_put(&self.source, &steps_key(cmd_id), raw).await
+    }
+
+    /// Runs a `fax.send`, retrying an unreachable server for `command_retry_secs`.
+    pub async fn send(&self, cmd_id: &str, plan: &SendPlan) -> Result<Value, DriverError> {
+        retrying(self.cfg.command_retry_secs, &self.source, || self.send_once(cmd_id, plan), DriverError::is_transient)
+            .await
+    }
+
+    async fn send_once(&self, cmd_id: &str, plan: &SendPlan) -> Result<Value, DriverError> {
+        let mut steps = self.load_steps(cmd_id).await?;
+        if let Some(ids) = &steps.faxids {
+            return Ok(self.send_result(plan, ids, &steps, false));
+        }
+        steps.fileids.resize(plan.documents.len(), None);
+        for (i, doc) in plan.documents.iter().enumerate() {
+            if steps.fileids[i].is_some() {
+                continue;
+            }
+            let data = self.fetch_document(i, doc).await?;
+            let r = self.call(&Call::PutFile { filename: doc.filename.clone(), data }).await?;
+            steps.fileids[i] = Some(reply::field(&r, "fileid")?);
+            self.save_steps(cmd_id, &steps).await?;
+        }
+        let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
+        if let Some(started) = steps.submit_started_ms {
+            let found = self.find_submitted(&fileids, started).await?;
+            if !found.is_empty() {
+                log::info!("{}: {cmd_id} was submitted before the interruption: adopting {found:?}", self.source);
+                return self.commit_submitted(cmd_id, plan, steps, found, true).await;
+            }
+        }
+        steps.submit_started_ms = Some(now_ms());
+        self.save_steps(cmd_id, &steps).await?;
+        let call = match fileids.as_slice() {
+            [one] => Call::SubmitFax { faxnum: plan.faxnum.clone(), fileid: one.clone(), opts: plan.opts.clone() },
+            _ => Call::SubmitFaxMerge { faxnum: plan.faxnum.clone(), fileids, opts: plan.opts.clone() },
+        };
+        let ids = reply::fax_ids(&self.call(&call).await?)?;
+        self.commit_submitted(cmd_id, plan, steps, ids, false).await
+    }
+
+    async fn commit_submitted(
+        &self,
+        cmd_id: &str,
+        plan: &SendPlan,
+        mut steps: Steps,
+        ids: Vec<String>,
+        recovered: bool,
+    ) -> Result<Value, DriverError> {
+        steps.faxids = Some(ids.clone());
+        let fax_count = ids.len().saturating_sub(plan.mail_count);
+        let tracked: Vec<Tracked> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Tracked { faxid: id.clone(), kind: if i < fax_count { "fax" } else { "mail" } })
+            .collect();
+        let (scope, server, cmd, raw) =
+            (self.source.clone(), self.name.clone(), cmd_id.to_string(), serde_json::to_vec(&steps).unwrap_or_default());
+        self.store
+            .call(move |db| {
+                db.kv_put(&scope, &steps_key(&cmd), &raw)?;
+                track(db, &server, &cmd, &tracked)
+            })
+            .await?;
+        self.poll_soon();
+        Ok(self.send_result(plan, &ids, &steps, recovered))
+    }
+
+    fn send_result(&self, plan: &SendPlan, ids: &[String], steps: &Steps, recovered: bool) -> Value {
+        let fax_count = ids.len().saturating_sub(plan.mail_count);
+        let mails: Vec<&str> =
+            plan.opts.mail_address.as_deref().map(|m| m.split("; ").collect()).unwrap_or_default();
+        let jobs: Vec<Value> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| match i.checked_sub(fax_count) {
+                None => json!({"faxid": id, "kind": "fax", "to": plan.faxnum}),
+                Some(m) => json!({"faxid": id, "kind": "mail", "to": mails.get(m)}),
+            })
+            .collect();
+        json!({"faxids": ids, "jobs": jobs, "fileids": steps.fileids, "recovered": recovered})
+    }
+
+    /// A document's bytes: inline, or downloaded within `max_file_bytes`; checked
+    /// against its `sha256` when one was given.
+    async fn fetch_document(&self, i: usize, doc: &Document) -> Result<Vec<u8>, DriverError> {
+        let data = match &doc.source {
+            Source::Inline(bytes) => bytes.clone(),
+            Source::Url(url) => self.server.download(url, self.cfg.max_file_bytes).await.map_err(|e| {
+                if e.is_transient() {
+                    DriverError::Server(e)
+                } else {
+                    DriverError::Document(format!("documents[{i}]: cannot download {url}: {e}"))
+                }
+            })?,
+        };
+        if let Some(expected) = &doc.sha256 {
+            let got = sha256_hex(&data);
+            if &got != expected {
+                return Err(DriverError::Document(format!(
+                    "documents[{i}]: sha256 is {got}, not the {expected} the command gave"
+                )));
+            }
+        }
+        Ok(data)
+    }
+
+    /// Outbound faxes on the server submitted since `started_ms` whose `fileid` names one
+    /// of `fileids`, in id order.
+    async fn find_submitted(&self, fileids: &[String], started_ms: u64) -> Result<Vec<String>, DriverError> {
+        let offset = i64::from(self.cfg.utc_offset_minutes) * 60;
+        let start = format_time((started_ms / 1000) as i64 - RECOVERY_MARGIN_SECS, self.cfg.utc_offset_minutes);
+        let end = format_time(self.now_local() - offset + 86_400, self.cfg.utc_offset_minutes);
+        let listed = self.call(&Call::GetOutFaxIds { start, end }).await?;
+        let mut ids = reply::fax_ids(&listed).unwrap_or_default();
+        super::inbox::sort_ids(&mut ids);
+        let mut found = Vec::new();
+        for id in ids.into_iter().rev().take(RECOVERY_MAX) {
+            let fax = match self.call(&Call::GetOutFax { faxid: id.clone() }).await {
+                Ok(map) => reply::out_fax(map)?,
+                Err(e) if e.is_unknown_fax() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let theirs = fax.fields.get("fileid").and_then(reply::text).unwrap_or_default();
+            if theirs.split([',', ';', ' ']).any(|f| fileids.iter().any(|ours| ours == f)) {
+                found.push(id);
+            }
+        }
+        super::inbox::sort_ids(&mut found);
+        Ok(found)
+    }
+
+    /// The server's view of one outbound fax.
+    pub async fn out_fax(&self, faxid: &str) -> Result<OutFax, DriverError> {
+        let map = self.call_retrying(&Call::GetOutFax { faxid: faxid.to_string() }).await?;
+        Ok(reply::out_fax(map)?)
+    }
+
+    /// Polls every unfinished fax once; returns how many changed.
+    pub async fn poll_outbound(&self) -> Result<usize, DriverError> {
+        let _round = self.rounds.lock().await;
+        let server = self.name.clone();
+        let open: Vec<(String, i64, i64, Option<String>, String)> = self
+            .store
+            .call(move |db| {
+                let mut stmt = db.conn().prepare_cached(
+                    "SELECT faxid, status, errcode, cmd_id, kind FROM fax_out WHERE server = ?1 AND final = 0 ORDER BY rowid",
+                )?;
+                let rows = stmt.query_map([&server], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?;
+        let mut changed = 0;
+        for (faxid, status, errcode, cmd_id, kind) in open {
+            let (new_status, new_errcode, is_final, data) =
+                match self.call(&Call::GetOutFax { faxid: faxid.clone() }).await {
+                    Ok(map) => {
+                        let fax = reply::out_fax(map)?;
+                        let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
+                            "state": fax.state.name(), "errcode": fax.errcode, "error": fax.error, "final": fax.state.is_final()});
+                        for (k, v) in fax.fields {
+                            data[k.as_str()] = v;
+                        }
+                        (fax.status, fax.errcode, fax.state.is_final(), data)
+                    }
+                    Err(e) if e.is_unknown_fax() => {
+                        let data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": null, "state": "gone",
+                            "final": true, "error": "the server no longer knows this fax (deleted there?)"});
+                        (-2, 0, true, data)
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+            if (new_status, new_errcode) == (status, errcode) {
+                continue;
+            }
+            let item = self.event("fax.status", data);
+            if self.commit_state(&faxid, (status, errcode), (new_status, new_errcode, is_final), item).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Compare-and-set of a tracked fax's state with its event; false if it had moved.
+    async fn commit_state(
+        &self,
+        faxid: &str,
+        old: (i64, i64),
+        new: (i64, i64, bool),
+        item: OutboxItem,
+    ) -> Result<bool, StoreError> {
+        let (server, faxid) = (self.name.clone(), faxid.to_string());
+        self.store
+            .call(move |db| {
+                let n = db.conn().execute(
+                    "UPDATE fax_out SET status = ?3, errcode = ?4, final = ?5, updated_ms = ?6
+                     WHERE server = ?1 AND faxid = ?2 AND status = ?7 AND errcode = ?8",
+                    params![server, faxid, new.0, new.1, new.2, db.now_ms() as i64, old.0, old.1],
+                )?;
+                if n == 1 {
+                    db.enqueue(&item)?;
+                }
+                Ok(n == 1)
+            })
+            .await
+    }
+}
