@@ -4,69 +4,24 @@
 mod common;
 
 use common::sim::Sim;
+use common::site::{Site, WAIT};
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(60);
 const SECRET: &str = "push-s3cret";
 
-struct Site {
-    _broker: Mosquitto,
-    rec: Recorder,
-    agent: Agent,
-    name: String,
-}
-
-/// Starts a broker, a recorder and an agent whose `[[goip]]` device `gw1` is at `device_url`.
+/// Starts a site whose `[[goip]]` device `gw1` is at `device_url`.
 fn site(name: &str, device_url: &str, device_extra: &str) -> Site {
-    let dir = temp_dir(name);
-    let broker = Mosquitto::start(&dir);
-    let http = free_port();
-    let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
     let goip = format!(
         "[[goip]]\nname = \"gw1\"\nurl = \"{device_url}\"\nusername = \"admin\"\npassword = \"admin\"\n\
          push_secret = \"{SECRET}\"\ntimeout_ms = 2000\n{device_extra}\n"
     );
-    let agent = Agent::start(&write_config(&dir, name, broker.port, http, "", &goip), http);
-    rec.wait_until(WAIT, "online", |s| s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online"));
-    Site { _broker: broker, rec, agent, name: name.to_string() }
+    Site::start(name, "goip/gw1", &goip)
 }
 
-impl Site {
-    fn call(&self, id: &str, cmd: &str, args: Value) -> Value {
-        let topic = format!("telbridge/v1/{}/cmd/goip/gw1", self.name);
-        self.rec.command(&topic, &json!({"id": id, "cmd": cmd, "args": args}).to_string());
-        self.result(id)
-    }
-
-    fn result(&self, id: &str) -> Value {
-        let suffix = format!("/res/{id}");
-        let seen =
-            self.rec.wait_until(WAIT, &format!("the result of {id}"), |s| s.iter().any(|m| m.topic.ends_with(&suffix)));
-        seen.iter().find(|m| m.topic.ends_with(&suffix)).map(|m| m.json()).expect("result")
-    }
-
-    /// The `data` of every event of `kind` from gw1 so far.
-    fn events(&self, kind: &str) -> Vec<Value> {
-        self.rec.on(&format!("/evt/goip/gw1/{kind}")).iter().map(|m| m.json()["data"].clone()).collect()
-    }
-
-    fn wait_event(&self, kind: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let suffix = format!("/evt/goip/gw1/{kind}");
-        let seen = self
-            .rec
-            .wait_until(WAIT, what, |s| s.iter().any(|m| m.topic.ends_with(&suffix) && pred(&m.json()["data"])));
-        seen.iter()
-            .filter(|m| m.topic.ends_with(&suffix))
-            .map(|m| m.json()["data"].clone())
-            .find(|d| pred(d))
-            .expect("event")
-    }
-
-    fn texts_received(&self) -> Vec<String> {
-        self.events("sms.received").iter().filter_map(|d| d["text"].as_str().map(str::to_string)).collect()
-    }
+fn texts_received(s: &Site) -> Vec<String> {
+    s.events("sms.received").iter().filter_map(|d| d["text"].as_str().map(str::to_string)).collect()
 }
 
 #[test]
@@ -176,7 +131,7 @@ fn received_sms_reach_the_cloud_once_by_push_and_poll_across_an_agent_crash_and_
     // A barrier: one more poll after everything settled.
     wait_for(WAIT, "the device's pushes delivered", || (sim.state()["pushes_queued"] == 0).then_some(()));
     s.call("poll-4", "device.poll_now", json!({}));
-    let mut texts = s.texts_received();
+    let mut texts = texts_received(&s);
     texts.sort();
     assert_eq!(texts, ["after reboot", "first", "while down"], "each message exactly once");
 }
@@ -197,11 +152,7 @@ fn a_send_interrupted_by_a_crash_is_not_sent_twice() {
     // The device accepts the task, then takes 1.5 s to answer: the agent dies in between.
     let sim = Sim::goip(&["--post-delay-ms", "1500", "--send-interval-ms", "20"]);
     let mut s = site("goip-crash", &sim.url(), "");
-    let topic = format!("telbridge/v1/{}/cmd/goip/gw1", s.name);
-    s.rec.command(
-        &topic,
-        &json!({"id": "crash-1", "cmd": "sms.send", "args": {"to": "13700000001", "text": "once"}}).to_string(),
-    );
+    s.send("crash-1", "sms.send", json!({"to": "13700000001", "text": "once"}));
     wait_for(WAIT, "the device to accept the task", || (sim.state()["tasks"].as_array()?.len() == 1).then_some(()));
     s.agent.kill();
     s.agent.restart();
@@ -256,20 +207,11 @@ fn an_unreachable_device_raises_down_then_up_and_a_command_waits_for_it() {
     assert!(down["reason"].as_str().is_some_and(|r| r.contains("unreachable")), "{down}");
     let status = s.agent_status();
     assert_eq!(status["drivers"]["goip/gw1"]["state"], "down", "{status}");
-    let topic = format!("telbridge/v1/{}/cmd/goip/gw1", s.name);
-    s.rec.command(&topic, &json!({"id": "wait-1", "cmd": "sms.send", "args": {"to": "1", "text": "x"}}).to_string());
+    s.send("wait-1", "sms.send", json!({"to": "1", "text": "x"}));
     std::thread::sleep(Duration::from_secs(1));
     let _sim = Sim::goip(&["--listen", &format!("127.0.0.1:{port}")]);
     s.wait_event("device.up", "device.up", |_| true);
     assert_eq!(s.result("wait-1")["data"]["tasks"][0]["status"], "accepted");
-}
-
-impl Site {
-    fn agent_status(&self) -> Value {
-        let topic = format!("telbridge/v1/{}/cmd/agent", self.name);
-        self.rec.command(&topic, &json!({"id": "status-1", "cmd": "agent.status"}).to_string());
-        self.result("status-1")["data"].clone()
-    }
 }
 
 #[test]

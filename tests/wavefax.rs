@@ -1,7 +1,10 @@
-//! The WaveFax server client (`telbridge::wavefax::server`) against the real
-//! `telbridge-sim fax` process over loopback: session, uploads, merge submit, state
-//! polling to success and to busy, token expiry mid-flow, a wrong password that is not
-//! retried in a loop, and an inbound fax downloaded byte for byte.
+//! WaveFax against the real `telbridge-sim fax` process over loopback.
+//!
+//! First the server client (`telbridge::wavefax::server`) alone: session, uploads, merge
+//! submit, state polling to success and to busy, token expiry mid-flow, a wrong password
+//! that is not retried in a loop, and an inbound fax downloaded byte for byte. Then the
+//! whole agent with a `[[wavefax]]` server, a real broker and the cloud's side recording:
+//! `fax.send` to success and to busy, preconditions, crash recovery, the inbound relay.
 
 mod common;
 
@@ -119,4 +122,219 @@ async fn an_inbound_fax_is_listed_in_its_window_and_downloaded_byte_for_byte() {
     assert!(matches!(s.download(&url, 1000).await, Err(ServerError::TooLarge(1000))));
     s.call(&Call::DeleteInFax { faxid: faxid.clone() }).await.expect("delete");
     assert!(s.call(&Call::GetInFax { faxid }).await.is_err(), "gone after deleteinfax");
+}
+
+// ---- The agent with a `[[wavefax]]` server, end to end over a real broker ----
+
+use common::site::{Site, WAIT};
+use common::wait_for;
+use serde_json::Value;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A site whose `[[wavefax]]` server `fax1` is the simulator.
+fn fax_site(name: &str, sim: &Sim, extra: &str) -> Site {
+    let toml = format!(
+        "[[wavefax]]\nname = \"fax1\"\nurl = \"{}\"\nuser = \"ops\"\npassword = \"ops\"\nutc_offset_minutes = 0\n\
+         area_code = \"20\"\npoll_out_secs = 1\ntimeout_ms = 5000\n{extra}\n",
+        sim.url()
+    );
+    Site::start(name, "wavefax/fax1", &toml)
+}
+
+fn sha256(data: &[u8]) -> String {
+    telbridge::wavefax::chunks::sha256_hex(data)
+}
+
+/// The states `fax.status` reported for `faxid`, in order.
+fn states(s: &Site, faxid: &str) -> Vec<String> {
+    s.events("fax.status")
+        .iter()
+        .filter(|d| d["faxid"] == faxid)
+        .filter_map(|d| d["state"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn final_status(s: &Site, faxid: &str) -> Value {
+    s.wait_event("fax.status", &format!("fax {faxid} to finish"), |d| d["faxid"] == faxid && d["final"] == true)
+}
+
+#[test]
+fn a_fax_of_two_documents_is_merged_across_a_token_expiry_and_reported_until_it_succeeds() {
+    use base64::Engine;
+    let sim = Sim::fax(&["--step-ms", "300"]);
+    let s = fax_site("fax-send", &sim, "");
+    // The first inbox poll logs in; then the server forgets every session.
+    wait_for(WAIT, "the first login", || (sim.state()["logins"].as_u64()? >= 1).then_some(()));
+    common::http::post_json(sim.port, "/sim/expire", None, &json!({})).expect("expire");
+    let pdf: Vec<u8> = b"%PDF-1.4 quote ".iter().copied().chain((0..20_000u32).map(|i| (i % 253) as u8)).collect();
+    let r = common::http::request(sim.port, "POST", "/sim/docs/quote.pdf", &[], &pdf).expect("host document");
+    assert_eq!(r.status, 200);
+    let note = "注意 / note".as_bytes().to_vec();
+    let result = s.call(
+        "send-1",
+        "fax.send",
+        json!({"to": "+862087057352", "recipient": "Li Lei", "subject": "Quote",
+            "documents": [{"url": format!("{}/docs/quote.pdf", sim.url()), "sha256": sha256(&pdf)},
+                          {"data": B64.encode(&note), "filename": "note.txt"}]}),
+    );
+    assert_eq!(result["status"], "ok", "{result}");
+    let data = &result["data"];
+    let faxid = data["faxids"][0].as_str().expect("faxid").to_string();
+    assert_eq!(data["jobs"][0]["kind"], "fax");
+    assert_eq!(data["jobs"][0]["to"], "+86(20)87057352");
+    assert_eq!(data["recovered"], false);
+
+    let done = final_status(&s, &faxid);
+    assert_eq!((done["state"].as_str(), done["errcode"].as_u64(), done["error"].as_str()), (Some("succeeded"), Some(0), Some("none")));
+    assert_eq!(done["cmd_id"], "send-1");
+    assert_eq!(done["sentpages"].as_u64(), Some(2), "server fields kept: {done}");
+    let seen = states(&s, &faxid);
+    assert!(seen.len() >= 2 && seen.last().map(String::as_str) == Some("succeeded"), "{seen:?}");
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique, seen, "each change reported once");
+
+    let state = sim.state();
+    assert_eq!(state["calls"]["submitfaxmerge"], 1, "merged, submitted once");
+    assert_eq!(state["logins"], 2, "logged in again once after the expiry");
+    let job = state["out"].as_array().expect("out").iter().find(|j| j["faxid"] == faxid.as_str()).expect("job").clone();
+    let files: Vec<Value> = job["files"].as_array().expect("files").clone();
+    let by_id = |id: &Value| state["files"].as_array().expect("files").iter().find(|f| f["fileid"] == *id).cloned();
+    let uploaded: Vec<(Value, Value)> = files.iter().filter_map(by_id).map(|f| (f["name"].clone(), f["sha256"].clone())).collect();
+    assert_eq!(uploaded, [(json!("quote.pdf"), json!(sha256(&pdf))), (json!("note.txt"), json!(sha256(&note)))]);
+}
+
+#[test]
+fn a_busy_fax_fails_with_its_errcode_and_the_servers_preconditions_are_clear_errors() {
+    let sim = Sim::fax(&["--step-ms", "100"]);
+    let s = fax_site("fax-busy", &sim, "poll_in_secs = 0");
+    let doc = json!([{"data": "SUkqAA==", "filename": "page.tif"}]);
+    let r = s.call("busy-1", "fax.send", json!({"to": "+85222222444", "documents": doc}));
+    let faxid = r["data"]["faxids"][0].as_str().expect("faxid").to_string();
+    let failed = final_status(&s, &faxid);
+    assert_eq!((failed["state"].as_str(), failed["errcode"].as_u64(), failed["error"].as_str()), (Some("failed"), Some(4), Some("busy")));
+
+    let cancel = s.call("cancel-1", "fax.cancel", json!({"faxid": faxid}));
+    assert_eq!(cancel["error"]["code"], "already_finished", "{cancel}");
+    let resent = s.call("resend-1", "fax.resend", json!({"faxid": faxid, "to": "+85222222333"}));
+    let new_id = resent["data"]["tracked_faxid"].as_str().expect("new fax").to_string();
+    assert_ne!(new_id, faxid);
+    s.send("cancel-2", "fax.cancel", json!({"faxid": new_id}));
+    let cancelled = final_status(&s, &new_id);
+    let cancel2 = s.result("cancel-2");
+    if cancel2["status"] == "ok" {
+        assert_eq!((cancelled["errcode"].as_u64(), cancelled["error"].as_str()), (Some(11), Some("cancelled by user")));
+    } else {
+        assert_eq!(cancel2["error"]["code"], "already_finished", "it finished before the cancel: {cancel2}");
+    }
+    let deleted = s.call("del-1", "fax.delete", json!({"faxid": faxid}));
+    assert_eq!(deleted["data"]["deleted"], true, "{deleted}");
+    let unknown = s.call("status-1", "fax.status", json!({"faxid": faxid}));
+    assert_eq!(unknown["error"]["code"], "unknown_fax", "{unknown}");
+    let bad = s.call("bad-1", "fax.send", json!({"to": "12ab", "documents": doc}));
+    assert_eq!(bad["error"]["code"], "bad_args", "{bad}");
+    assert!(bad["error"]["reason"].as_str().is_some_and(|r| r.contains("fax number")), "{bad}");
+    let bad = s.call("bad-2", "fax.send", json!({"to": "+86 20", "documents": doc}));
+    assert_eq!(bad["error"]["code"], "bad_args", "our own number check refuses it first: {bad}");
+}
+
+/// Reassembles the chunks of `file_id` seen so far, checking their fields.
+fn reassemble(s: &Site, file_id: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let mut chunks: Vec<Value> = s.events("fax.file").into_iter().filter(|c| c["file_id"] == file_id).collect();
+    chunks.sort_by_key(|c| c["index"].as_u64());
+    chunks.dedup_by_key(|c| c["index"].as_u64());
+    let count = chunks.first()?["count"].as_u64()? as usize;
+    if chunks.len() < count {
+        return None;
+    }
+    let mut out = Vec::new();
+    for c in &chunks {
+        assert_eq!(c["offset"].as_u64(), Some(out.len() as u64));
+        out.extend(B64.decode(c["data"].as_str()?).ok()?);
+    }
+    assert_eq!(chunks[0]["sha256"], chunks[count - 1]["sha256"]);
+    Some(out)
+}
+
+#[test]
+fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted_only_after_the_ack() {
+    use base64::Engine;
+    let sim = Sim::fax(&[]);
+    let mut s = fax_site("fax-in", &sim, "poll_in_secs = 1\ndelete_after_ack = true\nchunk_bytes = 4096");
+    let file: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..30_000u32).map(|i| (i * 31 % 256) as u8)).collect();
+    let r = common::http::post_json(sim.port, "/sim/infax", None, &json!({"from": "+85222222222", "pages": 2, "data": B64.encode(&file)}))
+        .expect("deliver a fax");
+    let faxid = r.json()["faxid"].as_str().expect("faxid").to_string();
+
+    let meta = s.wait_event("fax.received", "fax.received", |d| d["fax_id"] == faxid.as_str());
+    assert_eq!((meta["callerid"].as_str(), meta["pages"].as_u64()), (Some("+85222222222"), Some(2)));
+    let info = &meta["file"];
+    let file_id = info["file_id"].as_str().expect("file id").to_string();
+    assert_eq!((info["bytes"].as_u64(), info["sha256"].as_str()), (Some(file.len() as u64), Some(sha256(&file).as_str())));
+    assert_eq!((info["chunks"].as_u64(), info["content_type"].as_str()), (Some(8), Some("application/pdf")));
+    let whole = wait_for(WAIT, "every chunk", || reassemble(&s, &file_id));
+    assert_eq!(whole, file, "byte-identical");
+    assert_eq!(sha256(&whole), info["sha256"].as_str().expect("sha"));
+
+    // A crash, and a few more polls over the same window: the fax is not relayed again.
+    s.agent.kill();
+    s.agent.restart();
+    let polls = sim.state()["calls"]["getinfaxids"].as_u64().expect("polls");
+    wait_for(WAIT, "three more inbox polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 3).then_some(()));
+    assert_eq!(s.events("fax.received").len(), 1, "one fax.received");
+    assert_eq!(sim.state()["inbox"], json!([faxid]), "not deleted before the ack");
+    let spooled: (String, i64) = s
+        .db()
+        .query_row("SELECT state, length(data) FROM fax_in WHERE file_id = ?1", [&file_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("spool row");
+    assert_eq!(spooled, ("spooled".to_string(), file.len() as i64));
+
+    let unknown = s.call("ack-0", "fax.file.ack", json!({"file_id": "nope"}));
+    assert_eq!(unknown["error"]["code"], "unknown_file");
+    let ack = s.call("ack-1", "fax.file.ack", json!({"file_id": file_id}));
+    assert_eq!((ack["data"]["deleted"].as_bool(), ack["data"]["state"].as_str()), (Some(true), Some("done")), "{ack}");
+    assert_eq!(sim.state()["inbox"], json!([]), "deleted on the server after the ack");
+    s.wait_event("fax.deleted", "fax.deleted", |d| d["file_id"] == file_id.as_str());
+    let row: (String, Option<Vec<u8>>) = s
+        .db()
+        .query_row("SELECT state, data FROM fax_in WHERE file_id = ?1", [&file_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("row");
+    assert_eq!(row, ("done".to_string(), None), "the spool let the file go");
+}
+
+#[test]
+fn a_send_cut_off_by_a_crash_after_the_server_took_it_is_adopted_not_submitted_again() {
+    // The server records the job, then holds its reply for 3 s: the agent dies meanwhile.
+    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "100"]);
+    let mut s = fax_site("fax-crash", &sim, "poll_in_secs = 0");
+    s.send("crash-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "SUkqAA==", "filename": "p.tif"}]}));
+    wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 1).then_some(()));
+    s.agent.kill();
+    s.agent.restart();
+    let result = s.result("crash-1");
+    assert_eq!(result["status"], "ok", "{result}");
+    assert_eq!(result["data"]["recovered"], true, "{result}");
+    let state = sim.state();
+    assert_eq!(state["calls"]["submitfax"], 1, "submitted once");
+    assert_eq!(state["calls"]["putfile"], 1, "uploaded once");
+    assert_eq!(result["data"]["faxids"][0], state["out"][0]["faxid"]);
+    let done = final_status(&s, result["data"]["faxids"][0].as_str().expect("faxid"));
+    assert_eq!(done["state"], "succeeded");
+}
+
+#[test]
+fn a_wrong_password_raises_device_down_once_and_is_not_retried_in_a_loop() {
+    let sim = Sim::fax(&["--password", "right"]);
+    let s = fax_site("fax-auth", &sim, "poll_in_secs = 1");
+    let down = s.wait_event("device.down", "device.down", |_| true);
+    assert!(down["reason"].as_str().is_some_and(|r| r.contains("wrong password")), "{down}");
+    assert!(!down.to_string().contains("\"ops\""), "no password in events");
+    let r = s.call("send-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "eA==", "filename": "a.pdf"}]}));
+    assert_eq!(r["error"]["code"], "auth_failed", "{r}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(sim.state()["logins"], 1, "one login attempt during the back-off");
+    assert_eq!(s.events("device.down").len(), 1);
+    assert_eq!(s.agent_status()["drivers"]["wavefax/fax1"]["state"], "down");
 }

@@ -17,8 +17,9 @@ const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [--pas
   Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
   8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
        telbridge-sim fax [--listen ADDR] [--user U] [--password P] [--token-ttl-secs N] [--step-ms N]
+                         [--submit-delay-ms N]
   Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
-  every 200 ms; numbers ending 444 are busy, 555 time out.
+  every 200 ms; numbers ending 444 are busy, 555 time out; submissions answered at once.
 ";
 
 /// Which simulator, configured.
@@ -33,6 +34,7 @@ fn parse_fax(args: &[String]) -> Result<(String, Choice), String> {
         password: "ops".into(),
         token_ttl: Duration::from_secs(600),
         step: Duration::from_millis(200),
+        submit_delay: Duration::ZERO,
     };
     let mut listen = "127.0.0.1:0".to_string();
     each_flag(args, &[], |flag, value| {
@@ -43,6 +45,7 @@ fn parse_fax(args: &[String]) -> Result<(String, Choice), String> {
             "--password" => opts.password = value.to_string(),
             "--token-ttl-secs" => opts.token_ttl = Duration::from_secs(number(flag, value)?),
             "--step-ms" => opts.step = Duration::from_millis(number(flag, value)?.max(1)),
+            "--submit-delay-ms" => opts.submit_delay = Duration::from_millis(number(flag, value)?),
             _ => return Err(format!("unknown option {flag}")),
         }
         Ok(())

@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod http;
 pub mod sim;
+pub mod site;
 pub mod tls;
 
 use serde_json::Value;

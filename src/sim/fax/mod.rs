@@ -5,11 +5,15 @@
 //! keys) on some replies.
 //!
 //! Control API: `POST /sim/infax {"from","to","pages","data"(base64)}` delivers a fax,
-//! `POST /sim/expire` expires every session token, `GET /sim/state` shows the jobs.
+//! `POST /sim/expire` expires every session token, `GET /sim/state` shows the jobs, the
+//! files (with their SHA-256), the inbox and the calls answered. A small document host
+//! stands in for the cloud's file store: `POST /sim/docs/{name}` keeps the raw body,
+//! `GET /docs/{name}` serves it (for `fax.send` documents given by URL).
 
 pub mod state;
 
 use crate::event::now_ms;
+use crate::wavefax::chunks::sha256_hex;
 use crate::http::{Request, Response, Router, json_response, text_response};
 use base64::Engine;
 use hyper::{Method, StatusCode};
@@ -27,6 +31,8 @@ pub struct Options {
     pub token_ttl: Duration,
     /// Time between two state steps of the outbound jobs.
     pub step: Duration,
+    /// How long a submission's reply is held back after the job exists (crash tests).
+    pub submit_delay: Duration,
 }
 
 /// The simulator.
@@ -34,6 +40,8 @@ pub struct Options {
 pub struct Sim {
     server: Arc<Mutex<FaxServer>>,
     step: Duration,
+    submit_delay: Duration,
+    docs: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
 }
 
 /// `{ code:0, key:"v"}`: the seed's style, bare keys (only for flat string/number maps).
@@ -45,6 +53,14 @@ fn non_strict(fields: &[(&str, Value)]) -> Response {
 fn failure(code: i64) -> Response {
     let msg = crate::wavefax::codes::server_error_name(code);
     json_response(StatusCode::OK, &json!({"code": code, "msg": msg}))
+}
+
+/// Raw bytes with 200, or 404.
+fn bytes_response(data: Option<Vec<u8>>) -> Response {
+    match data {
+        Some(data) => hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(data))),
+        None => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such file"})),
+    }
 }
 
 fn ok(v: Value) -> Response {
@@ -63,7 +79,7 @@ fn now_stamp() -> String {
 impl Sim {
     pub fn new(opts: Options) -> Sim {
         let server = FaxServer::new(&opts.user, &opts.password, opts.token_ttl.as_millis() as u64);
-        Sim { server: Arc::new(Mutex::new(server)), step: opts.step }
+        Sim { server: Arc::new(Mutex::new(server)), step: opts.step, submit_delay: opts.submit_delay, docs: Arc::default() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FaxServer> {
@@ -87,7 +103,14 @@ impl Sim {
             let sim = self.clone();
             router.route(method, "/wspubcore", move |req| {
                 let sim = sim.clone();
-                async move { sim.api(&req) }
+                async move {
+                    let reply = sim.api(&req);
+                    let call = query(&req).remove("call").unwrap_or_default();
+                    if call.starts_with("submitfax") && !sim.submit_delay.is_zero() {
+                        tokio::time::sleep(sim.submit_delay).await;
+                    }
+                    reply
+                }
             });
         }
         let sim = self.clone();
@@ -95,15 +118,15 @@ impl Sim {
             let sim = sim.clone();
             async move {
                 let id = req.uri().path().trim_start_matches("/files/").split('.').next().unwrap_or("").to_string();
-                match sim.lock().files.get(&id) {
-                    Some((_, data)) => {
-                        let mut r =
-                            hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(data.clone())));
-                        *r.status_mut() = StatusCode::OK;
-                        r
-                    }
-                    None => json_response(StatusCode::NOT_FOUND, &json!({"error": "no such file"})),
-                }
+                bytes_response(sim.lock().files.get(&id).map(|(_, data)| data.clone()))
+            }
+        });
+        let sim = self.clone();
+        router.prefix(Method::GET, "/docs/", move |req| {
+            let sim = sim.clone();
+            async move {
+                let name = req.uri().path().trim_start_matches("/docs/").to_string();
+                bytes_response(sim.docs.lock().unwrap_or_else(|e| e.into_inner()).get(&name).cloned())
             }
         });
         let sim = self.clone();
@@ -120,19 +143,27 @@ impl Sim {
                     .out
                     .iter()
                     .map(|(id, j)| {
-                        json!({"faxid": id, "faxnum": j.faxnum, "status": j.status, "errcode": j.errcode,
+                        json!({"faxid": id.to_string(), "faxnum": j.faxnum, "status": j.status, "errcode": j.errcode,
                         "files": j.fileids, "mail": j.mail})
                     })
                     .collect();
-                let files: Vec<Value> =
-                    s.files.iter().map(|(id, (n, d))| json!({"fileid": id, "name": n, "bytes": d.len()})).collect();
-                ok(json!({"out": out, "files": files, "inbox": s.inbox.keys().collect::<Vec<_>>(), "logins": s.logins}))
+                let files: Vec<Value> = s
+                    .files
+                    .iter()
+                    .map(|(id, (n, d))| json!({"fileid": id, "name": n, "bytes": d.len(), "sha256": sha256_hex(d)}))
+                    .collect();
+                ok(json!({"out": out, "files": files, "inbox": s.inbox.keys().map(u64::to_string).collect::<Vec<_>>(),
+                    "logins": s.logins, "calls": s.calls}))
             }
         });
         router
     }
 
     fn control(&self, req: &Request) -> Response {
+        if let Some(name) = req.uri().path().strip_prefix("/sim/docs/").filter(|n| !n.is_empty()) {
+            self.docs.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), req.body().to_vec());
+            return ok(json!({"url": format!("/docs/{name}"), "bytes": req.body().len()}));
+        }
         let body: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
         match req.uri().path() {
             "/sim/infax" => {
@@ -157,6 +188,7 @@ impl Sim {
         let id = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
         let mut s = self.lock();
         let call = get("call");
+        *s.calls.entry(call.clone()).or_default() += 1;
         if call == "login" || call == "adminlogin" {
             let user = q.get("user").or_else(|| q.get("userdomain")).cloned().unwrap_or_default();
             return match s.login(&user, &get("passwd"), now_ms()) {
@@ -185,7 +217,7 @@ impl Sim {
                 } else {
                     (1..).map_while(|i| q.get(&format!("fileid{i}")).cloned()).collect()
                 };
-                s.submit(&get("faxnum"), fileids, &q).map(|ids| match ids.as_slice() {
+                s.submit(&get("faxnum"), fileids, &q, &now_stamp()).map(|ids| match ids.as_slice() {
                     [one] => ok(json!({"code": 0, "faxid": one.to_string()})),
                     many => ok(json!({"code": 0, "faxids": many.iter().map(u64::to_string).collect::<Vec<_>>()})),
                 })
@@ -199,7 +231,10 @@ impl Sim {
             }),
             "cancelfax" => id("faxid").ok_or(state::BAD_FAX_ID).and_then(|i| s.cancel(i)).map(|()| ok(json!({"code": 0}))),
             "deleteoutfax" => id("faxid").and_then(|i| s.out.remove(&i)).ok_or(state::BAD_FAX_ID).map(|_| ok(json!({"code": 0}))),
-            "getoutfaxids" => Ok(ok(json!({"code": 0, "faxids": s.out.keys().map(u64::to_string).collect::<Vec<_>>()}))),
+            "getoutfaxids" => {
+                let ids = s.out_ids(&get("timestart"), &get("timeend"));
+                Ok(ok(json!({"code": 0, "faxids": ids.iter().map(u64::to_string).collect::<Vec<_>>()})))
+            }
             "getinfaxids" | "getinfaxcount" => {
                 let ids = s.in_ids(q.get("timestart").map(String::as_str), q.get("timeend").map(String::as_str));
                 Ok(if call == "getinfaxids" {

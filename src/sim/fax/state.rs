@@ -19,6 +19,8 @@ pub struct OutJob {
     pub errcode: u64,
     pub pages: u64,
     pub mail: bool,
+    /// `YYYYMMDDTHHNNSS` of the submission (for `getoutfaxids` windows).
+    pub submitted: String,
 }
 
 /// A received fax.
@@ -44,6 +46,8 @@ pub struct FaxServer {
     next_id: u64,
     /// Login attempts, for tests that check the client does not hammer a wrong password.
     pub logins: u64,
+    /// Calls answered, by name (tests check that a fax was submitted once).
+    pub calls: BTreeMap<String, u64>,
 }
 
 /// The server's number rule: `+86(20)87057352`, `+852 22222222`, optional `E…`, or digits.
@@ -121,6 +125,7 @@ impl FaxServer {
         faxnum: &str,
         fileids: Vec<String>,
         params: &BTreeMap<String, String>,
+        now: &str,
     ) -> Result<Vec<u64>, i64> {
         if fileids.is_empty() || fileids.iter().any(|f| !self.files.contains_key(f)) {
             return Err(BAD_FILE_ID);
@@ -140,6 +145,7 @@ impl FaxServer {
             errcode: 0,
             pages: fileids.len() as u64,
             mail,
+            submitted: now.to_string(),
         };
         if pattern != "mail" {
             if !valid_number(faxnum) {
@@ -233,6 +239,11 @@ impl FaxServer {
         id
     }
 
+    /// Outbound ids submitted in `[start, end]`.
+    pub fn out_ids(&self, start: &str, end: &str) -> Vec<u64> {
+        self.out.iter().filter(|(_, j)| j.submitted.as_str() >= start && j.submitted.as_str() <= end).map(|(id, _)| *id).collect()
+    }
+
     /// Inbox ids received in `[start, end]`; without `start`, only the last two (the seed's rule).
     pub fn in_ids(&self, start: Option<&str>, end: Option<&str>) -> Vec<u64> {
         match start {
@@ -260,9 +271,12 @@ mod tests {
         assert_eq!(s.check(&t, 2000), Err(codes::EXPIRED_TOKEN));
         assert_eq!(s.check("nope", 0), Err(codes::INVALID_TOKEN));
         let f = s.put_file("a.pdf", vec![1]);
-        let ok = s.submit("+86(20)87057352", vec![f.clone()], &BTreeMap::new()).expect("ok")[0];
-        let busy = s.submit("+852 22222444", vec![f.clone()], &BTreeMap::new()).expect("busy")[0];
-        assert_eq!(s.submit("+86 20", vec![f], &BTreeMap::new()), Err(BAD_NUMBER));
+        let now = "20261124T100000";
+        let ok = s.submit("+86(20)87057352", vec![f.clone()], &BTreeMap::new(), now).expect("ok")[0];
+        let busy = s.submit("+852 22222444", vec![f.clone()], &BTreeMap::new(), now).expect("busy")[0];
+        assert_eq!(s.submit("+86 20", vec![f], &BTreeMap::new(), now), Err(BAD_NUMBER));
+        assert_eq!(s.out_ids("20261124T095959", "20261124T100001"), [ok, busy]);
+        assert!(s.out_ids("20261124T100001", "20261124T110000").is_empty());
         for _ in 0..8 {
             s.tick();
         }
