@@ -186,7 +186,10 @@ fn a_fax_of_two_documents_is_merged_across_a_token_expiry_and_reported_until_it_
     assert_eq!(data["recovered"], false);
 
     let done = final_status(&s, &faxid);
-    assert_eq!((done["state"].as_str(), done["errcode"].as_u64(), done["error"].as_str()), (Some("succeeded"), Some(0), Some("none")));
+    assert_eq!(
+        (done["state"].as_str(), done["errcode"].as_u64(), done["error"].as_str()),
+        (Some("succeeded"), Some(0), Some("none"))
+    );
     assert_eq!(done["cmd_id"], "send-1");
     assert_eq!(done["sentpages"].as_u64(), Some(2), "server fields kept: {done}");
     let seen = states(&s, &faxid);
@@ -201,7 +204,8 @@ fn a_fax_of_two_documents_is_merged_across_a_token_expiry_and_reported_until_it_
     let job = state["out"].as_array().expect("out").iter().find(|j| j["faxid"] == faxid.as_str()).expect("job").clone();
     let files: Vec<Value> = job["files"].as_array().expect("files").clone();
     let by_id = |id: &Value| state["files"].as_array().expect("files").iter().find(|f| f["fileid"] == *id).cloned();
-    let uploaded: Vec<(Value, Value)> = files.iter().filter_map(by_id).map(|f| (f["name"].clone(), f["sha256"].clone())).collect();
+    let uploaded: Vec<(Value, Value)> =
+        files.iter().filter_map(by_id).map(|f| (f["name"].clone(), f["sha256"].clone())).collect();
     assert_eq!(uploaded, [(json!("quote.pdf"), json!(sha256(&pdf))), (json!("note.txt"), json!(sha256(&note)))]);
 }
 
@@ -213,7 +217,10 @@ fn a_busy_fax_fails_with_its_errcode_and_the_servers_preconditions_are_clear_err
     let r = s.call("busy-1", "fax.send", json!({"to": "+85222222444", "documents": doc}));
     let faxid = r["data"]["faxids"][0].as_str().expect("faxid").to_string();
     let failed = final_status(&s, &faxid);
-    assert_eq!((failed["state"].as_str(), failed["errcode"].as_u64(), failed["error"].as_str()), (Some("failed"), Some(4), Some("busy")));
+    assert_eq!(
+        (failed["state"].as_str(), failed["errcode"].as_u64(), failed["error"].as_str()),
+        (Some("failed"), Some(4), Some("busy"))
+    );
 
     let cancel = s.call("cancel-1", "fax.cancel", json!({"faxid": faxid}));
     assert_eq!(cancel["error"]["code"], "already_finished", "{cancel}");
@@ -264,15 +271,23 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     let sim = Sim::fax(&[]);
     let mut s = fax_site("fax-in", &sim, "poll_in_secs = 1\ndelete_after_ack = true\nchunk_bytes = 4096");
     let file: Vec<u8> = b"%PDF-1.4\n".iter().copied().chain((0..30_000u32).map(|i| (i * 31 % 256) as u8)).collect();
-    let r = common::http::post_json(sim.port, "/sim/infax", None, &json!({"from": "+85222222222", "pages": 2, "data": B64.encode(&file)}))
-        .expect("deliver a fax");
+    let r = common::http::post_json(
+        sim.port,
+        "/sim/infax",
+        None,
+        &json!({"from": "+85222222222", "pages": 2, "data": B64.encode(&file)}),
+    )
+    .expect("deliver a fax");
     let faxid = r.json()["faxid"].as_str().expect("faxid").to_string();
 
     let meta = s.wait_event("fax.received", "fax.received", |d| d["fax_id"] == faxid.as_str());
     assert_eq!((meta["callerid"].as_str(), meta["pages"].as_u64()), (Some("+85222222222"), Some(2)));
     let info = &meta["file"];
     let file_id = info["file_id"].as_str().expect("file id").to_string();
-    assert_eq!((info["bytes"].as_u64(), info["sha256"].as_str()), (Some(file.len() as u64), Some(sha256(&file).as_str())));
+    assert_eq!(
+        (info["bytes"].as_u64(), info["sha256"].as_str()),
+        (Some(file.len() as u64), Some(sha256(&file).as_str()))
+    );
     assert_eq!((info["chunks"].as_u64(), info["content_type"].as_str()), (Some(8), Some("application/pdf")));
     let whole = wait_for(WAIT, "every chunk", || reassemble(&s, &file_id));
     assert_eq!(whole, file, "byte-identical");
@@ -282,12 +297,16 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     s.agent.kill();
     s.agent.restart();
     let polls = sim.state()["calls"]["getinfaxids"].as_u64().expect("polls");
-    wait_for(WAIT, "three more inbox polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 3).then_some(()));
+    wait_for(WAIT, "three more inbox polls", || {
+        (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 3).then_some(())
+    });
     assert_eq!(s.events("fax.received").len(), 1, "one fax.received");
     assert_eq!(sim.state()["inbox"], json!([faxid]), "not deleted before the ack");
     let spooled: (String, i64) = s
         .db()
-        .query_row("SELECT state, length(data) FROM fax_in WHERE file_id = ?1", [&file_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT state, length(data) FROM fax_in WHERE file_id = ?1", [&file_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .expect("spool row");
     assert_eq!(spooled, ("spooled".to_string(), file.len() as i64));
 
@@ -331,7 +350,8 @@ fn a_wrong_password_raises_device_down_once_and_is_not_retried_in_a_loop() {
     let down = s.wait_event("device.down", "device.down", |_| true);
     assert!(down["reason"].as_str().is_some_and(|r| r.contains("wrong password")), "{down}");
     assert!(!down.to_string().contains("\"ops\""), "no password in events");
-    let r = s.call("send-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "eA==", "filename": "a.pdf"}]}));
+    let r =
+        s.call("send-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "eA==", "filename": "a.pdf"}]}));
     assert_eq!(r["error"]["code"], "auth_failed", "{r}");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(sim.state()["logins"], 1, "one login attempt during the back-off");

@@ -141,7 +141,10 @@ impl WavefaxConfig {
         if self.chunk_bytes.div_ceil(3) * 4 + CHUNK_ENVELOPE_BYTES > max_payload {
             return Err(invalid(
                 "wavefax.chunk_bytes",
-                format!("{n}: a chunk of {} bytes does not fit mqtt.max_payload_bytes ({max_payload}) once base64-encoded", self.chunk_bytes),
+                format!(
+                    "{n}: a chunk of {} bytes does not fit mqtt.max_payload_bytes ({max_payload}) once base64-encoded",
+                    self.chunk_bytes
+                ),
             ));
         }
         if self.max_file_bytes < 1024 {

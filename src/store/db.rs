@@ -307,10 +307,9 @@ impl Db<'_> {
         )?;
         // Faxes: finished outbound ones and received ones with nothing left to do.
         let d = self.conn.execute("DELETE FROM fax_out WHERE final = 1 AND updated_ms < ?1", [cutoff_ms as i64])?;
-        let e = self.conn.execute(
-            "DELETE FROM fax_in WHERE state IN ('done', 'no_file') AND updated_ms < ?1",
-            [cutoff_ms as i64],
-        )?;
+        let e = self
+            .conn
+            .execute("DELETE FROM fax_in WHERE state IN ('done', 'no_file') AND updated_ms < ?1", [cutoff_ms as i64])?;
         Ok(a + b + c + d + e)
     }
 

@@ -72,9 +72,11 @@ fn document(i: usize, d: &Value, max_bytes: usize) -> Result<Document, String> {
         }
         _ => return Err(at("give exactly one of `url` and `data`")),
     };
-    let filename = filename.map(str::to_string).or(default_name).filter(|n| n.contains('.')).ok_or_else(|| {
-        at("`filename` with an extension is needed (the server picks the document type by it)")
-    })?;
+    let filename = filename
+        .map(str::to_string)
+        .or(default_name)
+        .filter(|n| n.contains('.'))
+        .ok_or_else(|| at("`filename` with an extension is needed (the server picks the document type by it)"))?;
     Ok(Document { source, filename, sha256 })
 }
 
@@ -86,7 +88,9 @@ pub fn parse_send(args: &Value, dialing: &Dialing, offset_minutes: i32, max_byte
     };
     let mails: Vec<String> = match args.get("mail") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => s.split([';', ',']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        Some(Value::String(s)) => {
+            s.split([';', ',']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+        }
         Some(Value::Array(list)) => list
             .iter()
             .map(|v| v.as_str().map(|s| s.trim().to_string()).ok_or("`mail` must hold strings"))
@@ -215,7 +219,10 @@ mod tests {
             (json!({"to": "+85222222222", "documents": [{"data": "***", "filename": "a.pdf"}]}), "base64"),
             (json!({"to": "+85222222222", "documents": [{"data": "eHh4eA==", "filename": "a.pdf"}]}), "larger"),
             (json!({"to": "+85222222222", "documents": [{"url": "http://h/a.pdf", "sha256": "12"}]}), "sha256"),
-            (json!({"to": "+85222222222", "documents": [{"url": "http://h/a.pdf"}], "schedule_at": "soon"}), "schedule_at"),
+            (
+                json!({"to": "+85222222222", "documents": [{"url": "http://h/a.pdf"}], "schedule_at": "soon"}),
+                "schedule_at",
+            ),
         ];
         for (args, needle) in cases {
             let e = parse_send(&args, &gz(), 0, 3).expect_err("refused");
@@ -225,10 +232,16 @@ mod tests {
 
     #[test]
     fn resend_and_ack_arguments_are_checked() {
-        assert_eq!(parse_resend(&json!({"faxid": 17, "to": "+85222222222"}), &gz()), Ok(("17".into(), Some("+852 22222222".into()))));
+        assert_eq!(
+            parse_resend(&json!({"faxid": 17, "to": "+85222222222"}), &gz()),
+            Ok(("17".into(), Some("+852 22222222".into())))
+        );
         assert!(parse_resend(&json!({}), &gz()).is_err());
         assert_eq!(parse_ack(&json!({"file_id": "f1"})), Ok(("f1".into(), true, String::new())));
-        assert_eq!(parse_ack(&json!({"file_id": "f1", "ok": false, "reason": "sha mismatch"})), Ok(("f1".into(), false, "sha mismatch".into())));
+        assert_eq!(
+            parse_ack(&json!({"file_id": "f1", "ok": false, "reason": "sha mismatch"})),
+            Ok(("f1".into(), false, "sha mismatch".into()))
+        );
         assert!(parse_ack(&json!({"ok": true})).is_err());
     }
 }

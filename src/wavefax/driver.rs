@@ -77,10 +77,19 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(cfg: &WavefaxConfig, agent: &str, store: Store, health: Health, metrics: Metrics) -> anyhow::Result<Driver> {
+    pub fn new(
+        cfg: &WavefaxConfig,
+        agent: &str,
+        store: Store,
+        health: Health,
+        metrics: Metrics,
+    ) -> anyhow::Result<Driver> {
         let source = format!("wavefax/{}", cfg.name);
-        let creds =
-            Credentials { user: cfg.user.clone(), domain: cfg.domain_login, password: cfg.password.expose().to_string() };
+        let creds = Credentials {
+            user: cfg.user.clone(),
+            domain: cfg.domain_login,
+            password: cfg.password.expose().to_string(),
+        };
         let server = Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?;
         health.set(&source, State::Starting, None);
         Ok(Driver {

@@ -79,7 +79,10 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
         if !fax.state.is_final() {
             return Err(CommandError::new(
                 "not_finished",
-                format!("fax {faxid} is {}; deleteoutfax only works on a finished fax (cancel it first)", fax.state.name()),
+                format!(
+                    "fax {faxid} is {}; deleteoutfax only works on a finished fax (cancel it first)",
+                    fax.state.name()
+                ),
             ));
         }
         d.call_retrying(&Call::DeleteOutFax { faxid: faxid.clone() }).await.map_err(|e| command_error(e.into()))?;

@@ -68,7 +68,9 @@ impl Driver {
 
     /// The high-water mark, set to `now - in_lookback_secs` (and kept) on a fresh store.
     async fn load_hwm(&self) -> Result<i64, StoreError> {
-        if let Some(t) = self.store.kv_get(&self.source, "in_hwm").await?.and_then(|v| parse_time(&String::from_utf8_lossy(&v))) {
+        if let Some(t) =
+            self.store.kv_get(&self.source, "in_hwm").await?.and_then(|v| parse_time(&String::from_utf8_lossy(&v)))
+        {
             return Ok(t);
         }
         let start = self.now_local() - i64::try_from(self.cfg.in_lookback_secs).unwrap_or(0);
@@ -227,7 +229,11 @@ impl Driver {
         if changed {
             let kind = if full { "spool.full" } else { "spool.recovered" };
             if full {
-                log::warn!("{}: spool full ({} bytes): new faxes wait on the server", self.source, self.cfg.spool_max_bytes);
+                log::warn!(
+                    "{}: spool full ({} bytes): new faxes wait on the server",
+                    self.source,
+                    self.cfg.spool_max_bytes
+                );
             }
             let item = self.event(kind, json!({"max_bytes": self.cfg.spool_max_bytes}));
             if let Err(e) = self.store.enqueue_unbounded(item).await {
@@ -319,7 +325,8 @@ impl Driver {
         let pending: Vec<(String, String)> = self
             .store
             .call(move |db| {
-                let mut stmt = db.conn().prepare("SELECT faxid, file_id FROM fax_in WHERE server = ?1 AND state = 'acked'")?;
+                let mut stmt =
+                    db.conn().prepare("SELECT faxid, file_id FROM fax_in WHERE server = ?1 AND state = 'acked'")?;
                 let rows = stmt.query_map([&server], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 Ok(rows.collect::<Result<Vec<_>, _>>()?)
             })
@@ -393,7 +400,8 @@ impl Driver {
         let id = file_id.to_string();
         self.store
             .call(move |db| {
-                db.conn().execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
+                db.conn()
+                    .execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
                 items.iter().try_for_each(|item| db.enqueue(item).map(|_| ()))
             })
             .await?;
@@ -429,12 +437,14 @@ impl Driver {
         };
         let id = file_id.to_string();
         let touch = move |db: &mut crate::store::Db<'_>| {
-            db.conn().execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
+            db.conn()
+                .execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
             Ok(())
         };
         match client::exchange(&url, ex).await {
             Ok(r) if (200..300).contains(&r.status) => {
-                let item = self.event("fax.file.uploaded", json!({"file_id": file_id, "fax_id": fax_id, "status": r.status}));
+                let item =
+                    self.event("fax.file.uploaded", json!({"file_id": file_id, "fax_id": fax_id, "status": r.status}));
                 self.store.enqueue_unbounded(item).await?;
                 if let Some(row) = self.find_file(file_id).await? {
                     self.release(file_id, &row).await?;
@@ -442,7 +452,12 @@ impl Driver {
                 Ok(())
             }
             Ok(r) => {
-                log::warn!("{}: upload of {file_id} answered {}: {}", self.source, r.status, String::from_utf8_lossy(&r.body));
+                log::warn!(
+                    "{}: upload of {file_id} answered {}: {}",
+                    self.source,
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                );
                 self.store.call(touch).await?;
                 Ok(())
             }

@@ -125,8 +125,12 @@ impl Driver {
             .enumerate()
             .map(|(i, id)| Tracked { faxid: id.clone(), kind: if i < fax_count { "fax" } else { "mail" } })
             .collect();
-        let (scope, server, cmd, raw) =
-            (self.source.clone(), self.name.clone(), cmd_id.to_string(), serde_json::to_vec(&steps).unwrap_or_default());
+        let (scope, server, cmd, raw) = (
+            self.source.clone(),
+            self.name.clone(),
+            cmd_id.to_string(),
+            serde_json::to_vec(&steps).unwrap_or_default(),
+        );
         self.store
             .call(move |db| {
                 db.kv_put(&scope, &steps_key(&cmd), &raw)?;
@@ -139,8 +143,7 @@ impl Driver {
 
     fn send_result(&self, plan: &SendPlan, ids: &[String], steps: &Steps, recovered: bool) -> Value {
         let fax_count = ids.len().saturating_sub(plan.mail_count);
-        let mails: Vec<&str> =
-            plan.opts.mail_address.as_deref().map(|m| m.split("; ").collect()).unwrap_or_default();
+        let mails: Vec<&str> = plan.opts.mail_address.as_deref().map(|m| m.split("; ").collect()).unwrap_or_default();
         let jobs: Vec<Value> = ids
             .iter()
             .enumerate()
@@ -223,24 +226,26 @@ impl Driver {
             .await?;
         let mut changed = 0;
         for (faxid, status, errcode, cmd_id, kind) in open {
-            let (new_status, new_errcode, is_final, data) =
-                match self.call(&Call::GetOutFax { faxid: faxid.clone() }).await {
-                    Ok(map) => {
-                        let fax = reply::out_fax(map)?;
-                        let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
+            let (new_status, new_errcode, is_final, data) = match self
+                .call(&Call::GetOutFax { faxid: faxid.clone() })
+                .await
+            {
+                Ok(map) => {
+                    let fax = reply::out_fax(map)?;
+                    let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
                             "state": fax.state.name(), "errcode": fax.errcode, "error": fax.error, "final": fax.state.is_final()});
-                        for (k, v) in fax.fields {
-                            data[k.as_str()] = v;
-                        }
-                        (fax.status, fax.errcode, fax.state.is_final(), data)
+                    for (k, v) in fax.fields {
+                        data[k.as_str()] = v;
                     }
-                    Err(e) if e.is_unknown_fax() => {
-                        let data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": null, "state": "gone",
+                    (fax.status, fax.errcode, fax.state.is_final(), data)
+                }
+                Err(e) if e.is_unknown_fax() => {
+                    let data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": null, "state": "gone",
                             "final": true, "error": "the server no longer knows this fax (deleted there?)"});
-                        (-2, 0, true, data)
-                    }
-                    Err(e) => return Err(e.into()),
-                };
+                    (-2, 0, true, data)
+                }
+                Err(e) => return Err(e.into()),
+            };
             if (new_status, new_errcode) == (status, errcode) {
                 continue;
             }

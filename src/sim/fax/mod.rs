@@ -13,8 +13,8 @@
 pub mod state;
 
 use crate::event::now_ms;
-use crate::wavefax::chunks::sha256_hex;
 use crate::http::{Request, Response, Router, json_response, text_response};
+use crate::wavefax::chunks::sha256_hex;
 use base64::Engine;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -79,7 +79,12 @@ fn now_stamp() -> String {
 impl Sim {
     pub fn new(opts: Options) -> Sim {
         let server = FaxServer::new(&opts.user, &opts.password, opts.token_ttl.as_millis() as u64);
-        Sim { server: Arc::new(Mutex::new(server)), step: opts.step, submit_delay: opts.submit_delay, docs: Arc::default() }
+        Sim {
+            server: Arc::new(Mutex::new(server)),
+            step: opts.step,
+            submit_delay: opts.submit_delay,
+            docs: Arc::default(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FaxServer> {

@@ -241,7 +241,11 @@ impl FaxServer {
 
     /// Outbound ids submitted in `[start, end]`.
     pub fn out_ids(&self, start: &str, end: &str) -> Vec<u64> {
-        self.out.iter().filter(|(_, j)| j.submitted.as_str() >= start && j.submitted.as_str() <= end).map(|(id, _)| *id).collect()
+        self.out
+            .iter()
+            .filter(|(_, j)| j.submitted.as_str() >= start && j.submitted.as_str() <= end)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Inbox ids received in `[start, end]`; without `start`, only the last two (the seed's rule).
