@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod mqtt;
 pub mod notify;
+pub mod schedule;
 pub mod sim;
 pub mod store;
 pub mod wavefax;

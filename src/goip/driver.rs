@@ -15,6 +15,7 @@ use crate::config::GoipConfig;
 use crate::event::{Class, NewEvent, random_hex};
 use crate::health::{Health, State};
 use crate::metrics::Metrics;
+use crate::schedule::Schedule;
 use crate::store::{Db, OutboxItem, Store, StoreError};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
@@ -23,9 +24,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Longest wait between retries of an unreachable device.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-const MIN_BACKOFF: Duration = Duration::from_secs(2);
 /// Poll pages read in one round, at most (a backlog is read over several rounds).
 const MAX_PAGES: usize = 50;
 /// Messages asked for per poll page.
@@ -139,18 +137,13 @@ impl Driver {
 
     /// Sends a call, retrying an unreachable device for up to `command_retry_secs`.
     pub async fn call_retrying(&self, call: &Call) -> Result<Bytes, DeviceError> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.cfg.command_retry_secs);
-        let mut wait = Duration::from_millis(500);
-        loop {
-            match self.call(call).await {
-                Err(e) if e.is_transient() && tokio::time::Instant::now() + wait < deadline => {
-                    log::info!("{}: {e}; retrying in {wait:?}", self.source);
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(10));
-                }
-                other => return other,
-            }
-        }
+        crate::schedule::retrying(
+            self.cfg.command_retry_secs,
+            &self.source,
+            || self.call(call),
+            DeviceError::is_transient,
+        )
+        .await
     }
 
     async fn mark(&self, up: bool, error: Option<String>) {
@@ -248,56 +241,45 @@ impl Driver {
     /// command itself; both are serialised per device by the device client.)
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
         let now = tokio::time::Instant::now;
-        let subscribe_every = Duration::from_secs(self.cfg.resubscribe_secs);
-        let poll_every = Duration::from_secs(self.cfg.poll_sms_secs);
-        let stats_every = Duration::from_secs(self.cfg.stats_secs);
-        let (mut next_sub, mut next_poll, mut next_stats) = (now(), now(), now() + stats_every);
-        let mut backoff = MIN_BACKOFF;
+        let secs = Duration::from_secs;
+        let stats_every = secs(self.cfg.stats_secs);
+        let jobs = [
+            (secs(self.cfg.resubscribe_secs), Duration::ZERO),
+            (secs(self.cfg.poll_sms_secs), Duration::ZERO),
+            (stats_every, stats_every),
+        ];
+        let mut schedule = Schedule::new(now(), &jobs);
         loop {
-            let mut due: Vec<tokio::time::Instant> = vec![next_sub];
-            if !poll_every.is_zero() {
-                due.push(next_poll);
-            }
-            if !stats_every.is_zero() {
-                due.push(next_stats);
-            }
-            let wake = due.into_iter().min().unwrap_or_else(|| now() + subscribe_every);
+            let wake = schedule.wake().unwrap_or_else(|| now() + secs(3600));
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep_until(wake) => {}
             }
             let mut failed: Option<DriverError> = None;
-            if now() >= next_sub {
+            if schedule.due(0, now()) {
                 match self.subscribe().await {
-                    Ok(()) => next_sub = now() + subscribe_every,
+                    Ok(()) => schedule.done(0, now()),
                     Err(e) => failed = Some(e),
                 }
             }
-            if failed.is_none() && !poll_every.is_zero() && now() >= next_poll {
+            if failed.is_none() && schedule.due(1, now()) {
                 match self.poll_sms().await {
                     Ok(n) => {
                         log::debug!("{}: poll read {n} message(s)", self.source);
-                        next_poll = now() + poll_every;
+                        schedule.done(1, now());
                     }
                     Err(e) => failed = Some(e),
                 }
             }
-            if failed.is_none() && !stats_every.is_zero() && now() >= next_stats {
+            if failed.is_none() && schedule.due(2, now()) {
                 match self.stats_snapshot().await {
-                    Ok(()) => next_stats = now() + stats_every,
+                    Ok(()) => schedule.done(2, now()),
                     Err(e) => failed = Some(e),
                 }
             }
-            match failed {
-                None => backoff = MIN_BACKOFF,
-                Some(e) => {
-                    log::debug!("{}: {e}; next try in {backoff:?}", self.source);
-                    let retry = now() + backoff;
-                    next_sub = next_sub.max(retry);
-                    next_poll = next_poll.max(retry);
-                    next_stats = next_stats.max(retry);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+            let wait = schedule.ended(failed.is_none(), now());
+            if let Some(e) = failed {
+                log::debug!("{}: {e}; next try in {wait:?}", self.source);
             }
         }
     }

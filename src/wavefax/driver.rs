@@ -14,15 +14,13 @@ use crate::config::WavefaxConfig;
 use crate::event::{Class, NewEvent, now_ms};
 use crate::health::{Health, State};
 use crate::metrics::Metrics;
+use crate::schedule::Schedule;
 use crate::store::{OutboxItem, Store, StoreError};
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-const MIN_BACKOFF: Duration = Duration::from_secs(2);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// Why a driver operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +134,13 @@ impl Driver {
 
     /// Sends a call, retrying an unreachable server for up to `command_retry_secs`.
     pub async fn call_retrying(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
-        retrying(self.cfg.command_retry_secs, &self.source, || self.call(call), ServerError::is_transient).await
+        crate::schedule::retrying(
+            self.cfg.command_retry_secs,
+            &self.source,
+            || self.call(call),
+            ServerError::is_transient,
+        )
+        .await
     }
 
     async fn mark(&self, up: bool, error: Option<String>) {
@@ -158,41 +162,35 @@ impl Driver {
 
     /// The background loop: outbound tracking every `poll_out_secs`, the inbox (with
     /// deletes, re-offers and uploads) every `poll_in_secs`; an unreachable server is
-    /// retried with back-off (2 s doubling to 5 min).
+    /// retried with the schedule's back-off.
     pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
         let now = tokio::time::Instant::now;
-        let out_every = Duration::from_secs(self.cfg.poll_out_secs);
-        let in_every = Duration::from_secs(self.cfg.poll_in_secs);
-        let (mut next_out, mut next_in) = (now(), now());
-        let mut backoff = MIN_BACKOFF;
+        let secs = Duration::from_secs;
+        let jobs = [(secs(self.cfg.poll_out_secs), Duration::ZERO), (secs(self.cfg.poll_in_secs), Duration::ZERO)];
+        let mut schedule = Schedule::new(now(), &jobs);
         loop {
-            let wake = if in_every.is_zero() { next_out } else { next_out.min(next_in) };
+            let wake = schedule.wake().unwrap_or_else(|| now() + secs(3600));
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep_until(wake) => {}
-                _ = self.wake.notified() => (next_out, next_in) = (now(), now()),
+                _ = self.wake.notified() => schedule.all_due(now()),
             }
             let mut failed: Option<DriverError> = None;
-            if now() >= next_out {
+            if schedule.due(0, now()) {
                 match self.poll_outbound().await {
-                    Ok(_) => next_out = now() + out_every,
+                    Ok(_) => schedule.done(0, now()),
                     Err(e) => failed = Some(e),
                 }
             }
-            if failed.is_none() && !in_every.is_zero() && now() >= next_in {
+            if failed.is_none() && schedule.due(1, now()) {
                 match self.inbox_round().await {
-                    Ok(_) => next_in = now() + in_every,
+                    Ok(_) => schedule.done(1, now()),
                     Err(e) => failed = Some(e),
                 }
             }
-            match failed {
-                None => backoff = MIN_BACKOFF,
-                Some(e) => {
-                    log::debug!("{}: {e}; next try in {backoff:?}", self.source);
-                    let retry = now() + backoff;
-                    (next_out, next_in) = (next_out.max(retry), next_in.max(retry));
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+            let wait = schedule.ended(failed.is_none(), now());
+            if let Some(e) = failed {
+                log::debug!("{}: {e}; next try in {wait:?}", self.source);
             }
         }
     }
@@ -202,30 +200,5 @@ impl Driver {
         self.finish_acked().await?;
         self.reoffer_due().await?;
         self.poll_inbox().await
-    }
-}
-
-/// Runs `f` until it succeeds, fails for good, or `secs` have passed (back-off 0.5 s → 10 s).
-pub async fn retrying<T, E: std::fmt::Display, F, Fut>(
-    secs: u64,
-    source: &str,
-    mut f: F,
-    transient: impl Fn(&E) -> bool,
-) -> Result<T, E>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    let mut wait = Duration::from_millis(500);
-    loop {
-        match f().await {
-            Err(e) if transient(&e) && tokio::time::Instant::now() + wait < deadline => {
-                log::info!("{source}: {e}; retrying in {wait:?}");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
     }
 }

@@ -14,10 +14,11 @@
 
 use super::args::{Document, SendPlan, Source};
 use super::chunks::sha256_hex;
-use super::driver::{Driver, DriverError, retrying};
+use super::driver::{Driver, DriverError};
 use super::reply::{self, OutFax};
 use super::request::{Call, format_time};
 use crate::event::now_ms;
+use crate::schedule::retrying;
 use crate::store::{Db, OutboxItem, StoreError};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
