@@ -358,3 +358,50 @@ fn a_wrong_password_raises_device_down_once_and_is_not_retried_in_a_loop() {
     assert_eq!(s.events("device.down").len(), 1);
     assert_eq!(s.agent_status()["drivers"]["wavefax/fax1"]["state"], "down");
 }
+
+#[test]
+fn files_travel_over_https_a_document_downloaded_and_a_received_fax_uploaded_then_deleted() {
+    use base64::Engine;
+    let dir = common::temp_dir("fax-https-peer");
+    let document: Vec<u8> = b"%PDF-1.7 from the cloud ".iter().copied().chain(0..=255u8).collect();
+    let cloud = common::https::HttpsServer::start(&dir, document.clone());
+    let sim = Sim::fax(&["--step-ms", "50"]);
+    let extra = format!(
+        "poll_in_secs = 1\ndelete_after_ack = true\nupload_url = \"{}\"\nupload_token = \"up-t0ken\"\ntls_ca_file = \"{}\"",
+        cloud.url("/inbound"),
+        cloud.ca.display()
+    );
+    let s = fax_site("fax-https", &sim, &extra);
+
+    let r = s.call(
+        "send-1",
+        "fax.send",
+        json!({"to": "+85222222222", "documents": [{"url": cloud.url("/docs/offer.pdf")}]}),
+    );
+    assert_eq!(r["status"], "ok", "{r}");
+    let state = sim.state();
+    assert_eq!(state["files"][0]["name"], "offer.pdf", "the name comes from the URL");
+    assert_eq!(state["files"][0]["sha256"], json!(sha256(&document)), "downloaded over https byte for byte");
+
+    let file: Vec<u8> = b"II*\0".iter().copied().chain((0..9000u32).map(|i| (i % 7) as u8)).collect();
+    let r = common::http::post_json(sim.port, "/sim/infax", None, &json!({"data": B64.encode(&file)})).expect("fax");
+    let faxid = r.json()["faxid"].as_str().expect("faxid").to_string();
+    let meta = s.wait_event("fax.received", "fax.received", |d| d["fax_id"] == faxid.as_str());
+    assert_eq!(
+        (meta["file"]["delivery"].as_str(), meta["file"]["content_type"].as_str()),
+        (Some("http"), Some("image/tiff"))
+    );
+    let file_id = meta["file"]["file_id"].as_str().expect("file id").to_string();
+    let uploaded = s.wait_event("fax.file.uploaded", "the upload", |d| d["file_id"] == file_id.as_str());
+    assert_eq!(uploaded["status"], 200);
+    let post = cloud.requests().into_iter().find(|q| q.method == "POST").expect("upload request");
+    assert_eq!(post.path, "/inbound");
+    assert_eq!(post.body, file, "uploaded byte for byte");
+    assert_eq!(post.header("authorization").as_deref(), Some("Bearer up-t0ken"));
+    assert_eq!(post.header("x-telbridge-sha256"), Some(sha256(&file)));
+    assert_eq!(post.header("x-telbridge-file-id"), Some(file_id.clone()));
+    s.wait_event("fax.deleted", "the delete after the upload", |d| d["file_id"] == file_id.as_str());
+    assert_eq!(sim.state()["inbox"], json!([]));
+    assert!(s.events("fax.file").is_empty(), "no MQTT chunks in upload mode");
+    assert!(!s.agent.log().contains("up-t0ken"), "the upload token is never logged");
+}

@@ -61,6 +61,10 @@ pub struct WavefaxConfig {
     /// Bearer token for `upload_url`.
     #[serde(default)]
     pub upload_token: Secret,
+    /// PEM file of the CAs trusted for `https://` documents and uploads; empty = the
+    /// system's roots.
+    #[serde(default)]
+    pub tls_ca_file: String,
     /// Timeout of one HTTP exchange with the server (uploads and downloads included).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
@@ -156,6 +160,9 @@ impl WavefaxConfig {
         if !self.upload_url.is_empty() {
             crate::http::client::Url::parse(&self.upload_url)
                 .map_err(|e| invalid("wavefax.upload_url", format!("{n}: {e}")))?;
+        }
+        if !self.tls_ca_file.is_empty() && !std::path::Path::new(&self.tls_ca_file).is_file() {
+            return Err(invalid("wavefax.tls_ca_file", format!("{n}: {} is not a readable file", self.tls_ca_file)));
         }
         if self.timeout_ms < 100 {
             return Err(invalid("wavefax.timeout_ms", format!("{n}: must be at least 100")));

@@ -2,8 +2,9 @@
 //! pushes: one connection per request, a whole-exchange timeout, bodies read fully.
 //!
 //! Built on hyper's client connection (hyper is already in the binary for the ingress),
-//! so no second HTTP stack and no blocking threads. Plain `http://` only: the peers sit on
-//! the customer's LAN; TLS is for the uplink.
+//! so no second HTTP stack and no blocking threads. LAN peers speak plain `http://`;
+//! `https://` (for documents and uploads in the cloud) goes through rustls with the ring
+//! provider, the same TLS stack as the uplink, given a client config in the exchange.
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -15,8 +16,10 @@ pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 /// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("bad url {0:?}: only http://host[:port][/path] is supported")]
+    #[error("bad url {0:?}: only http(s)://host[:port][/path] is supported")]
     BadUrl(String),
+    #[error("tls: {0}")]
+    Tls(String),
     #[error("cannot connect to {addr}: {source}")]
     Connect { addr: String, source: std::io::Error },
     #[error("timed out after {0:?}")]
@@ -31,16 +34,19 @@ pub struct Url {
     pub host: String,
     pub port: u16,
     pub target: String,
+    /// `https://`.
+    pub tls: bool,
 }
 
 impl Url {
-    /// Parses `http://host[:port][/path?query]` (also bare `host[:port]`).
+    /// Parses `http(s)://host[:port][/path?query]` (also bare `host[:port]`, plain http).
     pub fn parse(s: &str) -> Result<Url, ClientError> {
         let bad = || ClientError::BadUrl(s.to_string());
-        let rest = match s.split_once("://") {
-            Some(("http", rest)) => rest,
+        let (rest, tls) = match s.split_once("://") {
+            Some(("http", rest)) => (rest, false),
+            Some(("https", rest)) => (rest, true),
             Some(_) => return Err(bad()),
-            None => s,
+            None => (s, false),
         };
         let (authority, target) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -48,22 +54,31 @@ impl Url {
         };
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
-            _ => (authority, 80),
+            _ => (authority, if tls { 443 } else { 80 }),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() || port == 0 {
             return Err(bad());
         }
-        Ok(Url { host: host.to_string(), port, target: target.to_string() })
+        Ok(Url { host: host.to_string(), port, target: target.to_string(), tls })
     }
 
-    /// `http://host:port` without the path.
+    /// `http(s)://host:port` without the path.
     pub fn base(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
         if self.host.contains(':') {
-            format!("http://[{}]:{}", self.host, self.port)
+            format!("{scheme}://[{}]:{}", self.host, self.port)
         } else {
-            format!("http://{}:{}", self.host, self.port)
+            format!("{scheme}://{}:{}", self.host, self.port)
         }
+    }
+
+    /// The `Host` header: the port only when it is not the scheme's default.
+    fn authority(&self) -> String {
+        let base = self.base();
+        let authority = base.split_once("://").map_or(base.as_str(), |(_, a)| a);
+        let default = if self.tls { ":443" } else { ":80" };
+        authority.strip_suffix(default).unwrap_or(authority).to_string()
     }
 }
 
@@ -85,6 +100,8 @@ pub struct Exchange<'a> {
     pub body: Option<Vec<u8>>,
     pub timeout: Duration,
     pub max_reply_bytes: usize,
+    /// The TLS client config for `https://` URLs (refused without one).
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 /// Sends one request to `base` (its path is ignored) for `target`, within `timeout`.
@@ -96,7 +113,16 @@ pub async fn send(
     body: Option<Vec<u8>>,
     timeout: Duration,
 ) -> Result<Reply, ClientError> {
-    let ex = Exchange { method, target, content_type, headers: &[], body, timeout, max_reply_bytes: MAX_REPLY_BYTES };
+    let ex = Exchange {
+        method,
+        target,
+        content_type,
+        headers: &[],
+        body,
+        timeout,
+        max_reply_bytes: MAX_REPLY_BYTES,
+        tls: None,
+    };
     exchange(base, ex).await
 }
 
@@ -112,6 +138,24 @@ async fn run(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
         .await
         .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
     let _ = stream.set_nodelay(true);
+    if !base.tls {
+        return over(stream, base, ex).await;
+    }
+    let config = ex.tls.clone().ok_or_else(|| ClientError::Tls(format!("no TLS settings for {}", base.base())))?;
+    let name = rustls::pki_types::ServerName::try_from(base.host.clone())
+        .map_err(|e| ClientError::Tls(format!("{}: {e}", base.host)))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| ClientError::Tls(format!("{addr}: {e}")))?;
+    over(stream, base, ex).await
+}
+
+/// The exchange over an established connection, plain or TLS.
+async fn over<S>(stream: S, base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
         .map_err(|e| ClientError::Http(e.to_string()))?;
@@ -120,13 +164,11 @@ async fn run(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
             log::debug!("http client connection: {e}");
         }
     });
-    let authority = base.base();
-    let authority = authority.trim_start_matches("http://");
-    let host = if base.port == 80 { authority.trim_end_matches(":80") } else { authority };
+    let host = base.authority();
     let mut req = hyper::Request::builder()
         .method(ex.method)
         .uri(ex.target)
-        .header(hyper::header::HOST, host)
+        .header(hyper::header::HOST, host.as_str())
         .header(hyper::header::CONNECTION, "close");
     if let Some(ct) = ex.content_type {
         req = req.header(hyper::header::CONTENT_TYPE, ct);
@@ -161,9 +203,12 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port, u.target.as_str()), ("10.0.0.5", 8080, "/goip/gw1/k?x=1"));
         let u = Url::parse("192.168.1.9").expect("bare");
         assert_eq!((u.port, u.target.as_str(), u.base()), (80, "/", "http://192.168.1.9:80".to_string()));
+        assert_eq!(u.authority(), "192.168.1.9");
         let u = Url::parse("http://[::1]:81/").expect("v6");
-        assert_eq!((u.host.as_str(), u.port), ("::1", 81));
-        assert!(Url::parse("https://x").is_err());
+        assert_eq!((u.host.as_str(), u.port, u.authority().as_str()), ("::1", 81, "[::1]:81"));
+        let u = Url::parse("https://files.example/a.pdf").expect("https");
+        assert_eq!((u.tls, u.port, u.authority().as_str()), (true, 443, "files.example"));
+        assert!(Url::parse("ftp://x").is_err());
         assert!(Url::parse("http://:80").is_err());
         assert!(Url::parse("http://h:notaport").is_err());
     }

@@ -11,7 +11,7 @@
 mod correlator;
 mod link;
 mod relay;
-mod tls;
+pub mod tls;
 pub mod topics;
 
 pub use link::{AckToken, LinkClient};

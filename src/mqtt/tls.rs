@@ -1,4 +1,4 @@
-//! The rustls client configuration for the uplink: ring provider (builds for MIPS),
+//! The rustls client configuration for the uplink (and the fax driver's https): ring provider (builds for MIPS),
 //! a custom CA or the system roots, and an optional client certificate (mutual TLS).
 
 use crate::config::TlsConfig;

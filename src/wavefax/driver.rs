@@ -88,7 +88,8 @@ impl Driver {
             domain: cfg.domain_login,
             password: cfg.password.expose().to_string(),
         };
-        let server = Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?;
+        let server =
+            Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?.with_ca_file(&cfg.tls_ca_file);
         health.set(&source, State::Starting, None);
         Ok(Driver {
             name: cfg.name.clone(),

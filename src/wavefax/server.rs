@@ -8,6 +8,7 @@ use super::reply::{self, ReplyError};
 use super::request::{self, Call};
 use crate::http::client::{self, ClientError, Url};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -72,11 +73,41 @@ pub struct Server {
     creds: Credentials,
     timeout: Duration,
     state: Mutex<SessionState>,
+    /// PEM file of the CAs trusted for `https://`; empty = the system's roots.
+    ca_file: String,
+    /// Built on the first `https://` exchange (reading the roots once).
+    tls: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 impl Server {
     pub fn new(url: &str, creds: Credentials, timeout: Duration) -> Result<Server, ClientError> {
-        Ok(Server { base: Url::parse(url)?, creds, timeout, state: Mutex::new(SessionState::default()) })
+        Ok(Server {
+            base: Url::parse(url)?,
+            creds,
+            timeout,
+            state: Mutex::new(SessionState::default()),
+            ca_file: String::new(),
+            tls: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Trusts the CAs in `ca_file` (PEM) for `https://` instead of the system's roots.
+    pub fn with_ca_file(mut self, ca_file: &str) -> Server {
+        self.ca_file = ca_file.to_string();
+        self
+    }
+
+    /// The TLS client config for `url`, when it is `https://`.
+    pub fn tls_for(&self, url: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, ClientError> {
+        if !url.tls {
+            return Ok(None);
+        }
+        let built = self.tls.get_or_init(|| {
+            let settings =
+                crate::config::TlsConfig { enabled: true, ca_file: self.ca_file.clone(), ..Default::default() };
+            crate::mqtt::tls::client_config(&settings).map_err(|e| e.to_string())
+        });
+        built.clone().map(Some).map_err(ClientError::Tls)
     }
 
     /// Sends `call` inside the session and returns the reply's fields (code 0 checked).
@@ -141,6 +172,7 @@ impl Server {
             body: req.body.clone(),
             timeout: self.timeout,
             max_reply_bytes: client::MAX_REPLY_BYTES,
+            tls: self.tls_for(&self.base)?,
         };
         let reply = client::exchange(&self.base, ex).await?;
         if !(200..300).contains(&reply.status) {
@@ -164,6 +196,7 @@ impl Server {
             body: None,
             timeout: self.timeout,
             max_reply_bytes: limit,
+            tls: self.tls_for(&url)?,
         };
         let reply = client::exchange(&url, ex).await.map_err(|e| match e {
             ClientError::Http(m) if m.contains("length limit") => ServerError::TooLarge(limit),

@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod http;
+pub mod https;
 pub mod sim;
 pub mod site;
 pub mod tls;
