@@ -60,23 +60,25 @@ fn redacted_secrets_sent_back_keep_the_current_values() {
     assert_eq!(again, edited);
 }
 
-/// The example's commented `[[goip]]` block, uncommented.
-fn example_goip_block() -> String {
+/// The example's commented `[[table]]` block (up to the next blank line), uncommented.
+fn example_block(table: &str) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/telbridge.example.toml");
     let text = std::fs::read_to_string(path).expect("example");
-    let block = &text[text.find("# [[goip]]").expect("goip block")..];
+    let block = &text[text.find(&format!("# [[{table}]]")).expect("block")..];
     block
         .lines()
+        .take_while(|l| !l.trim().is_empty())
         .filter(|l| !l.starts_with("# #"))
         .map(|l| l.strip_prefix("# ").unwrap_or(l))
         .collect::<Vec<_>>()
         .join("\n")
         .replace("env:GOIP_GW1_PASSWORD", "pw")
+        .replace("env:WAVEFAX_FAX1_PASSWORD", "pw")
 }
 
 #[test]
 fn the_example_goip_block_parses_when_uncommented() {
-    let c = Config::parse(&format!("{MINIMAL}{}", example_goip_block())).expect("goip example");
+    let c = Config::parse(&format!("{MINIMAL}{}", example_block("goip"))).expect("goip example");
     let d = &c.goip[0];
     assert_eq!((d.name.as_str(), d.auth, d.poll_sms_secs, d.status_period_secs), ("gw1", GoipAuth::Plain, 30, 60));
     assert_eq!(d.push_base("127.0.0.1:8080"), "http://192.168.1.2:8080");
@@ -107,4 +109,42 @@ fn goip_devices_are_validated_with_their_name_and_their_secrets_redacted() {
     edited.goip[0].password = Secret::new(REDACTED);
     edited.inherit_redacted_secrets(&c);
     assert_eq!(edited.goip[0].password.expose(), "pw");
+}
+
+#[test]
+fn the_example_wavefax_block_parses_when_uncommented() {
+    let c = Config::parse(&format!("{MINIMAL}{}", example_block("wavefax"))).expect("wavefax example");
+    let f = &c.wavefax[0];
+    assert_eq!((f.name.as_str(), f.utc_offset_minutes, f.poll_in_secs, f.chunk_bytes), ("fax1", 480, 30, 98_304));
+    assert_eq!(f, &Config::parse(&format!("{MINIMAL}[[wavefax]]\nname = \"fax1\"\nurl = \"http://192.168.1.20:8080\"\nuser = \"ops\"\npassword = \"pw\"\narea_code = \"20\"\n")).expect("defaults").wavefax[0], "the example shows the defaults");
+}
+
+#[test]
+fn fax_servers_are_validated_with_their_name_and_their_secrets_redacted() {
+    let server = |extra: &str| {
+        format!("[[wavefax]]\nname = \"fax1\"\nurl = \"http://10.0.0.8\"\nuser = \"ops\"\npassword = \"pw\"\n{extra}")
+    };
+    for (extra, key) in [
+        ("country_code = \"+86\"", "wavefax.country_code"),
+        ("area_code = \"020\"", "wavefax.area_code"),
+        ("utc_offset_minutes = 900", "wavefax.utc_offset_minutes"),
+        ("chunk_bytes = 200000", "wavefax.chunk_bytes"),
+        ("spool_max_bytes = 2000\nmax_file_bytes = 4000", "wavefax.spool_max_bytes"),
+        ("upload_url = \"mailto:x\"", "wavefax.upload_url"),
+        ("tls_ca_file = \"/nonexistent/ca.pem\"", "wavefax.tls_ca_file"),
+    ] {
+        let text = format!("{MINIMAL}{}", server(extra));
+        let err = Config::parse(&text).expect_err(extra);
+        assert!(err.to_string().starts_with(key), "{extra}: {err}");
+    }
+    let twice = format!("{MINIMAL}{}\n{}", server(""), server(""));
+    assert!(Config::parse(&twice).expect_err("twice").to_string().contains("used twice"));
+    let c = Config::parse(&format!("{MINIMAL}{}", server("upload_token = \"tok\""))).expect("valid");
+    let shown = c.redacted_json().to_string();
+    assert!(!shown.contains("\"pw\"") && !shown.contains("\"tok\""), "{shown}");
+    let mut edited = c.clone();
+    edited.wavefax[0].password = Secret::new(REDACTED);
+    edited.wavefax[0].upload_token = Secret::new(REDACTED);
+    edited.inherit_redacted_secrets(&c);
+    assert_eq!((edited.wavefax[0].password.expose(), edited.wavefax[0].upload_token.expose()), ("pw", "tok"));
 }
