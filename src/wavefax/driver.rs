@@ -69,7 +69,8 @@ pub struct Driver {
     was_down: Mutex<bool>,
     /// The spool was full at the last look (an event is raised on each change).
     pub(super) spool_full: Mutex<bool>,
-    /// One inbox or outbound round at a time (the loop and `fax.poll_now`).
+    /// One inbox or outbound round at a time (the loop and `fax.poll_now`): never two
+    /// re-offers of a file, never two polls racing over the same fax.
     pub(super) rounds: tokio::sync::Mutex<()>,
     wake: Notify,
 }
@@ -198,6 +199,7 @@ impl Driver {
 
     /// One inbox round: acknowledged deletes, re-offers and uploads, then new faxes.
     pub async fn inbox_round(&self) -> Result<usize, DriverError> {
+        let _round = self.rounds.lock().await;
         self.finish_acked().await?;
         self.reoffer_due().await?;
         self.poll_inbox().await

@@ -13,7 +13,7 @@ use super::reply::{self, ReplyError};
 use super::request::Call;
 use super::server::ServerError;
 use crate::command::{Command, CommandError, Outcome, Registry, Reply};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -134,5 +134,5 @@ async fn resend(d: &Driver, cmd: Command) -> Reply {
         .await
         .map_err(|e| command_error(e.into()))?;
     d.poll_soon();
-    Ok(Outcome::data(json!({"faxid": faxid, "tracked_faxid": tracked, "new_number": to, "fields": Value::Null})))
+    Ok(Outcome::data(json!({"faxid": faxid, "tracked_faxid": tracked, "new_number": to})))
 }

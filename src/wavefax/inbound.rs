@@ -79,8 +79,8 @@ impl Driver {
     }
 
     /// Lists the inbox window and relays every fax not seen before; returns how many.
-    pub async fn poll_inbox(&self) -> Result<usize, DriverError> {
-        let _round = self.rounds.lock().await;
+    /// (Called inside [`Driver::inbox_round`], which holds the round lock.)
+    pub(super) async fn poll_inbox(&self) -> Result<usize, DriverError> {
         let hwm = self.load_hwm().await?;
         let (start, end) = window(hwm, self.now_local(), self.cfg.in_overlap_secs);
         let listed = self.call(&Call::GetInFaxIds { start, end, folder: None }).await?;

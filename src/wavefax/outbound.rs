@@ -183,9 +183,9 @@ impl Driver {
     /// Outbound faxes on the server submitted since `started_ms` whose `fileid` names one
     /// of `fileids`, in id order.
     async fn find_submitted(&self, fileids: &[String], started_ms: u64) -> Result<Vec<String>, DriverError> {
-        let offset = i64::from(self.cfg.utc_offset_minutes) * 60;
-        let start = format_time((started_ms / 1000) as i64 - RECOVERY_MARGIN_SECS, self.cfg.utc_offset_minutes);
-        let end = format_time(self.now_local() - offset + 86_400, self.cfg.utc_offset_minutes);
+        let zone = self.cfg.utc_offset_minutes;
+        let start = format_time((started_ms / 1000) as i64 - RECOVERY_MARGIN_SECS, zone);
+        let end = format_time((now_ms() / 1000) as i64 + 86_400, zone);
         let listed = self.call(&Call::GetOutFaxIds { start, end }).await?;
         let mut ids = reply::fax_ids(&listed).unwrap_or_default();
         super::inbox::sort_ids(&mut ids);
