@@ -15,7 +15,8 @@ for target in "$@"; do
     size=$(stat -c %s "$bin")
     case "$target" in
         armv7-*) budget=4000000 ;;
-        mipsel-*|mips-*) budget=5000000 ;;
+        # MIPS code is ~40 % larger than ARM. 5.5 MB since the WaveFax driver (README, "Sizes").
+        mipsel-*|mips-*) budget=5500000 ;;
         *) budget=5000000 ;;
     esac
     verdict="within budget ($budget)"
