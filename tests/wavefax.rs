@@ -312,6 +312,12 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
 
     let unknown = s.call("ack-0", "fax.file.ack", json!({"file_id": "nope"}));
     assert_eq!(unknown["error"]["code"], "unknown_file");
+    // The cloud found the file damaged: it is offered again, whole, from the spool.
+    let again = s.call("ack-bad", "fax.file.ack", json!({"file_id": file_id, "ok": false, "reason": "sha mismatch"}));
+    assert_eq!(again["data"]["reoffered"], true, "{again}");
+    s.wait_event("fax.received", "the re-offer", |d| d["reoffered"] == true);
+    wait_for(WAIT, "the chunks again", || (s.events("fax.file").len() >= 16).then_some(()));
+    assert_eq!(sim.state()["inbox"], json!([faxid]), "a refused file keeps the fax on the server");
     let ack = s.call("ack-1", "fax.file.ack", json!({"file_id": file_id}));
     assert_eq!((ack["data"]["deleted"].as_bool(), ack["data"]["state"].as_str()), (Some(true), Some("done")), "{ack}");
     assert_eq!(sim.state()["inbox"], json!([]), "deleted on the server after the ack");
@@ -404,4 +410,35 @@ fn files_travel_over_https_a_document_downloaded_and_a_received_fax_uploaded_the
     assert_eq!(sim.state()["inbox"], json!([]));
     assert!(s.events("fax.file").is_empty(), "no MQTT chunks in upload mode");
     assert!(!s.agent.log().contains("up-t0ken"), "the upload token is never logged");
+}
+
+#[test]
+fn a_full_spool_leaves_new_faxes_on_the_server_until_an_ack_makes_room() {
+    use base64::Engine;
+    let sim = Sim::fax(&[]);
+    let s = fax_site(
+        "fax-spool",
+        &sim,
+        "poll_in_secs = 1\nspool_max_bytes = 20000\nmax_file_bytes = 20000\nchunk_bytes = 8192",
+    );
+    let deliver = |fill: u8| {
+        let r = common::http::post_json(sim.port, "/sim/infax", None, &json!({"data": B64.encode(vec![fill; 15_000])}))
+            .expect("deliver");
+        r.json()["faxid"].as_str().expect("faxid").to_string()
+    };
+    let first = deliver(1);
+    let meta = s.wait_event("fax.received", "the first fax", |d| d["fax_id"] == first.as_str());
+    let second = deliver(2);
+    s.wait_event("spool.full", "spool.full", |d| d["max_bytes"] == 20000);
+    let polls = sim.state()["calls"]["getinfaxids"].as_u64().expect("polls");
+    wait_for(WAIT, "two more polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 2).then_some(()));
+    assert!(s.events("fax.received").iter().all(|d| d["fax_id"] != second.as_str()), "no room: it waits");
+    assert_eq!(sim.state()["inbox"], json!([first.clone(), second.clone()]), "both still on the server");
+    let ack = s.call("ack-1", "fax.file.ack", json!({"file_id": meta["file"]["file_id"]}));
+    assert_eq!(ack["data"]["state"], "done", "{ack}");
+    let later = s.wait_event("fax.received", "the second fax", |d| d["fax_id"] == second.as_str());
+    assert_eq!(later["file"]["bytes"], 15_000);
+    s.wait_event("spool.recovered", "spool.recovered", |_| true);
+    let whole = wait_for(WAIT, "its chunks", || reassemble(&s, later["file"]["file_id"].as_str()?));
+    assert_eq!(whole, vec![2u8; 15_000]);
 }

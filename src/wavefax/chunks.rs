@@ -28,26 +28,26 @@ pub fn chunk_count(len: usize, chunk_bytes: usize) -> usize {
     len.div_ceil(chunk_bytes.max(1)).max(1)
 }
 
-/// The `data` of every chunk event of `file`, in order.
-pub fn chunk_data(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize) -> Vec<Value> {
+/// The `data` of chunk `index` of `file`.
+pub fn chunk_at(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize, index: usize) -> Value {
     let chunk_bytes = chunk_bytes.max(1);
     let count = chunk_count(data.len(), chunk_bytes);
-    let b64 = base64::engine::general_purpose::STANDARD;
-    (0..count)
-        .map(|index| {
-            let start = index * chunk_bytes;
-            let piece = &data[start.min(data.len())..(start + chunk_bytes).min(data.len())];
-            let mut v = json!({
-                "file_id": file.file_id, "fax_id": file.fax_id, "index": index, "count": count,
-                "offset": start.min(data.len()), "bytes": piece.len(), "total_bytes": data.len(),
-                "data": b64.encode(piece),
-            });
-            if index == 0 || index + 1 == count {
-                v["sha256"] = json!(file.sha256);
-            }
-            v
-        })
-        .collect()
+    let start = (index * chunk_bytes).min(data.len());
+    let piece = &data[start..(start + chunk_bytes).min(data.len())];
+    let mut v = json!({
+        "file_id": file.file_id, "fax_id": file.fax_id, "index": index, "count": count,
+        "offset": start, "bytes": piece.len(), "total_bytes": data.len(),
+        "data": base64::engine::general_purpose::STANDARD.encode(piece),
+    });
+    if index == 0 || index + 1 == count {
+        v["sha256"] = json!(file.sha256);
+    }
+    v
+}
+
+/// The `data` of every chunk event of `file`, in order.
+pub fn chunk_data(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize) -> Vec<Value> {
+    (0..chunk_count(data.len(), chunk_bytes)).map(|i| chunk_at(file, data, chunk_bytes, i)).collect()
 }
 
 #[cfg(test)]

@@ -11,16 +11,16 @@
 //! 2xx from `upload_url`); only then, if configured, is the fax deleted on the server.
 //! A file not acknowledged within `file_reoffer_secs` is offered again.
 
-use super::chunks::{FileRef, chunk_count, chunk_data, sha256_hex};
+use super::chunks::{FileRef, chunk_at, chunk_count, sha256_hex};
 use super::codes::{BAD_FILE_ID, CANNOT_FETCH_FILE, NO_SUCH_FILE};
 use super::driver::{Driver, DriverError};
 use super::inbox::{advance, received_data, sort_ids, window};
 use super::reply;
 use super::request::{Call, format_time, parse_time};
 use super::server::ServerError;
-use crate::event::new_id;
+use crate::event::{Class, NewEvent, new_id};
 use crate::http::client::{self, Url};
-use crate::store::{OutboxItem, StoreError};
+use crate::store::{Db, OutboxItem, StoreError};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -39,6 +39,47 @@ struct InRow {
     server: String,
     faxid: String,
     state: String,
+}
+
+/// Queues `fax.received` and (MQTT delivery) every `fax.file` chunk, on the writer thread:
+/// one chunk event is built at a time, so a large file is never held as JSON all at once.
+struct Offer {
+    source: String,
+    agent: String,
+    chunk_bytes: usize,
+    chunks: bool,
+}
+
+impl Offer {
+    fn item(&self, kind: &str, data: Value) -> OutboxItem {
+        OutboxItem::from_event(&NewEvent::new(self.source.clone(), kind, data, Class::Critical), &self.agent)
+    }
+
+    fn enqueue(&self, db: &mut Db<'_>, meta: &Value, file_id: &str, data: &[u8]) -> Result<(), StoreError> {
+        db.enqueue(&self.item("fax.received", meta.clone()))?;
+        if !self.chunks {
+            return Ok(());
+        }
+        let sha256 = meta["file"]["sha256"].as_str().unwrap_or_default();
+        let file = FileRef { file_id, fax_id: meta["fax_id"].as_str().unwrap_or_default(), sha256 };
+        for i in 0..chunk_count(data.len(), self.chunk_bytes) {
+            db.enqueue(&self.item("fax.file", chunk_at(&file, data, self.chunk_bytes, i)))?;
+        }
+        Ok(())
+    }
+}
+
+/// A spooled file and its `fax.received` data, on the writer thread.
+fn read_spooled(db: &mut Db<'_>, file_id: &str) -> Result<Option<(Value, Vec<u8>)>, StoreError> {
+    let row: Option<(String, Vec<u8>)> = db
+        .conn()
+        .query_row(
+            "SELECT meta, data FROM fax_in WHERE file_id = ?1 AND state = 'spooled' AND data IS NOT NULL",
+            [file_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row.map(|(meta, data)| (serde_json::from_str(&meta).unwrap_or_default(), data)))
 }
 
 /// Errors after which a fax is relayed without its file rather than retried.
@@ -160,40 +201,39 @@ impl Driver {
         self.server.download(&url, self.cfg.max_file_bytes).await
     }
 
-    /// `fax.received` and (MQTT delivery) every chunk of the file.
-    fn offer_items(&self, meta: &Value, file_id: &str, data: &[u8]) -> Vec<OutboxItem> {
-        let mut items = vec![self.event("fax.received", meta.clone())];
-        if self.mqtt_delivery() {
-            let sha = meta["file"]["sha256"].as_str().unwrap_or_default();
-            let fax_id = meta["fax_id"].as_str().unwrap_or_default();
-            let file = FileRef { file_id, fax_id, sha256: sha };
-            items.extend(chunk_data(&file, data, self.cfg.chunk_bytes).into_iter().map(|c| self.event("fax.file", c)));
+    /// What queues a file's offer inside a store call.
+    fn offer(&self) -> Offer {
+        Offer {
+            source: self.source.clone(),
+            agent: self.agent.clone(),
+            chunk_bytes: self.cfg.chunk_bytes,
+            chunks: self.mqtt_delivery(),
         }
-        items
     }
 
     /// Commits a fetched fax with its events; false when the spool has no room for it.
     async fn spool(&self, f: Fetched) -> Result<bool, StoreError> {
         let file_id = new_id();
         let mut meta = f.meta;
-        let (state, data, sha, items) = match f.file {
+        let offer = self.offer();
+        let (state, data, sha) = match f.file {
             Ok(data) => {
                 let sha = sha256_hex(&data);
                 let count = if self.mqtt_delivery() { chunk_count(data.len(), self.cfg.chunk_bytes) } else { 0 };
                 meta["file"] = json!({"file_id": file_id, "bytes": data.len(), "sha256": sha,
                     "content_type": content_type(&data), "delivery": if self.mqtt_delivery() { "mqtt" } else { "http" },
                     "chunks": count, "chunk_bytes": self.cfg.chunk_bytes});
-                let items = self.offer_items(&meta, &file_id, &data);
-                ("spooled", Some(data), sha, items)
+                ("spooled", Some(data), sha)
             }
             Err(reason) => {
                 log::warn!("{}: fax {} relayed without its file: {reason}", self.source, f.faxid);
                 meta["file"] = Value::Null;
                 meta["file_error"] = json!(reason);
-                ("no_file", None, String::new(), vec![self.event("fax.received", meta.clone())])
+                ("no_file", None, String::new())
             }
         };
-        let (server, quota, faxid, meta) = (self.name.clone(), self.cfg.spool_max_bytes, f.faxid, meta.to_string());
+        let (server, quota, faxid, meta_text) =
+            (self.name.clone(), self.cfg.spool_max_bytes, f.faxid, meta.to_string());
         self.store
             .call(move |db| {
                 let bytes = data.as_ref().map_or(0, Vec::len) as i64;
@@ -211,10 +251,10 @@ impl Driver {
                 let n = db.conn().execute(
                     "INSERT INTO fax_in (server, faxid, file_id, state, data, bytes, sha256, meta, offered_ms, updated_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (server, faxid) DO NOTHING",
-                    params![server, faxid, file_id, state, data, bytes, sha, meta, now],
+                    params![server, faxid, file_id, state, data, bytes, sha, meta_text, now],
                 )?;
                 if n == 1 {
-                    items.iter().try_for_each(|item| db.enqueue(item).map(|_| ()))?;
+                    offer.enqueue(db, &meta, &file_id, data.as_deref().unwrap_or_default())?;
                 }
                 Ok(true)
             })
@@ -374,19 +414,7 @@ impl Driver {
 
     async fn spooled(&self, file_id: &str) -> Result<Option<(Value, Vec<u8>)>, StoreError> {
         let id = file_id.to_string();
-        self.store
-            .call(move |db| {
-                let row: Option<(String, Vec<u8>)> = db
-                    .conn()
-                    .query_row(
-                        "SELECT meta, data FROM fax_in WHERE file_id = ?1 AND state = 'spooled' AND data IS NOT NULL",
-                        [&id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
-                Ok(row.map(|(meta, data)| (serde_json::from_str(&meta).unwrap_or_default(), data)))
-            })
-            .await
+        self.store.call(move |db| read_spooled(db, &id)).await
     }
 
     /// Queues a spooled file's `fax.received` and chunks again (or uploads it again).
@@ -394,15 +422,16 @@ impl Driver {
         if !self.mqtt_delivery() {
             return self.upload(file_id).await;
         }
-        let Some((mut meta, data)) = self.spooled(file_id).await? else { return Ok(()) };
-        meta["reoffered"] = json!(true);
-        let items = self.offer_items(&meta, file_id, &data);
-        let id = file_id.to_string();
+        // Read, re-queue and stamp in one call on the writer: the file never leaves SQLite's
+        // thread, and a re-offer is all or nothing.
+        let (offer, id) = (self.offer(), file_id.to_string());
         self.store
             .call(move |db| {
+                let Some((mut meta, data)) = read_spooled(db, &id)? else { return Ok(()) };
+                meta["reoffered"] = json!(true);
                 db.conn()
                     .execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
-                items.iter().try_for_each(|item| db.enqueue(item).map(|_| ()))
+                offer.enqueue(db, &meta, &id, &data)
             })
             .await?;
         Ok(())
