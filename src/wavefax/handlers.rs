@@ -56,7 +56,7 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
         let faxid = args::fax_id(&c.args).map_err(CommandError::bad_args)?;
         let fax = d.out_fax(&faxid).await.map_err(command_error)?;
         Ok(Outcome::data(json!({"faxid": faxid, "status": fax.status, "state": fax.state.name(),
-            "errcode": fax.errcode, "error": fax.error, "final": fax.state.is_final(), "fields": fax.fields})))
+            "errcode": fax.errcode, "reason": fax.reason, "error": fax.error, "final": fax.state.is_final(), "fields": fax.fields})))
     });
     // A resend dials again: never repeated blindly after a crash.
     on(registry, &driver, "fax.resend", false, |d, c| async move { resend(&d, c).await });

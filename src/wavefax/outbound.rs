@@ -234,7 +234,8 @@ impl Driver {
                 Ok(map) => {
                     let fax = reply::out_fax(map)?;
                     let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
-                            "state": fax.state.name(), "errcode": fax.errcode, "error": fax.error, "final": fax.state.is_final()});
+                            "state": fax.state.name(), "errcode": fax.errcode, "reason": fax.reason, "error": fax.error,
+                            "final": fax.state.is_final()});
                     for (k, v) in fax.fields {
                         data[k.as_str()] = v;
                     }

@@ -2,7 +2,7 @@
 //! strict JSON (`{ code:0, sessionToken:"WSSESS…"}`: bare keys, sometimes single quotes),
 //! numbers may come as strings, and a failure holds only `code` and `msg`.
 
-use super::codes::{OutState, fax_error_name, server_error_name};
+use super::codes::{FaxError, OutState, server_error_name};
 use serde_json::{Map, Value};
 
 /// Why a reply could not be used.
@@ -132,6 +132,8 @@ pub struct OutFax {
     pub state: OutState,
     pub status: i64,
     pub errcode: i64,
+    /// `errcode` as its variant, and its meaning.
+    pub reason: FaxError,
     pub error: &'static str,
     /// Every other field as sent (faxnum, recipient, pages, duration, portname, …).
     pub fields: Map<String, Value>,
@@ -148,8 +150,8 @@ pub fn out_fax(mut map: Map<String, Value>) -> Result<OutFax, ReplyError> {
     let status = map.remove("status").as_ref().and_then(number).ok_or(ReplyError::Missing("status"))?;
     let state = OutState::from_code(u64::try_from(status).unwrap_or(u64::MAX)).ok_or(ReplyError::Missing("status"))?;
     let errcode = map.remove("errcode").as_ref().and_then(number).unwrap_or(0);
-    let error = fax_error_name(u64::try_from(errcode).unwrap_or(u64::MAX));
-    Ok(OutFax { state, status, errcode, error, fields: map })
+    let reason = FaxError::from_code(u64::try_from(errcode).unwrap_or(u64::MAX));
+    Ok(OutFax { state, status, errcode, reason, error: reason.meaning(), fields: map })
 }
 
 #[cfg(test)]
@@ -188,6 +190,7 @@ mod tests {
         )
         .expect("outfax");
         assert_eq!((fax.state, fax.error, fax.state.is_final()), (OutState::Failed, "busy", true));
+        assert_eq!(fax.reason, FaxError::Busy);
         assert_eq!(fax.fields["portname"], "COM3");
         assert!(parse_out_fax(br#"{"code":0,"status":12}"#).is_err());
     }
