@@ -167,7 +167,7 @@ fn main() -> ExitCode {
             Ok(addr) => println!("listening on {addr}"),
             Err(e) => eprintln!("telbridge-sim: {e}"),
         }
-        let limits = telbridge::http::Limits { max_body_bytes: 4 << 20, request_timeout: Duration::from_secs(10) };
+        let limits = telbridge::http::Limits { max_body_bytes: 64 << 20, request_timeout: Duration::from_secs(60) };
         let stop = CancellationToken::new();
         let s = stop.clone();
         tokio::spawn(async move {

@@ -205,6 +205,6 @@ impl Server {
         if !(200..300).contains(&reply.status) {
             return Err(ServerError::Status(reply.status));
         }
-        Ok(reply.body.to_vec())
+        Ok(Vec::from(reply.body))
     }
 }
