@@ -442,3 +442,29 @@ fn a_full_spool_leaves_new_faxes_on_the_server_until_an_ack_makes_room() {
     let whole = wait_for(WAIT, "its chunks", || reassemble(&s, later["file"]["file_id"].as_str()?));
     assert_eq!(whole, vec![2u8; 15_000]);
 }
+
+#[test]
+fn a_fax_the_server_cannot_read_does_not_hold_up_the_next_and_is_relayed_without_its_file_in_the_end() {
+    use base64::Engine;
+    let sim = Sim::fax(&[]);
+    let s = fax_site("fax-broken", &sim, "poll_in_secs = 1\ndelete_after_ack = true");
+    let deliver = |body: Value| {
+        let r = common::http::post_json(sim.port, "/sim/infax", None, &body).expect("deliver");
+        r.json()["faxid"].as_str().expect("faxid").to_string()
+    };
+    let broken = deliver(json!({"data": B64.encode(b"unreadable"), "broken": true}));
+    let good = deliver(json!({"data": B64.encode(b"%PDF-1.4 fine")}));
+    s.wait_event("fax.received", "the good fax, past the broken one", |d| d["fax_id"] == good.as_str());
+    let given_up = s.wait_event("fax.received", "the broken fax, in the end", |d| d["fax_id"] == broken.as_str());
+    assert_eq!(given_up["file"], Value::Null);
+    let why = given_up["file_error"].as_str().expect("file_error");
+    assert!(why.contains("database error") && why.contains("after 3 rounds"), "{why}");
+    assert_eq!(given_up["callerid"], "02087057352", "its metadata is still relayed");
+    let order: Vec<String> =
+        s.events("fax.received").iter().filter_map(|d| d["fax_id"].as_str().map(str::to_string)).collect();
+    assert_eq!(order, [good.clone(), broken.clone()], "the good fax did not wait for the broken one");
+    let polls = sim.state()["calls"]["getinfaxids"].as_u64().expect("polls");
+    wait_for(WAIT, "two more polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 2).then_some(()));
+    assert_eq!(s.events("fax.received").iter().filter(|d| d["fax_id"] == broken.as_str()).count(), 1);
+    assert!(sim.state()["inbox"].as_array().expect("inbox").contains(&json!(broken)), "never deleted without its file");
+}

@@ -281,6 +281,14 @@ impl Config {
         let mut names = std::collections::HashSet::new();
         for server in &self.wavefax {
             server.validate(m.max_payload_bytes)?;
+            // One file's chunks must fit in half the outbox, or it could never be queued.
+            let chunked = (server.max_file_bytes as u64).div_ceil(3) * 4 * 11 / 10;
+            if server.upload_url.is_empty() && chunked > s.max_bytes / 2 {
+                return Err(invalid(
+                    "wavefax.max_file_bytes",
+                    format!("{}: a file this large needs store.max_bytes of at least {}", server.name, chunked * 2),
+                ));
+            }
             if !names.insert(&server.name) {
                 return Err(invalid("wavefax.name", format!("{:?} is used twice", server.name)));
             }

@@ -132,6 +132,7 @@ fn fax_servers_are_validated_with_their_name_and_their_secrets_redacted() {
         ("spool_max_bytes = 2000\nmax_file_bytes = 4000", "wavefax.spool_max_bytes"),
         ("upload_url = \"mailto:x\"", "wavefax.upload_url"),
         ("tls_ca_file = \"/nonexistent/ca.pem\"", "wavefax.tls_ca_file"),
+        ("max_file_bytes = 30000000\nspool_max_bytes = 40000000", "wavefax.max_file_bytes"),
     ] {
         let text = format!("{MINIMAL}{}", server(extra));
         let err = Config::parse(&text).expect_err(extra);

@@ -72,6 +72,8 @@ pub struct Driver {
     /// One inbox or outbound round at a time (the loop and `fax.poll_now`): never two
     /// re-offers of a file, never two polls racing over the same fax.
     pub(super) rounds: tokio::sync::Mutex<()>,
+    /// Rounds in which a received fax could not be read, by fax id.
+    pub(super) fetch_failures: Mutex<std::collections::HashMap<String, u32>>,
     wake: Notify,
 }
 
@@ -104,6 +106,7 @@ impl Driver {
             was_down: Mutex::new(false),
             spool_full: Mutex::new(false),
             rounds: tokio::sync::Mutex::new(()),
+            fetch_failures: Mutex::default(),
             wake: Notify::new(),
         })
     }

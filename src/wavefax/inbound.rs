@@ -7,6 +7,10 @@
 //! next round finds it again. When the spool quota would be exceeded, new faxes stay on
 //! the server until acknowledgements make room (`spool.full` / `spool.recovered`).
 //!
+//! A fax that cannot be read (an error about it, not about the server) is skipped for the
+//! round, so it never holds up the faxes after it; after three rounds it is relayed as
+//! metadata with `file_error` and left on the server.
+//!
 //! The file leaves the spool only when the cloud acknowledges it (`fax.file.ack`, or a
 //! 2xx from `upload_url`); only then, if configured, is the fax deleted on the server.
 //! A file not acknowledged within `file_reoffer_secs` is offered again.
@@ -67,6 +71,15 @@ impl Offer {
         }
         Ok(())
     }
+}
+
+/// Rounds in which one fax may fail to be read before it is relayed without its file.
+const GIVE_UP_AFTER: u32 = 3;
+
+/// Errors that end the whole round (the server, its login or the store are the problem,
+/// not one fax); any other failure concerns one fax only.
+fn aborts_round(e: &DriverError) -> bool {
+    e.is_transient() || matches!(e, DriverError::Store(_) | DriverError::Server(ServerError::Credentials(_)))
 }
 
 /// A spooled file and its `fax.received` data, on the writer thread.
@@ -144,7 +157,17 @@ impl Driver {
             .await?;
         let (mut relayed, mut complete, mut times) = (0, true, Vec::new());
         for faxid in ids.into_iter().filter(|id| !known.contains(id)) {
-            let Some(fetched) = self.fetch_fax(&faxid).await? else { continue };
+            let fetched = match self.fetch_fax(&faxid).await {
+                Ok(Some(f)) => f,
+                Ok(None) => continue,
+                Err(e) if aborts_round(&e) => return Err(e),
+                Err(e) => {
+                    // This fax only: the others go on, the mark waits for it.
+                    log::warn!("{}: fax {faxid}: {e}; trying again next round", self.source);
+                    complete = false;
+                    continue;
+                }
+            };
             let rcvtime = fetched.rcvtime.clone();
             match self.spool(fetched).await {
                 Ok(true) => {
@@ -177,10 +200,16 @@ impl Driver {
 
     /// `getinfax`, `getfaxfile` and the download; `None` when the fax vanished meanwhile.
     async fn fetch_fax(&self, faxid: &str) -> Result<Option<Fetched>, DriverError> {
+        let gone = |reason: String| Fetched {
+            faxid: faxid.to_string(),
+            rcvtime: String::new(),
+            meta: json!({"fax_id": faxid, "received_at": null}),
+            file: Err(reason),
+        };
         let info = match self.call(&Call::GetInFax { faxid: faxid.to_string() }).await {
             Ok(m) => m,
             Err(e) if e.is_unknown_fax() => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(e) => return self.failed(faxid, e.into()).map(|reason| Some(gone(format!("getinfax: {reason}")))),
         };
         let rcvtime = info.get("rcvtime").and_then(reply::text).unwrap_or_default();
         let meta = received_data(faxid, &info, self.cfg.utc_offset_minutes);
@@ -189,10 +218,27 @@ impl Driver {
             Ok(fileid) => match self.download_file(fileid).await {
                 Ok(data) => Ok(data),
                 Err(e) if file_unavailable(&e) => Err(e.to_string()),
-                Err(e) => return Err(e.into()),
+                Err(e) => Err(self.failed(faxid, e.into())?),
             },
         };
+        self.fetch_failures.lock().unwrap_or_else(|e| e.into_inner()).remove(faxid);
         Ok(Some(Fetched { faxid: faxid.to_string(), rcvtime, meta, file }))
+    }
+
+    /// Counts a failure to read one fax: the error itself until it has failed
+    /// [`GIVE_UP_AFTER`] rounds, then the reason to relay it without its file.
+    fn failed(&self, faxid: &str, e: DriverError) -> Result<String, DriverError> {
+        if aborts_round(&e) {
+            return Err(e);
+        }
+        let mut failures = self.fetch_failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(faxid.to_string()).or_default();
+        *n += 1;
+        if *n < GIVE_UP_AFTER {
+            return Err(e);
+        }
+        failures.remove(faxid);
+        Ok(format!("{e} (after {GIVE_UP_AFTER} rounds)"))
     }
 
     async fn download_file(&self, fileid: String) -> Result<Vec<u8>, ServerError> {

@@ -4,7 +4,8 @@
 //! an inbox with files served at `fileurl`, and the seed's non-strict JSON style (bare
 //! keys) on some replies.
 //!
-//! Control API: `POST /sim/infax {"from","to","pages","data"(base64)}` delivers a fax,
+//! Control API: `POST /sim/infax {"from","to","pages","data"(base64),"broken"}` delivers a
+//! fax (`broken`: `getfaxfile` fails for it with a database error),
 //! `POST /sim/expire` expires every session token, `GET /sim/state` shows the jobs, the
 //! files (with their SHA-256), the inbox and the calls answered. A small document host
 //! stands in for the cloud's file store: `POST /sim/docs/{name}` keeps the raw body,
@@ -175,8 +176,11 @@ impl Sim {
                 let text = |k: &str, d: &str| body.get(k).and_then(Value::as_str).unwrap_or(d).to_string();
                 let data = base64::engine::general_purpose::STANDARD.decode(text("data", "")).unwrap_or_default();
                 let pages = body.get("pages").and_then(Value::as_u64).unwrap_or(1);
-                let id =
-                    self.lock().receive(&text("from", "02087057352"), &text("to", "8000"), data, now_stamp(), pages);
+                let mut s = self.lock();
+                let id = s.receive(&text("from", "02087057352"), &text("to", "8000"), data, now_stamp(), pages);
+                if let Some(fax) = s.inbox.get_mut(&id) {
+                    fax.broken = body.get("broken").and_then(Value::as_bool).unwrap_or(false);
+                }
                 ok(json!({"faxid": id.to_string()}))
             }
             "/sim/expire" => {
@@ -253,13 +257,7 @@ impl Sim {
                     "subject": "", "rcvtime": f.rcvtime, "pages": f.pages, "duration": 20 * f.pages, "portname": "COM2"}))
             }),
             "getfaxfile" => {
-                let fileid = get("fileid");
-                if s.files.contains_key(&fileid) {
-                    let ext = if get("pdf") == "1" { "pdf" } else { "tif" };
-                    Ok(non_strict(&[("code", json!(0)), ("fileurl", json!(format!("/files/{fileid}.{ext}")))]))
-                } else {
-                    Err(state::BAD_FILE_ID)
-                }
+                s.fax_file(&get("fileid"), get("pdf") == "1").map(|url| non_strict(&[("code", json!(0)), ("fileurl", json!(url))]))
             }
             "deleteinfax" => id("faxid").and_then(|i| s.inbox.remove(&i)).ok_or(state::BAD_FAX_ID).map(|_| ok(json!({"code": 0}))),
             _ => Err(251_658_256),

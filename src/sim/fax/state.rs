@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 pub use crate::wavefax::codes::{BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, NO_USER, WRONG_PASSWORD};
 
+/// The server's "database error" code.
+pub const DATABASE_ERROR: i64 = 251_658_249;
+
 /// An outbound job.
 #[derive(Debug, Clone)]
 pub struct OutJob {
@@ -31,6 +34,8 @@ pub struct InFax {
     pub fileid: String,
     pub rcvtime: String,
     pub pages: u64,
+    /// `getfaxfile` fails for it with a database error (a fax the server cannot read).
+    pub broken: bool,
 }
 
 /// The whole server.
@@ -235,8 +240,20 @@ impl FaxServer {
     pub fn receive(&mut self, callerid: &str, calleeid: &str, data: Vec<u8>, rcvtime: String, pages: u64) -> u64 {
         let fileid = self.put_file("in.tif", data);
         let id = self.id();
-        self.inbox.insert(id, InFax { callerid: callerid.into(), calleeid: calleeid.into(), fileid, rcvtime, pages });
+        let fax = InFax { callerid: callerid.into(), calleeid: calleeid.into(), fileid, rcvtime, pages, broken: false };
+        self.inbox.insert(id, fax);
         id
+    }
+
+    /// `getfaxfile` for `fileid`: its URL, or the server's error.
+    pub fn fax_file(&self, fileid: &str, pdf: bool) -> Result<String, i64> {
+        if self.inbox.values().any(|f| f.fileid == fileid && f.broken) {
+            return Err(DATABASE_ERROR);
+        }
+        if !self.files.contains_key(fileid) {
+            return Err(BAD_FILE_ID);
+        }
+        Ok(format!("/files/{fileid}.{}", if pdf { "pdf" } else { "tif" }))
     }
 
     /// Outbound ids submitted in `[start, end]`.
