@@ -2,15 +2,18 @@
 # cross/build.sh TARGET... — stripped, static release builds of the agent (and the
 # simulators), e.g. for armv7-unknown-linux-musleabihf, aarch64-unknown-linux-musl,
 # mipsel-unknown-linux-musl. Prints each agent binary's size and checks the budget.
-# Run cross/setup-debian.sh once first.
+# TELBRIDGE_FEATURES="wavefax" (or "goip", or "") builds only those drivers: a smaller binary
+# for a site that uses only them. Run cross/setup-debian.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . cross/env.sh
 [ $# -gt 0 ] || set -- "${CROSS_TARGETS[@]}"
 status=0
+features=()
+[ -z "${TELBRIDGE_FEATURES+set}" ] || features=(--no-default-features --features "$TELBRIDGE_FEATURES")
 for target in "$@"; do
     cargo-zigbuild zigbuild --locked --config cross/musl.toml --release --target "$target" \
-        -Zbuild-std=std,panic_abort --bin telbridge
+        -Zbuild-std=std,panic_abort --bin telbridge "${features[@]}"
     bin="$CARGO_TARGET_DIR/$target/release/telbridge"
     size=$(stat -c %s "$bin")
     case "$target" in

@@ -4,12 +4,15 @@
 //! Layers: [`config`] (the TOML file), [`store`] (the one writer of the SQLite file),
 //! [`event`] (envelopes and ids), [`mqtt`] (the uplink), [`command`] (cloud commands and
 //! their registry), [`http`] (the local ingress), and [`agent`], which wires them together.
+//! The drivers (`goip`, `wavefax`) are cargo features, both on by default; `sim` (the
+//! simulators) needs both.
 
 pub mod agent;
 pub mod cli;
 pub mod command;
 pub mod config;
 pub mod event;
+#[cfg(feature = "goip")]
 pub mod goip;
 pub mod health;
 pub mod http;
@@ -17,6 +20,8 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notify;
 pub mod schedule;
+#[cfg(all(feature = "goip", feature = "wavefax"))]
 pub mod sim;
 pub mod store;
+#[cfg(feature = "wavefax")]
 pub mod wavefax;

@@ -5,6 +5,8 @@
 //! that is not retried in a loop, and an inbound fax downloaded byte for byte. Then the
 //! whole agent with a `[[wavefax]]` server, a real broker and the cloud's side recording:
 //! `fax.send` to success and to busy, preconditions, crash recovery, the inbound relay.
+// Needs the simulators, which need every driver.
+#![cfg(all(feature = "goip", feature = "wavefax"))]
 
 mod common;
 

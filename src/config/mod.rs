@@ -8,7 +8,7 @@ mod goip;
 mod secret;
 mod wavefax;
 
-pub use goip::{GoipAuth, GoipConfig};
+pub use goip::{CIPHERS, GoipAuth, GoipConfig};
 pub use secret::{REDACTED, Secret};
 pub use wavefax::WavefaxConfig;
 
@@ -270,6 +270,17 @@ impl Config {
         }
         if h.request_timeout_ms < 100 {
             return Err(invalid("http.request_timeout_ms", "must be at least 100"));
+        }
+        for (table, used, built) in [
+            ("goip", !self.goip.is_empty(), cfg!(feature = "goip")),
+            ("wavefax", !self.wavefax.is_empty(), cfg!(feature = "wavefax")),
+        ] {
+            if used && !built {
+                return Err(ConfigError::Invalid {
+                    key: table,
+                    reason: format!("this telbridge was built without the {table} driver (cargo feature `{table}`)"),
+                });
+            }
         }
         let mut names = std::collections::HashSet::new();
         for device in &self.goip {

@@ -77,6 +77,7 @@ fn example_block(table: &str) -> String {
 }
 
 #[test]
+#[cfg(feature = "goip")]
 fn the_example_goip_block_parses_when_uncommented() {
     let c = Config::parse(&format!("{MINIMAL}{}", example_block("goip"))).expect("goip example");
     let d = &c.goip[0];
@@ -85,6 +86,7 @@ fn the_example_goip_block_parses_when_uncommented() {
 }
 
 #[test]
+#[cfg(feature = "goip")]
 fn goip_devices_are_validated_with_their_name_and_their_secrets_redacted() {
     let device = |extra: &str| {
         format!("[[goip]]\nname = \"gw1\"\nurl = \"http://10.0.0.9\"\nusername = \"admin\"\npassword = \"pw\"\n{extra}")
@@ -112,6 +114,7 @@ fn goip_devices_are_validated_with_their_name_and_their_secrets_redacted() {
 }
 
 #[test]
+#[cfg(feature = "wavefax")]
 fn the_example_wavefax_block_parses_when_uncommented() {
     let c = Config::parse(&format!("{MINIMAL}{}", example_block("wavefax"))).expect("wavefax example");
     let f = &c.wavefax[0];
@@ -120,6 +123,7 @@ fn the_example_wavefax_block_parses_when_uncommented() {
 }
 
 #[test]
+#[cfg(feature = "wavefax")]
 fn fax_servers_are_validated_with_their_name_and_their_secrets_redacted() {
     let server = |extra: &str| {
         format!("[[wavefax]]\nname = \"fax1\"\nurl = \"http://10.0.0.8\"\nuser = \"ops\"\npassword = \"pw\"\n{extra}")
@@ -148,4 +152,17 @@ fn fax_servers_are_validated_with_their_name_and_their_secrets_redacted() {
     edited.wavefax[0].upload_token = Secret::new(REDACTED);
     edited.inherit_redacted_secrets(&c);
     assert_eq!((edited.wavefax[0].password.expose(), edited.wavefax[0].upload_token.expose()), ("pw", "tok"));
+}
+
+#[test]
+#[cfg(not(all(feature = "goip", feature = "wavefax")))]
+fn a_build_without_a_driver_refuses_its_table_by_name() {
+    let tables = [
+        ("goip", cfg!(feature = "goip"), example_block("goip")),
+        ("wavefax", cfg!(feature = "wavefax"), example_block("wavefax")),
+    ];
+    for (table, _, block) in tables.iter().filter(|(_, built, _)| !built) {
+        let err = Config::parse(&format!("{MINIMAL}{block}")).expect_err("not built");
+        assert!(err.to_string().starts_with(&format!("{table}: this telbridge was built without")), "{err}");
+    }
 }

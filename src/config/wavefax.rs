@@ -171,6 +171,7 @@ impl WavefaxConfig {
     }
 
     /// Where local numbers are completed.
+    #[cfg(feature = "wavefax")]
     pub fn dialing(&self) -> crate::wavefax::number::Dialing {
         crate::wavefax::number::Dialing { country: self.country_code.clone(), area: self.area_code.clone() }
     }

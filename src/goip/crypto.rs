@@ -192,5 +192,6 @@ mod tests {
         assert_eq!(decrypt(Cipher::AesEcb, key, &[]), None);
         assert_eq!(Cipher::parse("aes-ecb"), Some(Cipher::AesEcb));
         assert_eq!(Cipher::parse("des"), None);
+        assert!(crate::config::CIPHERS.iter().all(|name| Cipher::parse(name).is_some()), "config names parse");
     }
 }
