@@ -9,17 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_mosquitto
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 SITE=demo-fax
 demo_init
 
-if ! port_open 1883; then
-    echo "== starting mosquitto on 127.0.0.1:1883"
-    printf 'user root\nlistener 1883 127.0.0.1\nallow_anonymous true\n' > "$work/mosquitto.conf"
-    "$MOSQUITTO" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-    pids+=($!)
-    wait_port 1883
-fi
+demo_broker
 
 echo "== building telbridge and telbridge-sim"
 cargo build --quiet --bins

@@ -44,6 +44,15 @@ demo_cleanup() {
     wait 2>/dev/null || true
     rm -rf "$work"
 }
+# Starts a private mosquitto on 127.0.0.1:1883 unless one listens there already.
+demo_broker() {
+    port_open 1883 && return 0
+    echo "== starting mosquitto on 127.0.0.1:1883"
+    printf 'user root\nlistener 1883 127.0.0.1\nallow_anonymous true\n' > "$work/mosquitto.conf"
+    "$(command -v mosquitto || echo /usr/sbin/mosquitto)" -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+    pids+=($!)
+    wait_port 1883
+}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 # Prints what reaches the broker under the topic filter $1, prefixed, in the background;

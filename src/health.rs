@@ -77,6 +77,28 @@ impl Health {
         }
     }
 
+    /// [`Health::transition`], then the event (built by `event`) committed outside the
+    /// store's bound: what every driver does after an exchange with its peer.
+    pub async fn mark(
+        &self,
+        driver: &str,
+        up: bool,
+        error: Option<String>,
+        was_down: &Mutex<bool>,
+        store: &crate::store::Store,
+        event: impl FnOnce(&'static str, serde_json::Value) -> crate::store::OutboxItem,
+    ) {
+        let raised = {
+            let mut was_down = was_down.lock().unwrap_or_else(|e| e.into_inner());
+            self.transition(driver, up, error, &mut was_down)
+        };
+        if let Some((kind, data)) = raised
+            && let Err(e) = store.enqueue_unbounded(event(kind, data)).await
+        {
+            log::error!("{driver}: cannot record {kind}: {e}");
+        }
+    }
+
     pub fn snapshot(&self) -> BTreeMap<String, DriverHealth> {
         self.drivers.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

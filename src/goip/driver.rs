@@ -49,7 +49,6 @@ impl From<reply::ReplyError> for DriverError {
 pub(super) struct Observed {
     pub ports: BTreeMap<super::ports::Port, u16>,
     pub last_status_ms: u64,
-    pub was_down: bool,
 }
 
 /// One configured gateway.
@@ -68,6 +67,8 @@ pub struct Driver {
     /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
     pub push_url: String,
     pub(super) observed: Mutex<Observed>,
+    /// Whether the last event raised was `device.down`.
+    was_down: Mutex<bool>,
 }
 
 impl Driver {
@@ -110,6 +111,7 @@ impl Driver {
             secret,
             push_url,
             observed: Mutex::new(Observed::default()),
+            was_down: Mutex::new(false),
         })
     }
 
@@ -147,15 +149,8 @@ impl Driver {
     }
 
     async fn mark(&self, up: bool, error: Option<String>) {
-        let event = {
-            let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-            self.health.transition(&self.source, up, error, &mut obs.was_down)
-        };
-        if let Some((kind, data)) = event
-            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await
-        {
-            log::error!("{}: cannot record {kind}: {e}", self.source);
-        }
+        let event = |kind: &str, data| self.event(kind, data, Class::Critical, None);
+        self.health.mark(&self.source, up, error, &self.was_down, &self.store, event).await
     }
 
     /// Asks the device to push its status here (`period` 0 cancels).

@@ -149,15 +149,7 @@ impl Driver {
     }
 
     async fn mark(&self, up: bool, error: Option<String>) {
-        let event = {
-            let mut was_down = self.was_down.lock().unwrap_or_else(|e| e.into_inner());
-            self.health.transition(&self.source, up, error, &mut was_down)
-        };
-        if let Some((kind, data)) = event
-            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data)).await
-        {
-            log::error!("{}: cannot record {kind}: {e}", self.source);
-        }
+        self.health.mark(&self.source, up, error, &self.was_down, &self.store, |k, d| self.event(k, d)).await
     }
 
     /// Asks the background loop to poll now.
