@@ -136,9 +136,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// A site whose `[[wavefax]]` server `fax1` is the simulator.
 fn fax_site(name: &str, sim: &Sim, extra: &str) -> Site {
+    let timeout = if extra.contains("timeout_ms") { "" } else { "timeout_ms = 5000\n" };
     let toml = format!(
         "[[wavefax]]\nname = \"fax1\"\nurl = \"{}\"\nuser = \"ops\"\npassword = \"ops\"\nutc_offset_minutes = 0\n\
-         area_code = \"20\"\npoll_out_secs = 1\ntimeout_ms = 5000\n{extra}\n",
+         area_code = \"20\"\npoll_out_secs = 1\n{timeout}{extra}\n",
         sim.url()
     );
     Site::start(name, "wavefax/fax1", &toml)
@@ -469,4 +470,41 @@ fn a_fax_the_server_cannot_read_does_not_hold_up_the_next_and_is_relayed_without
     wait_for(WAIT, "two more polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 2).then_some(()));
     assert_eq!(s.events("fax.received").iter().filter(|d| d["fax_id"] == broken.as_str()).count(), 1);
     assert!(sim.state()["inbox"].as_array().expect("inbox").contains(&json!(broken)), "never deleted without its file");
+}
+
+#[test]
+fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_server_is_back() {
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let sim = Sim::fax(&["--listen", &listen, "--submit-delay-ms", "10000"]);
+    let s = fax_site("fax-uncertain", &sim, "poll_in_secs = 0\ntimeout_ms = 1000\ncommand_retry_secs = 3");
+    s.send("lost-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "SUkqAA==", "filename": "p.tif"}]}));
+    wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 1).then_some(()));
+    // The server dies with its reply (and, being a simulator, with the job).
+    drop(sim);
+    let result = s.result("lost-1");
+    assert_eq!(result["error"]["code"], "submit_uncertain", "{result}");
+    assert!(s.events("fax.submit_resolved").is_empty(), "nothing to say while the server is away");
+    let again = Sim::fax(&["--listen", &listen]);
+    let resolved = s.wait_event("fax.submit_resolved", "the settlement", |d| d["cmd_id"] == "lost-1");
+    assert_eq!((resolved["submitted"].as_bool(), resolved["faxids"].as_array().map(Vec::len)), (Some(false), Some(0)));
+    assert_eq!(again.state()["calls"]["submitfax"], Value::Null, "looked, never submitted on its own");
+    let polls = again.state()["calls"]["getoutfaxids"].as_u64().expect("looked once");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(again.state()["calls"]["getoutfaxids"].as_u64(), Some(polls), "settled once");
+}
+
+#[test]
+fn a_submit_reply_lost_in_transit_is_found_on_the_server_within_the_same_command() {
+    // The server takes the job and answers after the agent's 1 s timeout.
+    let sim = Sim::fax(&["--submit-delay-ms", "2500", "--step-ms", "50"]);
+    let s = fax_site("fax-lostreply", &sim, "poll_in_secs = 0\ntimeout_ms = 1000");
+    let r = s.call(
+        "slow-1",
+        "fax.send",
+        json!({"to": "87057352", "documents": [{"data": "SUkqAA==", "filename": "p.tif"}]}),
+    );
+    assert_eq!((r["status"].as_str(), r["data"]["recovered"].as_bool()), (Some("ok"), Some(true)), "{r}");
+    assert_eq!(sim.state()["calls"]["submitfax"], 1, "not submitted again");
+    assert_eq!(final_status(&s, r["data"]["faxids"][0].as_str().expect("faxid"))["state"], "succeeded");
 }

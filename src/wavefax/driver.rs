@@ -32,6 +32,9 @@ pub enum DriverError {
     /// A `fax.send` document could not be had or was not what the cloud said.
     #[error("{0}")]
     Document(String),
+    /// The submit was sent and no answer came back: the server may have the fax.
+    #[error("{0}")]
+    SubmitUncertain(String),
 }
 
 impl From<ReplyError> for DriverError {
@@ -46,7 +49,7 @@ impl DriverError {
         match self {
             DriverError::Server(e) => e.is_transient(),
             DriverError::Store(e) => matches!(e, StoreError::Full),
-            DriverError::Document(_) => false,
+            DriverError::Document(_) | DriverError::SubmitUncertain(_) => false,
         }
     }
 

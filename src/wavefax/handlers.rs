@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub fn command_error(e: DriverError) -> CommandError {
     match e {
         DriverError::Document(why) => CommandError::new("document", why),
+        DriverError::SubmitUncertain(why) => CommandError::new("submit_uncertain", why),
         DriverError::Store(e) => CommandError::new("store", e.to_string()),
         DriverError::Server(e) => match e {
             ServerError::Unreachable(e) => CommandError::new("unreachable", e.to_string()),

@@ -35,6 +35,9 @@ struct Steps {
     fileids: Vec<Option<String>>,
     submit_started_ms: Option<u64>,
     faxids: Option<Vec<String>>,
+    /// Mail jobs the submission makes (their ids come last).
+    #[serde(default)]
+    mail_count: usize,
 }
 
 /// A fax to track, as committed with the send that made it.
@@ -61,6 +64,15 @@ pub fn track(db: &mut Db<'_>, server: &str, cmd_id: &str, faxes: &[Tracked]) -> 
     Ok(())
 }
 
+/// The jobs of a submission to track: fax ids first, then `mail_count` mail ids.
+fn tracked_jobs(ids: &[String], mail_count: usize) -> Vec<Tracked> {
+    let fax_count = ids.len().saturating_sub(mail_count);
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| Tracked { faxid: id.clone(), kind: if i < fax_count { "fax" } else { "mail" } })
+        .collect()
+}
+
 impl Driver {
     async fn load_steps(&self, cmd_id: &str) -> Result<Steps, StoreError> {
         let raw = self.store.kv_get(&self.source, &steps_key(cmd_id)).await?;
@@ -72,10 +84,82 @@ impl Driver {
         self.store.kv_put(&self.source, &steps_key(cmd_id), raw).await
     }
 
-    /// Runs a `fax.send`, retrying an unreachable server for `command_retry_secs`.
+    /// Runs a `fax.send`, retrying an unreachable server for `command_retry_secs`. When
+    /// the server stopped answering after the submit was sent, the outcome is
+    /// [`DriverError::SubmitUncertain`]: the steps stay, and [`Driver::resolve_uncertain`]
+    /// settles them once the server answers again.
     pub async fn send(&self, cmd_id: &str, plan: &SendPlan) -> Result<Value, DriverError> {
-        retrying(self.cfg.command_retry_secs, &self.source, || self.send_once(cmd_id, plan), DriverError::is_transient)
-            .await
+        let result = retrying(
+            self.cfg.command_retry_secs,
+            &self.source,
+            || self.send_once(cmd_id, plan),
+            DriverError::is_transient,
+        )
+        .await;
+        match result {
+            Err(e) if e.is_transient() => {
+                let steps = self.load_steps(cmd_id).await?;
+                if steps.submit_started_ms.is_some() && steps.faxids.is_none() {
+                    return Err(DriverError::SubmitUncertain(format!(
+                        "{e}; the submit was sent and not answered, so the server may have the fax: the agent \
+                         looks for it once the server answers and reports fax.submit_resolved"
+                    )));
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    /// Settles the sends that ended `submit_uncertain`: looks for each job on the server and
+    /// raises `fax.submit_resolved` (`submitted` with the fax ids, now tracked, or not: the
+    /// cloud may then send again). Only finished commands are looked at, so a send that is
+    /// running or will be resumed is never raced.
+    pub async fn resolve_uncertain(&self) -> Result<usize, DriverError> {
+        let scope = self.source.clone();
+        let pending: Vec<(String, Steps)> = self
+            .store
+            .call(move |db| {
+                let mut stmt = db.conn().prepare_cached(
+                    "SELECT i.cmd_id, k.value FROM kv k JOIN inbox i ON k.key = 'cmd/' || i.cmd_id
+                     WHERE k.scope = ?1 AND i.state = 'done'",
+                )?;
+                let rows = stmt.query_map([&scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (cmd, raw) = row?;
+                    if let Ok(steps) = serde_json::from_slice::<Steps>(&raw)
+                        && steps.submit_started_ms.is_some()
+                        && steps.faxids.is_none()
+                    {
+                        out.push((cmd, steps));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let resolved = pending.len();
+        for (cmd_id, mut steps) in pending {
+            let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
+            let found = self.find_submitted(&fileids, steps.submit_started_ms.unwrap_or(0)).await?;
+            log::info!("{}: the uncertain submit of {cmd_id} is settled: {found:?}", self.source);
+            let tracked = tracked_jobs(&found, steps.mail_count);
+            let item = self.event(
+                "fax.submit_resolved",
+                json!({"cmd_id": cmd_id, "submitted": !found.is_empty(), "faxids": found}),
+            );
+            steps.faxids = Some(found);
+            let (scope, server, raw) =
+                (self.source.clone(), self.name.clone(), serde_json::to_vec(&steps).unwrap_or_default());
+            self.store
+                .call(move |db| {
+                    db.kv_put(&scope, &steps_key(&cmd_id), &raw)?;
+                    track(db, &server, &cmd_id, &tracked)?;
+                    db.enqueue_unbounded(&item).map(|_| ())
+                })
+                .await?;
+        }
+        Ok(resolved)
     }
 
     async fn send_once(&self, cmd_id: &str, plan: &SendPlan) -> Result<Value, DriverError> {
@@ -102,6 +186,7 @@ impl Driver {
             }
         }
         steps.submit_started_ms = Some(now_ms());
+        steps.mail_count = plan.mail_count;
         self.save_steps(cmd_id, &steps).await?;
         let call = match fileids.as_slice() {
             [one] => Call::SubmitFax { faxnum: plan.faxnum.clone(), fileid: one.clone(), opts: plan.opts.clone() },
@@ -120,12 +205,7 @@ impl Driver {
         recovered: bool,
     ) -> Result<Value, DriverError> {
         steps.faxids = Some(ids.clone());
-        let fax_count = ids.len().saturating_sub(plan.mail_count);
-        let tracked: Vec<Tracked> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| Tracked { faxid: id.clone(), kind: if i < fax_count { "fax" } else { "mail" } })
-            .collect();
+        let tracked = tracked_jobs(&ids, plan.mail_count);
         let (scope, server, cmd, raw) = (
             self.source.clone(),
             self.name.clone(),
@@ -214,6 +294,7 @@ impl Driver {
     /// Polls every unfinished fax once; returns how many changed.
     pub async fn poll_outbound(&self) -> Result<usize, DriverError> {
         let _round = self.rounds.lock().await;
+        self.resolve_uncertain().await?;
         let server = self.name.clone();
         let open: Vec<(String, i64, i64, Option<String>, String)> = self
             .store
