@@ -183,6 +183,7 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
         agent,
         metrics: metrics.clone(),
         effects: effects_tx,
+        max_command_bytes: config.mqtt.max_command_bytes,
     };
     let command_tasks = TaskTracker::new();
     let resumed = dispatcher.resume_pending(&command_tasks).await?;

@@ -167,3 +167,38 @@ fn a_new_config_that_fails_to_start_is_rolled_back_and_reported() {
     assert!(!s.dir.join("telbridge.toml.applying").exists());
     drop(taken);
 }
+
+#[test]
+fn commands_over_the_size_limit_are_answered_too_large_once_and_never_block_the_next() {
+    let dir = temp_dir("cmd-big");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/cmd-big/#");
+    let config = write_config(&dir, "cmd-big", broker.port, http, "max_command_bytes = 65536", "");
+    let agent = Agent::start(&config, http);
+    rec.wait_until(WAIT, "online", |s| s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online"));
+    let topic = "telbridge/v1/cmd-big/cmd/agent";
+    let command =
+        |id: &str, filler: usize| json!({"id": id, "cmd": "agent.ping", "args": {"x": "y".repeat(filler)}}).to_string();
+    // Over max_command_bytes but within what MQTT reads: refused by the dispatcher.
+    rec.command(topic, &command("big-1", 100_000));
+    // Over the MQTT packet limit too: without care the broker would redeliver it forever.
+    rec.command(topic, &command("huge-1", 400_000));
+    rec.command(topic, &command("small-1", 10));
+    let result = |id: &str| {
+        let suffix = format!("/res/{id}");
+        rec.wait_until(WAIT, &format!("the result of {id}"), |s| s.iter().any(|m| m.topic.ends_with(&suffix)));
+        let all: Vec<Value> = rec.on(&suffix).iter().map(|m| m.json()).collect();
+        all
+    };
+    for id in ["big-1", "huge-1"] {
+        let r = result(id);
+        assert_eq!(r[0]["error"]["code"], "too_large", "{id}: {}", r[0]);
+        assert!(r[0]["error"]["reason"].as_str().is_some_and(|t| t.contains("max_command_bytes")), "{}", r[0]);
+    }
+    assert_eq!(result("small-1")[0]["data"]["pong"], true);
+    std::thread::sleep(Duration::from_secs(2));
+    let connects = agent.log().matches("mqtt connected").count();
+    assert!(connects <= 2, "one reconnect to read the huge one, no loop: {connects} connects\n{}", agent.log());
+    assert_eq!(rec.on("/res/huge-1").len(), 1, "answered once");
+}

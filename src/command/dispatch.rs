@@ -28,6 +28,8 @@ pub struct Dispatcher {
     pub agent: String,
     pub metrics: Metrics,
     pub effects: mpsc::UnboundedSender<Effect>,
+    /// `mqtt.max_command_bytes`: a larger command is answered `too_large`, never run.
+    pub max_command_bytes: usize,
 }
 
 /// A result payload as an outbox item on `suffix`.
@@ -88,6 +90,20 @@ impl Dispatcher {
             return Ok(None);
         };
         let command = match protocol::parse_command(target, &message.payload) {
+            Ok(c) if message.payload.len() > self.max_command_bytes => {
+                let header = ResultHeader { cmd_id: Some(&c.id), target, name: Some(&c.name) };
+                let err = CommandError::new(
+                    "too_large",
+                    format!(
+                        "the command has {} bytes; mqtt.max_command_bytes is {} (give large documents by URL)",
+                        message.payload.len(),
+                        self.max_command_bytes
+                    ),
+                );
+                self.metrics.inc("telbridge_commands_too_large_total");
+                self.record_and_finish(&c.id, target, &c.name, &message.payload, &header, Err(err)).await?;
+                return Ok(None);
+            }
             Ok(c) => c,
             Err(rejected) => {
                 let header = ResultHeader { cmd_id: rejected.id.as_deref(), target, name: None };
@@ -264,6 +280,7 @@ mod tests {
             agent: "a".into(),
             metrics: Metrics::default(),
             effects,
+            max_command_bytes: 1 << 20,
         };
         let tracker = TaskTracker::new();
         assert_eq!(dispatcher.resume_pending(&tracker).await.expect("resume"), 2);

@@ -85,6 +85,9 @@ pub struct MqttConfig {
     pub reconnect_max_ms: u64,
     /// Largest event payload accepted for relay, in bytes.
     pub max_payload_bytes: usize,
+    /// Largest command accepted, in bytes (inline `fax.send` documents count). A larger one
+    /// is answered `too_large`, never executed.
+    pub max_command_bytes: usize,
     pub tls: TlsConfig,
 }
 
@@ -149,8 +152,16 @@ impl Default for MqttConfig {
             reconnect_min_ms: 500,
             reconnect_max_ms: 60_000,
             max_payload_bytes: 256 * 1024,
+            max_command_bytes: 1024 * 1024,
             tls: TlsConfig::default(),
         }
+    }
+}
+
+impl MqttConfig {
+    /// The largest MQTT packet the agent reads at first: an event-sized or a command-sized one.
+    pub fn max_incoming_packet(&self) -> usize {
+        self.max_payload_bytes.max(self.max_command_bytes) + 4096
     }
 }
 
@@ -234,6 +245,9 @@ impl Config {
         }
         if m.max_payload_bytes < 1024 || m.max_payload_bytes > 16 * 1024 * 1024 {
             return Err(invalid("mqtt.max_payload_bytes", "must be 1 KiB - 16 MiB"));
+        }
+        if m.max_command_bytes < 1024 || m.max_command_bytes > 16 * 1024 * 1024 {
+            return Err(invalid("mqtt.max_command_bytes", "must be 1 KiB - 16 MiB"));
         }
         if !m.password.is_empty() && m.username.is_empty() {
             return Err(invalid("mqtt.username", "must be set when mqtt.password is"));

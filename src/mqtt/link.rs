@@ -55,7 +55,8 @@ pub enum LinkClient {
 
 /// The event-loop side of the link; poll it from one task only.
 pub enum LinkLoop {
-    V4(Box<rumqttc::EventLoop>),
+    /// The event loop and its outgoing packet limit (rumqttc has no getter for it).
+    V4(Box<rumqttc::EventLoop>, usize),
     V5(Box<v5::EventLoop>),
 }
 
@@ -80,7 +81,7 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
                 .set_inflight(inflight)
                 .set_manual_acks(true)
                 .set_request_channel_capacity(capacity)
-                .set_max_packet_size(config.max_payload_bytes + 4096, config.max_payload_bytes + 4096)
+                .set_max_packet_size(config.max_incoming_packet(), config.max_payload_bytes + 4096)
                 .set_transport(transport)
                 .set_last_will(rumqttc::LastWill::new(
                     &opts.will_topic,
@@ -93,7 +94,7 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
             }
             let (client, mut eventloop) = rumqttc::AsyncClient::new(o, capacity);
             eventloop.set_network_options(network);
-            (LinkClient::V4(client), LinkLoop::V4(Box::new(eventloop)))
+            (LinkClient::V4(client), LinkLoop::V4(Box::new(eventloop), config.max_payload_bytes + 4096))
         }
         MqttProtocol::V5 => {
             let mut o = v5::MqttOptions::new(&opts.client_id, &config.host, config.port);
@@ -102,7 +103,7 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
                 .set_outgoing_inflight_upper_limit(inflight)
                 .set_manual_acks(true)
                 .set_request_channel_capacity(capacity)
-                .set_max_packet_size(Some(config.max_payload_bytes as u32 + 4096))
+                .set_max_packet_size(Some(config.max_incoming_packet() as u32))
                 .set_transport(transport)
                 .set_network_options(network)
                 .set_last_will(v5::mqttbytes::v5::LastWill::new(
@@ -173,11 +174,34 @@ impl LinkClient {
     }
 }
 
+/// The most an over-limit message may raise the incoming limit to (see [`LinkLoop::poll`]).
+pub const READ_ONCE_CAP: usize = 16 * 1024 * 1024;
+
 impl LinkLoop {
     /// The next event; not cancel-safe: call it from one task, never inside `select!`.
+    ///
+    /// MQTT 3.1.1 has no way to tell the broker the largest packet the agent takes: a
+    /// larger command kills the connection, and with a kept session the broker delivers it
+    /// again on every reconnect — a loop in which nothing else is answered. So when a
+    /// packet is too large, the limit is raised to its size (up to [`READ_ONCE_CAP`]) for
+    /// the next connection: the message is read once, and the dispatcher answers it
+    /// `too_large`. (MQTT 5 sends the limit in CONNECT; the broker then drops such messages.)
     pub async fn poll(&mut self) -> Result<LinkEvent, String> {
         match self {
-            LinkLoop::V4(el) => el.poll().await.map(from_v4).map_err(|e| e.to_string()),
+            LinkLoop::V4(el, outgoing) => match el.poll().await {
+                Ok(event) => Ok(from_v4(event)),
+                Err(e) => {
+                    use rumqttc::{ConnectionError, StateError, mqttbytes::Error};
+                    if let ConnectionError::MqttState(StateError::Deserialization(Error::PayloadSizeLimitExceeded(n))) =
+                        &e
+                        && *n <= READ_ONCE_CAP
+                    {
+                        el.mqtt_options.set_max_packet_size(*n + 16, *outgoing);
+                        log::warn!("an incoming message of {n} bytes is over the limit; reading it once to refuse it");
+                    }
+                    Err(e.to_string())
+                }
+            },
             LinkLoop::V5(el) => el.poll().await.map(from_v5).map_err(|e| e.to_string()),
         }
     }
@@ -185,7 +209,7 @@ impl LinkLoop {
     /// QoS 1 publishes rumqttc holds after an error that never got a packet id.
     pub fn unhandled_publishes(&self) -> usize {
         match self {
-            LinkLoop::V4(el) => el
+            LinkLoop::V4(el, _) => el
                 .pending
                 .iter()
                 .filter(
