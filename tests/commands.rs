@@ -170,13 +170,8 @@ fn a_new_config_that_fails_to_start_is_rolled_back_and_reported() {
 
 #[test]
 fn commands_over_the_size_limit_are_answered_too_large_once_and_never_block_the_next() {
-    let dir = temp_dir("cmd-big");
-    let broker = Mosquitto::start(&dir);
-    let http = free_port();
-    let rec = Recorder::start(broker.port, "telbridge/v1/cmd-big/#");
-    let config = write_config(&dir, "cmd-big", broker.port, http, "max_command_bytes = 65536", "");
-    let agent = Agent::start(&config, http);
-    rec.wait_until(WAIT, "online", |s| s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online"));
+    let site = common::site::Site::start_with("cmd-big", "agent", "max_command_bytes = 65536", "");
+    let (rec, agent) = (&site.rec, &site.agent);
     let topic = "telbridge/v1/cmd-big/cmd/agent";
     let command =
         |id: &str, filler: usize| json!({"id": id, "cmd": "agent.ping", "args": {"x": "y".repeat(filler)}}).to_string();

@@ -23,11 +23,16 @@ pub struct Site {
 impl Site {
     /// Starts a broker, a recorder and an agent whose config ends with `driver_toml`.
     pub fn start(name: &str, target: &str, driver_toml: &str) -> Site {
+        Site::start_with(name, target, "", driver_toml)
+    }
+
+    /// As [`Site::start`], with extra `[mqtt]` keys.
+    pub fn start_with(name: &str, target: &str, mqtt_toml: &str, driver_toml: &str) -> Site {
         let dir = temp_dir(name);
         let broker = Mosquitto::start(&dir);
         let http = free_port();
         let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
-        let agent = Agent::start(&write_config(&dir, name, broker.port, http, "", driver_toml), http);
+        let agent = Agent::start(&write_config(&dir, name, broker.port, http, mqtt_toml, driver_toml), http);
         rec.wait_until(WAIT, "online", |s| {
             s.iter().any(|m| m.topic.ends_with("/status") && m.json()["state"] == "online")
         });
