@@ -470,6 +470,10 @@ fn a_fax_the_server_cannot_read_does_not_hold_up_the_next_and_is_relayed_without
     wait_for(WAIT, "two more polls", || (sim.state()["calls"]["getinfaxids"].as_u64()? >= polls + 2).then_some(()));
     assert_eq!(s.events("fax.received").iter().filter(|d| d["fax_id"] == broken.as_str()).count(), 1);
     assert!(sim.state()["inbox"].as_array().expect("inbox").contains(&json!(broken)), "never deleted without its file");
+    assert!(
+        s.events("fax.file").iter().all(|c| c["fax_id"] != broken.as_str()),
+        "no chunks for a fax without its file"
+    );
 }
 
 #[test]

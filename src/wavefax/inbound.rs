@@ -59,11 +59,10 @@ impl Offer {
         OutboxItem::from_event(&NewEvent::new(self.source.clone(), kind, data, Class::Critical), &self.agent)
     }
 
-    fn enqueue(&self, db: &mut Db<'_>, meta: &Value, file_id: &str, data: &[u8]) -> Result<(), StoreError> {
+    /// `data` is None for a fax relayed without its file: then `fax.received` alone.
+    fn enqueue(&self, db: &mut Db<'_>, meta: &Value, file_id: &str, data: Option<&[u8]>) -> Result<(), StoreError> {
         db.enqueue(&self.item("fax.received", meta.clone()))?;
-        if !self.chunks {
-            return Ok(());
-        }
+        let Some(data) = data.filter(|_| self.chunks) else { return Ok(()) };
         let sha256 = meta["file"]["sha256"].as_str().unwrap_or_default();
         let file = FileRef { file_id, fax_id: meta["fax_id"].as_str().unwrap_or_default(), sha256 };
         for i in 0..chunk_count(data.len(), self.chunk_bytes) {
@@ -300,7 +299,7 @@ impl Driver {
                     params![server, faxid, file_id, state, data, bytes, sha, meta_text, now],
                 )?;
                 if n == 1 {
-                    offer.enqueue(db, &meta, &file_id, data.as_deref().unwrap_or_default())?;
+                    offer.enqueue(db, &meta, &file_id, data.as_deref())?;
                 }
                 Ok(true)
             })
@@ -477,7 +476,7 @@ impl Driver {
                 meta["reoffered"] = json!(true);
                 db.conn()
                     .execute("UPDATE fax_in SET offered_ms = ?2 WHERE file_id = ?1", params![id, db.now_ms() as i64])?;
-                offer.enqueue(db, &meta, &id, &data)
+                offer.enqueue(db, &meta, &id, Some(&data))
             })
             .await?;
         Ok(())
