@@ -350,31 +350,34 @@ impl Driver {
             self.offer_again(file_id).await?;
             return Ok(Some(json!({"file_id": file_id, "fax_id": row.faxid, "state": "spooled", "reoffered": true})));
         }
-        self.release(file_id, &row).await.map(Some)
+        self.release(file_id, &row.faxid, None).await.map(Some)
     }
 
-    /// Marks a file acknowledged: out of the spool, then deleted on the server when configured.
-    async fn release(&self, file_id: &str, row: &InRow) -> Result<Value, DriverError> {
-        if matches!(row.state.as_str(), "spooled" | "no_file") {
-            let next = if self.cfg.delete_after_ack && row.state == "spooled" { "acked" } else { "done" };
-            let id = file_id.to_string();
-            self.store
-                .call(move |db| {
-                    db.conn().execute(
-                        "UPDATE fax_in SET state = ?2, data = NULL, updated_ms = ?3 WHERE file_id = ?1 AND state IN ('spooled', 'no_file')",
-                        params![id, next, db.now_ms() as i64],
-                    )?;
-                    Ok(())
-                })
-                .await?;
+    /// Marks a file acknowledged — out of the spool, with `also` (an event) in the same
+    /// commit — then deletes the fax on the server when configured.
+    async fn release(&self, file_id: &str, faxid: &str, also: Option<OutboxItem>) -> Result<Value, DriverError> {
+        let (id, delete) = (file_id.to_string(), self.cfg.delete_after_ack);
+        let (changed, state): (bool, String) = self
+            .store
+            .call(move |db| {
+                let n = db.conn().execute(
+                    "UPDATE fax_in SET state = CASE WHEN ?2 AND state = 'spooled' THEN 'acked' ELSE 'done' END,
+                     data = NULL, updated_ms = ?3 WHERE file_id = ?1 AND state IN ('spooled', 'no_file')",
+                    params![id, delete, db.now_ms() as i64],
+                )?;
+                if let Some(item) = also.filter(|_| n == 1) {
+                    db.enqueue_unbounded(&item)?;
+                }
+                let state = db.conn().query_row("SELECT state FROM fax_in WHERE file_id = ?1", [&id], |r| r.get(0))?;
+                Ok((n == 1, state))
+            })
+            .await?;
+        if changed {
             self.metrics.inc(&format!("telbridge_wavefax_files_acked_total{{server=\"{}\"}}", self.name));
         }
-        let deleted = match self.find_file(file_id).await?.map(|r| r.state) {
-            Some(s) if s == "acked" => self.delete_received(&row.faxid, file_id).await.is_ok(),
-            _ => false,
-        };
-        let state = self.find_file(file_id).await?.map_or_else(|| row.state.clone(), |r| r.state);
-        Ok(json!({"file_id": file_id, "fax_id": row.faxid, "state": state, "deleted": deleted}))
+        let deleted = state == "acked" && self.delete_received(faxid, file_id).await.is_ok();
+        let state = if deleted { "done".to_string() } else { state };
+        Ok(json!({"file_id": file_id, "fax_id": faxid, "state": state, "deleted": deleted}))
     }
 
     /// `deleteinfax` for an acknowledged fax, then `done` with a `fax.deleted` event.
@@ -520,10 +523,7 @@ impl Driver {
             Ok(r) if (200..300).contains(&r.status) => {
                 let item =
                     self.event("fax.file.uploaded", json!({"file_id": file_id, "fax_id": fax_id, "status": r.status}));
-                self.store.enqueue_unbounded(item).await?;
-                if let Some(row) = self.find_file(file_id).await? {
-                    self.release(file_id, &row).await?;
-                }
+                self.release(file_id, &fax_id, Some(item)).await?;
                 Ok(())
             }
             Ok(r) => {
