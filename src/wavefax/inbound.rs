@@ -511,7 +511,7 @@ impl Driver {
             body: Some(data),
             timeout: Duration::from_millis(self.cfg.timeout_ms),
             max_reply_bytes: 64 * 1024,
-            tls: self.server.tls_for(&url).map_err(ServerError::from)?,
+            tls: self.server.tls_for(&url).await.map_err(ServerError::from)?,
         };
         let id = file_id.to_string();
         let touch = move |db: &mut crate::store::Db<'_>| {

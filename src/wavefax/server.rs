@@ -75,8 +75,8 @@ pub struct Server {
     state: Mutex<SessionState>,
     /// PEM file of the CAs trusted for `https://`; empty = the system's roots.
     ca_file: String,
-    /// Built on the first `https://` exchange (reading the roots once).
-    tls: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>>,
+    /// Built on the first `https://` exchange, reading the roots once off the runtime.
+    tls: tokio::sync::OnceCell<Result<Arc<rustls::ClientConfig>, String>>,
 }
 
 impl Server {
@@ -87,7 +87,7 @@ impl Server {
             timeout,
             state: Mutex::new(SessionState::default()),
             ca_file: String::new(),
-            tls: std::sync::OnceLock::new(),
+            tls: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -97,16 +97,24 @@ impl Server {
         self
     }
 
-    /// The TLS client config for `url`, when it is `https://`.
-    pub fn tls_for(&self, url: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, ClientError> {
+    /// The TLS client config for `url`, when it is `https://`. Reading the CA files is
+    /// blocking I/O: done once, on the blocking pool.
+    pub async fn tls_for(&self, url: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, ClientError> {
         if !url.tls {
             return Ok(None);
         }
-        let built = self.tls.get_or_init(|| {
-            let settings =
-                crate::config::TlsConfig { enabled: true, ca_file: self.ca_file.clone(), ..Default::default() };
-            crate::mqtt::tls::client_config(&settings).map_err(|e| e.to_string())
-        });
+        let ca_file = self.ca_file.clone();
+        let built = self
+            .tls
+            .get_or_init(|| async move {
+                let settings = crate::config::TlsConfig { enabled: true, ca_file, ..Default::default() };
+                tokio::task::spawn_blocking(move || {
+                    crate::mqtt::tls::client_config(&settings).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("tls setup task: {e}")))
+            })
+            .await;
         built.clone().map(Some).map_err(ClientError::Tls)
     }
 
@@ -172,7 +180,7 @@ impl Server {
             body: req.body.clone(),
             timeout: self.timeout,
             max_reply_bytes: client::MAX_REPLY_BYTES,
-            tls: self.tls_for(&self.base)?,
+            tls: self.tls_for(&self.base).await?,
         };
         let reply = client::exchange(&self.base, ex).await?;
         if !(200..300).contains(&reply.status) {
@@ -196,7 +204,7 @@ impl Server {
             body: None,
             timeout: self.timeout,
             max_reply_bytes: limit,
-            tls: self.tls_for(&url)?,
+            tls: self.tls_for(&url).await?,
         };
         let reply = client::exchange(&url, ex).await.map_err(|e| match e {
             ClientError::Http(m) if m.contains("length limit") => ServerError::TooLarge(limit),
