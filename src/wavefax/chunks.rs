@@ -45,14 +45,14 @@ pub fn chunk_at(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize, index: usiz
     v
 }
 
-/// The `data` of every chunk event of `file`, in order.
-pub fn chunk_data(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize) -> Vec<Value> {
-    (0..chunk_count(data.len(), chunk_bytes)).map(|i| chunk_at(file, data, chunk_bytes, i)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every chunk of `file`, in order.
+    fn chunk_data(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize) -> Vec<Value> {
+        (0..chunk_count(data.len(), chunk_bytes)).map(|i| chunk_at(file, data, chunk_bytes, i)).collect()
+    }
 
     #[test]
     fn sha256_matches_the_fips_vector() {

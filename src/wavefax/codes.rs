@@ -98,11 +98,6 @@ impl FaxError {
     }
 }
 
-/// The meaning of an outbound fax's `errcode`.
-pub fn fax_error_name(code: u64) -> &'static str {
-    FaxError::from_code(code).meaning()
-}
-
 /// Session errors after which the driver logs in again and retries once.
 pub const INVALID_TOKEN: i64 = 251_658_242;
 pub const EXPIRED_TOKEN: i64 = 251_658_244;
@@ -221,8 +216,8 @@ mod tests {
 
     #[test]
     fn error_codes_have_their_meanings() {
-        assert_eq!(fax_error_name(4), "busy");
-        assert_eq!(fax_error_name(99), "unknown");
+        assert_eq!(FaxError::from_code(4).meaning(), "busy");
+        assert_eq!(FaxError::from_code(99).meaning(), "unknown");
         assert_eq!(server_error_name(251_658_336), "bad fax number format");
         assert!(is_credential_error(251_658_513));
         assert!(!is_credential_error(EXPIRED_TOKEN));
