@@ -14,13 +14,7 @@ demo_init
 
 demo_broker
 
-echo "== building telbridge and telbridge-sim"
-cargo build --quiet --bins
-
-echo "== simulator: telbridge-sim fax --listen 127.0.0.1:8082 --step-ms 700"
-./target/debug/telbridge-sim fax --listen 127.0.0.1:8082 --step-ms 700 >"$work/sim.log" 2>&1 &
-pids+=($!)
-wait_port 8082
+demo_sim fax 8082 --step-ms 700
 
 cat > "$work/telbridge.toml" <<TOML
 [agent]

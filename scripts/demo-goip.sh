@@ -13,13 +13,7 @@ demo_init
 
 demo_broker
 
-echo "== building telbridge and telbridge-sim"
-cargo build --quiet --bins
-
-echo "== simulator: telbridge-sim goip --listen 127.0.0.1:8081 --session-only"
-./target/debug/telbridge-sim goip --listen 127.0.0.1:8081 --session-only --send-interval-ms 300 >"$work/sim.log" 2>&1 &
-pids+=($!)
-wait_port 8081
+demo_sim goip 8081 --session-only --send-interval-ms 300
 
 cat > "$work/telbridge.toml" <<TOML
 [agent]

@@ -53,6 +53,18 @@ demo_broker() {
     pids+=($!)
     wait_port 1883
 }
+# Builds both binaries and starts `telbridge-sim KIND` on 127.0.0.1:PORT with the rest of the
+# arguments (log in $work/sim.log): demo_sim KIND PORT [OPTIONS…]
+demo_sim() {
+    local kind=$1 port=$2
+    shift 2
+    echo "== building telbridge and telbridge-sim"
+    cargo build --quiet --bins
+    echo "== simulator: telbridge-sim $kind --listen 127.0.0.1:$port $*"
+    ./target/debug/telbridge-sim "$kind" --listen "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
+    pids+=($!)
+    wait_port "$port"
+}
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 # Prints what reaches the broker under the topic filter $1, prefixed, in the background;
