@@ -140,17 +140,17 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
     #[cfg(feature = "goip")]
-    let goip = crate::goip::build(config, &store, &health, &metrics).await.context("goip")?;
+    let goip = crate::connectors::goip::build(config, &store, &health, &metrics).await.context("goip")?;
     #[cfg(feature = "wavefax")]
-    let wavefax = crate::wavefax::build(config, &store, &health, &metrics).context("wavefax")?;
+    let wavefax = crate::connectors::wavefax::build(config, &store, &health, &metrics).context("wavefax")?;
     // Drivers plug in here: each adds its command handlers to `registry` (target
     // `kind/instance`, e.g. `goip/gw1`), its push/callback routes to `router` below, and
     // spawns its pollers on `background`, reporting through `health` and the store.
     let mut router = http::Router::default();
     #[cfg(feature = "goip")]
-    crate::goip::register(&goip, &mut registry, &mut router);
+    crate::connectors::goip::register(&goip, &mut registry, &mut router);
     #[cfg(feature = "wavefax")]
-    crate::wavefax::register(&wavefax, &mut registry);
+    crate::connectors::wavefax::register(&wavefax, &mut registry);
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
@@ -212,9 +212,9 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     let background_stop = CancellationToken::new();
     let background = TaskTracker::new();
     #[cfg(feature = "goip")]
-    crate::goip::spawn(&goip, &background, &background_stop);
+    crate::connectors::goip::spawn(&goip, &background, &background_stop);
     #[cfg(feature = "wavefax")]
-    crate::wavefax::spawn(&wavefax, &background, &background_stop);
+    crate::connectors::wavefax::spawn(&wavefax, &background, &background_stop);
     background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
     background.spawn(prune_store(store.clone(), config.store.dedup_ttl_secs, background_stop.clone()));
     if let Some(interval) = crate::notify::watchdog_interval() {

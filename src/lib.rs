@@ -11,9 +11,8 @@ pub mod agent;
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod connectors;
 pub mod event;
-#[cfg(feature = "goip")]
-pub mod goip;
 pub mod health;
 pub mod http;
 pub mod metrics;
@@ -23,5 +22,3 @@ pub mod schedule;
 #[cfg(all(feature = "goip", feature = "wavefax"))]
 pub mod sim;
 pub mod store;
-#[cfg(feature = "wavefax")]
-pub mod wavefax;

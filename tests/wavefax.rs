@@ -1,6 +1,6 @@
 //! WaveFax against the real `telbridge-sim fax` process over loopback.
 //!
-//! First the server client (`telbridge::wavefax::server`) alone: session, uploads, merge
+//! First the server client (`telbridge::connectors::wavefax::server`) alone: session, uploads, merge
 //! submit, state polling to success and to busy, token expiry mid-flow, a wrong password
 //! that is not retried in a loop, and an inbound fax downloaded byte for byte. Then the
 //! whole agent with a `[[wavefax]]` server, a real broker and the cloud's side recording:
@@ -13,10 +13,10 @@ mod common;
 use common::sim::Sim;
 use serde_json::json;
 use std::time::Duration;
-use telbridge::wavefax::codes::OutState;
-use telbridge::wavefax::reply::{self, ReplyError};
-use telbridge::wavefax::request::{Call, SubmitOptions, format_time};
-use telbridge::wavefax::server::{Credentials, Server, ServerError};
+use telbridge::connectors::wavefax::protocol::codes::OutState;
+use telbridge::connectors::wavefax::protocol::reply::{self, ReplyError};
+use telbridge::connectors::wavefax::protocol::request::{Call, SubmitOptions, format_time};
+use telbridge::connectors::wavefax::server::{Credentials, Server, ServerError};
 
 fn server(sim: &Sim, password: &str) -> Server {
     let creds = Credentials { user: "ops".into(), domain: false, password: password.into() };
@@ -146,7 +146,7 @@ fn fax_site(name: &str, sim: &Sim, extra: &str) -> Site {
 }
 
 fn sha256(data: &[u8]) -> String {
-    telbridge::wavefax::chunks::sha256_hex(data)
+    telbridge::connectors::wavefax::protocol::chunks::sha256_hex(data)
 }
 
 /// The states `fax.status` reported for `faxid`, in order.

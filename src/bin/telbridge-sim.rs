@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 use std::time::Duration;
-use telbridge::goip::crypto::AuthOrder;
+use telbridge::connectors::goip::protocol::crypto::AuthOrder;
 use telbridge::http::Router;
 use telbridge::sim::goip::{Options, Sim, state::Rules};
 use tokio_util::sync::CancellationToken;

@@ -172,8 +172,11 @@ impl WavefaxConfig {
 
     /// Where local numbers are completed.
     #[cfg(feature = "wavefax")]
-    pub fn dialing(&self) -> crate::wavefax::number::Dialing {
-        crate::wavefax::number::Dialing { country: self.country_code.clone(), area: self.area_code.clone() }
+    pub fn dialing(&self) -> crate::connectors::wavefax::protocol::number::Dialing {
+        crate::connectors::wavefax::protocol::number::Dialing {
+            country: self.country_code.clone(),
+            area: self.area_code.clone(),
+        }
     }
 }
 

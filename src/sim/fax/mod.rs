@@ -13,9 +13,9 @@
 
 pub mod state;
 
+use crate::connectors::wavefax::protocol::chunks::sha256_hex;
 use crate::event::now_ms;
 use crate::http::{Request, Response, Router, json_response, text_response};
-use crate::wavefax::chunks::sha256_hex;
 use base64::Engine;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -52,7 +52,7 @@ fn non_strict(fields: &[(&str, Value)]) -> Response {
 }
 
 fn failure(code: i64) -> Response {
-    let msg = crate::wavefax::codes::server_error_name(code);
+    let msg = crate::connectors::wavefax::protocol::codes::server_error_name(code);
     json_response(StatusCode::OK, &json!({"code": code, "msg": msg}))
 }
 
@@ -74,7 +74,7 @@ fn query(req: &Request) -> BTreeMap<String, String> {
 
 /// `YYYYMMDDTHHNNSS` now (UTC; the simulated server's zone).
 fn now_stamp() -> String {
-    crate::wavefax::request::format_time((now_ms() / 1000) as i64, 0)
+    crate::connectors::wavefax::protocol::request::format_time((now_ms() / 1000) as i64, 0)
 }
 
 impl Sim {

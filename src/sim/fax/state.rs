@@ -2,11 +2,11 @@
 //! expire, uploaded files, outbound jobs that advance through the states (success, or
 //! failure by rule), and an inbox of received faxes with their files.
 
-use crate::wavefax::codes;
+use crate::connectors::wavefax::protocol::codes;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-pub use crate::wavefax::codes::{BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, NO_USER, WRONG_PASSWORD};
+pub use crate::connectors::wavefax::protocol::codes::{BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, NO_USER, WRONG_PASSWORD};
 
 /// The server's "database error" code.
 pub const DATABASE_ERROR: i64 = 251_658_249;

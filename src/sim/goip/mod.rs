@@ -11,8 +11,8 @@
 pub mod state;
 
 use super::Pusher;
+use crate::connectors::goip::protocol::crypto::{self, AuthOrder, Cipher};
 use crate::event::{now_ms, random_hex};
-use crate::goip::crypto::{self, AuthOrder, Cipher};
 use crate::http::{Request, Response, Router, json_response};
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -362,7 +362,7 @@ impl Sim {
                     .iter()
                     .map(|t| {
                         let (tid, code) = gw.add_task(t, body, now_ms());
-                        json!({"tid": tid, "status": format!("{code} {}", crate::goip::reply::task_code_name(code))})
+                        json!({"tid": tid, "status": format!("{code} {}", crate::connectors::goip::protocol::reply::task_code_name(code))})
                     })
                     .collect();
                 reply(json!({"code": 200, "reason": "OK", "type": "task-status", "status": status}))

@@ -3,7 +3,7 @@
 //! batching of status reports and SMS pushes. Pushes come out as [`Outgoing`] values
 //! for the I/O part to deliver.
 
-use crate::goip::ports::{Port, PortList};
+use crate::connectors::goip::protocol::ports::{Port, PortList};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -171,7 +171,9 @@ impl Gateway {
             "switch" => {
                 let PortList::Items(items) = needs_ports()? else { return Err((2, "Invalid Port")) };
                 for item in items {
-                    let crate::goip::ports::PortItem::Slot(port) = item else { return Err((2, "Invalid Port")) };
+                    let crate::connectors::goip::protocol::ports::PortItem::Slot(port) = item else {
+                        return Err((2, "Invalid Port"));
+                    };
                     if port.port == 0 || port.port > self.rules.max_ports || port.slot > self.rules.max_slots {
                         return Err((2, "Invalid Port"));
                     }

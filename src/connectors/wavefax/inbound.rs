@@ -1,6 +1,6 @@
 //! Inbound faxes: the inbox poll, the spool, file offers, acknowledgements and deletes.
 //!
-//! A new fax (see [`super::inbox`] for the window rules) is read with `getinfax`, its file
+//! A new fax (see [`super::protocol::inbox`] for the window rules) is read with `getinfax`, its file
 //! fetched with `getfaxfile` and downloaded, then in **one transaction**: its `fax_in` row
 //! (the file kept in the spool), its `fax.received` event and, with MQTT delivery, every
 //! `fax.file` chunk. A crash leaves all or nothing; the fax is still on the server and the
@@ -15,12 +15,12 @@
 //! 2xx from `upload_url`); only then, if configured, is the fax deleted on the server.
 //! A file not acknowledged within `file_reoffer_secs` is offered again.
 
-use super::chunks::{FileRef, chunk_at, chunk_count, sha256_hex};
-use super::codes::{BAD_FILE_ID, CANNOT_FETCH_FILE, NO_SUCH_FILE};
 use super::driver::{Driver, DriverError};
-use super::inbox::{advance, received_data, sort_ids, window};
-use super::reply;
-use super::request::{Call, format_time, parse_time};
+use super::protocol::chunks::{FileRef, chunk_at, chunk_count, sha256_hex};
+use super::protocol::codes::{BAD_FILE_ID, CANNOT_FETCH_FILE, NO_SUCH_FILE};
+use super::protocol::inbox::{advance, received_data, sort_ids, window};
+use super::protocol::reply;
+use super::protocol::request::{Call, format_time, parse_time};
 use super::server::ServerError;
 use crate::event::{Class, NewEvent, new_id};
 use crate::http::client::{self, Url};

@@ -1,28 +1,22 @@
 //! The WaveFax fax-server driver (contract: `../shared/specs/wavefax-http.md`).
 //!
-//! Pure protocol part: [`number`] (the server's fax number format from E.164 or local
-//! input), [`codes`] (fax states, fax error codes, server error codes), [`request`] (every
+//! Pure protocol part ([`protocol`]): `number` (the server's fax number format from E.164 or local
+//! input), `codes` (fax states, fax error codes, server error codes), `request` (every
 //! call, URL-encoded, `putfile` with its `Content-Disposition`, server-local times),
-//! [`reply`] (lenient parsing of the seed's non-strict JSON, ids, outbound fax state),
-//! [`args`] (cloud command arguments), [`inbox`] (poll windows and the high-water mark),
-//! [`chunks`] (files cut into MQTT chunks, SHA-256).
+//! `reply` (lenient parsing of the seed's non-strict JSON, ids, outbound fax state),
+//! `args` (cloud command arguments), `inbox` (poll windows and the high-water mark),
+//! `chunks` (files cut into MQTT chunks, SHA-256).
 //!
 //! Thin I/O part: [`server`] (the session: lazy login, one retry on an invalid or expired
 //! token, credential back-off; downloads), [`driver`] (health, events, the background
 //! loop), [`outbound`] (`fax.send` as persisted steps, tracking), [`inbound`] (inbox poll,
 //! spool, offers, acknowledgements, deletes, uploads), [`handlers`] (cloud commands).
 
-pub mod args;
-pub mod chunks;
-pub mod codes;
 pub mod driver;
 pub mod handlers;
 pub mod inbound;
-pub mod inbox;
-pub mod number;
 pub mod outbound;
-pub mod reply;
-pub mod request;
+pub mod protocol;
 pub mod server;
 
 use crate::command::Registry;

@@ -6,11 +6,11 @@
 //! command id and task index, so a retry after a crash sends the same tids and the
 //! device's `13 Duplicated TaskId` tells us it already has them: never sent twice.
 
-use super::args::{self, Callbacks};
 use super::device::DeviceError;
 use super::driver::Driver;
-use super::reply::{self, ReplyError, TaskResult};
-use super::request::Call;
+use super::protocol::args::{self, Callbacks};
+use super::protocol::reply::{self, ReplyError, TaskResult};
+use super::protocol::request::Call;
 use crate::command::{Command, CommandError, Outcome, Registry, Reply};
 use crate::event::Class;
 use crate::store::{Db, StoreError};

@@ -149,7 +149,7 @@ mod tests {
     use serde_json::Value;
 
     fn vectors() -> Vec<Value> {
-        let text = include_str!("../../tests/vectors/goip_crypto.json");
+        let text = include_str!("../../../../tests/vectors/goip_crypto.json");
         let v: Value = serde_json::from_str(text).expect("vectors");
         v["cases"].as_array().expect("cases").clone()
     }

@@ -7,9 +7,9 @@
 //! device gets 503 and pushes again later.
 
 use super::driver::Driver;
-use super::ports::Port;
-use super::push::{DevStatus, PortStatus, Push, parse_push, port_state_name};
-use super::sms::{StatusReport, TaskProgress};
+use super::protocol::ports::Port;
+use super::protocol::push::{DevStatus, PortStatus, Push, parse_push, port_state_name};
+use super::protocol::sms::{StatusReport, TaskProgress};
 use crate::event::{Class, now_ms};
 use crate::http::ingest::{constant_time_eq, store_unavailable};
 use crate::http::{Request, Response, error, json_response};
@@ -142,7 +142,7 @@ impl Driver {
             .map(|r| {
                 let key = serde_json::to_string(&(r.tid, r.sending, r.sent, r.failed, r.unsent, &r.records))
                     .unwrap_or_default();
-                let dedup = format!("goip:{name}:sr:{}:{}", r.tid, super::crypto::md5_hex(&[&key]));
+                let dedup = format!("goip:{name}:sr:{}:{}", r.tid, super::protocol::crypto::md5_hex(&[&key]));
                 (r.clone(), dedup)
             })
             .collect();

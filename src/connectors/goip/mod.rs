@@ -1,27 +1,20 @@
 //! The EJOIN/GoIP gateway driver (contract: `../shared/specs/goip-ejoin-http.md`).
 //!
-//! Pure protocol part: [`crypto`] (the secure session's hashes, key and ciphers, checked
-//! against independent vectors), [`ports`] (port names and lists), [`request`] (every
-//! call, signed and with encrypted bodies), [`reply`] (every reply), [`push`] and [`sms`]
-//! (pushed bodies, received SMS, delivery reports, task progress), [`session`] (session
-//! lifecycle and auth-order detection), [`args`] (cloud command arguments).
+//! Pure protocol part ([`protocol`]): `crypto` (the secure session's hashes, key and ciphers, checked
+//! against independent vectors), `ports` (port names and lists), `request` (every
+//! call, signed and with encrypted bodies), `reply` (every reply), `push` and `sms`
+//! (pushed bodies, received SMS, delivery reports, task progress), `session` (session
+//! lifecycle and auth-order detection), `args` (cloud command arguments).
 //!
 //! Thin I/O part: [`device`] (HTTP exchange with the session), [`driver`] (state kept in
 //! the store, background subscription/poll/stats, health), [`pushes`] (the push routes),
 //! [`handlers`] (cloud commands).
 
-pub mod args;
-pub mod crypto;
 pub mod device;
 pub mod driver;
 pub mod handlers;
-pub mod ports;
-pub mod push;
+pub mod protocol;
 pub mod pushes;
-pub mod reply;
-pub mod request;
-pub mod session;
-pub mod sms;
 
 use crate::command::Registry;
 use crate::config::Config;

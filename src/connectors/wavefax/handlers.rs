@@ -5,12 +5,12 @@
 //! unfinished one) are checked with `getoutfax` first and refused with a clear error
 //! rather than the server's bare code.
 
-use super::args;
-use super::codes::BAD_NUMBER;
 use super::driver::{Driver, DriverError};
 use super::outbound::{Tracked, track};
-use super::reply::{self, ReplyError};
-use super::request::Call;
+use super::protocol::args;
+use super::protocol::codes::BAD_NUMBER;
+use super::protocol::reply::{self, ReplyError};
+use super::protocol::request::Call;
 use super::server::ServerError;
 use crate::command::{Command, CommandError, Outcome, Registry, Reply};
 use serde_json::json;
@@ -30,7 +30,7 @@ pub fn command_error(e: DriverError) -> CommandError {
             ServerError::Status(s) => CommandError::new("server_error", format!("http status {s}")),
             ServerError::Reply(ReplyError::Server { code, name, msg }) => {
                 let kind = match code {
-                    super::codes::BAD_FAX_ID => "unknown_fax",
+                    super::protocol::codes::BAD_FAX_ID => "unknown_fax",
                     BAD_NUMBER => "bad_number",
                     _ => "refused",
                 };

@@ -12,11 +12,11 @@
 //! of `status` or `errcode` is written with a compare-and-set and its `fax.status` event
 //! in one transaction, so each change is reported once.
 
-use super::args::{Document, SendPlan, Source};
-use super::chunks::sha256_hex;
 use super::driver::{Driver, DriverError};
-use super::reply::{self, OutFax};
-use super::request::{Call, format_time};
+use super::protocol::args::{Document, SendPlan, Source};
+use super::protocol::chunks::sha256_hex;
+use super::protocol::reply::{self, OutFax};
+use super::protocol::request::{Call, format_time};
 use crate::event::now_ms;
 use crate::schedule::retrying;
 use crate::store::{Db, OutboxItem, StoreError};
@@ -268,7 +268,7 @@ impl Driver {
         let end = format_time((now_ms() / 1000) as i64 + 86_400, zone);
         let listed = self.call(&Call::GetOutFaxIds { start, end }).await?;
         let mut ids = reply::fax_ids(&listed).unwrap_or_default();
-        super::inbox::sort_ids(&mut ids);
+        super::protocol::inbox::sort_ids(&mut ids);
         let mut found = Vec::new();
         for id in ids.into_iter().rev().take(RECOVERY_MAX) {
             let fax = match self.call(&Call::GetOutFax { faxid: id.clone() }).await {
@@ -281,7 +281,7 @@ impl Driver {
                 found.push(id);
             }
         }
-        super::inbox::sort_ids(&mut found);
+        super::protocol::inbox::sort_ids(&mut found);
         Ok(found)
     }
 

@@ -3,9 +3,9 @@
 //! and file downloads. A wrong password is never retried in a loop: the failure is kept
 //! and calls fail fast until a back-off (30 s doubling to 1 h) has passed.
 
-use super::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
-use super::reply::{self, ReplyError};
-use super::request::{self, Call};
+use super::protocol::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
+use super::protocol::reply::{self, ReplyError};
+use super::protocol::request::{self, Call};
 use crate::http::client::{self, ClientError, Url};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -47,7 +47,7 @@ impl ServerError {
 
     /// The server does not know the fax id (deleted, or never there).
     pub fn is_unknown_fax(&self) -> bool {
-        self.server_code() == Some(super::codes::BAD_FAX_ID)
+        self.server_code() == Some(super::protocol::codes::BAD_FAX_ID)
     }
 }
 

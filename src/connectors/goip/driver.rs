@@ -8,9 +8,9 @@
 //! produces, so a crash leaves both or neither.
 
 use super::device::{Device, DeviceError};
-use super::reply;
-use super::request::Call;
-use super::sms::ReceivedSms;
+use super::protocol::reply;
+use super::protocol::request::Call;
+use super::protocol::sms::ReceivedSms;
 use crate::config::GoipConfig;
 use crate::event::{Class, NewEvent, random_hex};
 use crate::health::{Health, State};
@@ -47,7 +47,7 @@ impl From<reply::ReplyError> for DriverError {
 /// What the driver last saw of the device (memory only; a restart starts afresh).
 #[derive(Debug, Default)]
 pub(super) struct Observed {
-    pub ports: BTreeMap<super::ports::Port, u16>,
+    pub ports: BTreeMap<super::protocol::ports::Port, u16>,
     pub last_status_ms: u64,
 }
 

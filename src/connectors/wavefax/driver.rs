@@ -7,8 +7,8 @@
 //! `wavefax/{name}`: `in_hwm` (the inbox high-water mark) and `cmd/{cmd_id}` (the steps of
 //! a `fax.send`). Every change commits together with the events it produces.
 
-use super::reply::ReplyError;
-use super::request::Call;
+use super::protocol::reply::ReplyError;
+use super::protocol::request::Call;
 use super::server::{Credentials, Server, ServerError};
 use crate::config::WavefaxConfig;
 use crate::event::{Class, NewEvent, now_ms};

@@ -3,10 +3,10 @@
 //! on an auth error). Requests to one device are serialised: `seq` must reach the device
 //! in order, and these small boxes prefer one request at a time.
 
-use super::crypto::{AuthOrder, Cipher};
-use super::reply::{self, ReplyError};
-use super::request::{self, Auth, Call};
-use super::session::Session;
+use super::protocol::crypto::{AuthOrder, Cipher};
+use super::protocol::reply::{self, ReplyError};
+use super::protocol::request::{self, Auth, Call};
+use super::protocol::session::Session;
 use crate::config::{GoipAuth, GoipConfig};
 use crate::event::{now_ms, random_hex};
 use crate::http::client::{self, ClientError, Url};

@@ -1,0 +1,10 @@
+//! The WaveFax protocol, pure: no I/O, no clock (server-local times are passed in).
+//! Everything here is checked by unit tests beside it.
+
+pub mod args;
+pub mod chunks;
+pub mod codes;
+pub mod inbox;
+pub mod number;
+pub mod reply;
+pub mod request;
