@@ -3,7 +3,7 @@
 //! on an auth error). Requests to one device are serialised: `seq` must reach the device
 //! in order, and these small boxes prefer one request at a time.
 
-use super::protocol::crypto::{AuthOrder, Cipher};
+use super::protocol::crypto::{self, AuthOrder, Cipher};
 use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::{self, Auth, Call};
 use super::protocol::session::Session;
@@ -100,7 +100,7 @@ impl Device {
             }
             let order = session.order().unwrap_or(AuthOrder::PathThenSeq);
             let (id, seq) = session.next(now_ms()).ok_or_else(|| DeviceError::Auth("no session".into()))?;
-            let auth = self.session_auth(&id, seq, order);
+            let auth = self.session_auth(&id, session.open_auth(), seq, order);
             let (status, body) = self.send(&request::build(call, &auth, &self.session_path)).await?;
             match is_auth_refusal(status, &body) {
                 Some(why) => {
@@ -114,12 +114,21 @@ impl Device {
         Err(DeviceError::Auth(last))
     }
 
-    fn session_auth<'a>(&'a self, id: &'a str, seq: u64, order: AuthOrder) -> Auth<'a> {
-        Auth::Session { user: &self.user, password: &self.password, session: id, seq, order, cipher: self.cipher }
+    fn session_auth<'a>(&'a self, id: &'a str, open_auth: &'a str, seq: u64, order: AuthOrder) -> Auth<'a> {
+        Auth::Session {
+            user: &self.user,
+            password: &self.password,
+            session: id,
+            open_auth,
+            seq,
+            order,
+            cipher: self.cipher,
+        }
     }
 
     async fn open(&self, session: &mut Session) -> Result<(), DeviceError> {
         let cnonce = random_hex::<8>();
+        let open_auth = crypto::session_open_auth(&self.user, &self.password, &cnonce, &self.session_path);
         let call = Call::CryptSess { cnonce, expires: self.session_expires, crypt: self.cipher };
         let auth = Auth::Plain { user: &self.user, password: &self.password };
         let (status, body) = self.send(&request::build(&call, &auth, &self.session_path)).await?;
@@ -133,7 +142,7 @@ impl Device {
             }
             other => DeviceError::Reply(other),
         })?;
-        session.opened(id, expires, now_ms());
+        session.opened(id, open_auth, expires, now_ms());
         Ok(())
     }
 
@@ -142,7 +151,7 @@ impl Device {
         let probe = Call::GetSmsStat { ports: "all".into(), slots: "all".into(), period: 0 };
         for order in session.orders() {
             let (id, seq) = session.next(now_ms()).ok_or_else(|| DeviceError::Auth("no session".into()))?;
-            let auth = self.session_auth(&id, seq, order);
+            let auth = self.session_auth(&id, session.open_auth(), seq, order);
             let (status, body) = self.send(&request::build(&probe, &auth, &self.session_path)).await?;
             if is_auth_refusal(status, &body).is_none() && (200..300).contains(&status) {
                 log::info!("gateway {} accepts auth order {order:?}", self.base.base());

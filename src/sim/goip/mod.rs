@@ -41,6 +41,8 @@ pub struct Options {
 
 struct SessionState {
     cipher: Cipher,
+    /// The auth the session was opened with: the body key's (spec 1b step 3).
+    open_auth: String,
     last_seq: u64,
     lifetime_ms: u64,
     expires_ms: u64,
@@ -229,6 +231,7 @@ impl Sim {
             let id = random_hex::<6>();
             let session = SessionState {
                 cipher,
+                open_auth: expected,
                 last_seq: 0,
                 lifetime_ms: expires * 1000,
                 expires_ms: now_ms() + expires * 1000,
@@ -252,7 +255,7 @@ impl Sim {
                 }
                 s.last_seq = seq;
                 s.expires_ms = now_ms() + s.lifetime_ms;
-                let key = crypto::body_key(u, p, &given, id, seq);
+                let key = crypto::body_key(u, p, &s.open_auth, id, seq);
                 let cipher = s.cipher;
                 if req.body().is_empty() {
                     (Vec::new(), Some(cipher))

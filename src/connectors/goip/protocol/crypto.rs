@@ -77,9 +77,12 @@ pub fn request_auth(user: &str, password: &str, session: &str, path: &str, seq: 
     }
 }
 
-/// The body key of a request: 32 hex characters, used as the key bytes.
-pub fn body_key(user: &str, password: &str, auth: &str, session: &str, seq: u64) -> String {
-    md5_hex(&[user, password, auth, session, &seq.to_string()])
+/// The body key of a request: 32 hex characters, used as the key bytes. `open_auth` is
+/// the **session-opening** auth (the one sent to `/crypt_sess.json`), not the request's:
+/// seed 004 section 3.3 item 3, "加密 KEY = MD5（username + password + auth + session + seq）",
+/// where `auth` is the "初始客户端会话 ID" of item 1; the vendor's test scripts agree.
+pub fn body_key(user: &str, password: &str, open_auth: &str, session: &str, seq: u64) -> String {
+    md5_hex(&[user, password, open_auth, session, &seq.to_string()])
 }
 
 /// Encrypts a POST body with the session's cipher.
@@ -166,7 +169,7 @@ mod tests {
             let auth = request_auth(&u, &p, &sess, &path, seq, AuthOrder::PathThenSeq);
             assert_eq!(auth, s("auth_path_then_seq"));
             assert_eq!(request_auth(&u, &p, &sess, &path, seq, AuthOrder::SeqThenPath), s("auth_seq_then_path"));
-            assert_eq!(body_key(&u, &p, &auth, &sess, seq), s("key"));
+            assert_eq!(body_key(&u, &p, &s("crypt_sess_auth"), &sess, seq), s("key"));
         }
     }
 

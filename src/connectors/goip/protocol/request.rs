@@ -11,7 +11,16 @@ pub enum Auth<'a> {
     /// `username` and `password` in the query of every request.
     Plain { user: &'a str, password: &'a str },
     /// Inside a secure session: `seq`, `session`, `auth` instead of the password.
-    Session { user: &'a str, password: &'a str, session: &'a str, seq: u64, order: AuthOrder, cipher: Cipher },
+    Session {
+        user: &'a str,
+        password: &'a str,
+        session: &'a str,
+        /// The auth sent to `/crypt_sess.json` when the session was opened (the body key's).
+        open_auth: &'a str,
+        seq: u64,
+        order: AuthOrder,
+        cipher: Cipher,
+    },
 }
 
 /// An HTTP request to send to the device.
@@ -166,10 +175,10 @@ pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &str) -> Request {
             query.push(("username", user.to_string()));
             query.push(("password", password.to_string()));
         }
-        (_, Auth::Session { user, password, session, seq, order, cipher }) => {
+        (_, Auth::Session { user, password, session, open_auth, seq, order, cipher }) => {
             let auth = crypto::request_auth(user, password, session, path, *seq, *order);
             if let Some(b) = body.take() {
-                let key = crypto::body_key(user, password, &auth, session, *seq);
+                let key = crypto::body_key(user, password, open_auth, session, *seq);
                 body = Some(crypto::encrypt(*cipher, &key, &b));
             }
             query.push(("version", "1.1".into()));
@@ -211,11 +220,13 @@ mod tests {
     }
 
     #[test]
-    fn a_session_request_is_signed_and_its_body_encrypted_with_the_request_key() {
+    fn a_session_request_is_signed_and_its_body_encrypted_with_the_session_opening_key() {
+        let open_auth = crypto::session_open_auth("admin", "admin", "a1b2c3d4", "/crypt_sess.json");
         let auth = Auth::Session {
             user: "admin",
             password: "admin",
             session: "5f3c9d2e7a",
+            open_auth: &open_auth,
             seq: 1,
             order: AuthOrder::PathThenSeq,
             cipher: Cipher::AesEcb,
@@ -225,7 +236,7 @@ mod tests {
         let expected_auth =
             crypto::request_auth("admin", "admin", "5f3c9d2e7a", "/goip_pause_sms.html", 1, AuthOrder::PathThenSeq);
         assert_eq!(r.query, format!("version=1.1&seq=1&session=5f3c9d2e7a&auth={expected_auth}"));
-        let key = crypto::body_key("admin", "admin", &expected_auth, "5f3c9d2e7a", 1);
+        let key = crypto::body_key("admin", "admin", &open_auth, "5f3c9d2e7a", 1);
         let plain = crypto::decrypt(Cipher::AesEcb, &key, r.body.as_deref().expect("body")).expect("decrypts");
         assert_eq!(plain, body.to_string().into_bytes());
         assert!(r.post);

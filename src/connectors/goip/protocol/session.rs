@@ -11,6 +11,8 @@ const EXPIRY_MARGIN_MS: u64 = 10_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
     id: Option<String>,
+    /// The auth sent to open the session: every body key of the session is made with it.
+    open_auth: String,
     seq: u64,
     lifetime_ms: u64,
     expires_at_ms: u64,
@@ -24,9 +26,11 @@ impl Session {
         self.id.is_none() || now_ms + EXPIRY_MARGIN_MS >= self.expires_at_ms
     }
 
-    /// The device answered `crypt_sess.json` with `id`, valid `expires_secs` after last use.
-    pub fn opened(&mut self, id: String, expires_secs: u64, now_ms: u64) {
+    /// The device answered `crypt_sess.json` (sent with `open_auth`) with `id`, valid
+    /// `expires_secs` after last use.
+    pub fn opened(&mut self, id: String, open_auth: String, expires_secs: u64, now_ms: u64) {
         self.id = Some(id);
+        self.open_auth = open_auth;
         self.seq = 0;
         self.lifetime_ms = expires_secs * 1000;
         self.expires_at_ms = now_ms + self.lifetime_ms;
@@ -59,6 +63,11 @@ impl Session {
         self.order = Some(order);
     }
 
+    /// The auth the session was opened with.
+    pub fn open_auth(&self) -> &str {
+        &self.open_auth
+    }
+
     pub fn order(&self) -> Option<AuthOrder> {
         self.order
     }
@@ -73,7 +82,7 @@ mod tests {
         let mut s = Session::default();
         assert!(s.needs_open(0));
         assert_eq!(s.next(0), None);
-        s.opened("S".into(), 180, 1_000);
+        s.opened("S".into(), "A0".into(), 180, 1_000);
         assert!(!s.needs_open(1_000));
         assert_eq!(s.next(2_000), Some(("S".into(), 1)));
         assert_eq!(s.next(100_000), Some(("S".into(), 2)));
@@ -85,12 +94,12 @@ mod tests {
     #[test]
     fn an_invalidated_session_is_reopened_with_seq_from_one() {
         let mut s = Session::default();
-        s.opened("A".into(), 180, 0);
+        s.opened("A".into(), "A0".into(), 180, 0);
         s.next(0);
         s.next(0);
         s.invalidate();
         assert!(s.needs_open(0));
-        s.opened("B".into(), 180, 0);
+        s.opened("B".into(), "A1".into(), 180, 0);
         assert_eq!(s.next(0), Some(("B".into(), 1)));
     }
 
