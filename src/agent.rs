@@ -13,6 +13,7 @@
 use crate::command::agent::{AgentContext, applying_marker, prev_path};
 use crate::command::{Dispatcher, Effect, Registry};
 use crate::config::Config;
+use crate::connectors::{self, Connector, Ctx, KINDS, Kind, Task};
 use crate::event::{Class, NewEvent, now_ms};
 use crate::health::Health;
 use crate::http::{self, ingest::Ingest, ops::Ops};
@@ -45,11 +46,31 @@ enum RunError {
     Runtime(anyhow::Error),
 }
 
+/// What the agent is run with besides its config file.
+pub struct Options {
+    /// The connector kinds to plug in ([`KINDS`] in the binary; tests add their own).
+    pub kinds: &'static [Kind],
+    /// A listener to serve HTTP on instead of binding `http.listen` (tests bind
+    /// `127.0.0.1:0` themselves and pass it).
+    pub listener: Option<std::net::TcpListener>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { kinds: KINDS, listener: None }
+    }
+}
+
 /// Runs the agent with the config at `path` until `shutdown` is cancelled.
 pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()> {
+    run_with(path, shutdown, Options::default()).await
+}
+
+/// [`run`] with explicit [`Options`].
+pub async fn run_with(path: &Path, shutdown: CancellationToken, options: Options) -> anyhow::Result<()> {
     let mut notice: Option<String> = None;
     loop {
-        match run_once(path, &shutdown, notice.take()).await {
+        match run_once(path, &shutdown, &options, notice.take()).await {
             Ok(Exit::Shutdown) => return Ok(()),
             Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
             Err(RunError::Startup(e)) if applying_marker(path).exists() && prev_path(path).exists() => {
@@ -68,7 +89,12 @@ pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxIt
     OutboxItem::from_event(&NewEvent::new("agent", kind, data, Class::Critical), agent)
 }
 
-async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<String>) -> Result<Exit, RunError> {
+async fn run_once(
+    path: &Path,
+    shutdown: &CancellationToken,
+    options: &Options,
+    notice: Option<String>,
+) -> Result<Exit, RunError> {
     let startup = |e: anyhow::Error| RunError::Startup(e);
     let config = Config::load(path).map_err(|e| startup(anyhow!("{}: {e}", path.display())))?;
     if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
@@ -80,7 +106,7 @@ async fn run_once(path: &Path, shutdown: &CancellationToken, notice: Option<Stri
         .await
         .map_err(|e| startup(anyhow!("store open task: {e}")))?;
     let (store, writer) = opened.map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
-    let parts = start(&config, path, store.clone(), notice).await;
+    let parts = start(&config, path, options, store.clone(), notice).await;
     let result = match parts {
         Ok(parts) => parts.run_until_stop(shutdown).await,
         Err(e) => Err(RunError::Startup(e)),
@@ -107,12 +133,27 @@ struct Parts {
     uplink_stop: CancellationToken,
     background_stop: CancellationToken,
     background: TaskTracker,
+    /// A connector task that failed or ended before the stop: its name and why.
+    failures: mpsc::UnboundedReceiver<(String, anyhow::Error)>,
 }
 
-async fn start(config: &Config, path: &Path, store: Store, notice: Option<String>) -> anyhow::Result<Parts> {
-    let listener = tokio::net::TcpListener::bind(&config.http.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+async fn start(
+    config: &Config,
+    path: &Path,
+    options: &Options,
+    store: Store,
+    notice: Option<String>,
+) -> anyhow::Result<Parts> {
+    let listener = match &options.listener {
+        Some(l) => {
+            let l = l.try_clone().context("listener")?;
+            l.set_nonblocking(true).context("listener")?;
+            tokio::net::TcpListener::from_std(l).context("listener")?
+        }
+        None => tokio::net::TcpListener::bind(&config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http.listen))?,
+    };
     let metrics = Metrics::default();
     let health = Health::default();
     let uplink_stop = CancellationToken::new();
@@ -139,18 +180,15 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
     });
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
-    #[cfg(feature = "goip")]
-    let goip = crate::connectors::goip::build(config, &store, &health, &metrics).await.context("goip")?;
-    #[cfg(feature = "wavefax")]
-    let wavefax = crate::connectors::wavefax::build(config, &store, &health, &metrics).context("wavefax")?;
-    // Drivers plug in here: each adds its command handlers to `registry` (target
-    // `kind/instance`, e.g. `goip/gw1`), its push/callback routes to `router` below, and
-    // spawns its pollers on `background`, reporting through `health` and the store.
+    // Connectors plug in here, each the same way: commands (target `kind/name`), routes
+    // on the listener, and (below) supervised background tasks.
+    let ctx = Ctx { config: config.clone(), store: store.clone(), health: health.clone(), metrics: metrics.clone() };
+    let connectors = connectors::build(options.kinds, &ctx).await?;
     let mut router = http::Router::default();
-    #[cfg(feature = "goip")]
-    crate::connectors::goip::register(&goip, &mut registry, &mut router);
-    #[cfg(feature = "wavefax")]
-    crate::connectors::wavefax::register(&wavefax, &mut registry);
+    for c in &connectors {
+        c.clone().commands(&mut registry);
+        c.clone().routes(&mut router);
+    }
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
@@ -211,12 +249,14 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
 
     let background_stop = CancellationToken::new();
     let background = TaskTracker::new();
-    #[cfg(feature = "goip")]
-    crate::connectors::goip::spawn(&goip, &background, &background_stop);
-    #[cfg(feature = "wavefax")]
-    crate::connectors::wavefax::spawn(&wavefax, &background, &background_stop);
+    let (failed, failures) = mpsc::unbounded_channel();
+    for c in &connectors {
+        for task in c.clone().tasks(background_stop.clone()) {
+            background.spawn(supervise(task, background_stop.clone(), failed.clone()));
+        }
+    }
     background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
-    background.spawn(prune_store(store.clone(), config.store.dedup_ttl_secs, background_stop.clone()));
+    background.spawn(prune_store(store.clone(), connectors, config.store.dedup_ttl_secs, background_stop.clone()));
     if let Some(interval) = crate::notify::watchdog_interval() {
         background.spawn(feed_watchdog(store, interval, background_stop.clone()));
     }
@@ -233,6 +273,7 @@ async fn start(config: &Config, path: &Path, store: Store, notice: Option<String
         uplink_stop,
         background_stop,
         background,
+        failures,
     })
 }
 
@@ -243,6 +284,7 @@ impl Parts {
             Some(Effect::Restart { reason }) = self.effects.recv() => Ok(Exit::Restart(reason)),
             failure = self.uplink.failed() => Err(anyhow!("mqtt uplink failed: {failure}")),
             r = &mut self.dispatcher => Err(anyhow!("command dispatcher stopped: {r:?}")),
+            Some((task, e)) = self.failures.recv() => Err(anyhow!("{task} failed: {e:#}")),
         };
         log::info!("stopping {}", self.config.agent.id);
         match &exit {
@@ -321,8 +363,26 @@ async fn feed_watchdog(store: Store, interval: Duration, stop: CancellationToken
     }
 }
 
-/// Forgets old de-duplication keys and finished commands, hourly.
-async fn prune_store(store: Store, ttl_secs: u64, stop: CancellationToken) {
+/// Runs a connector's task; an error, a panic or an end before `stop` is reported on
+/// `failed`, which stops the agent non-zero.
+async fn supervise(task: Task, stop: CancellationToken, failed: mpsc::UnboundedSender<(String, anyhow::Error)>) {
+    let Task { name, run } = task;
+    let outcome = tokio::spawn(run).await;
+    if stop.is_cancelled() && matches!(outcome, Ok(Ok(()))) {
+        return;
+    }
+    let why = match outcome {
+        Ok(Ok(())) => anyhow!("it ended on its own"),
+        Ok(Err(e)) => e,
+        Err(e) => anyhow!("it panicked: {e}"),
+    };
+    log::error!("{name} failed: {why:#}");
+    let _ = failed.send((name, why));
+}
+
+/// Forgets old de-duplication keys, finished commands and each connector's finished
+/// state, hourly.
+async fn prune_store(store: Store, connectors: Vec<Arc<dyn Connector>>, ttl_secs: u64, stop: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
@@ -330,8 +390,18 @@ async fn prune_store(store: Store, ttl_secs: u64, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         let cutoff = now_ms().saturating_sub(ttl_secs * 1000);
-        match store.call(move |db| db.prune(cutoff)).await {
-            Ok(n) if n > 0 => log::debug!("pruned {n} old dedup keys and commands"),
+        let connectors = connectors.clone();
+        let pruned = store
+            .call(move |db| {
+                let mut n = db.prune(cutoff)?;
+                for c in &connectors {
+                    n += c.prune(db, cutoff)?;
+                }
+                Ok(n)
+            })
+            .await;
+        match pruned {
+            Ok(n) if n > 0 => log::debug!("pruned {n} old dedup keys, commands and connector state"),
             Ok(_) => {}
             Err(e) => log::warn!("prune failed: {e}"),
         }

@@ -1,4 +1,5 @@
-//! Per-driver health, as shown by `agent.status`, `/healthz` and `/metrics`.
+//! Per-connector health, as shown by `agent.status`, `/healthz` and `/metrics`. Connectors
+//! write it through their [`Peer`](crate::connectors::Peer), which also raises the events.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -48,55 +49,6 @@ impl Health {
             entry.last_error = Some(e);
         }
         changed
-    }
-
-    /// Records whether `driver` answered. Returns the event to raise when that changed:
-    /// `device.down` with the reason, or `device.up` (only after a `down`). `was_down`
-    /// is the driver's own memory of the last event raised.
-    pub fn transition(
-        &self,
-        driver: &str,
-        up: bool,
-        error: Option<String>,
-        was_down: &mut bool,
-    ) -> Option<(&'static str, serde_json::Value)> {
-        let state = if up { State::Up } else { State::Down };
-        let changed = self.set(driver, state, error.clone());
-        match (changed, up, *was_down) {
-            (true, false, _) => {
-                *was_down = true;
-                log::warn!("{driver} is down: {}", error.as_deref().unwrap_or(""));
-                Some(("device.down", serde_json::json!({"reason": error})))
-            }
-            (true, true, true) => {
-                *was_down = false;
-                log::info!("{driver} is reachable again");
-                Some(("device.up", serde_json::json!({})))
-            }
-            _ => None,
-        }
-    }
-
-    /// [`Health::transition`], then the event (built by `event`) committed outside the
-    /// store's bound: what every driver does after an exchange with its peer.
-    pub async fn mark(
-        &self,
-        driver: &str,
-        up: bool,
-        error: Option<String>,
-        was_down: &Mutex<bool>,
-        store: &crate::store::Store,
-        event: impl FnOnce(&'static str, serde_json::Value) -> crate::store::OutboxItem,
-    ) {
-        let raised = {
-            let mut was_down = was_down.lock().unwrap_or_else(|e| e.into_inner());
-            self.transition(driver, up, error, &mut was_down)
-        };
-        if let Some((kind, data)) = raised
-            && let Err(e) = store.enqueue_unbounded(event(kind, data)).await
-        {
-            log::error!("{driver}: cannot record {kind}: {e}");
-        }
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, DriverHealth> {

@@ -1,8 +1,7 @@
 //! The timing of a driver's background loop, pure (times are passed in): periodic jobs,
 //! each with its own interval (zero = off), sharing one back-off. When a job fails, every
 //! job waits for the back-off (2 s doubling to 5 min): the peer is likely down for all of
-//! them. A success resets it. Beside it, [`retrying`]: how a command retries a peer that
-//! does not answer.
+//! them. A success resets it. [`run_jobs`] is the loop every connector runs its jobs in.
 
 use std::time::Duration;
 use tokio::time::Instant;
@@ -61,27 +60,78 @@ impl Schedule {
     }
 }
 
-/// Runs `f` until it succeeds, fails for good, or `secs` have passed (back-off 0.5 s → 10 s).
-pub async fn retrying<T, E: std::fmt::Display, F, Fut>(
-    secs: u64,
+type JobFuture<'a, E> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), E>> + Send + 'a>>;
+
+/// One periodic job of a background loop.
+pub struct Job<'a, E> {
+    /// What the log says (`poll`, `subscribe`, `inbox`).
+    pub name: &'static str,
+    pub every: Duration,
+    /// The first run, after the loop starts.
+    pub first: Duration,
+    pub run: Box<dyn Fn() -> JobFuture<'a, E> + Send + Sync + 'a>,
+}
+
+impl<'a, E> Job<'a, E> {
+    pub fn new<F, Fut>(name: &'static str, every: Duration, first: Duration, f: F) -> Job<'a, E>
+    where
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'a,
+    {
+        Job { name, every, first, run: Box::new(move || Box::pin(f())) }
+    }
+}
+
+/// Runs `jobs` on their intervals until `stop`, one at a time, in order, a failed job
+/// ending the round: the peer is likely down for all of them, so every job waits for the
+/// shared back-off. `wake` makes every job due at once (`poll_now`). A [`Fatal`] error
+/// (the agent cannot go on) ends the loop with that error; the agent then stops.
+///
+/// [`Fatal`]: crate::connectors::ErrorClass::Fatal
+pub async fn run_jobs<E>(
     source: &str,
-    mut f: F,
-    transient: impl Fn(&E) -> bool,
-) -> Result<T, E>
+    jobs: &[Job<'_, E>],
+    wake: Option<&tokio::sync::Notify>,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(), E>
 where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, E>>,
+    E: crate::connectors::Classify + std::fmt::Display,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    let mut wait = Duration::from_millis(500);
+    let now = Instant::now;
+    let times: Vec<_> = jobs.iter().map(|j| (j.every, j.first)).collect();
+    let mut schedule = Schedule::new(now(), &times);
     loop {
-        match f().await {
-            Err(e) if transient(&e) && tokio::time::Instant::now() + wait < deadline => {
-                log::info!("{source}: {e}; retrying in {wait:?}");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(10));
+        let at = schedule.wake().unwrap_or_else(|| now() + Duration::from_secs(3600));
+        let woken = async {
+            match wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
             }
-            other => return other,
+        };
+        tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            _ = tokio::time::sleep_until(at) => {}
+            _ = woken => schedule.all_due(now()),
+        }
+        let mut failed = None;
+        for (i, job) in jobs.iter().enumerate() {
+            if !schedule.due(i, now()) {
+                continue;
+            }
+            match (job.run)().await {
+                Ok(()) => schedule.done(i, now()),
+                Err(e) => {
+                    failed = Some((job.name, e));
+                    break;
+                }
+            }
+        }
+        let wait = schedule.ended(failed.is_none(), now());
+        if let Some((name, e)) = failed {
+            if e.class() == crate::connectors::ErrorClass::Fatal {
+                return Err(e);
+            }
+            log::debug!("{source}: {name}: {e}; next try in {wait:?}");
         }
     }
 }
@@ -118,5 +168,63 @@ mod tests {
         assert_eq!(s.ended(false, t0), S(300), "capped at five minutes");
         s.ended(true, t0);
         assert_eq!(s.ended(false, t0), S(2));
+    }
+
+    /// An error of a chosen class, for the loop's tests.
+    #[derive(Debug)]
+    struct Failure(crate::connectors::ErrorClass);
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+
+    impl crate::connectors::Classify for Failure {
+        fn class(&self) -> crate::connectors::ErrorClass {
+            self.0
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_is_retried_after_the_back_off_and_a_fatal_one_ends_the_loop() {
+        use crate::connectors::ErrorClass::{Fatal, Transient};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runs = AtomicUsize::new(0);
+        let job = Job::new("flaky", S(1), Duration::ZERO, || async {
+            match runs.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(Failure(Transient)),
+                2 => Ok(()),
+                _ => Err(Failure(Fatal)),
+            }
+        });
+        let stop = tokio_util::sync::CancellationToken::new();
+        let started = Instant::now();
+        let ended = run_jobs("test/x", &[job], None, &stop).await;
+        assert!(matches!(ended, Err(Failure(Fatal))), "{ended:?}");
+        assert_eq!(runs.load(Ordering::SeqCst), 4);
+        // 2 s and 4 s of back-off after the two transient failures, then 1 s of interval.
+        assert_eq!(started.elapsed(), S(7));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_returns_ok_when_stopped_and_a_wake_makes_every_job_due() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runs = AtomicUsize::new(0);
+        let job = Job::new("slow", S(3600), S(3600), || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), Failure>(())
+        });
+        let (stop, wake) = (tokio_util::sync::CancellationToken::new(), tokio::sync::Notify::new());
+        wake.notify_one();
+        let s = stop.clone();
+        let stopper = async move {
+            tokio::time::sleep(S(10)).await;
+            s.cancel();
+        };
+        let jobs = [job];
+        let (ended, ()) = tokio::join!(run_jobs("test/x", &jobs, Some(&wake), &stop), stopper);
+        assert!(ended.is_ok());
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "woken once, not due again within 10 s");
     }
 }

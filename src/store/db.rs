@@ -279,6 +279,13 @@ impl Db<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Whether command `cmd_id` has its result (a running or resumable one has not).
+    pub fn command_finished(&mut self, cmd_id: &str) -> Result<bool, StoreError> {
+        let state: Option<String> =
+            self.conn.query_row("SELECT state FROM inbox WHERE cmd_id = ?1", [cmd_id], |r| r.get(0)).optional()?;
+        Ok(state.as_deref() == Some("done"))
+    }
+
     pub fn kv_get(&mut self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .conn
@@ -295,22 +302,12 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Forgets de-duplication keys and finished commands older than `cutoff_ms`.
+    /// Forgets de-duplication keys and finished commands older than `cutoff_ms` (each
+    /// connector prunes its own state beside this).
     pub fn prune(&mut self, cutoff_ms: u64) -> Result<usize, StoreError> {
         let a = self.conn.execute("DELETE FROM dedup WHERE created_ms < ?1", [cutoff_ms as i64])?;
         let b = self.conn.execute("DELETE FROM inbox WHERE state = 'done' AND done_ms < ?1", [cutoff_ms as i64])?;
-        // Drivers' per-item state (keys under `task/`, `tid/`, `cmd/`): kept as long as
-        // de-duplication keys, after its last change. Counters and cursors are never pruned.
-        let c = self.conn.execute(
-            "DELETE FROM kv WHERE updated_ms < ?1 AND (key LIKE 'task/%' OR key LIKE 'tid/%' OR key LIKE 'cmd/%')",
-            [cutoff_ms as i64],
-        )?;
-        // Faxes: finished outbound ones and received ones with nothing left to do.
-        let d = self.conn.execute("DELETE FROM fax_out WHERE final = 1 AND updated_ms < ?1", [cutoff_ms as i64])?;
-        let e = self
-            .conn
-            .execute("DELETE FROM fax_in WHERE state IN ('done', 'no_file') AND updated_ms < ?1", [cutoff_ms as i64])?;
-        Ok(a + b + c + d + e)
+        Ok(a + b)
     }
 
     pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {

@@ -33,6 +33,9 @@ pub enum StoreError {
     Closed,
     #[error("{0}")]
     Invalid(String),
+    /// A value a connector kept does not decode: reported, never silently reset.
+    #[error("corrupt state {scope}/{key}: {reason}")]
+    Corrupt { scope: String, key: String, reason: String },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -199,7 +202,7 @@ fn file_bytes(path: &Path) -> u64 {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// A fresh directory for a unit test's database.
 #[cfg(test)]

@@ -21,6 +21,11 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
+/// A store on a fresh file, for tests elsewhere in the crate (connector state).
+pub(crate) fn open_temp(name: &str) -> (Store, WriterHandle) {
+    Store::open(&config(&temp_dir(name), 1 << 20)).expect("open")
+}
+
 pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("telbridge-{name}-{}-{}", std::process::id(), crate::event::now_ms()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -194,25 +199,5 @@ fn a_command_is_recorded_once_and_its_result_is_queued_with_it() {
         let rows = store.outbox_after(0, 10).await.expect("rows");
         assert_eq!(rows[0].topic, "res/c1");
         assert!(store.call(|db| db.commands_pending()).await.expect("none").is_empty());
-    });
-}
-
-#[test]
-fn pruning_forgets_old_per_task_state_but_keeps_counters_and_cursors() {
-    let dir = temp_dir("prune-kv");
-    rt().block_on(async {
-        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
-        for key in ["task/7", "tid/7", "cmd/c-1/0", "next_tid", "cursor"] {
-            store.kv_put("goip/gw1", key, b"v".to_vec()).await.expect("put");
-        }
-        let later = crate::event::now_ms() + 1000;
-        assert_eq!(store.call(move |db| db.prune(later)).await.expect("prune"), 3);
-        for (key, kept) in
-            [("task/7", false), ("tid/7", false), ("cmd/c-1/0", false), ("next_tid", true), ("cursor", true)]
-        {
-            assert_eq!(store.kv_get("goip/gw1", key).await.expect("get").is_some(), kept, "{key}");
-        }
-        drop(store);
-        writer.join();
     });
 }

@@ -8,6 +8,7 @@ use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::{self, Auth, Call};
 use super::protocol::session::Session;
 use crate::config::{GoipAuth, GoipConfig};
+use crate::connectors::{Classify, ErrorClass};
 use crate::event::{now_ms, random_hex};
 use crate::http::client::{self, ClientError, Url};
 use hyper::body::Bytes;
@@ -29,11 +30,15 @@ pub enum DeviceError {
     Reply(#[from] ReplyError),
 }
 
-impl DeviceError {
-    /// True when retrying later may help (the device is down or restarting).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, DeviceError::Unreachable(_))
-            || matches!(self, DeviceError::Status { status, .. } if *status >= 500)
+impl Classify for DeviceError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            DeviceError::Unreachable(_) => ErrorClass::Transient,
+            DeviceError::Status { status, .. } if *status >= 500 => ErrorClass::Transient,
+            DeviceError::Auth(_) => ErrorClass::Auth,
+            DeviceError::Reply(ReplyError::Refused { .. }) => ErrorClass::Refused,
+            DeviceError::Status { .. } | DeviceError::Reply(_) => ErrorClass::BadReply,
+        }
     }
 }
 

@@ -2,21 +2,21 @@
 //! it (push secret, tid counter, poll cursor, task progress, health), the background loop
 //! (status subscription, SMS poll fallback, stats), and the events it raises.
 //!
-//! Kept in the store's `kv` under scope `goip/{name}`: `push_secret`, `next_tid`,
-//! `cmd/{cmd_id}/{i}` → tid, `tid/{tid}` → cmd id, `task/{tid}` → accumulated progress,
-//! `cursor` → `{"ssrc","next"}`. Every change to them commits together with the events it
-//! produces, so a crash leaves both or neither.
+//! What it keeps in the store is in [`super::state`]; every change there commits together
+//! with the events it produces, so a crash leaves both or neither.
 
 use super::device::{Device, DeviceError};
 use super::protocol::reply;
 use super::protocol::request::Call;
 use super::protocol::sms::ReceivedSms;
+use super::state::{self, Cursor};
 use crate::config::GoipConfig;
-use crate::event::{Class, NewEvent, random_hex};
-use crate::health::{Health, State};
+use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
+use crate::event::{Class, random_hex};
+use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::schedule::Schedule;
-use crate::store::{Db, OutboxItem, Store, StoreError};
+use crate::schedule::{Job, run_jobs};
+use crate::store::{OutboxItem, Store, StoreError};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -38,6 +38,15 @@ pub enum DriverError {
     Store(#[from] StoreError),
 }
 
+impl Classify for DriverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            DriverError::Device(e) => e.class(),
+            DriverError::Store(e) => e.class(),
+        }
+    }
+}
+
 impl From<reply::ReplyError> for DriverError {
     fn from(e: reply::ReplyError) -> Self {
         DriverError::Device(DeviceError::Reply(e))
@@ -56,19 +65,16 @@ pub struct Driver {
     pub name: String,
     /// `goip/{name}`: event source, command target, health key and kv scope.
     pub source: String,
-    pub agent: String,
     pub cfg: GoipConfig,
     pub device: Device,
     pub store: Store,
-    pub health: Health,
-    pub metrics: Metrics,
+    /// Health, metrics, retries and events of the gateway.
+    pub peer: Peer,
     /// The secret path segment the device must push to.
     pub secret: String,
     /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
     pub push_url: String,
     pub(super) observed: Mutex<Observed>,
-    /// Whether the last event raised was `device.down`.
-    was_down: Mutex<bool>,
 }
 
 impl Driver {
@@ -81,76 +87,43 @@ impl Driver {
         health: Health,
         metrics: Metrics,
     ) -> anyhow::Result<Driver> {
-        let source = format!("goip/{}", cfg.name);
+        let name = PeerName { kind: "goip", label: "device", name: cfg.name.clone() };
+        let retry = Duration::from_secs(cfg.command_retry_secs);
+        let peer = Peer::new(name, agent, retry, store.clone(), health, metrics);
+        let source = peer.source.clone();
         let secret = if cfg.push_secret.is_empty() {
             let scope = source.clone();
-            store
-                .call(move |db| {
-                    if let Some(v) = db.kv_get(&scope, "push_secret")? {
-                        return Ok(String::from_utf8_lossy(&v).into_owned());
-                    }
-                    let s = random_hex::<12>();
-                    db.kv_put(&scope, "push_secret", s.as_bytes())?;
-                    Ok(s)
-                })
-                .await?
+            store.call(move |db| state::push_secret(db, &scope, random_hex::<12>)).await?
         } else {
             cfg.push_secret.expose().to_string()
         };
         let push_url = format!("{}/goip/{}/{}", cfg.push_base(listen), cfg.name, secret);
-        health.set(&source, State::Starting, None);
         Ok(Driver {
             name: cfg.name.clone(),
             source,
-            agent: agent.to_string(),
             cfg: cfg.clone(),
             device: Device::new(cfg)?,
             store,
-            health,
-            metrics,
+            peer,
             secret,
             push_url,
             observed: Mutex::new(Observed::default()),
-            was_down: Mutex::new(false),
         })
     }
 
     /// An event from this device.
     pub fn event(&self, kind: &str, data: Value, class: Class, dedup_key: Option<String>) -> OutboxItem {
-        let mut e = NewEvent::new(self.source.clone(), kind, data, class);
-        e.dedup_key = dedup_key;
-        OutboxItem::from_event(&e, &self.agent)
+        self.peer.event(kind, data, class, dedup_key)
     }
 
     /// Sends a call, recording the device's health (and raising down/up events).
     pub async fn call(&self, call: &Call) -> Result<Bytes, DeviceError> {
-        let result = self.device.call(call).await;
-        self.metrics.inc(&format!("telbridge_goip_requests_total{{device=\"{}\"}}", self.name));
-        match &result {
-            Ok(_) => self.mark(true, None).await,
-            Err(e) if e.is_transient() || matches!(e, DeviceError::Auth(_)) => {
-                self.metrics.inc(&format!("telbridge_goip_request_errors_total{{device=\"{}\"}}", self.name));
-                self.mark(false, Some(e.to_string())).await
-            }
-            Err(_) => {}
-        }
-        result
+        self.peer.call(self.device.call(call)).await
     }
 
     /// Sends a call, retrying an unreachable device for up to `command_retry_secs`.
     pub async fn call_retrying(&self, call: &Call) -> Result<Bytes, DeviceError> {
-        crate::schedule::retrying(
-            self.cfg.command_retry_secs,
-            &self.source,
-            || self.call(call),
-            DeviceError::is_transient,
-        )
-        .await
-    }
-
-    async fn mark(&self, up: bool, error: Option<String>) {
-        let event = |kind: &str, data| self.event(kind, data, Class::Critical, None);
-        self.health.mark(&self.source, up, error, &self.was_down, &self.store, event).await
+        self.peer.retrying(|| self.call(call)).await
     }
 
     /// Asks the device to push its status here (`period` 0 cancels).
@@ -176,8 +149,8 @@ impl Driver {
     /// were new or already known (push and poll de-duplicate by key).
     pub async fn poll_sms(&self) -> Result<usize, DriverError> {
         let scope = self.source.clone();
-        let cursor = self.store.call(move |db| load_cursor(db, &scope)).await?;
-        let (mut ssrc, mut next) = cursor;
+        let Cursor { mut ssrc, mut next } = self.store.call(move |db| state::cursor(db, &scope)).await?;
+        next = next.max(1);
         let mut seen = 0;
         for _ in 0..MAX_PAGES {
             let body = self.call(&Call::GetSms { sms_id: next, sms_num: PAGE_SIZE, sms_del: false }).await?;
@@ -201,8 +174,7 @@ impl Driver {
                     for item in &items {
                         db.enqueue(item)?;
                     }
-                    let cursor = json!({"ssrc": ssrc2, "next": new_next}).to_string();
-                    db.kv_put(&scope, "cursor", cursor.as_bytes())
+                    state::save_cursor(db, &scope, Cursor { ssrc: ssrc2, next: new_next })
                 })
                 .await?;
             seen += count;
@@ -232,58 +204,20 @@ impl Driver {
     }
 
     /// The background loop: subscribe, poll, stats, each on its interval; an unreachable
-    /// device is retried with exponential back-off. (`device.poll_now` polls from the
+    /// device is retried with the schedule's back-off. (`device.poll_now` polls from the
     /// command itself; both are serialised per device by the device client.)
-    pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        let now = tokio::time::Instant::now;
+    pub async fn run(&self, stop: CancellationToken) -> Result<(), DriverError> {
         let secs = Duration::from_secs;
         let stats_every = secs(self.cfg.stats_secs);
         let jobs = [
-            (secs(self.cfg.resubscribe_secs), Duration::ZERO),
-            (secs(self.cfg.poll_sms_secs), Duration::ZERO),
-            (stats_every, stats_every),
+            Job::new("subscribe", secs(self.cfg.resubscribe_secs), Duration::ZERO, || self.subscribe()),
+            Job::new("poll", secs(self.cfg.poll_sms_secs), Duration::ZERO, || async {
+                let n = self.poll_sms().await?;
+                log::debug!("{}: poll read {n} message(s)", self.source);
+                Ok(())
+            }),
+            Job::new("stats", stats_every, stats_every, || self.stats_snapshot()),
         ];
-        let mut schedule = Schedule::new(now(), &jobs);
-        loop {
-            let wake = schedule.wake().unwrap_or_else(|| now() + secs(3600));
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-            let mut failed: Option<DriverError> = None;
-            if schedule.due(0, now()) {
-                match self.subscribe().await {
-                    Ok(()) => schedule.done(0, now()),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            if failed.is_none() && schedule.due(1, now()) {
-                match self.poll_sms().await {
-                    Ok(n) => {
-                        log::debug!("{}: poll read {n} message(s)", self.source);
-                        schedule.done(1, now());
-                    }
-                    Err(e) => failed = Some(e),
-                }
-            }
-            if failed.is_none() && schedule.due(2, now()) {
-                match self.stats_snapshot().await {
-                    Ok(()) => schedule.done(2, now()),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            let wait = schedule.ended(failed.is_none(), now());
-            if let Some(e) = failed {
-                log::debug!("{}: {e}; next try in {wait:?}", self.source);
-            }
-        }
+        run_jobs(&self.source, &jobs, None, &stop).await
     }
-}
-
-/// The poll cursor: the device's `ssrc` and the next `sms_id` (1 when none yet).
-fn load_cursor(db: &mut Db<'_>, scope: &str) -> Result<(String, u64), StoreError> {
-    let Some(raw) = db.kv_get(scope, "cursor")? else { return Ok((String::new(), 1)) };
-    let v: Value = serde_json::from_slice(&raw).unwrap_or_default();
-    let ssrc = v["ssrc"].as_str().unwrap_or_default().to_string();
-    Ok((ssrc, v["next"].as_u64().unwrap_or(1).max(1)))
 }

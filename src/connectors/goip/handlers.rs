@@ -11,9 +11,11 @@ use super::driver::Driver;
 use super::protocol::args::{self, Callbacks};
 use super::protocol::reply::{self, ReplyError, TaskResult};
 use super::protocol::request::Call;
+use super::state;
 use crate::command::{Command, CommandError, Outcome, Registry, Reply};
+use crate::connectors::peer;
 use crate::event::Class;
-use crate::store::{Db, StoreError};
+use crate::store::StoreError;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -70,51 +72,21 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
 }
 
 fn device_error(e: DeviceError) -> CommandError {
-    match e {
-        DeviceError::Unreachable(e) => CommandError::new("unreachable", e.to_string()),
-        DeviceError::Auth(why) => CommandError::new("auth_failed", why),
-        DeviceError::Reply(e) => reply_error(e),
-        other => CommandError::new("device_error", other.to_string()),
-    }
+    peer::command_error(&e, "refused")
 }
 
 fn reply_error(e: ReplyError) -> CommandError {
-    match e {
-        ReplyError::Refused { code, reason } => CommandError::new("refused", format!("code {code}: {reason}")),
-        other => CommandError::new("bad_reply", other.to_string()),
-    }
+    device_error(DeviceError::Reply(e))
 }
 
 fn store_error(e: StoreError) -> CommandError {
     CommandError::new("store", e.to_string())
 }
 
-/// The tids of a command's tasks: the ones allocated before, or new ones. The first
-/// tid on a fresh store is seeded from the clock, so a reinstalled agent does not reuse
-/// tids the device may still hold.
-fn allocate_tids(db: &mut Db<'_>, scope: &str, cmd_id: &str, n: usize) -> Result<Vec<u64>, StoreError> {
-    let text = |v: Vec<u8>| String::from_utf8_lossy(&v).parse::<u64>().ok();
-    let mut tids = Vec::with_capacity(n);
-    for i in 0..n {
-        let key = format!("cmd/{cmd_id}/{i}");
-        if let Some(tid) = db.kv_get(scope, &key)?.and_then(text) {
-            tids.push(tid);
-            continue;
-        }
-        let seed = (db.now_ms() / 1000) % 1_000_000_000 * 2;
-        let tid = db.kv_get(scope, "next_tid")?.and_then(text).unwrap_or(seed.max(1));
-        db.kv_put(scope, "next_tid", (tid + 1).to_string().as_bytes())?;
-        db.kv_put(scope, &key, tid.to_string().as_bytes())?;
-        db.kv_put(scope, &format!("tid/{tid}"), cmd_id.as_bytes())?;
-        tids.push(tid);
-    }
-    Ok(tids)
-}
-
 async fn send(d: &Driver, cmd: Command) -> Reply {
     let tasks = args::parse_send(&cmd.args).map_err(CommandError::bad_args)?;
     let (scope, cmd_id, n) = (d.source.clone(), cmd.id.clone(), tasks.len());
-    let tids = d.store.call(move |db| allocate_tids(db, &scope, &cmd_id, n)).await.map_err(store_error)?;
+    let tids = d.store.call(move |db| state::allocate_tids(db, &scope, &cmd_id, n)).await.map_err(store_error)?;
     let callbacks = Callbacks {
         sr_url: format!("{}/sr", d.push_url),
         sr_cnt: d.cfg.sr_cnt,
@@ -215,11 +187,7 @@ async fn list(d: &Driver, cmd: Command) -> Reply {
     let owners = d
         .store
         .call(move |db| {
-            tids.into_iter()
-                .map(|t| {
-                    Ok((t, db.kv_get(&scope, &format!("tid/{t}"))?.map(|v| String::from_utf8_lossy(&v).into_owned())))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()
+            tids.into_iter().map(|t| Ok((t, state::owner(db, &scope, t)?))).collect::<Result<Vec<_>, StoreError>>()
         })
         .await
         .map_err(store_error)?;

@@ -6,62 +6,65 @@
 //! (pushed bodies, received SMS, delivery reports, task progress), `session` (session
 //! lifecycle and auth-order detection), `args` (cloud command arguments).
 //!
-//! Thin I/O part: [`device`] (HTTP exchange with the session), [`driver`] (state kept in
-//! the store, background subscription/poll/stats, health), [`pushes`] (the push routes),
-//! [`handlers`] (cloud commands).
+//! Thin I/O part: [`device`] (HTTP exchange with the session), [`driver`] (background
+//! subscription/poll/stats), [`state`] (what is kept in the store, typed), [`pushes`] (the
+//! push route), [`handlers`] (cloud commands). Health, metrics and retries go through the
+//! driver's [`Peer`](crate::connectors::Peer).
 
 pub mod device;
 pub mod driver;
 pub mod handlers;
 pub mod protocol;
 pub mod pushes;
+pub mod state;
 
 use crate::command::Registry;
-use crate::config::Config;
-use crate::health::Health;
+use crate::connectors::{Connector, Ctx, Kind, Task};
 use crate::http::Router;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Db, StoreError};
 use driver::Driver;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+
+/// The `[[goip]]` gateways.
+pub const KIND: Kind = Kind { name: "goip", build: |ctx| Box::pin(build(ctx)) };
 
 /// Builds a driver for every `[[goip]]` device.
-pub async fn build(
-    config: &Config,
-    store: &Store,
-    health: &Health,
-    metrics: &Metrics,
-) -> anyhow::Result<Vec<Arc<Driver>>> {
-    let mut drivers = Vec::new();
-    for cfg in &config.goip {
-        let d = Driver::new(cfg, &config.agent.id, &config.http.listen, store.clone(), health.clone(), metrics.clone())
-            .await?;
+async fn build(ctx: Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+    let mut drivers: Vec<Arc<dyn Connector>> = Vec::new();
+    for cfg in &ctx.config.goip {
+        let listen = &ctx.config.http.listen;
+        let d =
+            Driver::new(cfg, &ctx.config.agent.id, listen, ctx.store.clone(), ctx.health.clone(), ctx.metrics.clone())
+                .await?;
         drivers.push(Arc::new(d));
     }
     Ok(drivers)
 }
 
-/// Adds the drivers' commands and the push route.
-pub fn register(drivers: &[Arc<Driver>], registry: &mut Registry, router: &mut Router) {
-    if drivers.is_empty() {
-        return;
+impl Connector for Driver {
+    fn target(&self) -> &str {
+        &self.source
     }
-    let mut pushes = pushes::Pushes::default();
-    for d in drivers {
-        handlers::register(registry, d.clone());
-        pushes.drivers.insert(d.name.clone(), d.clone());
-    }
-    router.prefix(hyper::Method::POST, "/goip/", move |req| {
-        let pushes = pushes.clone();
-        async move { pushes.handle(req).await }
-    });
-}
 
-/// Starts each driver's background loop.
-pub fn spawn(drivers: &[Arc<Driver>], tracker: &TaskTracker, stop: &CancellationToken) {
-    for d in drivers {
-        tracker.spawn(d.clone().run(stop.clone()));
+    fn commands(self: Arc<Self>, registry: &mut Registry) {
+        handlers::register(registry, self);
+    }
+
+    fn routes(self: Arc<Self>, router: &mut Router) {
+        let prefix = format!("/goip/{}/", self.name);
+        router.prefix(hyper::Method::POST, &prefix, move |req| {
+            let d = self.clone();
+            async move { d.route(req).await }
+        });
+    }
+
+    fn tasks(self: Arc<Self>, stop: CancellationToken) -> Vec<Task> {
+        let name = format!("{} loop", self.source);
+        vec![Task::new(name, async move { Ok(self.run(stop).await?) })]
+    }
+
+    fn prune(&self, db: &mut Db<'_>, cutoff_ms: u64) -> Result<usize, StoreError> {
+        state::prune(db, &self.source, cutoff_ms)
     }
 }

@@ -1,7 +1,7 @@
-//! The push receiver: `POST /goip/{name}/{secret}/{status|sr|sms}` for every gateway.
+//! The push receiver: `POST /goip/{name}/{secret}/{status|sr|sms}`, one route per gateway.
 //!
-//! An unknown device answers 404 and a wrong secret 401, both before the body is looked
-//! at: nothing is stored. A body that does not parse answers 400 with the reason and
+//! An unknown device answers 404 (no route) and a wrong secret 401, both before the body is
+//! looked at: nothing is stored. A body that does not parse answers 400 with the reason and
 //! raises `push.rejected`. A good body's events (and the state they change) are
 //! committed before the device gets its `{"code":0}`; if the store cannot take them the
 //! device gets 503 and pushes again later.
@@ -10,37 +10,28 @@ use super::driver::Driver;
 use super::protocol::ports::Port;
 use super::protocol::push::{DevStatus, PortStatus, Push, parse_push, port_state_name};
 use super::protocol::sms::{StatusReport, TaskProgress};
+use super::state;
 use crate::event::{Class, now_ms};
 use crate::http::ingest::{constant_time_eq, store_unavailable};
 use crate::http::{Request, Response, error, json_response};
-use crate::store::{Db, Enqueued, OutboxItem, StoreError};
+use crate::store::{Enqueued, OutboxItem, StoreError};
 use hyper::StatusCode;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Longest excerpt of a rejected body kept in `push.rejected`.
 const EXCERPT: usize = 512;
 
-/// Every gateway's driver, by name.
-#[derive(Clone, Default)]
-pub struct Pushes {
-    pub drivers: HashMap<String, Arc<Driver>>,
-}
-
-impl Pushes {
-    pub async fn handle(&self, req: Request) -> Response {
-        let path = req.uri().path().to_string();
-        let mut parts = path.trim_start_matches("/goip/").splitn(3, '/');
-        let (name, secret) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let Some(driver) = self.drivers.get(name) else {
-            return error(StatusCode::NOT_FOUND, "unknown_device", "no such gateway");
-        };
-        if !constant_time_eq(secret.as_bytes(), driver.secret.as_bytes()) {
-            driver.metrics.inc(&format!("telbridge_goip_push_unauthorized_total{{device=\"{name}\"}}"));
+impl Driver {
+    /// `POST /goip/{name}/{secret}/…` for this gateway: the secret is checked before the
+    /// body is looked at.
+    pub async fn route(&self, req: Request) -> Response {
+        let path = req.uri().path();
+        let secret = path.strip_prefix(&format!("/goip/{}/", self.name)).unwrap_or("").split('/').next().unwrap_or("");
+        if !constant_time_eq(secret.as_bytes(), self.secret.as_bytes()) {
+            self.peer.metrics.inc(&self.peer.metric("push_unauthorized_total"));
             return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong push secret");
         }
-        driver.handle(req.body()).await
+        self.handle(req.body()).await
     }
 }
 
@@ -57,7 +48,7 @@ impl Driver {
             Ok(p) => p,
             Err(e) => return self.reject(body, &e.to_string()).await,
         };
-        self.metrics.inc(&format!("telbridge_goip_pushes_total{{device=\"{}\"}}", self.name));
+        self.peer.metrics.inc(&self.peer.metric("pushes_total"));
         let (items, after, reports) = match push {
             Push::DevStatus(d) => {
                 let (items, after) = self.dev_status_events(&d);
@@ -75,7 +66,7 @@ impl Driver {
             Some(r) => self.apply_reports(r).await,
         };
         if let Err(e) = committed {
-            return store_unavailable(&e, &self.metrics);
+            return store_unavailable(&e, &self.peer.metrics);
         }
         if let After::Ports(ports, full) = after {
             let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
@@ -146,11 +137,11 @@ impl Driver {
                 (r.clone(), dedup)
             })
             .collect();
-        let (source, agent) = (self.source.clone(), self.agent.clone());
+        let (source, agent) = (self.source.clone(), self.peer.agent.clone());
         self.store
             .call(move |db| {
                 for (r, dedup) in events {
-                    let mut record = load_task(db, &scope, r.tid)?;
+                    let mut record = state::load_task(db, &scope, r.tid)?;
                     record.progress.apply(&r);
                     let mut data = progress_json(&record.progress, record.cmd_id.as_deref());
                     data["new_records"] = json!(r.records);
@@ -169,30 +160,12 @@ impl Driver {
                         e.dedup_key = Some(format!("goip:{}:finished:{}", name, r.tid));
                         db.enqueue(&OutboxItem::from_event(&e, &agent))?;
                     }
-                    let saved = serde_json::to_vec(&record).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                    db.kv_put(&scope, &format!("task/{}", r.tid), &saved)?;
+                    state::save_task(db, &scope, r.tid, record)?;
                 }
                 Ok(())
             })
             .await
     }
-}
-
-/// A task's stored state: the command that created it and its accumulated progress.
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(super) struct TaskRecord {
-    pub cmd_id: Option<String>,
-    pub progress: TaskProgress,
-    pub finished: bool,
-}
-
-pub(super) fn load_task(db: &mut Db<'_>, scope: &str, tid: u64) -> Result<TaskRecord, StoreError> {
-    let mut record: TaskRecord =
-        db.kv_get(scope, &format!("task/{tid}"))?.and_then(|raw| serde_json::from_slice(&raw).ok()).unwrap_or_default();
-    if record.cmd_id.is_none() {
-        record.cmd_id = db.kv_get(scope, &format!("tid/{tid}"))?.map(|v| String::from_utf8_lossy(&v).into_owned());
-    }
-    Ok(record)
 }
 
 fn progress_json(p: &TaskProgress, cmd_id: Option<&str>) -> Value {

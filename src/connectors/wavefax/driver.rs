@@ -11,10 +11,11 @@ use super::protocol::reply::ReplyError;
 use super::protocol::request::Call;
 use super::server::{Credentials, Server, ServerError};
 use crate::config::WavefaxConfig;
-use crate::event::{Class, NewEvent, now_ms};
-use crate::health::{Health, State};
+use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
+use crate::event::{Class, now_ms};
+use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::schedule::Schedule;
+use crate::schedule::{Job, run_jobs};
 use crate::store::{OutboxItem, Store, StoreError};
 use serde_json::{Map, Value};
 use std::sync::Mutex;
@@ -43,14 +44,21 @@ impl From<ReplyError> for DriverError {
     }
 }
 
+impl Classify for DriverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            DriverError::Server(e) => e.class(),
+            DriverError::Store(e) => e.class(),
+            // Final answers about the cloud's request: never retried, no word on the server.
+            DriverError::Document(_) | DriverError::SubmitUncertain(_) => ErrorClass::Refused,
+        }
+    }
+}
+
 impl DriverError {
     /// Retrying later may help: the server (or the store) is not available now.
     pub fn is_transient(&self) -> bool {
-        match self {
-            DriverError::Server(e) => e.is_transient(),
-            DriverError::Store(e) => matches!(e, StoreError::Full),
-            DriverError::Document(_) | DriverError::SubmitUncertain(_) => false,
-        }
+        self.class() == ErrorClass::Transient
     }
 
     pub fn is_unknown_fax(&self) -> bool {
@@ -63,13 +71,11 @@ pub struct Driver {
     pub name: String,
     /// `wavefax/{name}`: event source, command target, health key and kv scope.
     pub source: String,
-    pub agent: String,
     pub cfg: WavefaxConfig,
     pub server: Server,
     pub store: Store,
-    pub health: Health,
-    pub metrics: Metrics,
-    was_down: Mutex<bool>,
+    /// Health, metrics, retries and events of the server.
+    pub peer: Peer,
     /// The spool was full at the last look (an event is raised on each change).
     pub(super) spool_full: Mutex<bool>,
     /// One inbox or outbound round at a time (the loop and `fax.poll_now`): never two
@@ -88,7 +94,9 @@ impl Driver {
         health: Health,
         metrics: Metrics,
     ) -> anyhow::Result<Driver> {
-        let source = format!("wavefax/{}", cfg.name);
+        let name = PeerName { kind: "wavefax", label: "server", name: cfg.name.clone() };
+        let retry = Duration::from_secs(cfg.command_retry_secs);
+        let peer = Peer::new(name, agent, retry, store.clone(), health, metrics);
         let creds = Credentials {
             user: cfg.user.clone(),
             domain: cfg.domain_login,
@@ -96,17 +104,13 @@ impl Driver {
         };
         let server =
             Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?.with_ca_file(&cfg.tls_ca_file);
-        health.set(&source, State::Starting, None);
         Ok(Driver {
             name: cfg.name.clone(),
-            source,
-            agent: agent.to_string(),
+            source: peer.source.clone(),
             cfg: cfg.clone(),
             server,
             store,
-            health,
-            metrics,
-            was_down: Mutex::new(false),
+            peer,
             spool_full: Mutex::new(false),
             rounds: tokio::sync::Mutex::new(()),
             fetch_failures: Mutex::default(),
@@ -116,7 +120,7 @@ impl Driver {
 
     /// An event from this server (critical: faxes, their files and states are never dropped).
     pub fn event(&self, kind: &str, data: Value) -> OutboxItem {
-        OutboxItem::from_event(&NewEvent::new(self.source.clone(), kind, data, Class::Critical), &self.agent)
+        self.peer.event(kind, data, Class::Critical, None)
     }
 
     /// The server's local time now, as seconds on its clock.
@@ -126,33 +130,12 @@ impl Driver {
 
     /// Sends a call in the session, recording the server's health (and raising down/up).
     pub async fn call(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
-        let result = self.server.call(call).await;
-        self.metrics.inc(&format!("telbridge_wavefax_requests_total{{server=\"{}\"}}", self.name));
-        match &result {
-            Ok(_) | Err(ServerError::Reply(ReplyError::Server { .. })) => self.mark(true, None).await,
-            Err(e) => {
-                self.metrics.inc(&format!("telbridge_wavefax_request_errors_total{{server=\"{}\"}}", self.name));
-                if e.is_transient() || matches!(e, ServerError::Credentials(_)) {
-                    self.mark(false, Some(e.to_string())).await
-                }
-            }
-        }
-        result
+        self.peer.call(self.server.call(call)).await
     }
 
     /// Sends a call, retrying an unreachable server for up to `command_retry_secs`.
     pub async fn call_retrying(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
-        crate::schedule::retrying(
-            self.cfg.command_retry_secs,
-            &self.source,
-            || self.call(call),
-            ServerError::is_transient,
-        )
-        .await
-    }
-
-    async fn mark(&self, up: bool, error: Option<String>) {
-        self.health.mark(&self.source, up, error, &self.was_down, &self.store, |k, d| self.event(k, d)).await
+        self.peer.retrying(|| self.call(call)).await
     }
 
     /// Asks the background loop to poll now.
@@ -163,36 +146,17 @@ impl Driver {
     /// The background loop: outbound tracking every `poll_out_secs`, the inbox (with
     /// deletes, re-offers and uploads) every `poll_in_secs`; an unreachable server is
     /// retried with the schedule's back-off.
-    pub async fn run(self: std::sync::Arc<Self>, stop: CancellationToken) {
-        let now = tokio::time::Instant::now;
+    pub async fn run(&self, stop: CancellationToken) -> Result<(), DriverError> {
         let secs = Duration::from_secs;
-        let jobs = [(secs(self.cfg.poll_out_secs), Duration::ZERO), (secs(self.cfg.poll_in_secs), Duration::ZERO)];
-        let mut schedule = Schedule::new(now(), &jobs);
-        loop {
-            let wake = schedule.wake().unwrap_or_else(|| now() + secs(3600));
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep_until(wake) => {}
-                _ = self.wake.notified() => schedule.all_due(now()),
-            }
-            let mut failed: Option<DriverError> = None;
-            if schedule.due(0, now()) {
-                match self.poll_outbound().await {
-                    Ok(_) => schedule.done(0, now()),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            if failed.is_none() && schedule.due(1, now()) {
-                match self.inbox_round().await {
-                    Ok(_) => schedule.done(1, now()),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            let wait = schedule.ended(failed.is_none(), now());
-            if let Some(e) = failed {
-                log::debug!("{}: {e}; next try in {wait:?}", self.source);
-            }
-        }
+        let jobs = [
+            Job::new("outbound", secs(self.cfg.poll_out_secs), Duration::ZERO, || async {
+                self.poll_outbound().await.map(drop)
+            }),
+            Job::new("inbox", secs(self.cfg.poll_in_secs), Duration::ZERO, || async {
+                self.inbox_round().await.map(drop)
+            }),
+        ];
+        run_jobs(&self.source, &jobs, Some(&self.wake), &stop).await
     }
 
     /// One inbox round: acknowledged deletes, re-offers and uploads, then new faxes.

@@ -6,38 +6,38 @@
 //! rather than the server's bare code.
 
 use super::driver::{Driver, DriverError};
-use super::outbound::{Tracked, track};
 use super::protocol::args;
-use super::protocol::codes::BAD_NUMBER;
+use super::protocol::codes::{BAD_FAX_ID, BAD_NUMBER};
 use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::Call;
 use super::server::ServerError;
+use super::state::{Tracked, track};
 use crate::command::{Command, CommandError, Outcome, Registry, Reply};
+use crate::connectors::peer;
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 
-/// Maps a driver failure to the command error the cloud sees.
+/// Maps a driver failure to the command error the cloud sees: the server's own codes and
+/// the fax-specific failures by name, the rest by the error's class.
 pub fn command_error(e: DriverError) -> CommandError {
     match e {
         DriverError::Document(why) => CommandError::new("document", why),
         DriverError::SubmitUncertain(why) => CommandError::new("submit_uncertain", why),
         DriverError::Store(e) => CommandError::new("store", e.to_string()),
-        DriverError::Server(e) => match e {
-            ServerError::Unreachable(e) => CommandError::new("unreachable", e.to_string()),
-            ServerError::Credentials(why) => CommandError::new("auth_failed", why),
-            ServerError::TooLarge(n) => CommandError::new("document", format!("larger than max_file_bytes ({n})")),
-            ServerError::Status(s) => CommandError::new("server_error", format!("http status {s}")),
-            ServerError::Reply(ReplyError::Server { code, name, msg }) => {
-                let kind = match code {
-                    super::protocol::codes::BAD_FAX_ID => "unknown_fax",
-                    BAD_NUMBER => "bad_number",
-                    _ => "refused",
-                };
-                CommandError::new(kind, format!("code {code} ({name}) {msg}").trim().to_string())
-            }
-            ServerError::Reply(other) => CommandError::new("bad_reply", other.to_string()),
-        },
+        DriverError::Server(ServerError::TooLarge(n)) => {
+            CommandError::new("document", format!("larger than max_file_bytes ({n})"))
+        }
+        DriverError::Server(ServerError::Status(s)) => CommandError::new("server_error", format!("http status {s}")),
+        DriverError::Server(ServerError::Reply(ReplyError::Server { code, name, msg })) => {
+            let kind = match code {
+                BAD_FAX_ID => "unknown_fax",
+                BAD_NUMBER => "bad_number",
+                _ => "refused",
+            };
+            CommandError::new(kind, format!("code {code} ({name}) {msg}").trim().to_string())
+        }
+        DriverError::Server(e) => peer::command_error(&e, "refused"),
     }
 }
 
@@ -107,7 +107,7 @@ async fn send(d: &Driver, cmd: Command) -> Reply {
     let plan = args::parse_send(&cmd.args, &d.cfg.dialing(), d.cfg.utc_offset_minutes, d.cfg.max_file_bytes)
         .map_err(CommandError::bad_args)?;
     let data = d.send(&cmd.id, &plan).await.map_err(command_error)?;
-    d.metrics.inc(&format!("telbridge_wavefax_faxes_out_total{{server=\"{}\"}}", d.name));
+    d.peer.metrics.inc(&d.peer.metric("faxes_out_total"));
     Ok(Outcome::data(data))
 }
 

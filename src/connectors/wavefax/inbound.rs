@@ -20,8 +20,9 @@ use super::protocol::chunks::{FileRef, chunk_at, chunk_count, sha256_hex};
 use super::protocol::codes::{BAD_FILE_ID, CANNOT_FETCH_FILE, NO_SUCH_FILE};
 use super::protocol::inbox::{advance, received_data, sort_ids, window};
 use super::protocol::reply;
-use super::protocol::request::{Call, format_time, parse_time};
+use super::protocol::request::Call;
 use super::server::ServerError;
+use super::state::{IN_HWM, ServerTime};
 use crate::event::{Class, NewEvent, new_id};
 use crate::http::client::{self, Url};
 use crate::store::{Db, OutboxItem, StoreError};
@@ -121,14 +122,14 @@ impl Driver {
 
     /// The high-water mark, set to `now - in_lookback_secs` (and kept) on a fresh store.
     async fn load_hwm(&self) -> Result<i64, StoreError> {
-        if let Some(t) =
-            self.store.kv_get(&self.source, "in_hwm").await?.and_then(|v| parse_time(&String::from_utf8_lossy(&v)))
-        {
-            return Ok(t);
-        }
-        let start = self.now_local() - i64::try_from(self.cfg.in_lookback_secs).unwrap_or(0);
-        self.store.kv_put(&self.source, "in_hwm", format_time(start, 0).into_bytes()).await?;
-        Ok(start)
+        let (scope, start) =
+            (self.source.clone(), self.now_local() - i64::try_from(self.cfg.in_lookback_secs).unwrap_or(0));
+        self.store
+            .call(move |db| match IN_HWM.get(db, &scope)? {
+                Some(ServerTime(t)) => Ok(t),
+                None => IN_HWM.put(db, &scope, &ServerTime(start)).map(|_| start),
+            })
+            .await
     }
 
     /// Lists the inbox window and relays every fax not seen before; returns how many.
@@ -189,10 +190,11 @@ impl Driver {
         }
         let moved = advance(hwm, times.iter().map(String::as_str));
         if complete && moved > hwm {
-            self.store.kv_put(&self.source, "in_hwm", format_time(moved, 0).into_bytes()).await?;
+            let scope = self.source.clone();
+            self.store.call(move |db| IN_HWM.put(db, &scope, &ServerTime(moved))).await?;
         }
         if relayed > 0 {
-            self.metrics.add(&format!("telbridge_wavefax_faxes_in_total{{server=\"{}\"}}", self.name), relayed as u64);
+            self.peer.metrics.add(&self.peer.metric("faxes_in_total"), relayed as u64);
         }
         Ok(relayed)
     }
@@ -250,7 +252,7 @@ impl Driver {
     fn offer(&self) -> Offer {
         Offer {
             source: self.source.clone(),
-            agent: self.agent.clone(),
+            agent: self.peer.agent.clone(),
             chunk_bytes: self.cfg.chunk_bytes,
             chunks: self.mqtt_delivery(),
         }
@@ -373,7 +375,7 @@ impl Driver {
             })
             .await?;
         if changed {
-            self.metrics.inc(&format!("telbridge_wavefax_files_acked_total{{server=\"{}\"}}", self.name));
+            self.peer.metrics.inc(&self.peer.metric("files_acked_total"));
         }
         let deleted = state == "acked" && self.delete_received(faxid, file_id).await.is_ok();
         let state = if deleted { "done".to_string() } else { state };
@@ -494,7 +496,7 @@ impl Driver {
         let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
         let (sha, fax_id, ct) = (text(&file["sha256"]), text(&meta["fax_id"]), text(&file["content_type"]));
         let mut headers = vec![
-            ("X-Telbridge-Agent", self.agent.as_str()),
+            ("X-Telbridge-Agent", self.peer.agent.as_str()),
             ("X-Telbridge-Source", self.source.as_str()),
             ("X-Telbridge-File-Id", file_id),
             ("X-Telbridge-Fax-Id", fax_id.as_str()),

@@ -18,36 +18,43 @@ pub mod inbound;
 pub mod outbound;
 pub mod protocol;
 pub mod server;
+pub mod state;
 
 use crate::command::Registry;
-use crate::config::Config;
-use crate::health::Health;
-use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::connectors::{Connector, Ctx, Kind, Task};
+use crate::store::{Db, StoreError};
 use driver::Driver;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+
+/// The `[[wavefax]]` fax servers.
+pub const KIND: Kind = Kind { name: "wavefax", build: |ctx| Box::pin(async move { build(&ctx) }) };
 
 /// Builds a driver for every `[[wavefax]]` server.
-pub fn build(config: &Config, store: &Store, health: &Health, metrics: &Metrics) -> anyhow::Result<Vec<Arc<Driver>>> {
-    config
-        .wavefax
-        .iter()
-        .map(|cfg| Ok(Arc::new(Driver::new(cfg, &config.agent.id, store.clone(), health.clone(), metrics.clone())?)))
-        .collect()
-}
-
-/// Adds the servers' commands.
-pub fn register(drivers: &[Arc<Driver>], registry: &mut Registry) {
-    for d in drivers {
-        handlers::register(registry, d.clone());
+fn build(ctx: &Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
+    let (agent, store) = (&ctx.config.agent.id, &ctx.store);
+    let mut drivers: Vec<Arc<dyn Connector>> = Vec::new();
+    for cfg in &ctx.config.wavefax {
+        drivers.push(Arc::new(Driver::new(cfg, agent, store.clone(), ctx.health.clone(), ctx.metrics.clone())?));
     }
+    Ok(drivers)
 }
 
-/// Starts each server's background loop.
-pub fn spawn(drivers: &[Arc<Driver>], tracker: &TaskTracker, stop: &CancellationToken) {
-    for d in drivers {
-        tracker.spawn(d.clone().run(stop.clone()));
+impl Connector for Driver {
+    fn target(&self) -> &str {
+        &self.source
+    }
+
+    fn commands(self: Arc<Self>, registry: &mut Registry) {
+        handlers::register(registry, self);
+    }
+
+    fn tasks(self: Arc<Self>, stop: CancellationToken) -> Vec<Task> {
+        let name = format!("{} loop", self.source);
+        vec![Task::new(name, async move { Ok(self.run(stop).await?) })]
+    }
+
+    fn prune(&self, db: &mut Db<'_>, cutoff_ms: u64) -> Result<usize, StoreError> {
+        state::prune(db, &self.name, &self.source, cutoff_ms)
     }
 }

@@ -1,6 +1,6 @@
 //! Outbound faxes: `fax.send` as persisted steps, and tracking until a final state.
 //!
-//! `fax.send` keeps its steps in `kv` (`cmd/{cmd_id}`): each uploaded document's
+//! `fax.send` keeps its steps ([`Steps`], in `kv` as `cmd/{cmd_id}`): each uploaded document's
 //! `fileid` as soon as the server returns it, then a "submit started" mark **before**
 //! `submitfax`/`submitfaxmerge` is sent, then the fax ids. A send resumed after a crash (or
 //! retried after a lost reply) skips what is done; when the mark is there but no ids, it
@@ -17,52 +17,15 @@ use super::protocol::args::{Document, SendPlan, Source};
 use super::protocol::chunks::sha256_hex;
 use super::protocol::reply::{self, OutFax};
 use super::protocol::request::{Call, format_time};
+use super::state::{self, OpenFax, Steps, Tracked};
 use crate::event::now_ms;
-use crate::schedule::retrying;
-use crate::store::{Db, OutboxItem, StoreError};
-use rusqlite::params;
-use serde::{Deserialize, Serialize};
+use crate::store::{OutboxItem, StoreError};
 use serde_json::{Value, json};
 
 /// How far before the "submit started" mark the recovery looks (clock differences).
 const RECOVERY_MARGIN_SECS: i64 = 3600;
 /// Outbound faxes examined by one recovery, newest first.
 const RECOVERY_MAX: usize = 500;
-
-/// The persisted steps of one `fax.send`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-struct Steps {
-    fileids: Vec<Option<String>>,
-    submit_started_ms: Option<u64>,
-    faxids: Option<Vec<String>>,
-    /// Mail jobs the submission makes (their ids come last).
-    #[serde(default)]
-    mail_count: usize,
-}
-
-/// A fax to track, as committed with the send that made it.
-#[derive(Debug, Clone)]
-pub struct Tracked {
-    pub faxid: String,
-    pub kind: &'static str,
-}
-
-fn steps_key(cmd_id: &str) -> String {
-    format!("cmd/{cmd_id}")
-}
-
-/// Inserts faxes to track (a known one is re-opened: a resend in place).
-pub fn track(db: &mut Db<'_>, server: &str, cmd_id: &str, faxes: &[Tracked]) -> Result<(), StoreError> {
-    for f in faxes {
-        db.conn().execute(
-            "INSERT INTO fax_out (server, faxid, cmd_id, kind, status, errcode, final, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, -1, 0, 0, ?5)
-             ON CONFLICT (server, faxid) DO UPDATE SET cmd_id = ?3, status = -1, errcode = 0, final = 0, updated_ms = ?5",
-            params![server, f.faxid, cmd_id, f.kind, db.now_ms() as i64],
-        )?;
-    }
-    Ok(())
-}
 
 /// The jobs of a submission to track: fax ids first, then `mail_count` mail ids.
 fn tracked_jobs(ids: &[String], mail_count: usize) -> Vec<Tracked> {
@@ -75,13 +38,13 @@ fn tracked_jobs(ids: &[String], mail_count: usize) -> Vec<Tracked> {
 
 impl Driver {
     async fn load_steps(&self, cmd_id: &str) -> Result<Steps, StoreError> {
-        let raw = self.store.kv_get(&self.source, &steps_key(cmd_id)).await?;
-        Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()).unwrap_or_default())
+        let (scope, cmd) = (self.source.clone(), cmd_id.to_string());
+        self.store.call(move |db| state::load_steps(db, &scope, &cmd)).await
     }
 
     async fn save_steps(&self, cmd_id: &str, steps: &Steps) -> Result<(), StoreError> {
-        let raw = serde_json::to_vec(steps).unwrap_or_default();
-        self.store.kv_put(&self.source, &steps_key(cmd_id), raw).await
+        let (scope, cmd, steps) = (self.source.clone(), cmd_id.to_string(), steps.clone());
+        self.store.call(move |db| state::save_steps(db, &scope, &cmd, steps)).await
     }
 
     /// Runs a `fax.send`, retrying an unreachable server for `command_retry_secs`. When
@@ -89,17 +52,11 @@ impl Driver {
     /// [`DriverError::SubmitUncertain`]: the steps stay, and [`Driver::resolve_uncertain`]
     /// settles them once the server answers again.
     pub async fn send(&self, cmd_id: &str, plan: &SendPlan) -> Result<Value, DriverError> {
-        let result = retrying(
-            self.cfg.command_retry_secs,
-            &self.source,
-            || self.send_once(cmd_id, plan),
-            DriverError::is_transient,
-        )
-        .await;
+        let result = self.peer.retrying(|| self.send_once(cmd_id, plan)).await;
         match result {
             Err(e) if e.is_transient() => {
                 let steps = self.load_steps(cmd_id).await?;
-                if steps.submit_started_ms.is_some() && steps.faxids.is_none() {
+                if steps.uncertain() {
                     return Err(DriverError::SubmitUncertain(format!(
                         "{e}; the submit was sent and not answered, so the server may have the fax: the agent \
                          looks for it once the server answers and reports fax.submit_resolved"
@@ -117,27 +74,7 @@ impl Driver {
     /// running or will be resumed is never raced.
     pub async fn resolve_uncertain(&self) -> Result<usize, DriverError> {
         let scope = self.source.clone();
-        let pending: Vec<(String, Steps)> = self
-            .store
-            .call(move |db| {
-                let mut stmt = db.conn().prepare_cached(
-                    "SELECT i.cmd_id, k.value FROM kv k JOIN inbox i ON k.key = 'cmd/' || i.cmd_id
-                     WHERE k.scope = ?1 AND i.state = 'done'",
-                )?;
-                let rows = stmt.query_map([&scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (cmd, raw) = row?;
-                    if let Ok(steps) = serde_json::from_slice::<Steps>(&raw)
-                        && steps.submit_started_ms.is_some()
-                        && steps.faxids.is_none()
-                    {
-                        out.push((cmd, steps));
-                    }
-                }
-                Ok(out)
-            })
-            .await?;
+        let pending = self.store.call(move |db| state::uncertain_sends(db, &scope)).await?;
         let resolved = pending.len();
         for (cmd_id, mut steps) in pending {
             let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
@@ -149,12 +86,11 @@ impl Driver {
                 json!({"cmd_id": cmd_id, "submitted": !found.is_empty(), "faxids": found}),
             );
             steps.faxids = Some(found);
-            let (scope, server, raw) =
-                (self.source.clone(), self.name.clone(), serde_json::to_vec(&steps).unwrap_or_default());
+            let (scope, server) = (self.source.clone(), self.name.clone());
             self.store
                 .call(move |db| {
-                    db.kv_put(&scope, &steps_key(&cmd_id), &raw)?;
-                    track(db, &server, &cmd_id, &tracked)?;
+                    state::save_steps(db, &scope, &cmd_id, steps)?;
+                    state::track(db, &server, &cmd_id, &tracked)?;
                     db.enqueue_unbounded(&item).map(|_| ())
                 })
                 .await?;
@@ -206,16 +142,11 @@ impl Driver {
     ) -> Result<Value, DriverError> {
         steps.faxids = Some(ids.clone());
         let tracked = tracked_jobs(&ids, plan.mail_count);
-        let (scope, server, cmd, raw) = (
-            self.source.clone(),
-            self.name.clone(),
-            cmd_id.to_string(),
-            serde_json::to_vec(&steps).unwrap_or_default(),
-        );
+        let (scope, server, cmd, saved) = (self.source.clone(), self.name.clone(), cmd_id.to_string(), steps.clone());
         self.store
             .call(move |db| {
-                db.kv_put(&scope, &steps_key(&cmd), &raw)?;
-                track(db, &server, &cmd, &tracked)
+                state::save_steps(db, &scope, &cmd, saved)?;
+                state::track(db, &server, &cmd, &tracked)
             })
             .await?;
         self.poll_soon();
@@ -296,18 +227,9 @@ impl Driver {
         let _round = self.rounds.lock().await;
         self.resolve_uncertain().await?;
         let server = self.name.clone();
-        let open: Vec<(String, i64, i64, Option<String>, String)> = self
-            .store
-            .call(move |db| {
-                let mut stmt = db.conn().prepare_cached(
-                    "SELECT faxid, status, errcode, cmd_id, kind FROM fax_out WHERE server = ?1 AND final = 0 ORDER BY rowid",
-                )?;
-                let rows = stmt.query_map([&server], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await?;
+        let open = self.store.call(move |db| state::open_faxes(db, &server)).await?;
         let mut changed = 0;
-        for (faxid, status, errcode, cmd_id, kind) in open {
+        for OpenFax { faxid, status, errcode, cmd_id, kind } in open {
             let (new_status, new_errcode, is_final, data) = match self
                 .call(&Call::GetOutFax { faxid: faxid.clone() })
                 .await
@@ -349,18 +271,6 @@ impl Driver {
         item: OutboxItem,
     ) -> Result<bool, StoreError> {
         let (server, faxid) = (self.name.clone(), faxid.to_string());
-        self.store
-            .call(move |db| {
-                let n = db.conn().execute(
-                    "UPDATE fax_out SET status = ?3, errcode = ?4, final = ?5, updated_ms = ?6
-                     WHERE server = ?1 AND faxid = ?2 AND status = ?7 AND errcode = ?8",
-                    params![server, faxid, new.0, new.1, new.2, db.now_ms() as i64, old.0, old.1],
-                )?;
-                if n == 1 {
-                    db.enqueue(&item)?;
-                }
-                Ok(n == 1)
-            })
-            .await
+        self.store.call(move |db| state::set_state(db, &server, &faxid, old, new, &item)).await
     }
 }

@@ -6,6 +6,7 @@
 use super::protocol::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
 use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::{self, Call};
+use crate::connectors::{Classify, ErrorClass};
 use crate::http::client::{self, ClientError, Url};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -32,9 +33,21 @@ pub enum ServerError {
     TooLarge(usize),
 }
 
+impl Classify for ServerError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ServerError::Unreachable(_) => ErrorClass::Transient,
+            ServerError::Status(s) if *s >= 500 => ErrorClass::Transient,
+            ServerError::Credentials(_) => ErrorClass::Auth,
+            ServerError::Reply(ReplyError::Server { .. }) | ServerError::TooLarge(_) => ErrorClass::Refused,
+            ServerError::Status(_) | ServerError::Reply(_) => ErrorClass::BadReply,
+        }
+    }
+}
+
 impl ServerError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, ServerError::Unreachable(_)) || matches!(self, ServerError::Status(s) if *s >= 500)
+        self.class() == ErrorClass::Transient
     }
 
     /// The server's error code, when it answered one.

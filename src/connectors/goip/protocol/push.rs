@@ -5,6 +5,7 @@
 
 use super::ports::Port;
 use super::sms::{ReceivedSms, StatusReport, parse_received, parse_status_report};
+use crate::connectors::lenient::u64_of;
 use serde_json::{Map, Value};
 
 /// Why a pushed body was refused (the route answers 400 with this reason).
@@ -111,8 +112,8 @@ fn parse_dev_status(mut map: Map<String, Value>) -> Result<DevStatus, PushError>
         Some(_) => return Err(bad("status", "must be an array")),
     };
     let mac = map.get("mac").and_then(Value::as_str).map(str::to_string);
-    let max_ports = map.get("max-ports").and_then(lenient_u64);
-    let max_slots = map.get("max-slots").or_else(|| map.get("max-slot")).and_then(lenient_u64);
+    let max_ports = map.get("max-ports").and_then(u64_of);
+    let max_slots = map.get("max-slots").or_else(|| map.get("max-slot")).and_then(u64_of);
     Ok(DevStatus { mac, max_ports, max_slots, ports, extra: map })
 }
 
@@ -139,15 +140,6 @@ fn parse_state(v: &Value) -> Option<(u16, Option<String>)> {
             let (code, reason) = s.split_once(' ').map_or((s, None), |(c, r)| (c, Some(r.trim().to_string())));
             code.parse().ok().map(|c| (c, reason.filter(|r| !r.is_empty())))
         }
-        _ => None,
-    }
-}
-
-/// A number, or a string holding one.
-pub(crate) fn lenient_u64(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }

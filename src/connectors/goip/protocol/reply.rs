@@ -1,8 +1,9 @@
 //! Parsing the gateway's replies (every call of the spec), pure and lenient: `code` 0 or
 //! 200 is success, numbers may come as strings, stat field names in any case.
 
-use super::push::{PushError, lenient_u64};
+use super::push::PushError;
 use super::sms::{ReceivedSms, parse_received};
+use crate::connectors::lenient::u64_of;
 use serde_json::{Map, Value};
 
 /// Why a reply could not be used.
@@ -22,7 +23,7 @@ pub enum ReplyError {
 pub fn parse_ok(body: &[u8]) -> Result<Map<String, Value>, ReplyError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| ReplyError::BadJson(e.to_string()))?;
     let Value::Object(map) = value else { return Err(ReplyError::BadJson("not an object".into())) };
-    let code = map.get("code").and_then(|c| lenient_u64(c).map(|c| c as i64).or_else(|| c.as_i64()));
+    let code = map.get("code").and_then(|c| u64_of(c).map(|c| c as i64).or_else(|| c.as_i64()));
     match code {
         None | Some(0) | Some(200) => Ok(map),
         Some(code) => {
@@ -36,7 +37,7 @@ pub fn parse_ok(body: &[u8]) -> Result<Map<String, Value>, ReplyError> {
 pub fn parse_session(body: &[u8]) -> Result<(String, u64), ReplyError> {
     let map = parse_ok(body)?;
     let session = map.get("session").and_then(Value::as_str).ok_or(ReplyError::Missing("session"))?;
-    let expires = map.get("expires").and_then(lenient_u64).unwrap_or(180);
+    let expires = map.get("expires").and_then(u64_of).unwrap_or(180);
     Ok((session.to_string(), expires))
 }
 
@@ -91,7 +92,7 @@ pub fn parse_task_results(body: &[u8]) -> Result<Vec<TaskResult>, ReplyError> {
     Ok(list
         .iter()
         .filter_map(|t| {
-            let tid = lenient_u64(t.get("tid")?)?;
+            let tid = u64_of(t.get("tid")?)?;
             let status = t.get("status")?;
             let (code, text) = match status {
                 Value::Number(n) => (n.as_u64()? as u16, String::new()),
@@ -118,7 +119,7 @@ pub struct SmsPage {
 pub fn parse_sms_page(body: &[u8]) -> Result<SmsPage, ReplyError> {
     let map = parse_ok(body)?;
     let ssrc = map.get("ssrc").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let next_sms = map.get("next_sms").and_then(lenient_u64).ok_or(ReplyError::Missing("next_sms"))?;
+    let next_sms = map.get("next_sms").and_then(u64_of).ok_or(ReplyError::Missing("next_sms"))?;
     let messages = match map.get("data") {
         Some(Value::Array(items)) => items.iter().map(parse_received).collect::<Result<Vec<_>, _>>()?,
         _ => Vec::new(),

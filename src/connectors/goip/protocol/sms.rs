@@ -3,7 +3,8 @@
 
 use super::crypto::md5_hex;
 use super::ports::Port;
-use super::push::{PushError, bad, lenient_u64};
+use super::push::{PushError, bad};
+use crate::connectors::lenient::{text_of, u64_of};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -40,31 +41,23 @@ impl ReceivedSms {
     }
 }
 
-fn string_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 /// Parses one `[kind, port, ts, from, to, base64]` array.
 pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
     let Value::Array(a) = v else { return Err(bad("sms", "each entry must be an array")) };
     if a.len() < 6 {
         return Err(bad("sms", format!("an entry has {} fields, 6 expected", a.len())));
     }
-    let is_report = match lenient_u64(&a[0]) {
+    let is_report = match u64_of(&a[0]) {
         Some(0) => false,
         Some(1) => true,
         _ => return Err(bad("sms", format!("kind {} is neither 0 nor 1", a[0]))),
     };
     let port =
-        string_of(&a[1]).and_then(|s| Port::parse(&s)).ok_or_else(|| bad("sms", format!("{} is not a port", a[1])))?;
-    let device_ts = lenient_u64(&a[2]).ok_or_else(|| bad("sms", format!("{} is not a timestamp", a[2])))?;
-    let from = string_of(&a[3]).unwrap_or_default();
-    let to = string_of(&a[4]).unwrap_or_default();
-    let raw = string_of(&a[5]).unwrap_or_default();
+        text_of(&a[1]).and_then(|s| Port::parse(&s)).ok_or_else(|| bad("sms", format!("{} is not a port", a[1])))?;
+    let device_ts = u64_of(&a[2]).ok_or_else(|| bad("sms", format!("{} is not a timestamp", a[2])))?;
+    let from = text_of(&a[3]).unwrap_or_default();
+    let to = text_of(&a[4]).unwrap_or_default();
+    let raw = text_of(&a[5]).unwrap_or_default();
     let (text, decode_error) = match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
         Err(e) => (None, Some(format!("not base64: {e}"))),
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -121,8 +114,8 @@ pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusR
 
 fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
     let Value::Object(mut m) = v else { return Err(bad("rpts", "each entry must be an object")) };
-    let tid = m.remove("tid").as_ref().and_then(lenient_u64).ok_or(PushError::Missing("tid"))?;
-    let mut count = |k: &str| m.remove(k).as_ref().and_then(lenient_u64).unwrap_or(0);
+    let tid = m.remove("tid").as_ref().and_then(u64_of).ok_or(PushError::Missing("tid"))?;
+    let mut count = |k: &str| m.remove(k).as_ref().and_then(u64_of).unwrap_or(0);
     let (sending, sent, failed, unsent) = (count("sending"), count("sent"), count("failed"), count("unsent"));
     let mut records = Vec::new();
     for (field, ok) in [("sdr", true), ("fdr", false)] {
@@ -142,13 +135,13 @@ fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
 fn parse_delivery(v: &Value, ok: bool) -> Option<Delivery> {
     let a = v.as_array()?;
     Some(Delivery {
-        index: lenient_u64(a.first()?)?,
-        number: string_of(a.get(1)?)?,
-        port: string_of(a.get(2)?).unwrap_or_default(),
-        ts: a.get(3).and_then(lenient_u64).unwrap_or(0),
+        index: u64_of(a.first()?)?,
+        number: text_of(a.get(1)?)?,
+        port: text_of(a.get(2)?).unwrap_or_default(),
+        ts: a.get(3).and_then(u64_of).unwrap_or(0),
         ok,
-        reason: a.get(4).and_then(string_of),
-        operator_reason: a.get(5).and_then(string_of),
+        reason: a.get(4).and_then(text_of),
+        operator_reason: a.get(5).and_then(text_of),
     })
 }
 

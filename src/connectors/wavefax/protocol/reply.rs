@@ -16,88 +16,12 @@ pub enum ReplyError {
     Missing(&'static str),
 }
 
-/// Rewrites the non-strict style into JSON: quotes bare keys, turns single-quoted strings
-/// into double-quoted ones. Text inside strings is left alone.
-pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
-    let mut expect_key = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\'' => {
-                out.push('"');
-                while let Some(d) = chars.next() {
-                    match d {
-                        '\\' => match chars.next() {
-                            Some('\'') => out.push('\''),
-                            Some(e) => {
-                                out.push('\\');
-                                out.push(e);
-                            }
-                            None => {}
-                        },
-                        '"' if c == '\'' => out.push_str("\\\""),
-                        d if d == c => break,
-                        d => out.push(d),
-                    }
-                }
-                out.push('"');
-                expect_key = false;
-            }
-            '{' | ',' => {
-                out.push(c);
-                expect_key = true;
-            }
-            c if expect_key && (c.is_alphabetic() || c == '_') => {
-                let mut key = String::from(c);
-                while let Some(&d) = chars.peek() {
-                    if d.is_alphanumeric() || d == '_' || d == '-' {
-                        key.push(d);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                out.push('"');
-                out.push_str(&key);
-                out.push('"');
-                expect_key = false;
-            }
-            c if c.is_whitespace() => out.push(c),
-            c => {
-                out.push(c);
-                expect_key = false;
-            }
-        }
-    }
-    out
-}
-
-/// A number, or a string holding one.
-fn number(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A string, or a number written as one (ids come both ways).
-pub fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+pub use crate::connectors::lenient::text_of as text;
+use crate::connectors::lenient::{self, i64_of as number};
 
 /// Parses a reply and checks `code` (0 = success).
 pub fn parse_ok(body: &[u8]) -> Result<Map<String, Value>, ReplyError> {
-    let raw = String::from_utf8_lossy(body);
-    let value: Value = serde_json::from_str(&raw)
-        .or_else(|_| serde_json::from_str(&normalize(&raw)))
-        .map_err(|e| ReplyError::BadJson(e.to_string()))?;
-    let Value::Object(map) = value else { return Err(ReplyError::BadJson("not an object".into())) };
+    let map = lenient::object(body).map_err(ReplyError::BadJson)?;
     match map.get("code").and_then(number) {
         Some(0) => Ok(map),
         Some(code) => {

@@ -1,0 +1,186 @@
+//! One handle per remote peer (a gateway, a fax server, a vendor API): its health, its
+//! metrics, its retries — all driven by one classification of every error.
+//!
+//! Each connector's error type says which [`ErrorClass`] an error belongs to ([`Classify`],
+//! by type, never by message text). From that class alone the peer decides:
+//!
+//! | class | health | `…_request_errors_total` | retried by [`Peer::retrying`] | command error |
+//! |---|---|---|---|---|
+//! | `Transient` (unreachable, timeout, HTTP 5xx) | down | +1 | yes | `unreachable` |
+//! | `Auth` (credentials or session refused) | down | +1 | no | `auth_failed` |
+//! | `Refused` (the peer answered with an error code) | up | — | no | the connector's own code |
+//! | `BadReply` (an answer we cannot read) | unchanged | +1 | no | `bad_reply` |
+//! | `Fatal` (the agent itself cannot go on: the store is gone) | unchanged | — | no | `store` |
+//!
+//! Up/down changes raise `device.down` (with the reason) and `device.up` (only after a
+//! `down`), committed outside the store's bound so an alarm is never refused.
+
+use crate::command::CommandError;
+use crate::event::{Class, NewEvent};
+use crate::health::{Health, State};
+use crate::metrics::Metrics;
+use crate::store::{OutboxItem, Store, StoreError};
+use serde_json::{Value, json};
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// What kind of failure an error is; see the module doc for what each class causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    Transient,
+    Auth,
+    Refused,
+    BadReply,
+    Fatal,
+}
+
+/// An error that knows its class.
+pub trait Classify {
+    fn class(&self) -> ErrorClass;
+}
+
+impl Classify for StoreError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            // Full waits for the uplink; a failed commit (a full disk) may pass.
+            StoreError::Full | StoreError::Sqlite(_) => ErrorClass::Transient,
+            StoreError::Invalid(_) | StoreError::Corrupt { .. } => ErrorClass::BadReply,
+            StoreError::Closed => ErrorClass::Fatal,
+        }
+    }
+}
+
+/// The command error for a failure of a peer's exchange. `Refused` errors are named by
+/// the connector (`unknown_fax`, `bad_number`, …); the rest are the same everywhere.
+pub fn command_error<E: Classify + Display>(e: &E, refused: &str) -> CommandError {
+    let code = match e.class() {
+        ErrorClass::Transient => "unreachable",
+        ErrorClass::Auth => "auth_failed",
+        ErrorClass::Refused => refused,
+        ErrorClass::BadReply => "bad_reply",
+        ErrorClass::Fatal => "store",
+    };
+    CommandError::new(code, e.to_string())
+}
+
+/// How a peer is named in events, metrics and health.
+#[derive(Debug, Clone)]
+pub struct PeerName {
+    /// `goip`, `wavefax`, …: the metric family.
+    pub kind: &'static str,
+    /// The metric label for an instance: `device`, `server`, `account`.
+    pub label: &'static str,
+    /// The instance name from the config.
+    pub name: String,
+}
+
+/// One remote peer's health, metrics and retry window.
+pub struct Peer {
+    /// `kind/name`: event source, command target, health key and store scope.
+    pub source: String,
+    pub agent: String,
+    name: PeerName,
+    /// How long a command keeps retrying a peer that does not answer.
+    retry: Duration,
+    store: Store,
+    health: Health,
+    pub metrics: Metrics,
+    /// Whether the last event raised was `device.down`.
+    was_down: Mutex<bool>,
+}
+
+impl Peer {
+    pub fn new(name: PeerName, agent: &str, retry: Duration, store: Store, health: Health, metrics: Metrics) -> Peer {
+        let source = format!("{}/{}", name.kind, name.name);
+        health.set(&source, State::Starting, None);
+        Peer { source, agent: agent.to_string(), name, retry, store, health, metrics, was_down: Mutex::new(false) }
+    }
+
+    /// An event from this peer.
+    pub fn event(&self, kind: &str, data: Value, class: Class, dedup_key: Option<String>) -> OutboxItem {
+        let mut e = NewEvent::new(self.source.clone(), kind, data, class);
+        e.dedup_key = dedup_key;
+        OutboxItem::from_event(&e, &self.agent)
+    }
+
+    /// A metric of this peer's family with its instance label: `telbridge_{kind}_{what}{label="name"}`.
+    pub fn metric(&self, what: &str) -> String {
+        format!("telbridge_{}_{what}{{{}=\"{}\"}}", self.name.kind, self.name.label, self.name.name)
+    }
+
+    /// Runs one exchange with the peer and records what its outcome says about the peer.
+    pub async fn call<T, E: Classify + Display>(&self, exchange: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+        let result = exchange.await;
+        self.metrics.inc(&self.metric("requests_total"));
+        match &result {
+            Ok(_) => self.mark(true, None).await,
+            Err(e) => match e.class() {
+                ErrorClass::Refused => self.mark(true, None).await,
+                ErrorClass::Transient | ErrorClass::Auth => {
+                    self.metrics.inc(&self.metric("request_errors_total"));
+                    self.mark(false, Some(e.to_string())).await
+                }
+                ErrorClass::BadReply => self.metrics.inc(&self.metric("request_errors_total")),
+                ErrorClass::Fatal => {}
+            },
+        }
+        result
+    }
+
+    /// Runs `f` until it succeeds, fails with anything but a transient error, or the
+    /// peer's retry window is spent (back-off 0.5 s doubling to 10 s).
+    pub async fn retrying<T, E, F, Fut>(&self, mut f: F) -> Result<T, E>
+    where
+        E: Classify + Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.retry;
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match f().await {
+                Err(e) if e.class() == ErrorClass::Transient && tokio::time::Instant::now() + wait < deadline => {
+                    log::info!("{}: {e}; retrying in {wait:?}", self.source);
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Records whether the peer answered; raises `device.down`/`device.up` on a change.
+    pub async fn mark(&self, up: bool, error: Option<String>) {
+        let state = if up { State::Up } else { State::Down };
+        let changed = self.health.set(&self.source, state, error.clone());
+        let raised = {
+            let mut was_down = self.was_down.lock().unwrap_or_else(|e| e.into_inner());
+            match (changed, up, *was_down) {
+                (true, false, _) => {
+                    *was_down = true;
+                    log::warn!("{} is down: {}", self.source, error.as_deref().unwrap_or(""));
+                    Some(("device.down", json!({"reason": error})))
+                }
+                (true, true, true) => {
+                    *was_down = false;
+                    log::info!("{} is reachable again", self.source);
+                    Some(("device.up", json!({})))
+                }
+                _ => None,
+            }
+        };
+        if let Some((kind, data)) = raised
+            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await
+        {
+            log::error!("{}: cannot record {kind}: {e}", self.source);
+        }
+    }
+
+    /// Records an error that did not come from an exchange (a failed background job).
+    pub fn note_error(&self, error: &str) {
+        let state = self.health.snapshot().get(&self.source).map_or(State::Starting, |h| h.state);
+        self.health.set(&self.source, state, Some(error.to_string()));
+    }
+}
