@@ -4,8 +4,8 @@
 //! Layers: [`config`] (the TOML file), [`store`] (the one writer of the SQLite file),
 //! [`event`] (envelopes and ids), [`mqtt`] (the uplink), [`command`] (cloud commands and
 //! their registry), [`http`] (the local ingress), and [`agent`], which wires them together.
-//! The drivers (`goip`, `wavefax`) are cargo features, both on by default; `sim` (the
-//! simulators) needs both.
+//! Everything that plugs in lives in [`connectors`]; the drivers (`goip`, `wavefax`) are
+//! cargo features, both on by default. The simulators are a crate of their own (`sim/`).
 
 pub mod agent;
 pub mod cli;
@@ -19,6 +19,4 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notify;
 pub mod schedule;
-#[cfg(all(feature = "goip", feature = "wavefax"))]
-pub mod sim;
 pub mod store;

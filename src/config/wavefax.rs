@@ -71,6 +71,16 @@ pub struct WavefaxConfig {
     /// How long a command keeps retrying an unreachable server before failing.
     #[serde(default = "default_command_retry")]
     pub command_retry_secs: u64,
+    /// A submit whose answer was lost (`submit_uncertain`) and whose job the server does not
+    /// list this long after it is settled as not submitted (`fax.submit_resolved`
+    /// `submitted:false`). The server lists sent faxes only, so this is the longest a job
+    /// may wait in its queue.
+    #[serde(default = "default_submit_settle")]
+    pub submit_settle_secs: u64,
+}
+
+fn default_submit_settle() -> u64 {
+    3600
 }
 
 fn default_country() -> String {

@@ -6,7 +6,7 @@
 pub mod broker;
 pub mod http;
 pub mod https;
-#[cfg(all(feature = "goip", feature = "wavefax"))]
+#[cfg(any(feature = "goip", feature = "wavefax"))]
 pub mod sim;
 pub mod site;
 pub mod tls;

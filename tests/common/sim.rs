@@ -1,4 +1,5 @@
-//! The `telbridge-sim` binary as a child process, and its control API.
+//! The `telbridge-sim` binary (the workspace's `sim/` crate, built beside the tests by
+//! `cargo test`) as a child process, and its control API.
 
 use super::http;
 use serde_json::{Value, json};
@@ -23,7 +24,7 @@ impl Sim {
     }
 
     fn start(kind: &str, args: &[&str]) -> Sim {
-        let mut child = super::wrapped_command(env!("CARGO_BIN_EXE_telbridge-sim"))
+        let mut child = super::wrapped_command(&sim_binary())
             .arg(kind)
             .args(args)
             .stdin(Stdio::null())
@@ -66,6 +67,16 @@ impl Sim {
     pub fn push_status(&self) {
         http::post_json(self.port, "/sim/status", None, &json!({})).expect("status");
     }
+}
+
+/// `target/…/telbridge-sim`: the test executable lives in `target/…/deps/`; the sim crate is
+/// a workspace member, so `cargo test` builds it there too (for the same target).
+fn sim_binary() -> String {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let bin = dir.join("telbridge-sim");
+    assert!(bin.is_file(), "{} is missing: run the tests with `cargo test` at the workspace root", bin.display());
+    bin.display().to_string()
 }
 
 impl Drop for Sim {

@@ -36,6 +36,9 @@ pub enum DriverError {
     /// The submit was sent and no answer came back: the server may have the fax.
     #[error("{0}")]
     SubmitUncertain(String),
+    /// A submit whose answer was lost is not listed on the server (yet): looked for again.
+    #[error("the submitted job is not listed on the server yet")]
+    NotListedYet,
 }
 
 impl From<ReplyError> for DriverError {
@@ -51,6 +54,8 @@ impl Classify for DriverError {
             DriverError::Store(e) => e.class(),
             // Final answers about the cloud's request: never retried, no word on the server.
             DriverError::Document(_) | DriverError::SubmitUncertain(_) => ErrorClass::Refused,
+            // Looked for again while the command's window lasts.
+            DriverError::NotListedYet => ErrorClass::Transient,
         }
     }
 }

@@ -15,6 +15,7 @@
 use super::driver::{Driver, DriverError};
 use super::protocol::args::{Document, SendPlan, Source};
 use super::protocol::chunks::sha256_hex;
+use super::protocol::recovery::{self, Submitted};
 use super::protocol::reply::{self, OutFax};
 use super::protocol::request::{Call, format_time};
 use super::state::{self, OpenFax, Steps, Tracked};
@@ -75,10 +76,15 @@ impl Driver {
     pub async fn resolve_uncertain(&self) -> Result<usize, DriverError> {
         let scope = self.source.clone();
         let pending = self.store.call(move |db| state::uncertain_sends(db, &scope)).await?;
-        let resolved = pending.len();
+        let mut resolved = 0;
+        let settle_ms = self.cfg.submit_settle_secs * 1000;
         for (cmd_id, mut steps) in pending {
-            let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
-            let found = self.find_submitted(&fileids, steps.submit_started_ms.unwrap_or(0)).await?;
+            let found = self.find_submitted(&steps).await?;
+            let age_ms = now_ms().saturating_sub(steps.submit_started_ms.unwrap_or(0));
+            if found.is_empty() && age_ms < settle_ms {
+                // Not listed yet: a queued job shows once it is sent. Look again next round.
+                continue;
+            }
             log::info!("{}: the uncertain submit of {cmd_id} is settled: {found:?}", self.source);
             let tracked = tracked_jobs(&found, steps.mail_count);
             let item = self.event(
@@ -94,6 +100,7 @@ impl Driver {
                     db.enqueue_unbounded(&item).map(|_| ())
                 })
                 .await?;
+            resolved += 1;
         }
         Ok(resolved)
     }
@@ -114,15 +121,22 @@ impl Driver {
             self.save_steps(cmd_id, &steps).await?;
         }
         let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
-        if let Some(started) = steps.submit_started_ms {
-            let found = self.find_submitted(&fileids, started).await?;
-            if !found.is_empty() {
-                log::info!("{}: {cmd_id} was submitted before the interruption: adopting {found:?}", self.source);
-                return self.commit_submitted(cmd_id, plan, steps, found, true).await;
+        if steps.submit_started_ms.is_some() {
+            // The submit went out and its answer was lost: never submit again. A job not
+            // listed yet may still come (the list holds sent faxes): look again while the
+            // command's window lasts, then the answer is `submit_uncertain`.
+            let found = self.find_submitted(&steps).await?;
+            if found.is_empty() {
+                return Err(DriverError::NotListedYet);
             }
+            log::info!("{}: {cmd_id} was submitted before the interruption: adopting {found:?}", self.source);
+            return self.commit_submitted(cmd_id, plan, steps, found, true).await;
         }
         steps.submit_started_ms = Some(now_ms());
         steps.mail_count = plan.mail_count;
+        steps.faxnum = plan.faxnum.clone();
+        steps.subject = plan.opts.subject.clone();
+        steps.recipient = plan.opts.recipient.clone();
         self.save_steps(cmd_id, &steps).await?;
         let call = match fileids.as_slice() {
             [one] => Call::SubmitFax { faxnum: plan.faxnum.clone(), fileid: one.clone(), opts: plan.opts.clone() },
@@ -191,15 +205,23 @@ impl Driver {
         Ok(data)
     }
 
-    /// Outbound faxes on the server submitted since `started_ms` whose `fileid` names one
-    /// of `fileids`, in id order.
-    async fn find_submitted(&self, fileids: &[String], started_ms: u64) -> Result<Vec<String>, DriverError> {
+    /// The jobs on the server that `steps`' submit made (see [`recovery`] for the rule),
+    /// in id order; empty when none is listed (yet).
+    async fn find_submitted(&self, steps: &Steps) -> Result<Vec<String>, DriverError> {
         let zone = self.cfg.utc_offset_minutes;
+        let started_ms = steps.submit_started_ms.unwrap_or(0);
         let start = format_time((started_ms / 1000) as i64 - RECOVERY_MARGIN_SECS, zone);
         let end = format_time((now_ms() / 1000) as i64 + 86_400, zone);
         let listed = self.call(&Call::GetOutFaxIds { start, end }).await?;
         let mut ids = reply::fax_ids(&listed).unwrap_or_default();
         super::protocol::inbox::sort_ids(&mut ids);
+        let fileids: Vec<String> = steps.fileids.iter().flatten().cloned().collect();
+        let ours = Submitted {
+            fileids: &fileids,
+            faxnum: &steps.faxnum,
+            subject: &steps.subject,
+            recipient: &steps.recipient,
+        };
         let mut found = Vec::new();
         for id in ids.into_iter().rev().take(RECOVERY_MAX) {
             let fax = match self.call(&Call::GetOutFax { faxid: id.clone() }).await {
@@ -207,8 +229,7 @@ impl Driver {
                 Err(e) if e.is_unknown_fax() => continue,
                 Err(e) => return Err(e.into()),
             };
-            let theirs = fax.fields.get("fileid").and_then(reply::text).unwrap_or_default();
-            if theirs.split([',', ';', ' ']).any(|f| fileids.iter().any(|ours| ours == f)) {
+            if recovery::is_ours(&fax.fields, &ours) {
                 found.push(id);
             }
         }

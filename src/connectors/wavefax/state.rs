@@ -42,6 +42,13 @@ pub struct Steps {
     /// Mail jobs the submission makes (their ids come last).
     #[serde(default)]
     pub mail_count: usize,
+    /// What the submit carried, to find the job again ([`super::protocol::recovery`]).
+    #[serde(default)]
+    pub faxnum: String,
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    pub recipient: String,
 }
 
 impl Steps {

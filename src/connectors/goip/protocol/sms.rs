@@ -41,7 +41,33 @@ impl ReceivedSms {
     }
 }
 
-/// Parses one `[kind, port, ts, from, to, base64]` array.
+/// A normal SMS's content: base64 of UTF-8 (section 7.2.3).
+fn decode_text(raw: &str) -> (Option<String>, Option<String>) {
+    match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
+        Err(e) => (None, Some(format!("not base64: {e}"))),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(format!("not UTF-8: {e}"))),
+        },
+    }
+}
+
+/// A delivery report's content. Seed 004 section 7.2.3: "送达报告: “code scts” … utf-8 /
+/// 普通短信: utf-8 的 BASE64 编码" — a report is plain `"code scts"`, only a normal SMS is
+/// base64. Some firmware base64-encodes reports too: a text that does not start with a
+/// number but decodes to one that does is taken decoded.
+fn report_text(raw: &str) -> String {
+    let starts_with_code = |t: &str| t.trim_start().split(' ').next().is_some_and(|c| c.parse::<i64>().is_ok());
+    if starts_with_code(raw) {
+        return raw.to_string();
+    }
+    match decode_text(raw) {
+        (Some(t), _) if starts_with_code(&t) => t,
+        _ => raw.to_string(),
+    }
+}
+
+/// Parses one `[kind, port, ts, from, to, content]` array.
 pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
     let Value::Array(a) = v else { return Err(bad("sms", "each entry must be an array")) };
     if a.len() < 6 {
@@ -58,13 +84,7 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
     let from = text_of(&a[3]).unwrap_or_default();
     let to = text_of(&a[4]).unwrap_or_default();
     let raw = text_of(&a[5]).unwrap_or_default();
-    let (text, decode_error) = match base64::engine::general_purpose::STANDARD.decode(raw.trim()) {
-        Err(e) => (None, Some(format!("not base64: {e}"))),
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => (Some(t), None),
-            Err(e) => (None, Some(format!("not UTF-8: {e}"))),
-        },
-    };
+    let (text, decode_error) = if is_report { (Some(report_text(&raw)), None) } else { decode_text(&raw) };
     let (mut report_code, mut report_scts) = (None, None);
     if is_report && let Some(t) = &text {
         let (code, scts) = t.trim().split_once(' ').unwrap_or((t.trim(), ""));
@@ -190,6 +210,15 @@ mod tests {
         assert!(list[1].is_report);
         assert_eq!((list[1].report_code, list[1].report_scts.as_deref()), (Some(0), Some("26112209000+")));
         assert_eq!(list[1].device_ts, 1466506480);
+    }
+
+    #[test]
+    fn a_delivery_report_is_read_as_plain_code_and_scts_as_the_seed_says() {
+        // Seed 004 §7.2.3: a report's content is "code scts" in UTF-8, not base64.
+        let r = parse_received(&serde_json::json!([1, "1A", 5, "10086", "139", "0 26112209000+"])).expect("plain");
+        assert_eq!((r.report_code, r.report_scts.as_deref(), r.decode_error), (Some(0), Some("26112209000+"), None));
+        let failed = parse_received(&serde_json::json!([1, "1A", 5, "10086", "139", "34 1700000000"])).expect("34");
+        assert_eq!(failed.report_code, Some(34));
     }
 
     #[test]

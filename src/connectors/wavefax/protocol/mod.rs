@@ -6,5 +6,8 @@ pub mod chunks;
 pub mod codes;
 pub mod inbox;
 pub mod number;
+pub mod recovery;
 pub mod reply;
 pub mod request;
+#[cfg(test)]
+mod vectors;

@@ -1,15 +1,13 @@
-//! The simulated WaveFax server's state, pure (clock passed in): session tokens that
-//! expire, uploaded files, outbound jobs that advance through the states (success, or
-//! failure by rule), and an inbox of received faxes with their files.
+//! The simulated WaveFax server's state, pure (the clock is passed in): session tokens
+//! that expire, uploaded files, outbound jobs that advance through the states (success,
+//! or failure by rule), and an inbox of received faxes with their files.
 
-use crate::connectors::wavefax::protocol::codes;
+use super::codes::{
+    BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, DATABASE_ERROR, EXPIRED_TOKEN, INTERNAL_ERROR, INVALID_TOKEN, NO_USER,
+    WRONG_PASSWORD,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-
-pub use crate::connectors::wavefax::protocol::codes::{BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, NO_USER, WRONG_PASSWORD};
-
-/// The server's "database error" code.
-pub const DATABASE_ERROR: i64 = 251_658_249;
 
 /// An outbound job.
 #[derive(Debug, Clone)]
@@ -24,6 +22,13 @@ pub struct OutJob {
     pub mail: bool,
     /// `YYYYMMDDTHHNNSS` of the submission (for `getoutfaxids` windows).
     pub submitted: String,
+}
+
+impl OutJob {
+    /// States 8 and 9 are final.
+    pub fn finished(&self) -> bool {
+        self.status >= 8
+    }
 }
 
 /// A received fax.
@@ -44,39 +49,49 @@ pub struct FaxServer {
     pub user: String,
     pub password: String,
     pub token_ttl_ms: u64,
+    /// Token → expiry (ms).
     tokens: BTreeMap<String, u64>,
+    /// File id → (name, bytes).
     pub files: BTreeMap<String, (String, Vec<u8>)>,
     pub out: BTreeMap<u64, OutJob>,
     pub inbox: BTreeMap<u64, InFax>,
     next_id: u64,
-    /// Login attempts, for tests that check the client does not hammer a wrong password.
+    /// Login attempts.
     pub logins: u64,
-    /// Calls answered, by name (tests check that a fax was submitted once).
+    /// Calls answered, by name.
     pub calls: BTreeMap<String, u64>,
 }
 
-/// The server's number rule: `+86(20)87057352`, `+852 22222222`, optional `E…`, or digits.
+fn all_digits(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The server's number rule: `+86(20)87057352` (mainland), `+852 22222222` (elsewhere), a
+/// bare number (formatted by the server), each with an optional extension `E` + digits.
 pub fn valid_number(n: &str) -> bool {
-    let main = n.split_once('E').map_or(n, |(m, e)| if e.bytes().all(|b| b.is_ascii_digit()) { m } else { "x" });
-    if main.bytes().all(|b| b.is_ascii_digit()) {
-        return !main.is_empty();
+    let main = match n.split_once('E') {
+        Some((m, ext)) if !ext.is_empty() && all_digits(ext) => m,
+        Some(_) => return false,
+        None => n,
+    };
+    if !main.is_empty() && all_digits(main) {
+        return true;
     }
     if let Some(rest) = main.strip_prefix("+86(") {
         let Some((area, local)) = rest.split_once(')') else { return false };
-        return !area.is_empty()
-            && area.bytes().all(|b| b.is_ascii_digit())
-            && local.bytes().all(|b| b.is_ascii_digit());
+        return !area.is_empty() && all_digits(area) && !local.is_empty() && all_digits(local);
     }
     match main.strip_prefix('+').and_then(|r| r.split_once(' ')) {
         // Mainland numbers take the bracket form; only mobiles are written `+86 1…`.
-        Some(("86", national)) => {
-            national.len() == 11 && national.starts_with('1') && national.bytes().all(|b| b.is_ascii_digit())
-        }
-        Some((cc, national)) => {
-            !cc.is_empty() && cc.bytes().all(|b| b.is_ascii_digit()) && national.bytes().all(|b| b.is_ascii_digit())
-        }
+        Some(("86", national)) => national.len() == 11 && national.starts_with('1') && all_digits(national),
+        Some((cc, national)) => !cc.is_empty() && all_digits(cc) && !national.is_empty() && all_digits(national),
         None => false,
     }
+}
+
+/// Seed: "参数timeend必须大于timestart" (timeend must be greater than timestart).
+fn window_ok(start: &str, end: Option<&str>) -> bool {
+    end.is_none_or(|e| e > start)
 }
 
 impl FaxServer {
@@ -89,6 +104,7 @@ impl FaxServer {
         self.next_id
     }
 
+    /// A login (`user` or `userdomain`): a new token, or the server's error.
     pub fn login(&mut self, user: &str, password: &str, now_ms: u64) -> Result<String, i64> {
         self.logins += 1;
         if user != self.user {
@@ -102,20 +118,23 @@ impl FaxServer {
         Ok(token)
     }
 
-    /// Checks a token: unknown or expired.
-    pub fn check(&mut self, token: &str, now_ms: u64) -> Result<(), i64> {
+    /// Checks a token: unknown, or expired.
+    pub fn check(&self, token: &str, now_ms: u64) -> Result<(), i64> {
         match self.tokens.get(token) {
-            None => Err(codes::INVALID_TOKEN),
-            Some(until) if *until < now_ms => Err(codes::EXPIRED_TOKEN),
+            None => Err(INVALID_TOKEN),
+            Some(until) if *until < now_ms => Err(EXPIRED_TOKEN),
             Some(_) => Ok(()),
         }
     }
 
-    /// Every token expires now (a test's "session timeout").
+    /// `logoff`: the token is gone.
+    pub fn logoff(&mut self, token: &str) {
+        self.tokens.remove(token);
+    }
+
+    /// Every token expires now.
     pub fn expire_tokens(&mut self) {
-        for until in self.tokens.values_mut() {
-            *until = 0;
-        }
+        self.tokens.values_mut().for_each(|until| *until = 0);
     }
 
     pub fn put_file(&mut self, name: &str, data: Vec<u8>) -> String {
@@ -124,7 +143,8 @@ impl FaxServer {
         id
     }
 
-    /// A submission: one job per fax number, one per mail address (fax ids first).
+    /// A submission: one job for the fax number (unless `pattern=mail`), one per mail
+    /// address (fax ids first; a mail job's faxnum is `+86(10)99999999`).
     pub fn submit(
         &mut self,
         faxnum: &str,
@@ -136,11 +156,10 @@ impl FaxServer {
             return Err(BAD_FILE_ID);
         }
         let pattern = params.get("pattern").map_or("fax", String::as_str);
-        let mails: Vec<String> = params
+        let mails: Vec<&str> = params
             .get("mailaddress")
-            .map(|m| m.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .map(|m| m.split(';').map(str::trim).filter(|s| !s.is_empty()).collect())
             .unwrap_or_default();
-        let mut ids = Vec::new();
         let job = |faxnum: &str, recipient: &str, mail: bool| OutJob {
             faxnum: faxnum.to_string(),
             recipient: recipient.to_string(),
@@ -152,25 +171,25 @@ impl FaxServer {
             mail,
             submitted: now.to_string(),
         };
+        let mut jobs = Vec::new();
         if pattern != "mail" {
             if !valid_number(faxnum) {
                 return Err(BAD_NUMBER);
             }
-            let j = job(faxnum, params.get("recipient").map_or("", String::as_str), false);
-            let id = self.id();
-            self.out.insert(id, j);
-            ids.push(id);
+            jobs.push(job(faxnum, params.get("recipient").map_or("", String::as_str), false));
         }
-        for m in &mails {
-            let j = job("+86(10)99999999", m, true);
-            let id = self.id();
-            self.out.insert(id, j);
-            ids.push(id);
-        }
-        if ids.is_empty() {
+        jobs.extend(mails.iter().map(|m| job("+86(10)99999999", m, true)));
+        if jobs.is_empty() {
             return Err(BAD_NUMBER);
         }
-        Ok(ids)
+        Ok(jobs
+            .into_iter()
+            .map(|j| {
+                let id = self.id();
+                self.out.insert(id, j);
+                id
+            })
+            .collect())
     }
 
     /// One step of every unfinished job: 0 → 2 → 3 → 5 → 6 → 7 → 9, or 8 by rule: a number
@@ -197,19 +216,21 @@ impl FaxServer {
         }
     }
 
+    /// `getoutfax`.
     pub fn out_fax(&self, id: u64) -> Result<Value, i64> {
         let j = self.out.get(&id).ok_or(BAD_FAX_ID)?;
-        let done = j.status >= 8;
-        Ok(json!({"code": 0, "status": j.status, "errcode": j.errcode, "faxnum": j.faxnum, "recipient": j.recipient,
-            "fileid": j.fileids.join(","), "subject": j.subject, "scheduletime": "", "senttime": if done { "20261122T100000" } else { "" },
-            "duration": if j.status == 9 { 30 * j.pages } else { 0 }, "sentpages": if j.status == 9 { j.pages } else { 0 },
+        let ok = j.status == 9;
+        Ok(json!({"code": 0, "status": j.status, "errcode": j.errcode, "faxnum": j.faxnum,
+            "recipient": j.recipient, "fileid": j.fileids.join(","), "subject": j.subject, "scheduletime": "",
+            "senttime": if j.finished() { "20261122T100000" } else { "" },
+            "duration": if ok { 30 * j.pages } else { 0 }, "sentpages": if ok { j.pages } else { 0 },
             "portname": if j.mail { "" } else { "COM1" }}))
     }
 
-    /// Resend a finished fax, to a new number when given (a new job id then).
+    /// `resendfax`: only a finished fax; to a new number when given (a new job id then).
     pub fn resend(&mut self, id: u64, faxnum: Option<&str>) -> Result<Option<u64>, i64> {
         let job = self.out.get(&id).ok_or(BAD_FAX_ID)?.clone();
-        if job.status < 8 {
+        if !job.finished() {
             return Err(BAD_FAX_ID);
         }
         match faxnum {
@@ -227,9 +248,10 @@ impl FaxServer {
         }
     }
 
+    /// `cancelfax`: only an unfinished fax; it ends failed, cancelled by the user (11).
     pub fn cancel(&mut self, id: u64) -> Result<(), i64> {
         let j = self.out.get_mut(&id).ok_or(BAD_FAX_ID)?;
-        if j.status >= 8 {
+        if j.finished() {
             return Err(BAD_FAX_ID);
         }
         (j.status, j.errcode) = (8, 11);
@@ -245,7 +267,7 @@ impl FaxServer {
         id
     }
 
-    /// `getfaxfile` for `fileid`: its URL, or the server's error.
+    /// `getfaxfile`: the file's URL path, or the server's error.
     pub fn fax_file(&self, fileid: &str, pdf: bool) -> Result<String, i64> {
         if self.inbox.values().any(|f| f.fileid == fileid && f.broken) {
             return Err(DATABASE_ERROR);
@@ -256,60 +278,35 @@ impl FaxServer {
         Ok(format!("/files/{fileid}.{}", if pdf { "pdf" } else { "tif" }))
     }
 
-    /// Outbound ids submitted in `[start, end]`.
-    pub fn out_ids(&self, start: &str, end: &str) -> Vec<u64> {
-        self.out
+    /// `getoutfaxids`: the **sent** (finished) jobs submitted in `[start, end]`. Seed:
+    /// "根据时间范围获取已发送的传真ID列表" (the ids of sent faxes in a time range); digest:
+    /// "do not rely on it listing jobs that are still queued or converting".
+    pub fn out_ids(&self, start: &str, end: Option<&str>) -> Result<Vec<u64>, i64> {
+        if !window_ok(start, end) {
+            return Err(INTERNAL_ERROR);
+        }
+        Ok(self
+            .out
             .iter()
-            .filter(|(_, j)| j.submitted.as_str() >= start && j.submitted.as_str() <= end)
+            .filter(|(_, j)| {
+                j.finished() && j.submitted.as_str() >= start && end.is_none_or(|e| j.submitted.as_str() <= e)
+            })
             .map(|(id, _)| *id)
-            .collect()
+            .collect())
     }
 
-    /// Inbox ids received in `[start, end]`; without `start`, only the last two (the seed's rule).
-    pub fn in_ids(&self, start: Option<&str>, end: Option<&str>) -> Vec<u64> {
-        match start {
-            None => self.inbox.keys().rev().take(2).rev().copied().collect(),
-            Some(s) => self
-                .inbox
-                .iter()
-                .filter(|(_, f)| f.rcvtime.as_str() >= s && end.is_none_or(|e| f.rcvtime.as_str() <= e))
-                .map(|(id, _)| *id)
-                .collect(),
+    /// `getinfaxids`/`getinfaxcount`: inbox ids received in `[start, end]`; without `start`,
+    /// only the last two (the seed's rule, `end` ignored).
+    pub fn in_ids(&self, start: Option<&str>, end: Option<&str>) -> Result<Vec<u64>, i64> {
+        let Some(start) = start else { return Ok(self.inbox.keys().rev().take(2).rev().copied().collect()) };
+        if !window_ok(start, end) {
+            return Err(INTERNAL_ERROR);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_expire_and_jobs_advance_to_success_or_busy() {
-        let mut s = FaxServer::new("ops", "pw", 1000);
-        assert_eq!(s.login("ops", "bad", 0), Err(WRONG_PASSWORD));
-        let t = s.login("ops", "pw", 0).expect("login");
-        assert_eq!(s.check(&t, 500), Ok(()));
-        assert_eq!(s.check(&t, 2000), Err(codes::EXPIRED_TOKEN));
-        assert_eq!(s.check("nope", 0), Err(codes::INVALID_TOKEN));
-        let f = s.put_file("a.pdf", vec![1]);
-        let now = "20261124T100000";
-        let ok = s.submit("+86(20)87057352", vec![f.clone()], &BTreeMap::new(), now).expect("ok")[0];
-        let busy = s.submit("+852 22222444", vec![f.clone()], &BTreeMap::new(), now).expect("busy")[0];
-        assert_eq!(s.submit("+86 20", vec![f], &BTreeMap::new(), now), Err(BAD_NUMBER));
-        assert_eq!(s.out_ids("20261124T095959", "20261124T100001"), [ok, busy]);
-        assert!(s.out_ids("20261124T100001", "20261124T110000").is_empty());
-        for _ in 0..8 {
-            s.tick();
-        }
-        assert_eq!(s.out_fax(ok).expect("ok")["status"], 9);
-        assert_eq!((s.out_fax(busy).expect("busy")["status"].as_u64(), s.out[&busy].errcode), (Some(8), 4));
-    }
-
-    #[test]
-    fn without_a_start_time_only_the_last_two_inbox_ids_are_listed() {
-        let mut s = FaxServer::new("ops", "pw", 1000);
-        let ids: Vec<u64> = (0..3).map(|i| s.receive("1", "2", vec![i], format!("20261122T10000{i}"), 1)).collect();
-        assert_eq!(s.in_ids(None, None), ids[1..]);
-        assert_eq!(s.in_ids(Some("20261122T100000"), Some("20261122T100001")), ids[..2]);
+        Ok(self
+            .inbox
+            .iter()
+            .filter(|(_, f)| f.rcvtime.as_str() >= start && end.is_none_or(|e| f.rcvtime.as_str() <= e))
+            .map(|(id, _)| *id)
+            .collect())
     }
 }

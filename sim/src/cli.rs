@@ -1,0 +1,142 @@
+//! The command line: `telbridge-sim goip [options]`, `telbridge-sim fax [options]`, and
+//! `--help` at either level (usage on stdout, exit 0).
+
+use crate::goip::crypto::AuthOrder;
+use std::time::Duration;
+
+pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [--password P] [--ports N] [--slots N]
+                          [--auth-order path-seq|seq-path] [--session-only] [--session-path PATH]
+                          [--fail-suffix DIGITS] [--send-interval-ms N] [--post-delay-ms N]
+  Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
+  8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
+       telbridge-sim fax [--listen ADDR] [--user U] [--password P] [--token-ttl-secs N] [--step-ms N]
+                         [--submit-delay-ms N]
+  Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
+  every 200 ms; numbers ending 444 are busy, 555 time out; submissions answered at once.
+  Each prints `listening on ADDR` on stdout once it accepts connections.
+";
+
+/// Which simulator, configured.
+#[derive(Debug, Clone)]
+pub enum Choice {
+    Goip(crate::goip::Options),
+    Fax(crate::fax::Options),
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Print the usage and exit 0.
+    Help,
+    /// Serve `Choice` on the address.
+    Run { listen: String, choice: Choice },
+}
+
+fn is_help(a: &str) -> bool {
+    matches!(a, "--help" | "-h" | "help")
+}
+
+fn number(flag: &str, v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("{flag}: {v:?} is not a number"))
+}
+
+/// Walks `--flag value` pairs (and the bare `switches`), calling `f` for each.
+fn each_flag(
+    args: &[String],
+    switches: &[&str],
+    mut f: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if switches.contains(&flag.as_str()) {
+            f(flag, "")?;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        f(flag, value)?;
+    }
+    Ok(())
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let Some(kind) = args.first() else { return Err("which simulator? (goip or fax)".into()) };
+    let rest = &args[1..];
+    if is_help(kind) || rest.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Command::Help);
+    }
+    let mut listen = "127.0.0.1:0".to_string();
+    let choice = match kind.as_str() {
+        "goip" => {
+            let mut o = crate::goip::Options::default();
+            each_flag(rest, &["--session-only"], |flag, value| {
+                match flag {
+                    "--session-only" => o.session_only = true,
+                    "--listen" => listen = value.to_string(),
+                    "--user" => o.user = value.to_string(),
+                    "--password" => o.password = value.to_string(),
+                    "--ports" => o.rules.max_ports = number(flag, value)?.clamp(1, 64) as u16,
+                    "--slots" => o.rules.max_slots = number(flag, value)?.clamp(1, 8) as u8,
+                    "--fail-suffix" => o.rules.fail_suffix = value.to_string(),
+                    "--session-path" => o.session_path = value.to_string(),
+                    "--post-delay-ms" => o.post_delay = Duration::from_millis(number(flag, value)?),
+                    "--send-interval-ms" => o.send_interval = Duration::from_millis(number(flag, value)?.max(1)),
+                    "--auth-order" => {
+                        o.order = AuthOrder::parse(value).ok_or("--auth-order is path-seq or seq-path")?;
+                    }
+                    _ => return Err(format!("unknown option {flag}")),
+                }
+                Ok(())
+            })?;
+            Choice::Goip(o)
+        }
+        "fax" => {
+            let mut o = crate::fax::Options::default();
+            each_flag(rest, &[], |flag, value| {
+                match flag {
+                    "--listen" => listen = value.to_string(),
+                    "--user" => o.user = value.to_string(),
+                    "--password" => o.password = value.to_string(),
+                    "--token-ttl-secs" => o.token_ttl = Duration::from_secs(number(flag, value)?),
+                    "--step-ms" => o.step = Duration::from_millis(number(flag, value)?.max(1)),
+                    "--submit-delay-ms" => o.submit_delay = Duration::from_millis(number(flag, value)?),
+                    _ => return Err(format!("unknown option {flag}")),
+                }
+                Ok(())
+            })?;
+            Choice::Fax(o)
+        }
+        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax)")),
+    };
+    Ok(Command::Run { listen, choice })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn help_at_every_level_and_flags() {
+        for a in ["--help", "-h", "goip --help", "fax --help", "goip --ports 2 --help", "fax -h"] {
+            assert!(matches!(parse(&args(a)), Ok(Command::Help)), "{a}");
+        }
+        let Ok(Command::Run { listen, choice: Choice::Goip(o) }) =
+            parse(&args("goip --listen 127.0.0.1:9 --session-only --auth-order seq-path --slots 99"))
+        else {
+            panic!("goip")
+        };
+        assert_eq!(
+            (listen.as_str(), o.session_only, o.order, o.rules.max_slots),
+            ("127.0.0.1:9", true, AuthOrder::SeqPath, 8)
+        );
+        assert!(parse(&args("goip --ports")).is_err_and(|e| e.contains("needs a value")));
+        assert!(parse(&args("goip --bogus 1")).is_err());
+        assert!(parse(&args("fax --step-ms x")).is_err());
+        assert!(parse(&args("modem")).is_err());
+        assert!(parse(&[]).is_err());
+    }
+}

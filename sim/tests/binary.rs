@@ -1,0 +1,53 @@
+//! The built `telbridge-sim` binary: usage at every level, and the `listening on ADDR`
+//! first line the agent's end-to-end tests read, with a live server behind it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_telbridge-sim");
+
+#[test]
+fn help_prints_usage_and_exits_0_at_every_level() {
+    for args in [&["--help"][..], &["-h"], &["goip", "--help"], &["fax", "--help"], &["goip", "--ports", "2", "--help"]]
+    {
+        let out = Command::new(BIN).args(args).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("usage: telbridge-sim goip") && text.contains("telbridge-sim fax"),
+            "{args:?}: {text}"
+        );
+    }
+    let out = Command::new(BIN).args(["goip", "--ports"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ports needs a value"));
+}
+
+#[test]
+fn each_simulator_prints_its_address_first_and_serves_there() {
+    for kind in ["goip", "fax"] {
+        let mut child = Command::new(BIN)
+            .args([kind, "--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("line");
+        let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_string();
+        let port: u16 = addr.strip_prefix("127.0.0.1:").and_then(|p| p.parse().ok()).expect("port");
+        assert_ne!(port, 0);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        let state = rt.block_on(async {
+            let url = format!("http://{addr}/sim/state");
+            telbridge_sim::push::request(&url, hyper::Method::GET, &[], vec![], std::time::Duration::from_secs(5)).await
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        let state = state.expect("state");
+        assert_eq!(state.status, 200);
+        let key = if kind == "goip" { "ssrc" } else { "logins" };
+        assert!(state.json().get(key).is_some(), "{kind}: {:?}", state.json());
+    }
+}
