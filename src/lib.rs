@@ -20,3 +20,4 @@ pub mod mqtt;
 pub mod notify;
 pub mod schedule;
 pub mod store;
+pub mod tls;

@@ -26,6 +26,42 @@ pub enum ClientError {
     Timeout(Duration),
     #[error("http: {0}")]
     Http(String),
+    /// The reply was longer than the caller allowed.
+    #[error("reply larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// The TLS settings for `https://` URLs: the CAs of one PEM file (or the system's roots),
+/// read once, off the async threads, on first use.
+#[derive(Debug, Default)]
+pub struct TlsRoots {
+    ca_file: String,
+    built: tokio::sync::OnceCell<Result<std::sync::Arc<rustls::ClientConfig>, String>>,
+}
+
+impl TlsRoots {
+    /// `ca_file` empty = the system's roots.
+    pub fn new(ca_file: &str) -> TlsRoots {
+        TlsRoots { ca_file: ca_file.to_string(), built: tokio::sync::OnceCell::new() }
+    }
+
+    /// The TLS client config for `url`, when it is `https://`.
+    pub async fn for_url(&self, url: &Url) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, ClientError> {
+        if !url.tls {
+            return Ok(None);
+        }
+        let ca_file = self.ca_file.clone();
+        let built = self
+            .built
+            .get_or_init(|| async move {
+                let settings = crate::config::TlsConfig { enabled: true, ca_file, ..Default::default() };
+                tokio::task::spawn_blocking(move || crate::tls::client_config(&settings).map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("tls setup task: {e}")))
+            })
+            .await;
+        built.clone().map(Some).map_err(ClientError::Tls)
+    }
 }
 
 /// Where to send: host, port, and the path with its query.
@@ -184,7 +220,10 @@ where
         let body = Limited::new(resp.into_body(), ex.max_reply_bytes)
             .collect()
             .await
-            .map_err(|e| ClientError::Http(e.to_string()))?
+            .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                Some(_) => ClientError::TooLarge(ex.max_reply_bytes),
+                None => ClientError::Http(e.to_string()),
+            })?
             .to_bytes();
         Ok(Reply { status, body })
     }

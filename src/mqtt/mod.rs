@@ -11,12 +11,11 @@
 mod correlator;
 mod link;
 mod relay;
-pub mod tls;
 pub mod topics;
 
+pub use crate::tls::{TlsError, client_config};
 pub use link::{AckToken, LinkClient};
 pub use relay::{Incoming, LinkState, Uplink, spawn};
-pub use tls::{TlsError, client_config};
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use super::protocol::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
 use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::{self, Call};
 use crate::connectors::{Classify, ErrorClass};
-use crate::http::client::{self, ClientError, Url};
+use crate::http::client::{self, ClientError, TlsRoots, Url};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,10 +86,8 @@ pub struct Server {
     creds: Credentials,
     timeout: Duration,
     state: Mutex<SessionState>,
-    /// PEM file of the CAs trusted for `https://`; empty = the system's roots.
-    ca_file: String,
-    /// Built on the first `https://` exchange, reading the roots once off the runtime.
-    tls: tokio::sync::OnceCell<Result<Arc<rustls::ClientConfig>, String>>,
+    /// The CAs trusted for `https://` (documents, file URLs), read once.
+    tls: Arc<TlsRoots>,
 }
 
 impl Server {
@@ -99,36 +97,24 @@ impl Server {
             creds,
             timeout,
             state: Mutex::new(SessionState::default()),
-            ca_file: String::new(),
-            tls: tokio::sync::OnceCell::new(),
+            tls: Arc::new(TlsRoots::default()),
         })
     }
 
     /// Trusts the CAs in `ca_file` (PEM) for `https://` instead of the system's roots.
     pub fn with_ca_file(mut self, ca_file: &str) -> Server {
-        self.ca_file = ca_file.to_string();
+        self.tls = Arc::new(TlsRoots::new(ca_file));
         self
     }
 
-    /// The TLS client config for `url`, when it is `https://`. Reading the CA files is
-    /// blocking I/O: done once, on the blocking pool.
+    /// The CAs trusted for `https://`, to share with the file relay's uploads.
+    pub fn tls_roots(&self) -> Arc<TlsRoots> {
+        self.tls.clone()
+    }
+
+    /// The TLS client config for `url`, when it is `https://`.
     pub async fn tls_for(&self, url: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, ClientError> {
-        if !url.tls {
-            return Ok(None);
-        }
-        let ca_file = self.ca_file.clone();
-        let built = self
-            .tls
-            .get_or_init(|| async move {
-                let settings = crate::config::TlsConfig { enabled: true, ca_file, ..Default::default() };
-                tokio::task::spawn_blocking(move || {
-                    crate::mqtt::tls::client_config(&settings).map_err(|e| e.to_string())
-                })
-                .await
-                .unwrap_or_else(|e| Err(format!("tls setup task: {e}")))
-            })
-            .await;
-        built.clone().map(Some).map_err(ClientError::Tls)
+        self.tls.for_url(url).await
     }
 
     /// Sends `call` inside the session and returns the reply's fields (code 0 checked).
@@ -220,7 +206,7 @@ impl Server {
             tls: self.tls_for(&url).await?,
         };
         let reply = client::exchange(&url, ex).await.map_err(|e| match e {
-            ClientError::Http(m) if m.contains("length limit") => ServerError::TooLarge(limit),
+            ClientError::TooLarge(_) => ServerError::TooLarge(limit),
             other => ServerError::Unreachable(other),
         })?;
         if !(200..300).contains(&reply.status) {

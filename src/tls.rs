@@ -1,5 +1,6 @@
-//! The rustls client configuration for the uplink (and the fax driver's https): ring provider (builds for MIPS),
-//! a custom CA or the system roots, and an optional client certificate (mutual TLS).
+//! The rustls client configuration for every TLS client of the agent (the uplink, and the
+//! HTTP client's `https://`): ring provider (builds for MIPS), a custom CA or the system
+//! roots, and an optional client certificate (mutual TLS).
 
 use crate::config::TlsConfig;
 use rustls::pki_types::pem::PemObject;
