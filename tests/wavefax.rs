@@ -146,7 +146,7 @@ fn fax_site(name: &str, sim: &Sim, extra: &str) -> Site {
 }
 
 fn sha256(data: &[u8]) -> String {
-    telbridge::connectors::wavefax::protocol::chunks::sha256_hex(data)
+    telbridge::connectors::files::chunks::sha256_hex(data)
 }
 
 /// The states `fax.status` reported for `faxid`, in order.
@@ -307,7 +307,7 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     assert_eq!(sim.state()["inbox"], json!([faxid]), "not deleted before the ack");
     let spooled: (String, i64) = s
         .db()
-        .query_row("SELECT state, length(data) FROM fax_in WHERE file_id = ?1", [&file_id], |r| {
+        .query_row("SELECT state, length(data) FROM spool WHERE file_id = ?1", [&file_id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .expect("spool row");
@@ -327,7 +327,7 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     s.wait_event("fax.deleted", "fax.deleted", |d| d["file_id"] == file_id.as_str());
     let row: (String, Option<Vec<u8>>) = s
         .db()
-        .query_row("SELECT state, data FROM fax_in WHERE file_id = ?1", [&file_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT state, data FROM spool WHERE file_id = ?1", [&file_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("row");
     assert_eq!(row, ("done".to_string(), None), "the spool let the file go");
 }

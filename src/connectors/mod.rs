@@ -17,6 +17,7 @@
 //! vendors really write it), [`state`] (typed connector state in the store's `kv`).
 //! Each connector is a folder with a pure `protocol/` part and a thin I/O part around it.
 
+pub mod files;
 pub mod lenient;
 pub mod peer;
 pub mod state;

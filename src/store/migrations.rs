@@ -3,7 +3,11 @@
 use rusqlite::Connection;
 
 /// Every migration, oldest first; index + 1 is the schema version it produces.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_wavefax.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_wavefax.sql"),
+    include_str!("migrations/0003_spool.sql"),
+];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<u32> {
@@ -36,5 +40,27 @@ mod tests {
         assert_eq!(v, latest());
         let n: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).expect("outbox");
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_spooled_fax_of_schema_2_moves_to_the_shared_spool_with_its_file() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+            conn.execute_batch(sql).expect("old schema");
+            conn.pragma_update(None, "user_version", i as u32 + 1).expect("version");
+        }
+        conn.execute(
+            "INSERT INTO fax_in (server, faxid, file_id, state, data, bytes, sha256, meta, offered_ms, updated_ms)
+             VALUES ('fax1', '1001', 'f-1', 'spooled', x'49492a00', 4, 'abc', '{}', 5, 6)",
+            [],
+        )
+        .expect("old row");
+        migrate(&mut conn).expect("migrate");
+        let row: (String, String, String, Vec<u8>) = conn
+            .query_row("SELECT source, item, state, data FROM spool WHERE file_id = 'f-1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .expect("moved");
+        assert_eq!(row, ("wavefax/fax1".into(), "1001".into(), "spooled".into(), vec![0x49, 0x49, 0x2a, 0]));
     }
 }

@@ -2,15 +2,15 @@
 //! about the server, its health, the events it raises, and the background loop
 //! (outbound tracking, inbox polling, acknowledged deletes, re-offers and uploads).
 //!
-//! State lives in the store: `fax_out` (faxes tracked until final), `fax_in` (received
-//! faxes, the inbox's de-duplication record and the spool), and `kv` under scope
-//! `wavefax/{name}`: `in_hwm` (the inbox high-water mark) and `cmd/{cmd_id}` (the steps of
-//! a `fax.send`). Every change commits together with the events it produces.
+//! State lives in the store ([`super::state`]: tracked outbound faxes, send steps, the
+//! inbox's high-water mark) and in the shared file spool (received faxes, which is also the
+//! inbox's de-duplication record). Every change commits together with the events it produces.
 
 use super::protocol::reply::ReplyError;
 use super::protocol::request::Call;
 use super::server::{Credentials, Server, ServerError};
 use crate::config::WavefaxConfig;
+use crate::connectors::files::{FileRelay, Names, Settings};
 use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
 use crate::event::{Class, now_ms};
 use crate::health::Health;
@@ -81,8 +81,8 @@ pub struct Driver {
     pub store: Store,
     /// Health, metrics, retries and events of the server.
     pub peer: Peer,
-    /// The spool was full at the last look (an event is raised on each change).
-    pub(super) spool_full: Mutex<bool>,
+    /// Received files: spool, chunks, acknowledgements, re-offers, uploads.
+    pub(super) files: FileRelay,
     /// One inbox or outbound round at a time (the loop and `fax.poll_now`): never two
     /// re-offers of a file, never two polls racing over the same fax.
     pub(super) rounds: tokio::sync::Mutex<()>,
@@ -109,6 +109,25 @@ impl Driver {
         };
         let server =
             Server::new(&cfg.url, creds, Duration::from_millis(cfg.timeout_ms))?.with_ca_file(&cfg.tls_ca_file);
+        let names = Names {
+            announce: "fax.received",
+            chunk: "fax.file",
+            uploaded: "fax.file.uploaded",
+            item_key: "fax_id",
+            item_header: "X-Telbridge-Fax-Id",
+        };
+        let settings = Settings {
+            chunk_bytes: cfg.chunk_bytes,
+            spool_max_bytes: cfg.spool_max_bytes,
+            reoffer_secs: cfg.file_reoffer_secs,
+            upload_url: cfg.upload_url.clone(),
+            upload_token: cfg.upload_token.expose().to_string(),
+            timeout: Duration::from_millis(cfg.timeout_ms),
+            follow_up: cfg.delete_after_ack,
+        };
+        let (acked, tls) = (peer.metric("files_acked_total"), server.tls_roots());
+        let files =
+            FileRelay::new(&peer.source, agent, names, settings, store.clone(), peer.metrics.clone(), acked, tls);
         Ok(Driver {
             name: cfg.name.clone(),
             source: peer.source.clone(),
@@ -116,7 +135,7 @@ impl Driver {
             server,
             store,
             peer,
-            spool_full: Mutex::new(false),
+            files,
             rounds: tokio::sync::Mutex::new(()),
             fetch_failures: Mutex::default(),
             wake: Notify::new(),

@@ -5,7 +5,7 @@
 //! call, URL-encoded, `putfile` with its `Content-Disposition`, server-local times),
 //! `reply` (lenient parsing of the seed's non-strict JSON, ids, outbound fax state),
 //! `args` (cloud command arguments), `inbox` (poll windows and the high-water mark),
-//! `chunks` (files cut into MQTT chunks, SHA-256).
+//! `recovery` (finding a lost submit's job).
 //!
 //! Thin I/O part: [`server`] (the session: lazy login, one retry on an invalid or expired
 //! token, credential back-off; downloads), [`driver`] (health, events, the background
@@ -55,6 +55,6 @@ impl Connector for Driver {
     }
 
     fn prune(&self, db: &mut Db<'_>, cutoff_ms: u64) -> Result<usize, StoreError> {
-        state::prune(db, &self.name, &self.source, cutoff_ms)
+        Ok(state::prune(db, &self.name, &self.source, cutoff_ms)? + self.files.prune(db, cutoff_ms)?)
     }
 }

@@ -14,11 +14,11 @@
 
 use super::driver::{Driver, DriverError};
 use super::protocol::args::{Document, SendPlan, Source};
-use super::protocol::chunks::sha256_hex;
 use super::protocol::recovery::{self, Submitted};
 use super::protocol::reply::{self, OutFax};
 use super::protocol::request::{Call, format_time};
 use super::state::{self, OpenFax, Steps, Tracked};
+use crate::connectors::files::chunks::sha256_hex;
 use crate::event::now_ms;
 use crate::store::{OutboxItem, StoreError};
 use serde_json::{Value, json};

@@ -2,7 +2,6 @@
 //! Everything here is checked by unit tests beside it.
 
 pub mod args;
-pub mod chunks;
 pub mod codes;
 pub mod inbox;
 pub mod number;

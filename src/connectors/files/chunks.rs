@@ -1,6 +1,7 @@
-//! A received fax's file cut into MQTT chunks, pure.
+//! A relayed file cut into MQTT chunks, pure.
 //!
-//! Each chunk is the `data` of one `fax.file` event: `file_id`, `fax_id`, `index` (from 0),
+//! Each chunk is the `data` of one chunk event (`fax.file`, …): `file_id`, the item's id
+//! under the connector's key (`fax_id`, …), `index` (from 0),
 //! `count`, `offset`, `bytes` (of this chunk), `total_bytes`, and the chunk itself as
 //! standard base64 in `data`. The first and the last chunk also carry `sha256` (hex) of
 //! the whole file, so the cloud can verify the reassembled file whichever chunk it saw
@@ -19,7 +20,8 @@ pub fn sha256_hex(data: &[u8]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRef<'a> {
     pub file_id: &'a str,
-    pub fax_id: &'a str,
+    /// The key naming the item (`fax_id`) and its value.
+    pub item: (&'a str, &'a str),
     pub sha256: &'a str,
 }
 
@@ -35,10 +37,11 @@ pub fn chunk_at(file: &FileRef<'_>, data: &[u8], chunk_bytes: usize, index: usiz
     let start = (index * chunk_bytes).min(data.len());
     let piece = &data[start..(start + chunk_bytes).min(data.len())];
     let mut v = json!({
-        "file_id": file.file_id, "fax_id": file.fax_id, "index": index, "count": count,
+        "file_id": file.file_id, "index": index, "count": count,
         "offset": start, "bytes": piece.len(), "total_bytes": data.len(),
         "data": base64::engine::general_purpose::STANDARD.encode(piece),
     });
+    v[file.item.0] = json!(file.item.1);
     if index == 0 || index + 1 == count {
         v["sha256"] = json!(file.sha256);
     }
@@ -63,7 +66,7 @@ mod tests {
     fn chunks_reassemble_to_the_file_and_carry_the_hash_first_and_last() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let sha = sha256_hex(&data);
-        let file = FileRef { file_id: "f1", fax_id: "1001", sha256: &sha };
+        let file = FileRef { file_id: "f1", item: ("fax_id", "1001"), sha256: &sha };
         let chunks = chunk_data(&file, &data, 4096);
         assert_eq!(chunks.len(), 3);
         let b64 = base64::engine::general_purpose::STANDARD;
@@ -74,6 +77,7 @@ mod tests {
             joined.extend(b64.decode(c["data"].as_str().expect("data")).expect("base64"));
         }
         assert_eq!(joined, data);
+        assert_eq!(chunks[1]["fax_id"], "1001", "every chunk names its item");
         assert_eq!(chunks[0]["sha256"], sha);
         assert_eq!(chunks[2]["sha256"], sha);
         assert!(chunks[1].get("sha256").is_none());
@@ -82,7 +86,7 @@ mod tests {
 
     #[test]
     fn an_empty_file_is_one_empty_chunk() {
-        let file = FileRef { file_id: "f", fax_id: "1", sha256: "e3b0" };
+        let file = FileRef { file_id: "f", item: ("fax_id", "1"), sha256: "e3b0" };
         let chunks = chunk_data(&file, &[], 4096);
         assert_eq!(chunks.len(), 1);
         assert_eq!((chunks[0]["data"].as_str(), chunks[0]["count"].as_u64()), (Some(""), Some(1)));
