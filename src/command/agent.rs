@@ -123,6 +123,10 @@ fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
     };
     let mut new = Config::parse(&text).map_err(|e| CommandError::new("invalid_config", e.to_string()))?;
     new.inherit_redacted_secrets(&ctx.config);
+    if let [first, ..] = new.placeholder_secrets().as_slice() {
+        let why = format!("{first} is `***` but the running config has no value to keep: write the secret");
+        return Err(CommandError::new("invalid_config", why));
+    }
     if new == ctx.config {
         return Ok(Outcome::data(json!({"changed": false})));
     }

@@ -114,9 +114,23 @@ fn default_sms_cnt() -> u32 {
     1
 }
 
+impl super::ConnectorConfig for GoipConfig {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn validate(&self, config: &super::Config) -> Result<(), ConfigError> {
+        self.check(&config.http.listen)
+    }
+
+    fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {
+        vec![("password", &mut self.password), ("push_secret", &mut self.push_secret)]
+    }
+}
+
 impl GoipConfig {
     /// Checks one device's values; `listen` is `http.listen`.
-    pub fn validate(&self, listen: &str) -> Result<(), ConfigError> {
+    fn check(&self, listen: &str) -> Result<(), ConfigError> {
         if !is_topic_segment(&self.name) {
             return Err(invalid("goip.name", format!("{:?} must be 1-64 characters of A-Z a-z 0-9 . _ -", self.name)));
         }

@@ -16,6 +16,18 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// One instance's table of a connector (`[[goip]]`, `[[wavefax]]`): it validates itself
+/// against the whole config and lists its secrets for the one redaction routine.
+pub trait ConnectorConfig {
+    fn name(&self) -> &str;
+    fn validate(&self, config: &Config) -> Result<(), ConfigError>;
+    /// The instance's secrets, by key (`password`).
+    fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)>;
+}
+
+/// A connector table: its name, its name key, whether this build has it, its instances.
+type ConnectorTable<'a> = (&'static str, &'static str, bool, Vec<&'a dyn ConnectorConfig>);
+
 /// A config that could not be used, with the key and the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -285,89 +297,80 @@ impl Config {
         if h.request_timeout_ms < 100 {
             return Err(invalid("http.request_timeout_ms", "must be at least 100"));
         }
-        for (table, used, built) in [
-            ("goip", !self.goip.is_empty(), cfg!(feature = "goip")),
-            ("wavefax", !self.wavefax.is_empty(), cfg!(feature = "wavefax")),
-        ] {
-            if used && !built {
+        let mut names = std::collections::HashSet::new();
+        for (table, name_key, built, instances) in self.connector_tables() {
+            if !instances.is_empty() && !built {
                 return Err(ConfigError::Invalid {
                     key: table,
                     reason: format!("this telbridge was built without the {table} driver (cargo feature `{table}`)"),
                 });
             }
-        }
-        let mut names = std::collections::HashSet::new();
-        for device in &self.goip {
-            device.validate(&h.listen)?;
-            if !names.insert(&device.name) {
-                return Err(invalid("goip.name", format!("{:?} is used twice", device.name)));
-            }
-        }
-        let mut names = std::collections::HashSet::new();
-        for server in &self.wavefax {
-            server.validate(m.max_payload_bytes)?;
-            // One file's chunks must fit in half the outbox, or it could never be queued.
-            let chunked = (server.max_file_bytes as u64).div_ceil(3) * 4 * 11 / 10;
-            if server.upload_url.is_empty() && chunked > s.max_bytes / 2 {
-                return Err(invalid(
-                    "wavefax.max_file_bytes",
-                    format!("{}: a file this large needs store.max_bytes of at least {}", server.name, chunked * 2),
-                ));
-            }
-            if !names.insert(&server.name) {
-                return Err(invalid("wavefax.name", format!("{:?} is used twice", server.name)));
+            for c in instances {
+                c.validate(self)?;
+                if !names.insert((table, c.name().to_string())) {
+                    return Err(invalid(name_key, format!("{:?} is used twice", c.name())));
+                }
             }
         }
         Ok(())
     }
 
-    /// The config as JSON with every secret redacted: for status replies and logs.
-    pub fn redacted_json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        let mut redact = |path: &[&str], secret: &Secret| {
-            let mut node = &mut v;
-            for key in path {
-                node = &mut node[*key];
-            }
-            *node = serde_json::Value::String(secret.redacted());
-        };
-        redact(&["mqtt", "password"], &self.mqtt.password);
-        redact(&["http", "ingest_token"], &self.http.ingest_token);
-        for (i, device) in self.goip.iter().enumerate() {
-            v["goip"][i]["password"] = serde_json::Value::String(device.password.redacted());
-            v["goip"][i]["push_secret"] = serde_json::Value::String(device.push_secret.redacted());
+    /// Every connector table of the file: its name, whether this build has the connector,
+    /// and its instances. A new connector adds its line here (and its field above).
+    fn connector_tables(&self) -> Vec<ConnectorTable<'_>> {
+        fn all<C: ConnectorConfig>(v: &[C]) -> Vec<&dyn ConnectorConfig> {
+            v.iter().map(|c| c as &dyn ConnectorConfig).collect()
         }
-        for (i, server) in self.wavefax.iter().enumerate() {
-            v["wavefax"][i]["password"] = serde_json::Value::String(server.password.redacted());
-            v["wavefax"][i]["upload_token"] = serde_json::Value::String(server.upload_token.redacted());
-        }
-        v
+        vec![
+            ("goip", "goip.name", cfg!(feature = "goip"), all(&self.goip)),
+            ("wavefax", "wavefax.name", cfg!(feature = "wavefax"), all(&self.wavefax)),
+        ]
     }
 
-    /// Replaces every `***` secret with the value the running config has, so a config
-    /// read with `agent.config.get` can be edited and sent back.
-    pub fn inherit_redacted_secrets(&mut self, current: &Config) {
-        let mut pairs = vec![
-            (&mut self.mqtt.password, &current.mqtt.password),
-            (&mut self.http.ingest_token, &current.http.ingest_token),
+    /// Every secret of the config, named by where it is (`mqtt.password`,
+    /// `goip.gw1.password`): what a config sent back with `***` inherits from the running one.
+    fn secrets_mut(&mut self) -> Vec<(String, &mut Secret)> {
+        fn named<'a, C: ConnectorConfig>(table: &str, list: &'a mut [C]) -> Vec<(String, &'a mut Secret)> {
+            let mut all = Vec::new();
+            for c in list {
+                let name = c.name().to_string();
+                all.extend(c.secrets().into_iter().map(|(key, s)| (format!("{table}.{name}.{key}"), s)));
+            }
+            all
+        }
+        let mut all = vec![
+            ("mqtt.password".to_string(), &mut self.mqtt.password),
+            ("http.ingest_token".to_string(), &mut self.http.ingest_token),
         ];
-        for device in &mut self.goip {
-            if let Some(old) = current.goip.iter().find(|d| d.name == device.name) {
-                pairs.push((&mut device.password, &old.password));
-                pairs.push((&mut device.push_secret, &old.push_secret));
+        all.extend(named("goip", &mut self.goip));
+        all.extend(named("wavefax", &mut self.wavefax));
+        all
+    }
+
+    /// The config as JSON with every secret redacted: for status replies and logs.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        secret::redacting(|| serde_json::to_value(self).unwrap_or_default())
+    }
+
+    /// Replaces every `***` secret with the value the running config has at the same place,
+    /// so a config read with `agent.config.get` can be edited and sent back.
+    pub fn inherit_redacted_secrets(&mut self, current: &Config) {
+        let mut current = current.clone();
+        let old: std::collections::HashMap<String, Secret> =
+            current.secrets_mut().into_iter().map(|(path, s)| (path, s.clone())).collect();
+        for (path, secret) in self.secrets_mut() {
+            if secret.is_placeholder()
+                && let Some(value) = old.get(&path)
+            {
+                *secret = value.clone();
             }
         }
-        for server in &mut self.wavefax {
-            if let Some(old) = current.wavefax.iter().find(|d| d.name == server.name) {
-                pairs.push((&mut server.password, &old.password));
-                pairs.push((&mut server.upload_token, &old.upload_token));
-            }
-        }
-        for (new, old) in pairs {
-            if new.is_placeholder() {
-                *new = old.clone();
-            }
-        }
+    }
+
+    /// Where a secret is still the `***` placeholder (nothing was there to inherit).
+    pub fn placeholder_secrets(&self) -> Vec<String> {
+        let mut copy = self.clone();
+        copy.secrets_mut().into_iter().filter(|(_, s)| s.is_placeholder()).map(|(path, _)| path).collect()
     }
 
     /// The file form of this config (secrets as literal or `env:NAME`).

@@ -68,9 +68,27 @@ impl fmt::Debug for Secret {
     }
 }
 
+thread_local! {
+    /// Set while [`redacting`] runs: every secret then serializes redacted.
+    static REDACTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a serialization) with every [`Secret`] serializing in its redacted form: the
+/// one place secrets are hidden from status output, whatever struct holds them.
+pub fn redacting<T>(f: impl FnOnce() -> T) -> T {
+    let before = REDACTING.with(|r| r.replace(true));
+    let out = f();
+    REDACTING.with(|r| r.set(before));
+    out
+}
+
 impl Serialize for Secret {
-    /// Serializes the file form (literal or `env:NAME`); use [`Secret::redacted`] for display.
+    /// Serializes the file form (literal or `env:NAME`), or the redacted form inside
+    /// [`redacting`].
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if REDACTING.with(|r| r.get()) {
+            return s.serialize_str(&self.redacted());
+        }
         match &self.env {
             Some(name) => s.serialize_str(&format!("env:{name}")),
             None => s.serialize_str(&self.value),

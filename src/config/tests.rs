@@ -166,3 +166,25 @@ fn a_build_without_a_driver_refuses_its_table_by_name() {
         assert!(err.to_string().starts_with(&format!("{table}: this telbridge was built without")), "{err}");
     }
 }
+
+#[test]
+#[cfg(feature = "goip")]
+fn a_placeholder_secret_with_nothing_to_inherit_is_named() {
+    let current = Config::parse(MINIMAL).expect("current");
+    let device = "[[goip]]\nname = \"gw2\"\nurl = \"http://10.0.0.9\"\nusername = \"admin\"\npassword = \"***\"\n";
+    let mut edited = Config::parse(&format!("{MINIMAL}{device}")).expect("edited");
+    edited.inherit_redacted_secrets(&current);
+    assert_eq!(edited.placeholder_secrets(), ["goip.gw2.password"], "a new device has no password to keep");
+}
+
+#[test]
+fn every_secret_is_redacted_wherever_it_sits_in_the_config() {
+    let c = Config::parse(
+        "[agent]\nid = \"a\"\n[mqtt]\nusername = \"u\"\npassword = \"m-secret\"\n\
+         [http]\ningest_token = \"i-secret\"\n",
+    )
+    .expect("config");
+    let shown = c.redacted_json().to_string();
+    assert!(!shown.contains("m-secret") && !shown.contains("i-secret"), "{shown}");
+    assert!(c.to_toml().expect("file form").contains("m-secret"), "the file form keeps the value");
+}

@@ -126,9 +126,32 @@ fn default_command_retry() -> u64 {
 /// Envelope and base64 overhead of one chunk event beyond 4/3 of its bytes.
 pub const CHUNK_ENVELOPE_BYTES: usize = 1024;
 
+impl super::ConnectorConfig for WavefaxConfig {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn validate(&self, config: &super::Config) -> Result<(), ConfigError> {
+        self.check(config.mqtt.max_payload_bytes)?;
+        // One file's chunks must fit in half the outbox, or it could never be queued.
+        let chunked = (self.max_file_bytes as u64).div_ceil(3) * 4 * 11 / 10;
+        if self.upload_url.is_empty() && chunked > config.store.max_bytes / 2 {
+            return Err(invalid(
+                "wavefax.max_file_bytes",
+                format!("{}: a file this large needs store.max_bytes of at least {}", self.name, chunked * 2),
+            ));
+        }
+        Ok(())
+    }
+
+    fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {
+        vec![("password", &mut self.password), ("upload_token", &mut self.upload_token)]
+    }
+}
+
 impl WavefaxConfig {
     /// Checks one server's values; `max_payload` is `mqtt.max_payload_bytes`.
-    pub fn validate(&self, max_payload: usize) -> Result<(), ConfigError> {
+    fn check(&self, max_payload: usize) -> Result<(), ConfigError> {
         let n = &self.name;
         if !is_topic_segment(n) {
             return Err(invalid("wavefax.name", format!("{n:?} must be 1-64 characters of A-Z a-z 0-9 . _ -")));

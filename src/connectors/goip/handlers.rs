@@ -103,16 +103,19 @@ async fn send(d: &Driver, cmd: Command) -> Reply {
     let mut items = Vec::new();
     for (index, tid) in tids.iter().enumerate() {
         let result = results.iter().find(|r| r.tid == *tid);
-        let (status, code, reason) = match result {
-            Some(r @ TaskResult { code, text, .. }) => {
-                (if r.accepted() { "accepted" } else { "rejected" }, Some(*code), text.clone())
-            }
-            None => ("unknown", None, "the device's reply does not mention this task".to_string()),
+        let (outcome, code, reason) = match result {
+            Some(r @ TaskResult { code, text, .. }) => (Some(r.accepted()), Some(*code), text.clone()),
+            None => (None, None, "the device's reply does not mention this task".to_string()),
+        };
+        let status = match outcome {
+            Some(true) => "accepted",
+            Some(false) => "rejected",
+            None => "unknown",
         };
         let data = json!({"tid": tid, "index": index, "cmd_id": cmd.id, "status": status, "code": code,
             "reason": reason, "to": tasks[index].to});
-        if status != "unknown" {
-            let kind = if status == "accepted" { "sms.accepted" } else { "sms.rejected" };
+        if let Some(accepted) = outcome {
+            let kind = if accepted { "sms.accepted" } else { "sms.rejected" };
             let dedup = format!("goip:{}:task:{tid}:result", d.name);
             items.push(d.event(kind, data.clone(), Class::Critical, Some(dedup)));
         }
