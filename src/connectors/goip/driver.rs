@@ -9,6 +9,7 @@ use super::device::{Device, DeviceError};
 use super::protocol::reply;
 use super::protocol::request::Call;
 use super::protocol::sms::ReceivedSms;
+use super::protocol::status::Seen;
 use super::state::{self, Cursor};
 use crate::config::GoipConfig;
 use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
@@ -19,8 +20,6 @@ use crate::schedule::{Job, run_jobs};
 use crate::store::{OutboxItem, Store, StoreError};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -53,13 +52,6 @@ impl From<reply::ReplyError> for DriverError {
     }
 }
 
-/// What the driver last saw of the device (memory only; a restart starts afresh).
-#[derive(Debug, Default)]
-pub(super) struct Observed {
-    pub ports: BTreeMap<super::protocol::ports::Port, u16>,
-    pub last_status_ms: u64,
-}
-
 /// One configured gateway.
 pub struct Driver {
     pub name: String,
@@ -74,7 +66,8 @@ pub struct Driver {
     pub secret: String,
     /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
     pub push_url: String,
-    pub(super) observed: Mutex<Observed>,
+    /// What was seen of the ports (see [`Seen`]); one push steps it at a time.
+    pub(super) seen: tokio::sync::Mutex<Seen>,
 }
 
 impl Driver {
@@ -107,7 +100,7 @@ impl Driver {
             peer,
             secret,
             push_url,
-            observed: Mutex::new(Observed::default()),
+            seen: tokio::sync::Mutex::new(Seen::default()),
         })
     }
 

@@ -7,9 +7,9 @@
 //! device gets 503 and pushes again later.
 
 use super::driver::Driver;
-use super::protocol::ports::Port;
-use super::protocol::push::{DevStatus, PortStatus, Push, parse_push, port_state_name};
+use super::protocol::push::{Push, parse_push};
 use super::protocol::sms::{StatusReport, TaskProgress};
+use super::protocol::status::{Raise, Seen};
 use super::state;
 use crate::event::{Class, now_ms};
 use crate::http::ingest::{constant_time_eq, store_unavailable};
@@ -35,12 +35,6 @@ impl Driver {
     }
 }
 
-/// What a push's events change in the driver's memory once they are committed.
-enum After {
-    Nothing,
-    Ports(Vec<(Port, u16)>, bool),
-}
-
 impl Driver {
     /// Handles one authenticated push body.
     pub async fn handle(&self, body: &[u8]) -> Response {
@@ -49,31 +43,19 @@ impl Driver {
             Err(e) => return self.reject(body, &e.to_string()).await,
         };
         self.peer.metrics.inc(&self.peer.metric("pushes_total"));
-        let (items, after, reports) = match push {
+        let committed = match push {
             Push::DevStatus(d) => {
-                let (items, after) = self.dev_status_events(&d);
-                (items, after, None)
+                let snapshot_ms = self.cfg.snapshot_secs * 1000;
+                self.step_seen(|seen| seen.dev_status(&d, now_ms(), snapshot_ms)).await
             }
-            Push::PortStatus(p) => {
-                let item = self.event("port.status", port_json(&p), Class::Critical, None);
-                (vec![item], After::Ports(vec![(p.port, p.code)], false), None)
+            Push::PortStatus(p) => self.step_seen(|seen| seen.port_status(&p)).await,
+            Push::RecvSms(list) => {
+                self.store.enqueue(list.iter().map(|m| self.sms_event(m, "push")).collect()).await.map(drop)
             }
-            Push::RecvSms(list) => (list.iter().map(|m| self.sms_event(m, "push")).collect(), After::Nothing, None),
-            Push::StatusReport(r) => (Vec::new(), After::Nothing, Some(r)),
-        };
-        let committed = match reports {
-            None => self.store.enqueue(items).await.map(|_| ()),
-            Some(r) => self.apply_reports(r).await,
+            Push::StatusReport(r) => self.apply_reports(r).await,
         };
         if let Err(e) = committed {
             return store_unavailable(&e, &self.peer.metrics);
-        }
-        if let After::Ports(ports, full) = after {
-            let mut obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-            obs.ports.extend(ports);
-            if full {
-                obs.last_status_ms = now_ms();
-            }
         }
         json_response(StatusCode::OK, &json!({"code": 0, "reason": "OK"}))
     }
@@ -89,38 +71,18 @@ impl Driver {
         error(StatusCode::BAD_REQUEST, "bad_push", reason)
     }
 
-    /// `device.status` on a change (or the first after start) as critical, else as a
-    /// telemetry snapshot every `snapshot_secs`; `port.status` for each port that changed.
-    fn dev_status_events(&self, d: &DevStatus) -> (Vec<OutboxItem>, After) {
-        let obs = self.observed.lock().unwrap_or_else(|e| e.into_inner());
-        let first = obs.last_status_ms == 0;
-        let changed: Vec<&PortStatus> = d.ports.iter().filter(|p| obs.ports.get(&p.port) != Some(&p.code)).collect();
-        let snapshot_due = now_ms().saturating_sub(obs.last_status_ms) >= self.cfg.snapshot_secs * 1000;
-        let mut items = Vec::new();
-        for p in changed.iter().filter(|p| obs.ports.contains_key(&p.port)) {
-            items.push(self.event("port.status", port_json(p), Class::Critical, None));
-        }
-        let reason = if first {
-            Some(("first", Class::Critical))
-        } else if !changed.is_empty() {
-            Some(("change", Class::Critical))
-        } else if snapshot_due {
-            Some(("snapshot", Class::Telemetry))
-        } else {
-            None
-        };
-        drop(obs);
-        if let Some((reason, class)) = reason {
-            let mut data = Value::Object(d.extra.clone());
-            data["mac"] = json!(d.mac);
-            data["max_ports"] = json!(d.max_ports);
-            data["max_slots"] = json!(d.max_slots);
-            data["ports"] = Value::Array(d.ports.iter().map(port_json).collect());
-            data["reason"] = json!(reason);
-            items.push(self.event("device.status", data, class, None));
-        }
-        let ports = d.ports.iter().map(|p| (p.port, p.code)).collect();
-        (items, After::Ports(ports, reason.is_some()))
+    /// Runs a pure status step on what was seen, commits its events, and keeps the new
+    /// state only once they are stored (one push at a time per device).
+    async fn step_seen(&self, step: impl FnOnce(&Seen) -> (Vec<Raise>, Seen)) -> Result<(), StoreError> {
+        let mut seen = self.seen.lock().await;
+        let (raised, next) = step(&seen);
+        let items = raised
+            .into_iter()
+            .map(|r| self.event(r.kind, r.data, if r.critical { Class::Critical } else { Class::Telemetry }, None))
+            .collect();
+        self.store.enqueue(items).await?;
+        *seen = next;
+        Ok(())
     }
 
     /// Folds each task's report into its stored progress and raises `sms.status` (and
@@ -175,14 +137,4 @@ fn progress_json(p: &TaskProgress, cmd_id: Option<&str>) -> Value {
         "finished": p.finished(),
         "records": p.records.values().collect::<Vec<_>>(),
     })
-}
-
-/// A port status as events carry it: the device's fields plus port, code and meaning.
-fn port_json(p: &PortStatus) -> Value {
-    let mut data = Value::Object(p.extra.clone());
-    data["port"] = json!(p.port.to_string());
-    data["code"] = json!(p.code);
-    data["state"] = json!(port_state_name(p.code));
-    data["reason"] = json!(p.reason);
-    data
 }
