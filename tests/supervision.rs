@@ -10,52 +10,44 @@ use std::sync::Arc;
 use std::time::Duration;
 use telbridge::agent::{Options, run_with};
 use telbridge::command::Registry;
-use telbridge::connectors::{Connector, Ctx, Kind, Task};
+use telbridge::connectors::{Connector, Connectors, Ctx, Kind, Peer, PeerName, Task};
 use tokio_util::sync::CancellationToken;
 
-/// A connector whose one task fails after a moment, the way a driver loop does when the
-/// store is gone.
-struct Failing;
-
-impl Connector for Failing {
-    fn target(&self) -> &str {
-        "test/failing"
-    }
-
-    fn commands(self: Arc<Self>, _registry: &mut Registry) {}
-
-    fn tasks(self: Arc<Self>, _stop: CancellationToken) -> Vec<Task> {
-        vec![Task::new("test/failing loop", async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            Err(anyhow::anyhow!("the store is closed"))
-        })]
-    }
+/// A connector with one task: `failing` makes it fail after a moment (the way a driver
+/// loop does when the store is gone); otherwise it returns as soon as the agent stops.
+struct Probe {
+    peer: Peer,
+    failing: bool,
 }
 
-/// A connector whose task returns as soon as the agent asks it to stop.
-struct Quiet;
-
-impl Connector for Quiet {
-    fn target(&self) -> &str {
-        "test/quiet"
+impl Connector for Probe {
+    fn peer(&self) -> &Peer {
+        &self.peer
     }
 
     fn commands(self: Arc<Self>, _registry: &mut Registry) {}
 
     fn tasks(self: Arc<Self>, stop: CancellationToken) -> Vec<Task> {
-        vec![Task::new("test/quiet loop", async move {
+        let name = format!("{} loop", self.target());
+        vec![Task::new(name, async move {
+            if self.failing {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return Err(anyhow::anyhow!("the store is closed"));
+            }
             stop.cancelled().await;
             Ok(())
         })]
     }
 }
 
-fn one<C: Connector + 'static>(c: C) -> telbridge::connectors::Connectors {
-    vec![Arc::new(c)]
+fn probe(ctx: &Ctx, name: &str, failing: bool) -> Connectors {
+    let peer = Peer::new(ctx, PeerName { kind: "test", label: "probe", name: name.into() }, Duration::ZERO);
+    vec![Arc::new(Probe { peer, failing })]
 }
 
-static FAILING: &[Kind] = &[Kind { name: "test", build: |_: Ctx| Box::pin(async { Ok(one(Failing)) }) }];
-static QUIET: &[Kind] = &[Kind { name: "test", build: |_: Ctx| Box::pin(async { Ok(one(Quiet)) }) }];
+static FAILING: &[Kind] =
+    &[Kind { name: "test", build: |ctx| Box::pin(async move { Ok(probe(&ctx, "failing", true)) }) }];
+static QUIET: &[Kind] = &[Kind { name: "test", build: |ctx| Box::pin(async move { Ok(probe(&ctx, "quiet", false)) }) }];
 
 /// Runs the agent in-process with `kinds` until it returns or `stop_after` passes.
 fn run_agent(name: &str, kinds: &'static [Kind], stop_after: Duration) -> anyhow::Result<()> {

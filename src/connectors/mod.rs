@@ -66,8 +66,12 @@ impl Task {
 
 /// One plugged-in instance (a gateway, a fax server, a vendor account).
 pub trait Connector: Send + Sync {
+    /// The instance's peer: its name, health, metrics and retries.
+    fn peer(&self) -> &Peer;
     /// `kind/name`: event source and command target.
-    fn target(&self) -> &str;
+    fn target(&self) -> &str {
+        &self.peer().source
+    }
     /// Adds the cloud commands of this instance.
     fn commands(self: Arc<Self>, registry: &mut Registry);
     /// Adds HTTP routes (pushes, callbacks) to the agent's listener.

@@ -92,10 +92,20 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(name: PeerName, agent: &str, retry: Duration, store: Store, health: Health, metrics: Metrics) -> Peer {
+    /// The peer `name`, whose commands retry it for `retry`.
+    pub fn new(ctx: &super::Ctx, name: PeerName, retry: Duration) -> Peer {
         let source = format!("{}/{}", name.kind, name.name);
-        health.set(&source, State::Starting, None);
-        Peer { source, agent: agent.to_string(), name, retry, store, health, metrics, was_down: Mutex::new(false) }
+        ctx.health.set(&source, State::Starting, None);
+        Peer {
+            source,
+            agent: ctx.config.agent.id.clone(),
+            name,
+            retry,
+            store: ctx.store.clone(),
+            health: ctx.health.clone(),
+            metrics: ctx.metrics.clone(),
+            was_down: Mutex::new(false),
+        }
     }
 
     /// An event from this peer.

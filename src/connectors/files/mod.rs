@@ -19,6 +19,7 @@
 
 pub mod chunks;
 
+use super::Peer;
 use crate::event::{Class, NewEvent, new_id};
 use crate::http::client::{self, TlsRoots, Url};
 use crate::metrics::Metrics;
@@ -187,25 +188,16 @@ fn content_type(data: &[u8]) -> &'static str {
 }
 
 impl FileRelay {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        source: &str,
-        agent: &str,
-        names: Names,
-        settings: Settings,
-        store: Store,
-        metrics: Metrics,
-        acked_metric: String,
-        tls: Arc<TlsRoots>,
-    ) -> FileRelay {
+    /// The file relay of `peer`'s instance; `tls` trusts the upload URL's server.
+    pub fn new(peer: &Peer, names: Names, settings: Settings, store: Store, tls: Arc<TlsRoots>) -> FileRelay {
         FileRelay {
-            source: source.to_string(),
-            agent: agent.to_string(),
+            source: peer.source.clone(),
+            agent: peer.agent.clone(),
             names,
             settings,
             store,
-            metrics,
-            acked_metric,
+            metrics: peer.metrics.clone(),
+            acked_metric: peer.metric("files_acked_total"),
             tls,
             full: Mutex::new(false),
         }

@@ -12,10 +12,8 @@ use super::protocol::sms::ReceivedSms;
 use super::protocol::status::Seen;
 use super::state::{self, Cursor};
 use crate::config::GoipConfig;
-use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
+use crate::connectors::{Classify, Ctx, ErrorClass, Peer, PeerName};
 use crate::event::{Class, random_hex};
-use crate::health::Health;
-use crate::metrics::Metrics;
 use crate::schedule::{Job, run_jobs};
 use crate::store::{OutboxItem, Store, StoreError};
 use hyper::body::Bytes;
@@ -72,18 +70,10 @@ pub struct Driver {
 
 impl Driver {
     /// Builds the driver; the push secret is the configured one or one generated and kept.
-    pub async fn new(
-        cfg: &GoipConfig,
-        agent: &str,
-        listen: &str,
-        store: Store,
-        health: Health,
-        metrics: Metrics,
-    ) -> anyhow::Result<Driver> {
+    pub async fn new(cfg: &GoipConfig, ctx: &Ctx) -> anyhow::Result<Driver> {
         let name = PeerName { kind: "goip", label: "device", name: cfg.name.clone() };
-        let retry = Duration::from_secs(cfg.command_retry_secs);
-        let peer = Peer::new(name, agent, retry, store.clone(), health, metrics);
-        let source = peer.source.clone();
+        let peer = Peer::new(ctx, name, Duration::from_secs(cfg.command_retry_secs));
+        let (source, store, listen) = (peer.source.clone(), ctx.store.clone(), &ctx.config.http.listen);
         let secret = if cfg.push_secret.is_empty() {
             let scope = source.clone();
             store.call(move |db| state::push_secret(db, &scope, random_hex::<12>)).await?

@@ -33,18 +33,14 @@ pub const KIND: Kind = Kind { name: "goip", build: |ctx| Box::pin(build(ctx)) };
 async fn build(ctx: Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
     let mut drivers: Vec<Arc<dyn Connector>> = Vec::new();
     for cfg in &ctx.config.goip {
-        let listen = &ctx.config.http.listen;
-        let d =
-            Driver::new(cfg, &ctx.config.agent.id, listen, ctx.store.clone(), ctx.health.clone(), ctx.metrics.clone())
-                .await?;
-        drivers.push(Arc::new(d));
+        drivers.push(Arc::new(Driver::new(cfg, &ctx).await?));
     }
     Ok(drivers)
 }
 
 impl Connector for Driver {
-    fn target(&self) -> &str {
-        &self.source
+    fn peer(&self) -> &crate::connectors::Peer {
+        &self.peer
     }
 
     fn commands(self: Arc<Self>, registry: &mut Registry) {

@@ -11,10 +11,8 @@ use super::protocol::request::Call;
 use super::server::{Credentials, Server, ServerError};
 use crate::config::WavefaxConfig;
 use crate::connectors::files::{FileRelay, Names, Settings};
-use crate::connectors::{Classify, ErrorClass, Peer, PeerName};
+use crate::connectors::{Classify, Ctx, ErrorClass, Peer, PeerName};
 use crate::event::{Class, now_ms};
-use crate::health::Health;
-use crate::metrics::Metrics;
 use crate::schedule::{Job, run_jobs};
 use crate::store::{OutboxItem, Store, StoreError};
 use serde_json::{Map, Value};
@@ -92,16 +90,10 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(
-        cfg: &WavefaxConfig,
-        agent: &str,
-        store: Store,
-        health: Health,
-        metrics: Metrics,
-    ) -> anyhow::Result<Driver> {
+    pub fn new(cfg: &WavefaxConfig, ctx: &Ctx) -> anyhow::Result<Driver> {
         let name = PeerName { kind: "wavefax", label: "server", name: cfg.name.clone() };
-        let retry = Duration::from_secs(cfg.command_retry_secs);
-        let peer = Peer::new(name, agent, retry, store.clone(), health, metrics);
+        let peer = Peer::new(ctx, name, Duration::from_secs(cfg.command_retry_secs));
+        let store = ctx.store.clone();
         let creds = Credentials {
             user: cfg.user.clone(),
             domain: cfg.domain_login,
@@ -125,9 +117,7 @@ impl Driver {
             timeout: Duration::from_millis(cfg.timeout_ms),
             follow_up: cfg.delete_after_ack,
         };
-        let (acked, tls) = (peer.metric("files_acked_total"), server.tls_roots());
-        let files =
-            FileRelay::new(&peer.source, agent, names, settings, store.clone(), peer.metrics.clone(), acked, tls);
+        let files = FileRelay::new(&peer, names, settings, store.clone(), server.tls_roots());
         Ok(Driver {
             name: cfg.name.clone(),
             source: peer.source.clone(),

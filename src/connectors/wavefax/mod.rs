@@ -32,17 +32,16 @@ pub const KIND: Kind = Kind { name: "wavefax", build: |ctx| Box::pin(async move 
 
 /// Builds a driver for every `[[wavefax]]` server.
 fn build(ctx: &Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
-    let (agent, store) = (&ctx.config.agent.id, &ctx.store);
     let mut drivers: Vec<Arc<dyn Connector>> = Vec::new();
     for cfg in &ctx.config.wavefax {
-        drivers.push(Arc::new(Driver::new(cfg, agent, store.clone(), ctx.health.clone(), ctx.metrics.clone())?));
+        drivers.push(Arc::new(Driver::new(cfg, ctx)?));
     }
     Ok(drivers)
 }
 
 impl Connector for Driver {
-    fn target(&self) -> &str {
-        &self.source
+    fn peer(&self) -> &crate::connectors::Peer {
+        &self.peer
     }
 
     fn commands(self: Arc<Self>, registry: &mut Registry) {
