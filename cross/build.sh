@@ -13,7 +13,7 @@ features=()
 [ -z "${TELBRIDGE_FEATURES+set}" ] || features=(--no-default-features --features "$TELBRIDGE_FEATURES")
 for target in "$@"; do
     cargo-zigbuild zigbuild --locked --config cross/musl.toml --release --target "$target" \
-        -Zbuild-std=std,panic_abort --bin telbridge "${features[@]}"
+        -Zbuild-std=std,panic_abort -p telbridge --bin telbridge "${features[@]}"
     bin="$CARGO_TARGET_DIR/$target/release/telbridge"
     size=$(stat -c %s "$bin")
     case "$target" in

@@ -6,11 +6,24 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_telbridge-sim");
 
+/// The binary as a command; under `TELBRIDGE_TEST_EXEC_WRAPPER` (e.g. `qemu-mipsel` when the
+/// tests themselves run under qemu) through that wrapper.
+fn sim() -> Command {
+    match std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER") {
+        Ok(wrapper) if !wrapper.is_empty() => {
+            let mut c = Command::new(wrapper);
+            c.arg(BIN);
+            c
+        }
+        _ => Command::new(BIN),
+    }
+}
+
 #[test]
 fn help_prints_usage_and_exits_0_at_every_level() {
     for args in [&["--help"][..], &["-h"], &["goip", "--help"], &["fax", "--help"], &["goip", "--ports", "2", "--help"]]
     {
-        let out = Command::new(BIN).args(args).output().expect("run");
+        let out = sim().args(args).output().expect("run");
         assert!(out.status.success(), "{args:?}: {out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -18,7 +31,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
             "{args:?}: {text}"
         );
     }
-    let out = Command::new(BIN).args(["goip", "--ports"]).output().expect("run");
+    let out = sim().args(["goip", "--ports"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ports needs a value"));
 }
@@ -26,7 +39,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
 #[test]
 fn each_simulator_prints_its_address_first_and_serves_there() {
     for kind in ["goip", "fax"] {
-        let mut child = Command::new(BIN)
+        let mut child = sim()
             .args([kind, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
