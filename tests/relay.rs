@@ -64,23 +64,21 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     let mut agent = Agent::start(&write_config(&dir, "crash", broker.port, http, "", ""), http);
     const N: usize = 300;
     let mut acked: BTreeMap<usize, String> = BTreeMap::new();
-    let mut i = 0;
     let mut kills = 0;
-    while i < N {
+    for i in 0..N {
         // Kill the agent twice while events are flowing, right after an acknowledgement.
-        if (i == 100 || i == 200) && kills < 2 && acked.len() == i {
+        if i == 100 || i == 200 {
             agent.kill();
             kills += 1;
             agent.restart();
         }
-        match common::http::post_json(http, "/v1/events", Some(TOKEN), &event("app/c", i)) {
-            Ok(r) if r.status == 200 => {
-                let e = &r.json()["events"][0];
-                acked.insert(i, e["id"].as_str().expect("id").to_string());
-                i += 1;
-            }
-            _ => std::thread::sleep(Duration::from_millis(20)), // retried with the same dedup key
-        }
+        // Retried with the same dedup key until acknowledged.
+        let r = wait_for(WAIT, &format!("event {i} acknowledged"), || {
+            common::http::post_json(http, "/v1/events", Some(TOKEN), &event("app/c", i))
+                .ok()
+                .filter(|r| r.status == 200)
+        });
+        acked.insert(i, r.json()["events"][0]["id"].as_str().expect("id").to_string());
     }
     assert_eq!(kills, 2);
     let seen = rec.wait_until(WAIT, "all acknowledged events", |s| {
@@ -228,7 +226,7 @@ fn events_being_published_when_the_broker_stops_arrive_after_it_returns() {
         }
         agent
     });
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    rec.wait_until(WAIT, "the first events relayed", |s| !arrivals(s, "app/m").is_empty());
     broker.stop();
     broker.resume();
     let agent = poster.join().expect("poster");

@@ -140,7 +140,8 @@ impl Peer {
     }
 
     /// Runs `f` until it succeeds, fails with anything but a transient error, or the
-    /// peer's retry window is spent (back-off 0.5 s doubling to 10 s).
+    /// peer's retry window is spent (back-off 0.5 s doubling to 10 s; the last wait is
+    /// shortened so the last try falls at the end of the window, not before it).
     pub async fn retrying<T, E, F, Fut>(&self, mut f: F) -> Result<T, E>
     where
         E: Classify + Display,
@@ -151,9 +152,14 @@ impl Peer {
         let mut wait = Duration::from_millis(500);
         loop {
             match f().await {
-                Err(e) if e.class() == ErrorClass::Transient && tokio::time::Instant::now() + wait < deadline => {
-                    log::info!("{}: {e}; retrying in {wait:?}", self.source);
-                    tokio::time::sleep(wait).await;
+                Err(e) if e.class() == ErrorClass::Transient => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(e);
+                    }
+                    let pause = wait.min(left);
+                    log::info!("{}: {e}; retrying in {pause:?}", self.source);
+                    tokio::time::sleep(pause).await;
                     wait = (wait * 2).min(Duration::from_secs(10));
                 }
                 other => return other,
@@ -192,5 +198,63 @@ impl Peer {
     pub fn note_error(&self, error: &str) {
         let state = self.health.snapshot().get(&self.source).map_or(State::Starting, |h| h.state);
         self.health.set(&self.source, state, Some(error.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug)]
+    struct Down;
+
+    impl Display for Down {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("down")
+        }
+    }
+
+    impl Classify for Down {
+        fn class(&self) -> ErrorClass {
+            ErrorClass::Transient
+        }
+    }
+
+    async fn peer(retry_secs: u64) -> (Peer, crate::store::WriterHandle) {
+        let (store, writer) = crate::store::tests::open_temp("peer");
+        let ctx = super::super::Ctx {
+            config: crate::config::Config::default(),
+            store,
+            health: Health::default(),
+            metrics: Metrics::default(),
+        };
+        let name = PeerName { kind: "goip", label: "device", name: "gw1".into() };
+        (Peer::new(&ctx, name, Duration::from_secs(retry_secs)), writer)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_back_just_before_the_window_ends_is_still_reached() {
+        // Issue 10 item 7: with a 12 s window, a device back after 9 s was given up at 7.5 s.
+        let (peer, _writer) = peer(12).await;
+        let start = tokio::time::Instant::now();
+        let tries = AtomicUsize::new(0);
+        let got = peer
+            .retrying(|| async {
+                tries.fetch_add(1, Ordering::SeqCst);
+                if start.elapsed() >= Duration::from_secs(11) { Ok(()) } else { Err(Down) }
+            })
+            .await;
+        assert!(got.is_ok(), "reached at {:?}", start.elapsed());
+        assert!(start.elapsed() <= Duration::from_secs(12));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_stays_away_is_given_up_when_the_window_is_spent_not_before() {
+        let (peer, _writer) = peer(12).await;
+        let start = tokio::time::Instant::now();
+        let got: Result<(), Down> = peer.retrying(|| async { Err(Down) }).await;
+        assert!(got.is_err());
+        assert_eq!(start.elapsed(), Duration::from_secs(12), "the last try at the end of the window");
     }
 }

@@ -27,7 +27,10 @@ pub(crate) fn open_temp(name: &str) -> (Store, WriterHandle) {
 }
 
 pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("telbridge-{name}-{}-{}", std::process::id(), crate::event::now_ms()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("telbridge-{name}-{}-{}-{n}", std::process::id(), crate::event::now_ms()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

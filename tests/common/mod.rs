@@ -43,6 +43,7 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<
             return v;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        // The poll interval: every wait in the tests comes down to this one sleep.
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -215,6 +216,8 @@ impl Recorder {
                     }
                     Ok(_) => {}
                     Err(rumqttc::ConnectionError::RequestsDone) => return,
+                    // Broker away (a test stopped it): rumqttc reconnects on the next
+                    // iteration; this backoff keeps it from spinning meanwhile.
                     Err(_) => std::thread::sleep(Duration::from_millis(100)),
                 }
             }

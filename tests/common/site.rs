@@ -1,13 +1,16 @@
-//! A whole site for driver tests: a mosquitto broker, a recording subscriber (the cloud's
-//! side), and the agent with one driver instance, plus helpers to send that instance
-//! commands and wait for its events.
+//! A whole site: a mosquitto broker, a recording subscriber (the cloud's side), and the
+//! agent with one driver instance (or none: [`Site::agent_only`]), plus helpers to send
+//! commands and wait for their results, the driver's events and the agent's restarts.
 
-use super::{Agent, Mosquitto, Recorder, free_port, temp_dir, write_config};
+use super::{Agent, Mosquitto, Recorder, free_port, http, temp_dir, wait_for, write_config};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The topic suffix of the event the agent publishes at each start.
+const STARTED: &str = "/evt/agent/agent.started";
 
 pub struct Site {
     pub _broker: Mosquitto,
@@ -21,6 +24,11 @@ pub struct Site {
 }
 
 impl Site {
+    /// Starts a broker, a recorder and an agent with no driver: commands go to `agent`.
+    pub fn agent_only(name: &str) -> Site {
+        Site::start(name, "agent", "")
+    }
+
     /// Starts a broker, a recorder and an agent whose config ends with `driver_toml`.
     pub fn start(name: &str, target: &str, driver_toml: &str) -> Site {
         Site::start_with(name, target, "", driver_toml)
@@ -41,21 +49,36 @@ impl Site {
 
     /// Publishes a command to the driver without waiting for its result.
     pub fn send(&self, id: &str, cmd: &str, args: Value) {
-        let topic = format!("telbridge/v1/{}/cmd/{}", self.name, self.target);
-        self.rec.command(&topic, &json!({"id": id, "cmd": cmd, "args": args}).to_string());
+        self.send_raw(&json!({"id": id, "cmd": cmd, "args": args}).to_string());
     }
 
-    /// Sends a command to the driver and waits for its result.
+    /// Publishes `payload` as it is (malformed ones included) on the target's command topic.
+    pub fn send_raw(&self, payload: &str) {
+        self.publish(&self.target, payload);
+    }
+
+    fn publish(&self, target: &str, payload: &str) {
+        self.rec.command(&format!("telbridge/v1/{}/cmd/{target}", self.name), payload);
+    }
+
+    /// Sends a command to the driver and waits for its (first) result.
     pub fn call(&self, id: &str, cmd: &str, args: Value) -> Value {
         self.send(id, cmd, args);
         self.result(id)
     }
 
+    /// Waits for the (first) result of command `id`.
     pub fn result(&self, id: &str) -> Value {
+        self.results(id, 1).remove(0)
+    }
+
+    /// Waits until `n` results for `id` arrived (a repeated id is answered again); returns them all.
+    pub fn results(&self, id: &str, n: usize) -> Vec<Value> {
         let suffix = format!("/res/{id}");
-        let seen =
-            self.rec.wait_until(WAIT, &format!("the result of {id}"), |s| s.iter().any(|m| m.topic.ends_with(&suffix)));
-        seen.iter().find(|m| m.topic.ends_with(&suffix)).map(|m| m.json()).expect("result")
+        let seen = self.rec.wait_until(WAIT, &format!("{n} result(s) for {id}"), |s| {
+            s.iter().filter(|m| m.topic.ends_with(&suffix)).count() >= n
+        });
+        seen.iter().filter(|m| m.topic.ends_with(&suffix)).map(|m| m.json()).collect()
     }
 
     /// The `data` of every event of `kind` from the driver so far.
@@ -78,10 +101,28 @@ impl Site {
 
     /// The agent's own `agent.status` data.
     pub fn agent_status(&self) -> Value {
-        let topic = format!("telbridge/v1/{}/cmd/agent", self.name);
         let id = format!("status-{}", free_port());
-        self.rec.command(&topic, &json!({"id": id, "cmd": "agent.status"}).to_string());
+        self.publish("agent", &json!({"id": id, "cmd": "agent.status"}).to_string());
         self.result(&id)["data"].clone()
+    }
+
+    /// How many `agent.started` events arrived so far (one per start, restarts included).
+    pub fn started_count(&self) -> usize {
+        self.rec.on(STARTED).len()
+    }
+
+    /// Waits until the agent announced its `n`th start and answers HTTP again.
+    pub fn wait_started(&self, n: usize) {
+        self.rec.wait_until(WAIT, &format!("start {n} of the agent"), |all| {
+            all.iter().filter(|m| m.topic.ends_with(STARTED)).count() >= n
+        });
+        self.wait_healthy();
+    }
+
+    /// Waits until the agent answers `/healthz` with 200 on the port it was started with.
+    pub fn wait_healthy(&self) {
+        let port = self.agent.http_port;
+        wait_for(WAIT, "the agent's /healthz", || (http::get(port, "/healthz").ok()?.status == 200).then_some(()));
     }
 
     /// The agent's SQLite store, opened read-only beside the running agent.
