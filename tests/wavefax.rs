@@ -477,6 +477,23 @@ fn a_fax_the_server_cannot_read_does_not_hold_up_the_next_and_is_relayed_without
 }
 
 #[test]
+fn a_file_the_server_cannot_fetch_for_a_moment_is_relayed_whole_once_it_can() {
+    // Issue 10 item 10: a transient 251658772 used to relay the fax at once without its file.
+    use base64::Engine;
+    let sim = Sim::fax(&[]);
+    let s = fax_site("fax-transient", &sim, "poll_in_secs = 1");
+    let data = b"%PDF-1.4 back in a moment";
+    let body = json!({"data": B64.encode(data), "fetch_failures": 2});
+    let r = common::http::post_json(sim.port, "/sim/infax", None, &body).expect("deliver");
+    let faxid = r.json()["faxid"].as_str().expect("faxid").to_string();
+    let got = s.wait_event("fax.received", "the fax", |d| d["fax_id"] == faxid.as_str());
+    assert_eq!(got["file"]["sha256"], sha256(data), "relayed with its file: {got}");
+    assert_eq!(got["file_error"], Value::Null);
+    let calls = sim.state()["calls"].clone();
+    assert!(calls["getfaxfile"].as_u64() >= Some(3), "two refusals, then the file: {calls}");
+}
+
+#[test]
 fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_server_is_back() {
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");

@@ -70,7 +70,9 @@ impl Sim {
 }
 
 /// `target/…/telbridge-sim`: the test executable lives in `target/…/deps/`; the sim crate is
-/// a workspace member, so `cargo test` builds it there too (for the same target).
+/// a workspace member, so `cargo test` builds it there too (for the same target). A run of
+/// one test file (`cargo test --test goip`) does not rebuild it: `cargo build -p
+/// telbridge-sim` first after changing `sim/`.
 fn sim_binary() -> String {
     let exe = std::env::current_exe().expect("test executable");
     let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");

@@ -5,7 +5,8 @@
 //! and the seed's non-strict JSON style (bare keys) on some replies.
 //!
 //! Control API: `POST /sim/infax {"from","to","pages","data"(base64),"broken"}` delivers a
-//! fax (`broken`: `getfaxfile` fails for it with a database error), `POST /sim/expire`
+//! fax (`broken`: `getfaxfile` fails for it with a database error; `fetch_failures`: N
+//! "cannot fetch file" answers before it is served), `POST /sim/expire`
 //! expires every session token, `GET /sim/state` shows the jobs, the files (with their
 //! SHA-256), the inbox and the calls answered. A small document host stands in for the
 //! cloud's file store: `POST /sim/docs/{name}` keeps the raw body, `GET /docs/{name}`
@@ -202,6 +203,8 @@ impl Sim {
                 let id = s.receive(&text("from", "02087057352"), &text("to", "8000"), data, now_stamp(), pages);
                 if let Some(fax) = s.inbox.get_mut(&id) {
                     fax.broken = body.get("broken").and_then(Value::as_bool).unwrap_or(false);
+                    let failures = body.get("fetch_failures").and_then(Value::as_u64).unwrap_or(0);
+                    fax.fetch_failures = u32::try_from(failures).unwrap_or(u32::MAX);
                 }
                 ok_json(&json!({"faxid": id.to_string()}))
             }

@@ -3,8 +3,8 @@
 //! or failure by rule), and an inbox of received faxes with their files.
 
 use super::codes::{
-    BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, DATABASE_ERROR, EXPIRED_TOKEN, INTERNAL_ERROR, INVALID_TOKEN, NO_USER,
-    WRONG_PASSWORD,
+    BAD_FAX_ID, BAD_FILE_ID, BAD_NUMBER, CANNOT_FETCH_FILE, DATABASE_ERROR, EXPIRED_TOKEN, INTERNAL_ERROR,
+    INVALID_TOKEN, NO_USER, WRONG_PASSWORD,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -41,6 +41,9 @@ pub struct InFax {
     pub pages: u64,
     /// `getfaxfile` fails for it with a database error (a fax the server cannot read).
     pub broken: bool,
+    /// `getfaxfile` answers "cannot fetch file" (251658772) this many more times, then
+    /// serves it: a file the server could not get at for a moment.
+    pub fetch_failures: u32,
 }
 
 /// The whole server.
@@ -262,15 +265,27 @@ impl FaxServer {
     pub fn receive(&mut self, callerid: &str, calleeid: &str, data: Vec<u8>, rcvtime: String, pages: u64) -> u64 {
         let fileid = self.put_file("in.tif", data);
         let id = self.id();
-        let fax = InFax { callerid: callerid.into(), calleeid: calleeid.into(), fileid, rcvtime, pages, broken: false };
+        let fax = InFax {
+            callerid: callerid.into(),
+            calleeid: calleeid.into(),
+            fileid,
+            rcvtime,
+            pages,
+            broken: false,
+            fetch_failures: 0,
+        };
         self.inbox.insert(id, fax);
         id
     }
 
     /// `getfaxfile`: the file's URL path, or the server's error.
-    pub fn fax_file(&self, fileid: &str, pdf: bool) -> Result<String, i64> {
+    pub fn fax_file(&mut self, fileid: &str, pdf: bool) -> Result<String, i64> {
         if self.inbox.values().any(|f| f.fileid == fileid && f.broken) {
             return Err(DATABASE_ERROR);
+        }
+        if let Some(fax) = self.inbox.values_mut().find(|f| f.fileid == fileid && f.fetch_failures > 0) {
+            fax.fetch_failures -= 1;
+            return Err(CANNOT_FETCH_FILE);
         }
         if !self.files.contains_key(fileid) {
             return Err(BAD_FILE_ID);

@@ -16,7 +16,7 @@
 //! (`fax.deleted`). A file not acknowledged within `file_reoffer_secs` is offered again.
 
 use super::driver::{Driver, DriverError};
-use super::protocol::codes::{BAD_FILE_ID, CANNOT_FETCH_FILE, NO_SUCH_FILE};
+use super::protocol::codes::NO_SUCH_FILE;
 use super::protocol::inbox::{advance, received_data, sort_ids, window};
 use super::protocol::reply;
 use super::protocol::request::Call;
@@ -45,13 +45,13 @@ fn aborts_round(e: &DriverError) -> bool {
 }
 
 /// Errors after which a fax is relayed without its file rather than retried.
+/// Only "no such file id" (251658771) says the file will never be had; "cannot fetch
+/// file" (251658772) and the rest may pass, so they follow the three-rounds rule.
 fn file_unavailable(e: &ServerError) -> bool {
     match e {
         ServerError::TooLarge(_) => true,
         ServerError::Status(s) => matches!(s, 404 | 410),
-        ServerError::Reply(reply::ReplyError::Server { code, .. }) => {
-            matches!(*code, BAD_FILE_ID | NO_SUCH_FILE | CANNOT_FETCH_FILE)
-        }
+        ServerError::Reply(reply::ReplyError::Server { code, .. }) => *code == NO_SUCH_FILE,
         _ => false,
     }
 }

@@ -136,7 +136,8 @@ impl Driver {
         steps.mail_count = plan.mail_count;
         steps.faxnum = plan.faxnum.clone();
         steps.subject = plan.opts.subject.clone();
-        steps.recipient = plan.opts.recipient.clone();
+        // A merge sends no recipient (seed 1.1.1.8): the job then has none to match.
+        steps.recipient = if plan.documents.len() > 1 { String::new() } else { plan.opts.recipient.clone() };
         self.save_steps(cmd_id, &steps).await?;
         let call = match fileids.as_slice() {
             [one] => Call::SubmitFax { faxnum: plan.faxnum.clone(), fileid: one.clone(), opts: plan.opts.clone() },

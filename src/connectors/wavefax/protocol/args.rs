@@ -116,6 +116,12 @@ pub fn parse_send(args: &Value, dialing: &Dialing, offset_minutes: i32, max_byte
     let documents = docs.iter().enumerate().map(|(i, d)| document(i, d, max_bytes)).collect::<Result<_, _>>()?;
     let schedule_time = match text(args, "schedule_at")? {
         None => None,
+        // Seed 1.1.1.8: submitfaxmerge lists no `scheduletime` (nor `recipient`).
+        Some(_) if docs.len() > 1 => {
+            return Err("`schedule_at` works with one document only: the server \
+             cannot schedule a merged fax (submitfaxmerge takes no scheduletime)"
+                .into());
+        }
         Some(t) => Some(
             server_time(t, offset_minutes)
                 .ok_or("`schedule_at` must be RFC 3339 (2026-11-24T10:00:00Z) or YYYYMMDDTHHNNSS")?,
@@ -182,17 +188,25 @@ mod tests {
     }
 
     #[test]
-    fn a_send_with_a_url_and_an_inline_document_becomes_a_plan() {
+    fn a_send_with_a_url_and_an_inline_document_becomes_a_plan_and_only_one_document_is_scheduled() {
         let args = json!({"to": "87057352", "subject": "Quote", "recipient": "Li",
             "documents": [{"url": "https://files.example/q/quote.pdf?sig=1", "sha256": "AB".repeat(32)},
                           {"data": "aGVsbG8=", "filename": "note.txt"}],
             "schedule_at": "2026-11-24T02:00:00Z", "stamp": {"name": "seal", "x": 10, "y": 20, "pages": "1"}});
+        let err = parse_send(&args, &gz(), 480, 1000).expect_err("two documents cannot be scheduled");
+        assert!(err.contains("schedule_at") && err.contains("one document"), "{err}");
+        let mut args = args;
+        args["documents"].as_array_mut().expect("docs").truncate(1);
+        let one = parse_send(&args, &gz(), 480, 1000).expect("one scheduled document");
+        assert_eq!(one.opts.schedule_time.as_deref(), Some("20261124T100000"));
+        args["documents"] = json!([{"url": "https://files.example/q/quote.pdf?sig=1", "sha256": "AB".repeat(32)},
+                                   {"data": "aGVsbG8=", "filename": "note.txt"}]);
+        args.as_object_mut().expect("args").remove("schedule_at");
         let plan = parse_send(&args, &gz(), 480, 1000).expect("plan");
         assert_eq!(plan.faxnum, "+86(20)87057352");
         assert_eq!(plan.documents[0].filename, "quote.pdf");
         assert_eq!(plan.documents[0].sha256.as_deref(), Some("ab".repeat(32).as_str()));
         assert_eq!(plan.documents[1].source, Source::Inline(b"hello".to_vec()));
-        assert_eq!(plan.opts.schedule_time.as_deref(), Some("20261124T100000"));
         assert_eq!(plan.opts.stamp, Some(("seal".into(), 10, 20, "1".into())));
         assert!(plan.opts.convert && plan.opts.pattern.is_none() && plan.mail_count == 0);
     }

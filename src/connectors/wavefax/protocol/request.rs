@@ -106,10 +106,16 @@ impl Call {
     }
 }
 
-fn submit_params(p: &mut Vec<(String, String)>, o: &SubmitOptions) {
-    p.push(("recipient".into(), o.recipient.clone()));
+/// The parameters the seed lists for a submit. Seed 1.1.1.7 (submitfax): `recipient`,
+/// `subject`, `scheduletime`, stamp, `pattern`, `mailaddress`, `Convert`; seed 1.1.1.8
+/// (submitfaxmerge) lists the same **without** `recipient` and `scheduletime`, so a merge
+/// sends neither. `Convert` is "非必输项 … 默认为Y" (optional, Y by default): sent only as `N`.
+fn submit_params(p: &mut Vec<(String, String)>, o: &SubmitOptions, merge: bool) {
+    if !merge {
+        p.push(("recipient".into(), o.recipient.clone()));
+    }
     p.push(("subject".into(), o.subject.clone()));
-    if let Some(t) = &o.schedule_time {
+    if let Some(t) = o.schedule_time.as_ref().filter(|_| !merge) {
         p.push(("scheduletime".into(), t.clone()));
     }
     if let Some((name, x, y, pages)) = &o.stamp {
@@ -124,7 +130,9 @@ fn submit_params(p: &mut Vec<(String, String)>, o: &SubmitOptions) {
     if let Some(m) = &o.mail_address {
         p.push(("mailaddress".into(), m.clone()));
     }
-    p.push(("Convert".into(), if o.convert { "Y" } else { "N" }.into()));
+    if !o.convert {
+        p.push(("Convert".into(), "N".into()));
+    }
 }
 
 fn time_window(p: &mut Vec<(String, String)>, start: &str, end: &str, folder: &Option<String>) {
@@ -132,6 +140,21 @@ fn time_window(p: &mut Vec<(String, String)>, start: &str, end: &str, folder: &O
     p.push(("timeend".into(), end.to_string()));
     if let Some(f) = folder {
         p.push(("folderid".into(), f.clone()));
+    }
+}
+
+/// `putfile`'s `Content-Disposition` (the server picks the document type from the name's
+/// extension): the name up to any line break (a CR/LF never splits the header or hides the
+/// extension), an ASCII fallback in `filename`, and the UTF-8 name as RFC 6266/5987
+/// `filename*=UTF-8''…` when it is not plain ASCII.
+pub fn content_disposition(filename: &str) -> String {
+    let line = filename.split(['\r', '\n']).next().unwrap_or_default();
+    let name: String = line.chars().filter(|c| !c.is_control()).collect();
+    let ascii: String = name.chars().map(|c| if c.is_ascii() && !matches!(c, '"' | '\\') { c } else { '_' }).collect();
+    if ascii == name {
+        format!("attachment; filename=\"{ascii}\"")
+    } else {
+        format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", crate::http::url::encode(&name))
     }
 }
 
@@ -158,21 +181,20 @@ pub fn build(call: &Call, token: &str) -> Request {
         Call::PutFile { filename, data } => {
             post = true;
             body = Some(data.clone());
-            let safe: String = filename.chars().filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n')).collect();
-            disposition = Some(format!("attachment; filename=\"{safe}\""));
+            disposition = Some(content_disposition(filename));
         }
         Call::SubmitFax { faxnum, fileid, opts } => {
             post = true;
             p.push(kv("faxnum", faxnum));
             p.push(kv("fileid", fileid));
-            submit_params(&mut p, opts);
+            submit_params(&mut p, opts, false);
         }
         Call::SubmitFaxMerge { faxnum, fileids, opts } => {
             p.push(kv("faxnum", faxnum));
             for (i, id) in fileids.iter().enumerate() {
                 p.push((format!("fileid{}", i + 1), id.clone()));
             }
-            submit_params(&mut p, opts);
+            submit_params(&mut p, opts, true);
         }
         Call::ResendFax { faxid, faxnum } => {
             p.push(kv("faxid", faxid));
@@ -271,14 +293,17 @@ mod tests {
         assert_eq!(
             r.target,
             "/wspubcore?call=submitfax&sessiontoken=WSSESS1&faxnum=%2B86%2820%2987057352&fileid=F1&recipient=Li%20Lei\
-             &subject=%E6%8A%A5%E4%BB%B7&Convert=Y"
+             &subject=%E6%8A%A5%E4%BB%B7",
+            "Convert is optional (Y by default): not sent"
         );
         assert!(r.post);
     }
 
     #[test]
-    fn a_merge_lists_its_files_and_mail_options() {
+    fn a_merge_lists_its_files_and_mail_options_and_nothing_the_seed_does_not_list() {
         let opts = SubmitOptions {
+            recipient: "Li Lei".into(),
+            convert: false,
             pattern: Some(Pattern::FaxMail),
             mail_address: Some("a@x; b@y".into()),
             schedule_time: Some("20261122T093000".into()),
@@ -289,8 +314,11 @@ mod tests {
             "T",
         );
         assert!(r.target.contains("&faxnum=%2B852%2022222222&fileid1=a&fileid2=b&"), "{}", r.target);
+        assert!(r.target.contains("&pattern=fax-mail&mailaddress=a%40x%3B%20b%40y&Convert=N"), "{}", r.target);
         assert!(
-            r.target.contains("scheduletime=20261122T093000&pattern=fax-mail&mailaddress=a%40x%3B%20b%40y&Convert=N")
+            !r.target.contains("scheduletime") && !r.target.contains("recipient"),
+            "seed 1.1.1.8 lists neither for a merge: {}",
+            r.target
         );
         assert!(!r.post, "submitfaxmerge is a GET");
     }
@@ -300,10 +328,23 @@ mod tests {
         let r = build(&Call::Login { user: "corp\\ops".into(), domain: true, password: "p&w".into() }, "");
         assert_eq!(r.target, "/wspubcore?call=login&userdomain=corp%5Cops&passwd=p%26w");
         let r = build(&Call::PutFile { filename: "a\"b.pdf".into(), data: vec![1, 2] }, "T");
-        assert_eq!(r.content_disposition.as_deref(), Some("attachment; filename=\"ab.pdf\""));
+        assert_eq!(
+            r.content_disposition.as_deref(),
+            Some("attachment; filename=\"a_b.pdf\"; filename*=UTF-8''a%22b.pdf")
+        );
         assert_eq!(r.body, Some(vec![1, 2]));
         let r = build(&Call::DeleteInFax { faxid: "9".into() }, "T");
         assert!(r.target.ends_with("faxid=9&recycle=false"));
+    }
+
+    #[test]
+    fn a_non_ascii_or_line_broken_file_name_keeps_its_extension_and_cannot_split_the_header() {
+        assert_eq!(
+            content_disposition("报价 单.pdf"),
+            "attachment; filename=\"__ _.pdf\"; filename*=UTF-8''%E6%8A%A5%E4%BB%B7%20%E5%8D%95.pdf"
+        );
+        assert_eq!(content_disposition("scan.tif\r\nX-Evil: 1"), "attachment; filename=\"scan.tif\"");
+        assert_eq!(content_disposition("plain.pdf"), "attachment; filename=\"plain.pdf\"");
     }
 
     #[test]

@@ -61,6 +61,57 @@ fn session_requests_carry_exactly_the_vectors_parameters() {
     assert_eq!(build(&Call::Logoff, "WSSESS645E323BA24393187FAD").target, query("logoff"));
 }
 
+/// A built request's query as (name, value) pairs, decoded, sorted (the seed does not say
+/// whether the order matters; the vectors list the seed's order).
+fn pairs(target: &str) -> Vec<(String, String)> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    let mut v: Vec<_> = crate::http::url::parse_query(query).into_iter().collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn submits_and_deletes_carry_exactly_the_parameters_the_seed_lists() {
+    use super::request::SubmitOptions;
+    let v = vectors();
+    let want = |name: &str| {
+        let case = list(&v, "requests").into_iter().find(|r| r["name"] == name).expect(name);
+        let mut p: Vec<(String, String)> = case["params"]
+            .as_array()
+            .expect("params")
+            .iter()
+            .map(|kv| (kv[0].as_str().expect("k").to_string(), kv[1].as_str().expect("v").to_string()))
+            .collect();
+        p.sort();
+        p
+    };
+    let token = "WSSESS645E323BA24393187FAD";
+    let opts = SubmitOptions {
+        recipient: "Zhang San".into(),
+        subject: "Invoice 42".into(),
+        convert: true,
+        ..Default::default()
+    };
+    let plain = Call::SubmitFax { faxnum: "+86(20)87057352".into(), fileid: "F1001".into(), opts: opts.clone() };
+    assert_eq!(pairs(&build(&plain, token).target), want("submitfax, required parameters"));
+    let later = SubmitOptions { schedule_time: Some("20141221T111111".into()), ..opts };
+    let scheduled = Call::SubmitFax { faxnum: "+86(20)87057352E8001".into(), fileid: "F1001".into(), opts: later };
+    assert_eq!(pairs(&build(&scheduled, token).target), want("submitfax with scheduletime and extension"));
+    let mail = SubmitOptions {
+        recipient: "HK Office".into(),
+        subject: "Contract".into(),
+        stamp: Some(("company".into(), 100, 200, "1".into())),
+        pattern: Some(super::request::Pattern::FaxMail),
+        mail_address: Some("test1@example.com; test2@example.com".into()),
+        convert: false,
+        ..Default::default()
+    };
+    let stamped = Call::SubmitFax { faxnum: "+852 22222222".into(), fileid: "F1002".into(), opts: mail };
+    assert_eq!(pairs(&build(&stamped, token).target), want("submitfax, fax-mail with stamp and Convert=N"));
+    let delete = Call::DeleteInFax { faxid: "54321".into() };
+    assert_eq!(pairs(&build(&delete, token).target), want("deleteinfax"));
+}
+
 #[test]
 fn non_strict_replies_parse_to_the_vectors_values() {
     for case in list(&vectors(), "lenient_json") {
