@@ -139,6 +139,19 @@ fn received_sms_reach_the_cloud_once_by_push_and_poll_across_an_agent_crash_and_
 }
 
 #[test]
+fn the_device_is_told_where_to_push_received_sms_in_the_seeds_form() {
+    // Issue 10 item 8: `op=set` in a JSON body is no command a strict device knows (seed
+    // §5.1.3); the agent sends it in the URL, and the device takes the sms_url.
+    let sim = Sim::goip(&[]);
+    let s = site("goip-smsurl", &sim.url(), "");
+    let url = wait_for(WAIT, "the sms_url set", || {
+        sim.state()["sms_url"].as_str().filter(|u| !u.is_empty()).map(str::to_string)
+    });
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/sms"), "{url}");
+    assert!(!s.agent.log().contains("refused sms_url"), "{}", s.agent.log());
+}
+
+#[test]
 fn a_delivery_report_is_its_own_event() {
     let sim = Sim::goip(&["--send-interval-ms", "20"]);
     let s = site("goip-dr", &sim.url(), "");

@@ -339,6 +339,16 @@ impl Sim {
                 refused(0, "OK")
             }
             "/goip_send_cmd.html" => {
+                // A strict device reads the body first: seed 004 §5.1.3 lists lock, unlock,
+                // switch, reset, save, reboot and multiple as body ops (ledon/ledoff on newer
+                // firmware); get/set are URL parameters (§5.1.2) and invalid in a body.
+                const BODY_OPS: &[&str] =
+                    &["lock", "unlock", "switch", "reset", "save", "reboot", "multiple", "ledon", "ledoff"];
+                if let Some(body_op) = body.get("op").and_then(Value::as_str)
+                    && !BODY_OPS.contains(&body_op)
+                {
+                    return refused(15, "Invalid CMD");
+                }
                 let op = q.get("op").map(String::as_str);
                 if let Some(op @ ("get" | "set")) = op {
                     return ok_json(&params(&mut inner.gw, op, q));

@@ -64,6 +64,8 @@ pub struct Driver {
     pub secret: String,
     /// `{base}/goip/{name}/{secret}`; pushes go to `/status`, `/sr` and `/sms` below it.
     pub push_url: String,
+    /// The device refused `op=set sms_url` at the last subscription (warned once a change).
+    sms_url_refused: std::sync::atomic::AtomicBool,
     /// What was seen of the ports (see [`Seen`]); one push steps it at a time.
     pub(super) seen: tokio::sync::Mutex<Seen>,
 }
@@ -91,6 +93,7 @@ impl Driver {
             secret,
             push_url,
             seen: tokio::sync::Mutex::new(Seen::default()),
+            sms_url_refused: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -116,14 +119,21 @@ impl Driver {
         reply::parse_ok(&body)?;
         // Received SMS are pushed to `sms_url`; sends set it too, but a receive-only
         // device would otherwise never push. Older firmware may refuse `op=set`: then
-        // the poll fallback carries the messages.
+        // the poll fallback carries the messages, and the refusal is shown (a warning
+        // once, and the device's last error in `agent.status`).
         let params =
             vec![("op".to_string(), "set".to_string()), ("sms_url".to_string(), format!("{}/sms", self.push_url))];
-        let set = Call::SendCmd { body: json!({"type": "command", "op": "set"}), params };
-        match self.call(&set).await.map(|b| reply::parse_ok(&b).map(|_| ())) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => log::debug!("{}: device did not take sms_url: {e}", self.source),
+        let set = Call::SendCmd { body: None, params };
+        let refused = match self.call(&set).await.map(|b| reply::parse_ok(&b).map(|_| ())) {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
             Err(e) => return Err(e.into()),
+        };
+        let was = self.sms_url_refused.swap(refused.is_some(), std::sync::atomic::Ordering::SeqCst);
+        if let Some(e) = refused.filter(|_| !was) {
+            let why = format!("the device refused sms_url ({e}): received SMS come only by polling");
+            log::warn!("{}: {why}", self.source);
+            self.peer.note_error(&why);
         }
         Ok(())
     }

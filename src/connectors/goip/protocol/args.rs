@@ -191,18 +191,18 @@ pub fn parse_device_command(args: &Value) -> Result<Call, String> {
             .enumerate()
             .map(|(i, o)| port_op(o, true).map_err(|e| format!("ops[{i}]: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Call::SendCmd { body: json!({"type":"command","op":"multiple","ops":ops}), params: vec![] });
+        return Ok(Call::SendCmd { body: Some(json!({"type":"command","op":"multiple","ops":ops})), params: vec![] });
     }
     let op = args.get("op").and_then(Value::as_str).ok_or("`op` is required")?;
     let mut body = match op {
-        "get" | "set" => json!({"type":"command","op":op}),
+        "get" | "set" => Value::Null,
         _ => {
             let mut b = port_op(args, false)?;
             b.as_object_mut().map(|m| m.insert("type".into(), json!("command")));
             b
         }
     };
-    if let Some(v) = args.get("auto_fail_sim_switch") {
+    if let Some(v) = args.get("auto_fail_sim_switch").filter(|_| !body.is_null()) {
         let flag = match v {
             Value::Bool(b) => *b,
             Value::String(s) if s == "0" || s == "1" => s == "1",
@@ -236,9 +236,9 @@ pub fn parse_device_command(args: &Value) -> Result<Call, String> {
     if !params.is_empty() {
         let mut p = vec![("op".to_string(), op.to_string())];
         p.extend(params);
-        return Ok(Call::SendCmd { body, params: p });
+        return Ok(Call::SendCmd { body: None, params: p });
     }
-    Ok(Call::SendCmd { body, params: vec![] })
+    Ok(Call::SendCmd { body: Some(body), params: vec![] })
 }
 
 fn is_param_name(s: &str) -> bool {
@@ -355,7 +355,7 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(body, json!({"type":"command","op":"switch","ports":"2B"}));
+        assert_eq!(body, Some(json!({"type":"command","op":"switch","ports":"2B"})));
         assert!(params.is_empty());
         let Call::SendCmd { body, .. } =
             parse_device_command(&json!({"ops":[{"op":"lock","ports":"1A"},{"op":"switch","ports":"2B"}]}))
@@ -363,14 +363,16 @@ mod tests {
         else {
             panic!()
         };
+        let body = body.expect("a body");
         assert_eq!(body["op"], "multiple");
         assert_eq!(body["ops"][1], json!({"op":"switch","ports":"2B"}));
-        let Call::SendCmd { params, .. } =
+        let Call::SendCmd { params, body } =
             parse_device_command(&json!({"op":"set","params":{"sms_url":"http://x/"}})).expect("ok")
         else {
             panic!()
         };
         assert_eq!(params, vec![("op".into(), "set".into()), ("sms_url".into(), "http://x/".into())]);
+        assert_eq!(body, None, "seed §5.1.3 lists no body op for set: the URL carries it");
         for (args, needle) in [
             (json!({"op":"lock"}), "`ports`"),
             (json!({"op":"explode"}), "not one of"),

@@ -55,10 +55,12 @@ pub enum Call {
         period: u32,
         all_sims: bool,
     },
-    /// `goip_send_cmd`: the JSON command body (`{"type":"command","op":…}`), and for
-    /// `op=get`/`op=set` the parameters (`sms_url=…`, `sim_imei(3)=…`) in the query.
+    /// `goip_send_cmd`: the JSON command body (`{"type":"command","op":…}`) for the port
+    /// operations, or — for `op=get`/`op=set` — no body and the parameters in the query
+    /// (`op=set&sms_url=…`). Seed 004 §5.1.3 lists only lock, unlock, switch, reset, save,
+    /// reboot and multiple as body ops; get/set are §5.1.2 URL parameters ("par_name(n)").
     SendCmd {
-        body: Value,
+        body: Option<Value>,
         params: Vec<(String, String)>,
     },
     /// `goip_post_sms`: the whole `send-sms` body.
@@ -115,12 +117,9 @@ pub fn build(call: &Call, auth: &Auth<'_>, crypt_sess_path: &str) -> Request {
             vec![("url", url.clone()), ("period", period.to_string()), ("all_sims", u8::from(*all_sims).to_string())],
             None,
         ),
-        Call::SendCmd { body, params } => (
-            true,
-            "/goip_send_cmd.html",
-            params.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(),
-            Some(body.clone()),
-        ),
+        Call::SendCmd { body, params } => {
+            (true, "/goip_send_cmd.html", params.iter().map(|(k, v)| (k.as_str(), v.clone())).collect(), body.clone())
+        }
         Call::PostSms { body } => (true, "/goip_post_sms.html", vec![], Some(body.clone())),
         Call::PauseSms { tids } => (true, "/goip_pause_sms.html", vec![], Some(tids_body(tids))),
         Call::ResumeSms { tids } => (true, "/goip_resume_sms.html", vec![], Some(tids_body(tids))),
