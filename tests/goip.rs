@@ -50,6 +50,7 @@ fn a_cloud_send_reaches_the_device_aes_encrypted_and_its_reports_accumulate_on_t
     assert_eq!(post["body"]["tasks"][0]["sms"], "héllo 你好");
     assert_eq!(post["body"]["tasks"][0]["tid"].as_u64(), Some(tid));
     assert_eq!(post["body"]["tasks"][0]["from"], "1-2");
+    assert_eq!(post["body"]["tasks"][0]["sdr"], 1, "success records are asked for by default");
     assert!(post["body"]["sr_url"].as_str().is_some_and(|u| u.ends_with(&format!("/goip/gw1/{SECRET}/sr"))));
 
     // The status subscription (a GET in the same session) works too.

@@ -72,6 +72,15 @@ pub struct GoipConfig {
     pub sms_cnt: u32,
     #[serde(default = "default_prd")]
     pub sms_prd: u32,
+    /// Ask the device for per-recipient success records (`sdr`) on every task, so the cloud
+    /// learns which recipients got the message, not only which failed (`fdr`, on by the
+    /// device's default). A command's own `options.sdr` wins.
+    #[serde(default = "default_true")]
+    pub success_records: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_auth() -> GoipAuth {

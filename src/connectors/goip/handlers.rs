@@ -94,6 +94,7 @@ async fn send(d: &Driver, cmd: Command) -> Reply {
         sms_url: format!("{}/sms", d.push_url),
         sms_cnt: d.cfg.sms_cnt,
         sms_prd: d.cfg.sms_prd,
+        success_records: d.cfg.success_records,
     };
     let pairs: Vec<(u64, &args::SmsTask)> = tids.iter().copied().zip(tasks.iter()).collect();
     let body = args::send_body(&pairs, &callbacks);

@@ -44,6 +44,8 @@ pub struct Callbacks {
     pub sms_url: String,
     pub sms_cnt: u32,
     pub sms_prd: u32,
+    /// Ask for success records (`sdr`) where the task's options do not say.
+    pub success_records: bool,
 }
 
 /// Parses `sms.send` args: one task at the top level, or `{"tasks":[…]}`.
@@ -148,6 +150,9 @@ pub fn send_body(tasks: &[(u64, &SmsTask)], cb: &Callbacks) -> Value {
         .iter()
         .map(|(tid, t)| {
             let mut m = t.options.clone();
+            if cb.success_records {
+                m.entry("sdr").or_insert(json!(1));
+            }
             m.insert("tid".into(), json!(tid));
             m.insert("to".into(), json!(t.to.join(",")));
             m.insert("sms".into(), json!(t.text));
@@ -297,6 +302,7 @@ mod tests {
             sms_url: "http://a/sms".into(),
             sms_cnt: 1,
             sms_prd: 30,
+            success_records: true,
         }
     }
 
@@ -318,6 +324,11 @@ mod tests {
             (Some(1), Some("utf8"), Some(30), Some(0))
         );
         assert_eq!(body["sr_url"], "http://a/sr");
+        assert_eq!(t["sdr"], 1, "success records asked for by default");
+        let own = parse_send(&json!({"to":"1","text":"x","options":{"sdr":0}})).expect("valid");
+        assert_eq!(send_body(&[(1, &own[0])], &callbacks())["tasks"][0]["sdr"], 0, "the command's own sdr wins");
+        let off = Callbacks { success_records: false, ..callbacks() };
+        assert!(send_body(&[(1, &tasks[0])], &off)["tasks"][0].get("sdr").is_none());
     }
 
     #[test]
