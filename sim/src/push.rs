@@ -84,6 +84,8 @@ pub async fn request(
 /// Pushes waiting for delivery, in order, and the number delivered.
 #[derive(Clone, Default)]
 pub struct Pusher {
+    /// Post form bodies (older firmware) instead of JSON.
+    forms: bool,
     queue: Arc<Mutex<VecDeque<(String, Value)>>>,
     wake: Arc<Notify>,
     delivered: Arc<Mutex<u64>>,
@@ -93,7 +95,39 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A push as older firmware posts it: each top-level field a form key, a value that is not
+/// a string written as JSON (`type=recv-sms&sms=[[…]]`).
+pub fn form_body(body: &Value) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let Some(map) = body.as_object() else { return String::new() };
+    let pairs: Vec<String> = map
+        .iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("{}={}", enc(k), enc(&text))
+        })
+        .collect();
+    pairs.join("&")
+}
+
 impl Pusher {
+    /// Posts form bodies instead of JSON when `forms` is set.
+    pub fn with_forms(mut self, forms: bool) -> Pusher {
+        self.forms = forms;
+        self
+    }
+
     /// Queues a JSON body for `url`.
     pub fn push(&self, url: String, body: Value) {
         lock(&self.queue).push_back((url, body));
@@ -113,8 +147,13 @@ impl Pusher {
                 self.wake.notified().await;
                 continue;
             };
-            let headers = [("content-type", "application/json;charset=utf-8")];
-            let sent = request(&url, Method::POST, &headers, body.to_string().into_bytes(), Duration::from_secs(5));
+            let (ct, bytes) = if self.forms {
+                ("application/x-www-form-urlencoded", form_body(&body).into_bytes())
+            } else {
+                ("application/json;charset=utf-8", body.to_string().into_bytes())
+            };
+            let headers = [("content-type", ct)];
+            let sent = request(&url, Method::POST, &headers, bytes, Duration::from_secs(5));
             let done = match sent.await {
                 Ok(r) if (200..300).contains(&r.status) => true,
                 Ok(r) => {

@@ -39,6 +39,9 @@ pub struct Options {
     pub send_interval: Duration,
     /// Delay before answering `goip_post_sms` (the tasks are already accepted).
     pub post_delay: Duration,
+    /// Push as older firmware does: `application/x-www-form-urlencoded`, the push's fields
+    /// as form keys.
+    pub form_pushes: bool,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             session_path: "/crypt_sess.json".into(),
             send_interval: Duration::from_millis(100),
             post_delay: Duration::ZERO,
+            form_pushes: false,
         }
     }
 }
@@ -104,7 +108,8 @@ impl Sim {
     pub fn new(opts: Options) -> Sim {
         let gw = Gateway::new(opts.rules.clone(), random_hex::<8>());
         let inner = Inner { gw, sessions: HashMap::new(), log: VecDeque::new() };
-        Sim { opts: Arc::new(opts), inner: Arc::new(Mutex::new(inner)), pusher: Pusher::default() }
+        let pusher = Pusher::default().with_forms(opts.form_pushes);
+        Sim { opts: Arc::new(opts), inner: Arc::new(Mutex::new(inner)), pusher }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -6,6 +6,7 @@
 //! with the events it produces, so a crash leaves both or neither.
 
 use super::device::{Device, DeviceError};
+use super::protocol::push::OddRow;
 use super::protocol::reply;
 use super::protocol::request::Call;
 use super::protocol::sms::ReceivedSms;
@@ -159,8 +160,9 @@ impl Driver {
                 continue;
             }
             ssrc = page.ssrc.clone();
-            let count = page.messages.len();
-            let items: Vec<OutboxItem> = page.messages.iter().map(|m| self.sms_event(m, "poll")).collect();
+            let count = page.messages.len() + page.odd.len();
+            let mut items: Vec<OutboxItem> = page.messages.iter().map(|m| self.sms_event(m, "poll")).collect();
+            items.extend(self.odd_events("recv-sms", &page.odd));
             let (scope, ssrc2, new_next) = (self.source.clone(), ssrc.clone(), page.next_sms.max(next));
             self.store
                 .call(move |db| {
@@ -177,6 +179,20 @@ impl Driver {
             next = page.next_sms;
         }
         Ok(seen)
+    }
+
+    /// `push.unreadable_row` for each row the agent could not read: relayed as the device
+    /// sent it, with the reason, keyed so that push and poll of the same row make one event.
+    pub fn odd_events(&self, push: &str, rows: &[OddRow]) -> Vec<OutboxItem> {
+        rows.iter()
+            .map(|o| {
+                log::warn!("{}: unreadable {push} row ({}): relayed as sent", self.source, o.reason);
+                let row = o.row.to_string();
+                let dedup = format!("goip:{}:odd:{}:{}", self.name, o.part, super::protocol::crypto::md5_hex(&[&row]));
+                let data = json!({"push": push, "part": o.part, "row": o.row, "reason": o.reason});
+                self.event("push.unreadable_row", data, Class::Critical, Some(dedup))
+            })
+            .collect()
     }
 
     /// The event for a received SMS or delivery report (keyed for push/poll de-duplication).

@@ -46,11 +46,14 @@ impl Driver {
         let committed = match push {
             Push::DevStatus(d) => {
                 let snapshot_ms = self.cfg.snapshot_secs * 1000;
-                self.step_seen(|seen| seen.dev_status(&d, now_ms(), snapshot_ms)).await
+                let odd = self.odd_events("dev-status", &d.odd);
+                self.step_seen(odd, |seen| seen.dev_status(&d, now_ms(), snapshot_ms)).await
             }
-            Push::PortStatus(p) => self.step_seen(|seen| seen.port_status(&p)).await,
-            Push::RecvSms(list) => {
-                self.store.enqueue(list.iter().map(|m| self.sms_event(m, "push")).collect()).await.map(drop)
+            Push::PortStatus(p) => self.step_seen(Vec::new(), |seen| seen.port_status(&p)).await,
+            Push::RecvSms(list, odd) => {
+                let mut items: Vec<OutboxItem> = list.iter().map(|m| self.sms_event(m, "push")).collect();
+                items.extend(self.odd_events("recv-sms", &odd));
+                self.store.enqueue(items).await.map(drop)
             }
             Push::StatusReport(r) => self.apply_reports(r).await,
         };
@@ -73,13 +76,18 @@ impl Driver {
 
     /// Runs a pure status step on what was seen, commits its events, and keeps the new
     /// state only once they are stored (one push at a time per device).
-    async fn step_seen(&self, step: impl FnOnce(&Seen) -> (Vec<Raise>, Seen)) -> Result<(), StoreError> {
+    async fn step_seen(
+        &self,
+        mut items: Vec<OutboxItem>,
+        step: impl FnOnce(&Seen) -> (Vec<Raise>, Seen),
+    ) -> Result<(), StoreError> {
         let mut seen = self.seen.lock().await;
         let (raised, next) = step(&seen);
-        let items = raised
-            .into_iter()
-            .map(|r| self.event(r.kind, r.data, if r.critical { Class::Critical } else { Class::Telemetry }, None))
-            .collect();
+        items.extend(
+            raised
+                .into_iter()
+                .map(|r| self.event(r.kind, r.data, if r.critical { Class::Critical } else { Class::Telemetry }, None)),
+        );
         self.store.enqueue(items).await?;
         *seen = next;
         Ok(())
@@ -100,8 +108,15 @@ impl Driver {
             })
             .collect();
         let (source, agent) = (self.source.clone(), self.peer.agent.clone());
+        let mut odd = self.odd_events("status-report", &report.odd);
+        for r in &report.reports {
+            odd.extend(self.odd_events("status-report", &r.odd));
+        }
         self.store
             .call(move |db| {
+                for item in &odd {
+                    db.enqueue(item)?;
+                }
                 for (r, dedup) in events {
                     let mut record = state::load_task(db, &scope, r.tid)?;
                     record.progress.apply(&r);

@@ -6,29 +6,43 @@
 
 use std::fmt;
 
-/// One SIM position: port number (1-based) and slot (1-based; A = 1).
+/// One SIM position: port number (1-based), slot (1-based; A = 1), and for a SIM-pool
+/// position the pool it is in (`"12.sp256.101"`: port 12, pool 256, slot 101).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Port {
     pub port: u16,
-    pub slot: u8,
+    pub slot: u16,
+    pub pool: Option<u16>,
 }
 
 impl Port {
-    /// Parses `"2B"`, `"2.02"`, `"2.2"` or a bare `"2"` (slot 1).
+    pub const fn new(port: u16, slot: u16) -> Port {
+        Port { port, slot, pool: None }
+    }
+
+    /// Parses every form the field sends: `"2B"` (slot letter), `"2.02"` / `"2.2"` /
+    /// `"4.28"` (port.slot, slots past `Z` too), a bare `"2"` (slot 1), and SIM-pool names
+    /// `"12.sp256.101"` (port.pool.slot). None for anything else.
     pub fn parse(s: &str) -> Option<Port> {
         let s = s.trim();
-        if let Some((p, slot)) = s.split_once('.') {
-            let port = p.parse().ok().filter(|p| *p > 0)?;
-            let slot = slot.parse().ok().filter(|s| *s > 0)?;
-            return Some(Port { port, slot });
+        let number = |t: &str| t.parse::<u16>().ok().filter(|n| *n > 0);
+        let parts: Vec<&str> = s.split('.').collect();
+        match parts.as_slice() {
+            [p, slot] => return Some(Port::new(number(p)?, number(slot)?)),
+            [p, pool, slot] => {
+                let pool = pool.get(..2).filter(|sp| sp.eq_ignore_ascii_case("sp")).and(pool.get(2..))?;
+                return Some(Port { port: number(p)?, slot: number(slot)?, pool: Some(number(pool)?) });
+            }
+            [_] => {}
+            _ => return None,
         }
         let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-        let port = s[..digits].parse().ok().filter(|p| *p > 0)?;
+        let port = number(&s[..digits])?;
         match &s[digits..] {
-            "" => Some(Port { port, slot: 1 }),
+            "" => Some(Port::new(port, 1)),
             letter if letter.len() == 1 => {
                 let c = letter.as_bytes()[0].to_ascii_uppercase();
-                c.is_ascii_uppercase().then(|| Port { port, slot: c - b'A' + 1 })
+                c.is_ascii_uppercase().then(|| Port::new(port, u16::from(c - b'A' + 1)))
             }
             _ => None,
         }
@@ -36,9 +50,16 @@ impl Port {
 }
 
 impl fmt::Display for Port {
-    /// The primary form, `"2B"`.
+    /// The primary form: `"2B"` for slots A–Z; past `Z` the seed's other form, `"4.28"`
+    /// (two digits at least); a SIM-pool position as `"12.sp256.101"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.port, (b'A' + self.slot.saturating_sub(1)) as char)
+        match self.pool {
+            Some(pool) => write!(f, "{}.sp{pool}.{}", self.port, self.slot),
+            None if (1..=26).contains(&self.slot) => {
+                write!(f, "{}{}", self.port, char::from(b'A' + (self.slot - 1) as u8))
+            }
+            None => write!(f, "{}.{:02}", self.port, self.slot),
+        }
     }
 }
 
@@ -126,13 +147,28 @@ mod tests {
 
     #[test]
     fn both_port_spellings_normalise_to_the_same_port() {
-        assert_eq!(Port::parse("2B"), Some(Port { port: 2, slot: 2 }));
-        assert_eq!(Port::parse("2.02"), Some(Port { port: 2, slot: 2 }));
-        assert_eq!(Port::parse("32d"), Some(Port { port: 32, slot: 4 }));
-        assert_eq!(Port::parse("7"), Some(Port { port: 7, slot: 1 }));
-        assert_eq!(Port { port: 1, slot: 1 }.to_string(), "1A");
-        for bad in ["", "0A", "A", "2BB", "2.0", "x.1", "2-"] {
+        assert_eq!(Port::parse("2B"), Some(Port::new(2, 2)));
+        assert_eq!(Port::parse("2.02"), Some(Port::new(2, 2)));
+        assert_eq!(Port::parse("32d"), Some(Port::new(32, 4)));
+        assert_eq!(Port::parse("7"), Some(Port::new(7, 1)));
+        assert_eq!(Port::new(1, 1).to_string(), "1A");
+        for bad in ["", "0A", "A", "2BB", "2.0", "x.1", "2-", "1.2.3", "12.xx256.101", "1.2.3.4"] {
             assert_eq!(Port::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn slots_past_z_and_sim_pool_names_parse_and_print_in_a_form_that_reads_back() {
+        // Issue 10 item 3: `"4.28"` (max-slot 32) became `"4\\"`; `"12.sp256.101"` was refused.
+        let past_z = Port::parse("4.28").expect("slot 28");
+        assert_eq!((past_z.port, past_z.slot, past_z.to_string()), (4, 28, "4.28".to_string()));
+        assert_eq!(Port::parse("4.26").map(|p| p.to_string()), Some("4Z".into()));
+        let pooled = Port::parse("12.SP256.101").expect("pool");
+        assert_eq!((pooled.port, pooled.pool, pooled.slot), (12, Some(256), 101));
+        assert_eq!(pooled.to_string(), "12.sp256.101");
+        for name in ["4.28", "12.sp256.101", "2B", "32.09"] {
+            let p = Port::parse(name).expect(name);
+            assert_eq!(Port::parse(&p.to_string()), Some(p), "{name} reads back");
         }
     }
 
@@ -140,10 +176,10 @@ mod tests {
     fn port_lists_parse_ranges_names_and_all() {
         let list = PortList::parse("1-3, 5,7A,2.02").expect("list");
         assert_eq!(list.to_string(), "1-3,5,7A,2B");
-        assert!(list.contains(Port { port: 3, slot: 4 }));
-        assert!(list.contains(Port { port: 7, slot: 1 }));
-        assert!(!list.contains(Port { port: 7, slot: 2 }));
-        assert!(!list.contains(Port { port: 4, slot: 1 }));
+        assert!(list.contains(Port::new(3, 4)));
+        assert!(list.contains(Port::new(7, 1)));
+        assert!(!list.contains(Port::new(7, 2)));
+        assert!(!list.contains(Port::new(4, 1)));
         assert_eq!(PortList::parse("all"), Some(PortList::All));
         assert_eq!(PortList::parse("*"), Some(PortList::All));
         for bad in ["", "1,,2", "3-1", "0", "a-b", "1-"] {

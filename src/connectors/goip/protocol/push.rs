@@ -4,7 +4,7 @@
 //! strings), and fields the agent does not interpret are kept in `extra`.
 
 use super::ports::Port;
-use super::sms::{ReceivedSms, StatusReport, parse_received, parse_status_report};
+use super::sms::{ReceivedSms, StatusReport, parse_rows, parse_status_report};
 use crate::connectors::lenient::u64_of;
 use serde_json::{Map, Value};
 
@@ -25,19 +25,38 @@ pub(crate) fn bad(field: &'static str, reason: impl Into<String>) -> PushError {
     PushError::Bad { field, reason: reason.into() }
 }
 
+/// One row of a push (an SMS, a port's entry, a task's report, a delivery record) that
+/// could not be read. Every row stands alone: the good ones are taken, and this one is
+/// relayed as sent with the reason, never dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OddRow {
+    /// Where it was: `sms`, `status`, `rpts`, `sdr`, `fdr`.
+    pub part: &'static str,
+    pub row: Value,
+    pub reason: String,
+}
+
+impl OddRow {
+    pub fn new(part: &'static str, row: Value, e: &PushError) -> OddRow {
+        OddRow { part, row, reason: e.to_string() }
+    }
+}
+
 /// A parsed push.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Push {
     DevStatus(DevStatus),
     PortStatus(PortStatus),
     StatusReport(StatusReport),
-    RecvSms(Vec<ReceivedSms>),
+    RecvSms(Vec<ReceivedSms>, Vec<OddRow>),
 }
 
 /// A port's state (`st`): the code and the device's text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortStatus {
+    /// The port in its primary form, and as the device wrote it.
     pub port: Port,
+    pub port_raw: String,
     pub code: u16,
     pub reason: Option<String>,
     /// Every other field (`bal`, `opr`, `sn`, `imei`, `imsi`, `iccid`, `sig`, …), as sent.
@@ -51,6 +70,8 @@ pub struct DevStatus {
     pub max_ports: Option<u64>,
     pub max_slots: Option<u64>,
     pub ports: Vec<PortStatus>,
+    /// Entries that could not be read, kept as sent.
+    pub odd: Vec<OddRow>,
     pub extra: Map<String, Value>,
 }
 
@@ -77,9 +98,36 @@ pub fn port_state_name(code: u16) -> &'static str {
     }
 }
 
-/// Parses any pushed body by its `type`.
+/// Older firmware posts `application/x-www-form-urlencoded` bodies: the JSON in one form
+/// field (`data={…}`), or the push's fields as form keys (`type=recv-sms&sms=[[…]]`, a value
+/// that is JSON taken as JSON). Returns the push as a JSON object.
+pub fn form_to_json(body: &[u8]) -> Option<Value> {
+    let text = std::str::from_utf8(body).ok()?.trim().replace('+', "%20");
+    let pairs = crate::http::url::parse_query(&text);
+    if let [(_, only)] = pairs.as_slice()
+        && let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(only)
+    {
+        return Some(v);
+    }
+    let map: Map<String, Value> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match serde_json::from_str::<Value>(&v) {
+                Ok(j @ (Value::Array(_) | Value::Object(_) | Value::Number(_))) => j,
+                _ => Value::String(v),
+            };
+            (k, value)
+        })
+        .collect();
+    map.contains_key("type").then_some(Value::Object(map))
+}
+
+/// Parses any pushed body by its `type`: JSON, or (older firmware) a form.
 pub fn parse_push(body: &[u8]) -> Result<Push, PushError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| PushError::BadJson(e.to_string()))?;
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => form_to_json(body).ok_or_else(|| PushError::BadJson(e.to_string()))?,
+    };
     let Value::Object(mut map) = value else { return Err(PushError::BadJson("not an object".into())) };
     let kind = match map.remove("type") {
         Some(Value::String(t)) => t,
@@ -93,42 +141,47 @@ pub fn parse_push(body: &[u8]) -> Result<Push, PushError> {
         "recv-sms" => {
             let list = map.remove("sms").ok_or(PushError::Missing("sms"))?;
             let Value::Array(items) = list else { return Err(bad("sms", "must be an array")) };
-            items.iter().map(parse_received).collect::<Result<Vec<_>, _>>().map(Push::RecvSms)
+            let (good, odd) = parse_rows(&items);
+            Ok(Push::RecvSms(good, odd))
         }
         _ => Err(PushError::UnknownType(kind)),
     }
 }
 
 fn parse_dev_status(mut map: Map<String, Value>) -> Result<DevStatus, PushError> {
-    let ports = match map.remove("status") {
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|v| match v {
-                Value::Object(m) => parse_port_status(m),
-                _ => Err(bad("status", "each entry must be an object")),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
+    let items = match map.remove("status") {
+        Some(Value::Array(items)) => items,
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err(bad("status", "must be an array")),
     };
+    let (mut ports, mut odd) = (Vec::new(), Vec::new());
+    for item in items {
+        let parsed = match &item {
+            Value::Object(m) => parse_port_status(m.clone()),
+            _ => Err(bad("status", "each entry must be an object")),
+        };
+        match parsed {
+            Ok(p) => ports.push(p),
+            Err(e) => odd.push(OddRow::new("status", item, &e)),
+        }
+    }
     let mac = map.get("mac").and_then(Value::as_str).map(str::to_string);
     let max_ports = map.get("max-ports").and_then(u64_of);
     let max_slots = map.get("max-slots").or_else(|| map.get("max-slot")).and_then(u64_of);
-    Ok(DevStatus { mac, max_ports, max_slots, ports, extra: map })
+    Ok(DevStatus { mac, max_ports, max_slots, ports, odd, extra: map })
 }
 
 /// Parses one port status (a `port-status` push, or an entry of `dev-status`).
 pub fn parse_port_status(mut map: Map<String, Value>) -> Result<PortStatus, PushError> {
-    let port = match map.remove("port") {
-        Some(Value::String(s)) => Port::parse(&s).ok_or_else(|| bad("port", format!("{s:?} is not a port")))?,
-        Some(Value::Number(n)) => {
-            Port::parse(&n.to_string()).ok_or_else(|| bad("port", format!("{n} is not a port")))?
-        }
+    let port_raw = match map.remove("port") {
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
         _ => return Err(PushError::Missing("port")),
     };
+    let port = Port::parse(&port_raw).ok_or_else(|| bad("port", format!("{port_raw:?} is not a port")))?;
     let state = map.remove("st").or_else(|| map.remove("status")).ok_or(PushError::Missing("st"))?;
     let (code, reason) = parse_state(&state).ok_or_else(|| bad("st", format!("{state} is not a state")))?;
-    Ok(PortStatus { port, code, reason, extra: map })
+    Ok(PortStatus { port, port_raw, code, reason, extra: map })
 }
 
 /// `"3 OK"` → (3, Some("OK")); `3` or `"3"` → (3, None).
@@ -155,10 +208,10 @@ mod tests {
             {"port":"2.02","status":5,"bal":"0.00"}]}"#;
         let Push::DevStatus(d) = parse_push(body).expect("parses") else { panic!("dev-status") };
         assert_eq!((d.max_ports, d.max_slots, d.mac.as_deref()), (Some(32), Some(4), Some("00-30-f1-01-02-03")));
-        assert_eq!(d.ports[0].port, Port { port: 1, slot: 1 });
+        assert_eq!(d.ports[0].port, Port::new(1, 1));
         assert_eq!((d.ports[0].code, d.ports[0].reason.as_deref()), (3, Some("OK")));
         assert_eq!(d.ports[0].extra["sig"], 15);
-        assert_eq!((d.ports[1].port, d.ports[1].code, d.ports[1].reason.clone()), (Port { port: 2, slot: 2 }, 5, None));
+        assert_eq!((d.ports[1].port, d.ports[1].code, d.ports[1].reason.clone()), (Port::new(2, 2), 5, None));
         assert_eq!(d.extra["ip"], "192.168.1.67");
     }
 
@@ -172,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn older_firmware_form_posts_are_read_like_json() {
+        // Issue 10 item 6: form-encoded bodies were answered 400.
+        let json_in_a_field = b"data=%7B%22type%22%3A%22port-status%22%2C%22port%22%3A%222B%22%2C%22st%22%3A3%7D";
+        let Push::PortStatus(p) = parse_push(json_in_a_field).expect("json in a field") else { panic!("port-status") };
+        assert_eq!((p.port.to_string(), p.code), ("2B".to_string(), 3));
+        let fields =
+            b"type=recv-sms&sms_num=1&sms=%5B%5B0%2C%221A%22%2C5%2C%2210010%22%2C%22139%22%2C%22aGk%3D%22%5D%5D";
+        let Push::RecvSms(list, odd) = parse_push(fields).expect("fields as keys") else { panic!("recv-sms") };
+        assert_eq!((list.len(), odd.len(), list[0].text.as_deref()), (1, 0, Some("hi")));
+        let spaced = b"type=port-status&port=1A&st=3+OK";
+        let Push::PortStatus(p) = parse_push(spaced).expect("+ is a space") else { panic!("port-status") };
+        assert_eq!(p.reason.as_deref(), Some("OK"));
+        assert!(parse_push(b"just some text").is_err(), "neither JSON nor a push form");
+    }
+
+    #[test]
     fn bad_pushes_are_refused_with_the_reason() {
         for (body, needle) in [
             (&b"{\"type\":\"port-status\",\"port\":\"2B\"}"[..], "`st` is missing"),
@@ -180,11 +249,17 @@ mod tests {
             (b"{\"st\":3}", "`type` is missing"),
             (b"[1,2]", "not an object"),
             (b"{\"type\":\"recv-sms\",\"sms\":{}}", "`sms`"),
-            (b"{\"type\":\"dev-status\",\"status\":[1]}", "`status`"),
+            (b"{\"type\":\"dev-status\",\"status\":7}", "`status`"),
             (b"{\"type\":\"port-status\",\"port\":\"1A\",\"st\":\"OK\"}", "`st`"),
         ] {
             let err = parse_push(body).expect_err("refused").to_string();
             assert!(err.contains(needle), "{err} should contain {needle}");
         }
+        // One entry that is no object costs only itself.
+        let Push::DevStatus(d) = parse_push(br#"{"type":"dev-status","status":[1,{"port":"1A","st":3}]}"#).expect("ok")
+        else {
+            panic!("dev-status")
+        };
+        assert_eq!((d.ports.len(), d.odd.len(), d.odd[0].part), (1, 1, "status"));
     }
 }

@@ -1,8 +1,8 @@
 //! Parsing the gateway's replies (every call of the spec), pure and lenient: `code` 0 or
 //! 200 is success, numbers may come as strings, stat field names in any case.
 
-use super::push::PushError;
-use super::sms::{ReceivedSms, parse_received};
+use super::push::{OddRow, PushError};
+use super::sms::{ReceivedSms, parse_rows};
 use crate::connectors::lenient::u64_of;
 use serde_json::{Map, Value};
 
@@ -114,17 +114,19 @@ pub struct SmsPage {
     pub ssrc: String,
     pub next_sms: u64,
     pub messages: Vec<ReceivedSms>,
+    /// Rows that could not be read, kept as sent (a bad row never stalls the cursor).
+    pub odd: Vec<OddRow>,
 }
 
 pub fn parse_sms_page(body: &[u8]) -> Result<SmsPage, ReplyError> {
     let map = parse_ok(body)?;
     let ssrc = map.get("ssrc").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
     let next_sms = map.get("next_sms").and_then(u64_of).ok_or(ReplyError::Missing("next_sms"))?;
-    let messages = match map.get("data") {
-        Some(Value::Array(items)) => items.iter().map(parse_received).collect::<Result<Vec<_>, _>>()?,
-        _ => Vec::new(),
+    let (messages, odd) = match map.get("data") {
+        Some(Value::Array(items)) => parse_rows(items),
+        _ => (Vec::new(), Vec::new()),
     };
-    Ok(SmsPage { ssrc, next_sms, messages })
+    Ok(SmsPage { ssrc, next_sms, messages, odd })
 }
 
 /// SMS or call statistics, with every field name lower-cased (`Sent_ok` → `sent_ok`).

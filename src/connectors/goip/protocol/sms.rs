@@ -3,7 +3,7 @@
 
 use super::crypto::md5_hex;
 use super::ports::Port;
-use super::push::{PushError, bad};
+use super::push::{OddRow, PushError, bad};
 use crate::connectors::lenient::{text_of, u64_of};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 pub struct ReceivedSms {
     /// A delivery report (`[0] == 1`) rather than an SMS.
     pub is_report: bool,
+    /// The port in its primary form (`"1A"`), and as the device wrote it.
     pub port: Port,
+    pub port_raw: String,
     /// The device's timestamp (UTC seconds).
     pub device_ts: u64,
     /// SMS: the sender; report: the SMSC.
@@ -78,8 +80,8 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
         Some(1) => true,
         _ => return Err(bad("sms", format!("kind {} is neither 0 nor 1", a[0]))),
     };
-    let port =
-        text_of(&a[1]).and_then(|s| Port::parse(&s)).ok_or_else(|| bad("sms", format!("{} is not a port", a[1])))?;
+    let port_raw = text_of(&a[1]).unwrap_or_default();
+    let port = Port::parse(&port_raw).ok_or_else(|| bad("sms", format!("{} is not a port", a[1])))?;
     let device_ts = u64_of(&a[2]).ok_or_else(|| bad("sms", format!("{} is not a timestamp", a[2])))?;
     let from = text_of(&a[3]).unwrap_or_default();
     let to = text_of(&a[4]).unwrap_or_default();
@@ -91,7 +93,32 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
         report_code = code.parse().ok();
         report_scts = Some(scts.trim().to_string()).filter(|s| !s.is_empty());
     }
-    Ok(ReceivedSms { is_report, port, device_ts, from, to, text, raw, decode_error, report_code, report_scts })
+    Ok(ReceivedSms {
+        is_report,
+        port,
+        port_raw,
+        device_ts,
+        from,
+        to,
+        text,
+        raw,
+        decode_error,
+        report_code,
+        report_scts,
+    })
+}
+
+/// Every row of a `recv-sms` push or a `goip_get_sms` page, each standing alone: the
+/// messages read, and the rows that could not be (kept as sent).
+pub fn parse_rows(items: &[Value]) -> (Vec<ReceivedSms>, Vec<OddRow>) {
+    let (mut good, mut odd) = (Vec::new(), Vec::new());
+    for item in items {
+        match parse_received(item) {
+            Ok(m) => good.push(m),
+            Err(e) => odd.push(OddRow::new("sms", item.clone(), &e)),
+        }
+    }
+    (good, odd)
 }
 
 /// A delivered (`sdr`) or failed (`fdr`) recipient of a task.
@@ -99,7 +126,11 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
 pub struct Delivery {
     pub index: u64,
     pub number: String,
+    /// The port in its primary form (`"1A"`; as sent when it is no port name the agent
+    /// knows), and as the device wrote it (`"1.01"`).
     pub port: String,
+    #[serde(default)]
+    pub port_raw: String,
     pub ts: u64,
     pub ok: bool,
     /// fdr only: the program's `"code text"` and the operator's reason.
@@ -117,19 +148,29 @@ pub struct TaskReport {
     pub unsent: u64,
     /// Only the records since the previous report.
     pub records: Vec<Delivery>,
+    /// Records that could not be read, kept as sent (relayed, never dropped).
+    pub odd: Vec<OddRow>,
     pub extra: Map<String, Value>,
 }
 
-/// A `status-report` push.
+/// A `status-report` push: every task's entry stands alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
     pub reports: Vec<TaskReport>,
+    /// Entries that could not be read, kept as sent.
+    pub odd: Vec<OddRow>,
 }
 
 pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusReport, PushError> {
     let Some(Value::Array(rpts)) = map.remove("rpts") else { return Err(PushError::Missing("rpts")) };
-    let reports = rpts.into_iter().map(parse_task_report).collect::<Result<Vec<_>, _>>()?;
-    Ok(StatusReport { reports })
+    let (mut reports, mut odd) = (Vec::new(), Vec::new());
+    for entry in rpts {
+        match parse_task_report(entry.clone()) {
+            Ok(r) => reports.push(r),
+            Err(e) => odd.push(OddRow::new("rpts", entry, &e)),
+        }
+    }
+    Ok(StatusReport { reports, odd })
 }
 
 fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
@@ -137,27 +178,32 @@ fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
     let tid = m.remove("tid").as_ref().and_then(u64_of).ok_or(PushError::Missing("tid"))?;
     let mut count = |k: &str| m.remove(k).as_ref().and_then(u64_of).unwrap_or(0);
     let (sending, sent, failed, unsent) = (count("sending"), count("sent"), count("failed"), count("unsent"));
-    let mut records = Vec::new();
+    let (mut records, mut odd) = (Vec::new(), Vec::new());
     for (field, ok) in [("sdr", true), ("fdr", false)] {
         match m.remove(field) {
             None | Some(Value::Null) => {}
             Some(Value::Array(items)) => {
                 for item in items {
-                    records.push(parse_delivery(&item, ok).ok_or_else(|| bad(field, format!("bad record {item}")))?);
+                    match parse_delivery(&item, ok) {
+                        Some(d) => records.push(d),
+                        None => odd.push(OddRow { part: field, row: item, reason: "not a delivery record".into() }),
+                    }
                 }
             }
-            Some(_) => return Err(bad(field, "must be an array")),
+            Some(other) => odd.push(OddRow { part: field, row: other, reason: "must be an array".into() }),
         }
     }
-    Ok(TaskReport { tid, sending, sent, failed, unsent, records, extra: m })
+    Ok(TaskReport { tid, sending, sent, failed, unsent, records, odd, extra: m })
 }
 
 fn parse_delivery(v: &Value, ok: bool) -> Option<Delivery> {
     let a = v.as_array()?;
+    let port_raw = text_of(a.get(2)?).unwrap_or_default();
     Some(Delivery {
         index: u64_of(a.first()?)?,
         number: text_of(a.get(1)?)?,
-        port: text_of(a.get(2)?).unwrap_or_default(),
+        port: Port::parse(&port_raw).map_or_else(|| port_raw.clone(), |p| p.to_string()),
+        port_raw,
         ts: a.get(3).and_then(u64_of).unwrap_or(0),
         ok,
         reason: a.get(4).and_then(text_of),
@@ -204,12 +250,39 @@ mod tests {
         let body =
             br#"{"type":"recv-sms","sms_num":2,"sms":[[0,"1B",1466506477,"10010","13265825775","5L2g5aW9IHdvcmxk"],
             [1,"2A","1466506480","+8613800","13686876620","MCAyNjExMjIwOTAwMCs="]]}"#;
-        let Push::RecvSms(list) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        let Push::RecvSms(list, odd) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        assert!(odd.is_empty());
         assert_eq!(list[0].text.as_deref(), Some("你好 world"));
         assert_eq!((list[0].port.to_string(), list[0].from.as_str()), ("1B".to_string(), "10010"));
         assert!(list[1].is_report);
         assert_eq!((list[1].report_code, list[1].report_scts.as_deref()), (Some(0), Some("26112209000+")));
         assert_eq!(list[1].device_ts, 1466506480);
+    }
+
+    #[test]
+    fn one_unreadable_row_never_costs_the_good_ones() {
+        // Issue 10 item 2: a push of three messages with one odd row was refused whole.
+        let body = br#"{"type":"recv-sms","sms_num":3,"sms":[[0,"1A",1,"a","b","aGk="],
+            [0,"x?y",2,"a","b","aGk="],[0,"12.sp256.101",3,"a","b","aGk="]]}"#;
+        let Push::RecvSms(good, odd) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        assert_eq!(good.len(), 2);
+        assert_eq!((good[1].port.to_string(), good[1].port_raw.as_str()), ("12.sp256.101".to_string(), "12.sp256.101"));
+        assert_eq!((odd.len(), odd[0].part, odd[0].row[1].as_str()), (1, "sms", Some("x?y")));
+        assert!(odd[0].reason.contains("not a port"), "{}", odd[0].reason);
+    }
+
+    #[test]
+    fn status_report_records_stand_alone_and_name_ports_in_the_primary_form() {
+        let body = br#"{"type":"status-report","rpt_num":2,"rpts":[
+            {"tid":7,"sending":0,"sent":1,"failed":1,"unsent":0,
+             "sdr":[[0,"139","1.01",5]],"fdr":[[1,"138","2.02",6,"6 Timeout",""],"garbage"]},
+            {"sent":1}]}"#;
+        let Push::StatusReport(r) = parse_push(body).expect("parses") else { panic!("status-report") };
+        assert_eq!((r.reports.len(), r.odd.len()), (1, 1), "the entry without a tid stands alone");
+        let records = &r.reports[0].records;
+        assert_eq!((records[0].port.as_str(), records[0].port_raw.as_str()), ("1A", "1.01"));
+        assert_eq!(records[1].port, "2B");
+        assert_eq!((r.reports[0].odd.len(), r.reports[0].odd[0].part), (1, "fdr"));
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub struct Raise {
 pub fn port_json(p: &PortStatus) -> Value {
     let mut data = Value::Object(p.extra.clone());
     data["port"] = json!(p.port.to_string());
+    data["port_raw"] = json!(p.port_raw);
     data["code"] = json!(p.code);
     data["state"] = json!(port_state_name(p.code));
     data["reason"] = json!(p.reason);
@@ -118,7 +119,7 @@ mod tests {
         let kinds: Vec<_> = raised.iter().map(|r| (r.kind, r.data["port"].as_str().map(str::to_string))).collect();
         assert_eq!(kinds, [("port.status", Some("2A".into())), ("device.status", None)]);
         assert_eq!(raised[1].data["reason"], "change");
-        assert_eq!(next.ports[&Port { port: 2, slot: 1 }], 5);
+        assert_eq!(next.ports[&Port::new(2, 1)], 5);
         assert_eq!(next.last_status_ms, 2_000);
     }
 }
