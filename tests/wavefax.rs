@@ -494,6 +494,28 @@ fn a_file_the_server_cannot_fetch_for_a_moment_is_relayed_whole_once_it_can() {
 }
 
 #[test]
+fn a_merged_send_cut_off_by_a_crash_is_adopted_though_the_server_renamed_its_file() {
+    // Issue 10 item 11: the server lists only sent faxes and gives a merged fax a file id of
+    // its own; the agent must find the job by what it sent, never submit a second time.
+    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "100", "--rename-merged"]);
+    let mut s = fax_site("fax-merge-crash", &sim, "poll_in_secs = 0");
+    let docs = json!([{"data": "SUkqAA==", "filename": "a.tif"}, {"data": "SUkqAA==", "filename": "b.tif"}]);
+    s.send("merge-1", "fax.send", json!({"to": "87057352", "subject": "Quote", "documents": docs}));
+    wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 1).then_some(()));
+    s.agent.kill();
+    s.agent.restart();
+    let result = s.result("merge-1");
+    assert_eq!(
+        (result["status"].as_str(), result["data"]["recovered"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{result}"
+    );
+    let state = sim.state();
+    assert_eq!(state["calls"]["submitfaxmerge"], 1, "submitted once");
+    assert_eq!(state["out"].as_array().map(Vec::len), Some(1), "one job on the server");
+}
+
+#[test]
 fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_server_is_back() {
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");

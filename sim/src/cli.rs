@@ -10,7 +10,7 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
   Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
   8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
        telbridge-sim fax [--listen ADDR] [--user U] [--password P] [--token-ttl-secs N] [--step-ms N]
-                         [--submit-delay-ms N]
+                         [--submit-delay-ms N] [--rename-merged]
   Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
   every 200 ms; numbers ending 444 are busy, 555 time out; submissions answered at once.
   Each prints `listening on ADDR` on stdout once it accepts connections.
@@ -93,8 +93,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         "fax" => {
             let mut o = crate::fax::Options::default();
-            each_flag(rest, &[], |flag, value| {
+            each_flag(rest, &["--rename-merged"], |flag, value| {
                 match flag {
+                    "--rename-merged" => o.rename_merged = true,
                     "--listen" => listen = value.to_string(),
                     "--user" => o.user = value.to_string(),
                     "--password" => o.password = value.to_string(),

@@ -36,6 +36,8 @@ pub struct Options {
     pub step: Duration,
     /// How long a submission's reply is held back after the job exists.
     pub submit_delay: Duration,
+    /// A merged job's `getoutfax` names a file id of its own, not the uploads'.
+    pub rename_merged: bool,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(600),
             step: Duration::from_millis(200),
             submit_delay: Duration::ZERO,
+            rename_merged: false,
         }
     }
 }
@@ -93,7 +96,8 @@ pub fn disposition_filename(cd: &str) -> Option<&str> {
 impl Sim {
     pub fn new(opts: Options) -> Sim {
         let ttl = u64::try_from(opts.token_ttl.as_millis()).unwrap_or(u64::MAX);
-        let server = FaxServer::new(&opts.user, &opts.password, ttl);
+        let mut server = FaxServer::new(&opts.user, &opts.password, ttl);
+        server.rename_merged = opts.rename_merged;
         Sim {
             server: Arc::new(Mutex::new(server)),
             step: opts.step,

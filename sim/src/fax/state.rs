@@ -61,6 +61,9 @@ pub struct FaxServer {
     next_id: u64,
     /// Login attempts.
     pub logins: u64,
+    /// A merged job reports a file id of its own in `getoutfax` (the digest: "the seed says
+    /// nothing about what `fileid` holds for a merged fax").
+    pub rename_merged: bool,
     /// Calls answered, by name.
     pub calls: BTreeMap<String, u64>,
 }
@@ -223,8 +226,9 @@ impl FaxServer {
     pub fn out_fax(&self, id: u64) -> Result<Value, i64> {
         let j = self.out.get(&id).ok_or(BAD_FAX_ID)?;
         let ok = j.status == 9;
+        let fileid = if self.rename_merged && j.fileids.len() > 1 { format!("M{id}") } else { j.fileids.join(",") };
         Ok(json!({"code": 0, "status": j.status, "errcode": j.errcode, "faxnum": j.faxnum,
-            "recipient": j.recipient, "fileid": j.fileids.join(","), "subject": j.subject, "scheduletime": "",
+            "recipient": j.recipient, "fileid": fileid, "subject": j.subject, "scheduletime": "",
             "senttime": if j.finished() { "20261122T100000" } else { "" },
             "duration": if ok { 30 * j.pages } else { 0 }, "sentpages": if ok { j.pages } else { 0 },
             "portname": if j.mail { "" } else { "COM1" }}))
