@@ -38,17 +38,14 @@ TOML
 
 # Chunk payloads are long: show their first 160 characters only.
 echo "== subscriber: mosquitto_sub -v -t 'telbridge/v1/$SITE/#' (fax.file chunks cut at 160 characters)"
-mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 -t "telbridge/v1/$SITE/#" | tee "$work/broker.log" | sed -u -E '/fax\.file /s/^(.{160}).+/\1…/; s/^/  [broker] /' &
+mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 -t "telbridge/v1/$SITE/#" \
+    > >(tee "$work/broker.log" | sed -u -E '/fax\.file /s/^(.{160}).+/\1…/; s/^/  [broker] /') &
 pids+=($!)
 sleep 0.5
 demo_agent "$work/telbridge.toml"
 sleep 1
 
-cmd() {
-    echo "== command $1"
-    mosquitto_pub -h 127.0.0.1 -p 1883 -q 1 -t "telbridge/v1/$SITE/cmd/wavefax/fax1" -m "$1"
-    sleep "${2:-1}"
-}
+cmd() { demo_cmd wavefax/fax1 "$@"; }
 echo "== the cloud's document store gets quote.pdf"
 printf '%%PDF-1.4 a quote for Li Lei\n' | curl -s --data-binary @- http://127.0.0.1:8082/sim/docs/quote.pdf >/dev/null
 note=$(printf 'Please sign and fax back.' | base64 -w0)
@@ -66,9 +63,4 @@ else
     echo "== no fax.received seen yet; the fax stays on the server until it is acknowledged"
 fi
 
-if [ "${DEMO_ONCE:-0}" != 1 ]; then
-    echo "== running; Ctrl-C stops everything. Try:"
-    echo "   curl -d '{\"from\":\"+862087000000\",\"data\":\"aGVsbG8=\"}' http://127.0.0.1:8082/sim/infax"
-    wait "$agent_pid"
-fi
-kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+demo_finish "curl -d '{\"from\":\"+862087000000\",\"data\":\"aGVsbG8=\"}' http://127.0.0.1:8082/sim/infax"

@@ -36,11 +36,7 @@ demo_subscribe "telbridge/v1/$SITE/#"
 demo_agent "$work/telbridge.toml"
 sleep 1
 
-cmd() {
-    echo "== command $1"
-    mosquitto_pub -h 127.0.0.1 -p 1883 -q 1 -t "telbridge/v1/$SITE/cmd/goip/gw1" -m "$1"
-    sleep "${2:-1}"
-}
+cmd() { demo_cmd goip/gw1 "$@"; }
 cmd '{"id":"demo-send-1","cmd":"sms.send","args":{"to":["13800000001","13800000666"],"text":"hello from telbridge"}}' 2
 echo "== a message arrives at SIM 1A"
 curl -s -d '{"port":"1A","from":"10010","text":"你好, telbridge"}' http://127.0.0.1:8081/sim/sms >/dev/null
@@ -48,9 +44,4 @@ sleep 1
 cmd '{"id":"demo-switch-1","cmd":"device.command","args":{"op":"switch","ports":"2B"}}'
 cmd '{"id":"demo-stats-1","cmd":"device.stats","args":{"kind":"sms","ports":"1-2"}}'
 
-if [ "${DEMO_ONCE:-0}" != 1 ]; then
-    echo "== running; Ctrl-C stops everything. Try:"
-    echo "   curl -d '{\"port\":\"3C\",\"from\":\"10086\",\"text\":\"hi\"}' http://127.0.0.1:8081/sim/sms"
-    wait "$agent_pid"
-fi
-kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+demo_finish "curl -d '{\"port\":\"3C\",\"from\":\"10086\",\"text\":\"hi\"}' http://127.0.0.1:8081/sim/sms"

@@ -71,7 +71,9 @@ wait_port() { for _ in $(seq 100); do port_open "$1" && return 0; sleep 0.1; don
 # further arguments go to mosquitto_sub.
 demo_subscribe() {
     echo "== subscriber: mosquitto_sub -v -t '$1'"
-    mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 "${@:2}" -t "$1" | sed -u 's/^/  [broker] /' &
+    # The subscriber itself is the background job (its output goes through sed in a process
+    # substitution), so the clean-up kills it, not only a pipeline's last command.
+    mosquitto_sub -h 127.0.0.1 -p 1883 -v -q 1 "${@:2}" -t "$1" > >(sed -u 's/^/  [broker] /') &
     pids+=($!)
     sleep 0.5
 }
@@ -83,4 +85,22 @@ demo_agent() {
     agent_pid=$!
     pids+=("$agent_pid")
     for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+}
+
+# Publishes command $2 to target $1 of the demo site ($SITE), then waits ${3:-1} s.
+demo_cmd() {
+    echo "== command $2"
+    mosquitto_pub -h 127.0.0.1 -p 1883 -q 1 -t "telbridge/v1/$SITE/cmd/$1" -m "$2"
+    sleep "${3:-1}"
+}
+
+# Ends a demo: with DEMO_ONCE=1 at once, else after Ctrl-C (printing the hint lines $@
+# first); the agent gets SIGTERM and is waited for.
+demo_finish() {
+    if [ "${DEMO_ONCE:-0}" != 1 ]; then
+        echo "== running; Ctrl-C stops everything. Try:"
+        printf '   %s\n' "$@"
+        wait "$agent_pid"
+    fi
+    kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 }
