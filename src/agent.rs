@@ -31,6 +31,9 @@ use tokio_util::task::TaskTracker;
 
 /// How long each stop step may take before the next one goes ahead.
 const STOP_STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connector task may take to end after the stop before it is aborted (within
+/// the background step's time).
+const TASK_STOP_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Why one run of the agent ended.
 #[derive(Debug)]
@@ -367,7 +370,19 @@ async fn feed_watchdog(store: Store, interval: Duration, stop: CancellationToken
 /// `failed`, which stops the agent non-zero.
 async fn supervise(task: Task, stop: CancellationToken, failed: mpsc::UnboundedSender<(String, anyhow::Error)>) {
     let Task { name, run } = task;
-    let outcome = tokio::spawn(run).await;
+    let mut handle = tokio::spawn(run);
+    let outcome = tokio::select! {
+        outcome = &mut handle => outcome,
+        _ = stop.cancelled() => match tokio::time::timeout(TASK_STOP_TIMEOUT, &mut handle).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                // A round still running (a long poll, an upload) must not outlive its agent.
+                log::warn!("{name} did not stop in time: aborted");
+                handle.abort();
+                return;
+            }
+        },
+    };
     if stop.is_cancelled() && matches!(outcome, Ok(Ok(()))) {
         return;
     }
@@ -397,7 +412,8 @@ async fn prune_store(store: Store, connectors: Vec<Arc<dyn Connector>>, ttl_secs
                 for c in &connectors {
                     n += c.prune(db, cutoff)?;
                 }
-                Ok(n)
+                let live: Vec<String> = connectors.iter().map(|c| c.target().to_string()).collect();
+                Ok(n + connectors::prune_retired(db, &live, cutoff)?)
             })
             .await;
         match pruned {

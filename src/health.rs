@@ -51,6 +51,15 @@ impl Health {
         changed
     }
 
+    /// Records an error for `driver` without touching its state.
+    pub fn note_error(&self, driver: &str, error: &str) {
+        let mut map = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(driver) {
+            entry.errors += 1;
+            entry.last_error = Some(error.to_string());
+        }
+    }
+
     pub fn snapshot(&self) -> BTreeMap<String, DriverHealth> {
         self.drivers.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }

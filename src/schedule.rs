@@ -82,14 +82,17 @@ impl<'a, E> Job<'a, E> {
     }
 }
 
-/// Runs `jobs` on their intervals until `stop`, one at a time, in order, a failed job
-/// ending the round: the peer is likely down for all of them, so every job waits for the
-/// shared back-off. `wake` makes every job due at once (`poll_now`). A [`Fatal`] error
-/// (the agent cannot go on) ends the loop with that error; the agent then stops.
+/// Runs `jobs` on their intervals until `stop`, one at a time, in order. A job failing
+/// because the peer is away (`Transient`, `Auth`) ends the round: the peer is likely down
+/// for all of them, so every job waits for the shared back-off. Any other failure (a
+/// refusal, an unreadable reply, corrupt state) concerns that job only: it is logged as a
+/// warning, shown as the peer's last error, and the other jobs go on. `wake` makes every
+/// job due at once (`poll_now`). A [`Fatal`] error (the agent cannot go on) ends the loop
+/// with that error; the agent then stops.
 ///
 /// [`Fatal`]: crate::connectors::ErrorClass::Fatal
 pub async fn run_jobs<E>(
-    source: &str,
+    peer: &crate::connectors::Peer,
     jobs: &[Job<'_, E>],
     wake: Option<&tokio::sync::Notify>,
     stop: &tokio_util::sync::CancellationToken,
@@ -113,6 +116,7 @@ where
             _ = tokio::time::sleep_until(at) => {}
             _ = woken => schedule.all_due(now()),
         }
+        use crate::connectors::ErrorClass;
         let mut failed = None;
         for (i, job) in jobs.iter().enumerate() {
             if !schedule.due(i, now()) {
@@ -120,18 +124,21 @@ where
             }
             match (job.run)().await {
                 Ok(()) => schedule.done(i, now()),
-                Err(e) => {
+                Err(e) if e.class() == ErrorClass::Fatal => return Err(e),
+                Err(e) if matches!(e.class(), ErrorClass::Transient | ErrorClass::Auth) => {
                     failed = Some((job.name, e));
                     break;
+                }
+                Err(e) => {
+                    log::warn!("{}: {}: {e}", peer.source, job.name);
+                    peer.note_error(&format!("{}: {e}", job.name));
+                    schedule.done(i, now());
                 }
             }
         }
         let wait = schedule.ended(failed.is_none(), now());
         if let Some((name, e)) = failed {
-            if e.class() == crate::connectors::ErrorClass::Fatal {
-                return Err(e);
-            }
-            log::debug!("{source}: {name}: {e}; next try in {wait:?}");
+            log::debug!("{}: {name}: {e}; next try in {wait:?}", peer.source);
         }
     }
 }
@@ -199,8 +206,9 @@ mod tests {
             }
         });
         let stop = tokio_util::sync::CancellationToken::new();
+        let (peer, _writer) = crate::connectors::peer::test_peer(Duration::ZERO);
         let started = Instant::now();
-        let ended = run_jobs("test/x", &[job], None, &stop).await;
+        let ended = run_jobs(&peer, &[job], None, &stop).await;
         assert!(matches!(ended, Err(Failure(Fatal))), "{ended:?}");
         assert_eq!(runs.load(Ordering::SeqCst), 4);
         // 2 s and 4 s of back-off after the two transient failures, then 1 s of interval.
@@ -223,8 +231,38 @@ mod tests {
             s.cancel();
         };
         let jobs = [job];
-        let (ended, ()) = tokio::join!(run_jobs("test/x", &jobs, Some(&wake), &stop), stopper);
+        let (peer, _writer) = crate::connectors::peer::test_peer(Duration::ZERO);
+        let (ended, ()) = tokio::join!(run_jobs(&peer, &jobs, Some(&wake), &stop), stopper);
         assert!(ended.is_ok());
         assert_eq!(runs.load(Ordering::SeqCst), 1, "woken once, not due again within 10 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_that_fails_for_itself_does_not_hold_up_the_others() {
+        use crate::connectors::ErrorClass::BadReply;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (broken, after) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let jobs = [
+            Job::new("broken", S(10), Duration::ZERO, || async {
+                broken.fetch_add(1, Ordering::SeqCst);
+                Err(Failure(BadReply))
+            }),
+            Job::new("after", S(10), Duration::ZERO, || async {
+                after.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }),
+        ];
+        let (peer, _writer) = crate::connectors::peer::test_peer(Duration::ZERO);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let s = stop.clone();
+        let stopper = async move {
+            tokio::time::sleep(S(25)).await;
+            s.cancel();
+        };
+        let (ended, ()) = tokio::join!(run_jobs(&peer, &jobs, None, &stop), stopper);
+        assert!(ended.is_ok());
+        assert_eq!((broken.load(Ordering::SeqCst), after.load(Ordering::SeqCst)), (3, 3), "both ran at 0, 10 and 20 s");
+        let health = peer.health_now().expect("health");
+        assert!(health.last_error.as_deref().is_some_and(|e| e.contains("broken")), "{health:?}");
     }
 }

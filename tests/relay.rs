@@ -64,12 +64,10 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     let mut agent = Agent::start(&write_config(&dir, "crash", broker.port, http, "", ""), http);
     const N: usize = 300;
     let mut acked: BTreeMap<usize, String> = BTreeMap::new();
-    let mut kills = 0;
     for i in 0..N {
         // Kill the agent twice while events are flowing, right after an acknowledgement.
         if i == 100 || i == 200 {
             agent.kill();
-            kills += 1;
             agent.restart();
         }
         // Retried with the same dedup key until acknowledged.
@@ -80,7 +78,6 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
         });
         acked.insert(i, r.json()["events"][0]["id"].as_str().expect("id").to_string());
     }
-    assert_eq!(kills, 2);
     let seen = rec.wait_until(WAIT, "all acknowledged events", |s| {
         arrivals(s, "app/c").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= N
     });

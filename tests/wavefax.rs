@@ -496,23 +496,30 @@ fn a_file_the_server_cannot_fetch_for_a_moment_is_relayed_whole_once_it_can() {
 #[test]
 fn a_merged_send_cut_off_by_a_crash_is_adopted_though_the_server_renamed_its_file() {
     // Issue 10 item 11: the server lists only sent faxes and gives a merged fax a file id of
-    // its own; the agent must find the job by what it sent, never submit a second time.
-    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "100", "--rename-merged"]);
+    // its own; the agent must find the job by what it sent, never submit a second time. Jobs
+    // take ~3 s to be sent (7 steps of 400 ms), so the first lookups after the restart see
+    // only the earlier fax, which matches number and subject but belongs to another command.
+    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "400", "--rename-merged"]);
     let mut s = fax_site("fax-merge-crash", &sim, "poll_in_secs = 0");
     let docs = json!([{"data": "SUkqAA==", "filename": "a.tif"}, {"data": "SUkqAA==", "filename": "b.tif"}]);
-    s.send("merge-1", "fax.send", json!({"to": "87057352", "subject": "Quote", "documents": docs}));
-    wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 1).then_some(()));
+    let fax = json!({"to": "87057352", "subject": "Quote", "documents": docs});
+    // An earlier fax to the same number with the same subject: it must never be adopted.
+    let earlier = s.call("merge-0", "fax.send", fax.clone());
+    let earlier_id = earlier["data"]["faxids"][0].as_str().expect("earlier fax").to_string();
+    s.wait_event("fax.status", "the earlier fax sent", |d| d["faxid"] == earlier_id.as_str() && d["final"] == true);
+    s.send("merge-1", "fax.send", fax);
+    wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 2).then_some(()));
     s.agent.kill();
     s.agent.restart();
     let result = s.result("merge-1");
-    assert_eq!(
-        (result["status"].as_str(), result["data"]["recovered"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{result}"
-    );
+    let recovered = (result["status"].as_str(), result["data"]["recovered"].as_bool());
+    assert_eq!(recovered, (Some("ok"), Some(true)), "{result}");
+    let adopted = result["data"]["faxids"].as_array().expect("faxids");
+    assert_eq!(adopted.len(), 1, "{result}");
+    assert_ne!(adopted[0].as_str(), Some(earlier_id.as_str()), "the earlier command's fax is not adopted");
     let state = sim.state();
-    assert_eq!(state["calls"]["submitfaxmerge"], 1, "submitted once");
-    assert_eq!(state["out"].as_array().map(Vec::len), Some(1), "one job on the server");
+    assert_eq!(state["calls"]["submitfaxmerge"], 2, "each command submitted once");
+    assert_eq!(state["out"].as_array().map(Vec::len), Some(2), "two jobs on the server");
 }
 
 #[test]
@@ -537,7 +544,9 @@ fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_serv
     assert_eq!((resolved["submitted"].as_bool(), resolved["faxids"].as_array().map(Vec::len)), (Some(false), Some(0)));
     assert_eq!(again.state()["calls"]["submitfax"], Value::Null, "looked, never submitted on its own");
     let polls = again.state()["calls"]["getoutfaxids"].as_u64().expect("looked once");
-    std::thread::sleep(Duration::from_secs(2));
+    // A barrier: an outbound round run by the command itself, after the settlement.
+    let polled = s.call("poll-after", "fax.poll_now", json!({}));
+    assert_eq!(polled["status"], "ok", "{polled}");
     assert_eq!(again.state()["calls"]["getoutfaxids"].as_u64(), Some(polls), "settled once");
 }
 

@@ -76,10 +76,15 @@ thread_local! {
 /// Runs `f` (a serialization) with every [`Secret`] serializing in its redacted form: the
 /// one place secrets are hidden from status output, whatever struct holds them.
 pub fn redacting<T>(f: impl FnOnce() -> T) -> T {
-    let before = REDACTING.with(|r| r.replace(true));
-    let out = f();
-    REDACTING.with(|r| r.set(before));
-    out
+    /// Restores the flag however `f` ends (a panic included).
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REDACTING.with(|r| r.set(self.0));
+        }
+    }
+    let _restore = Restore(REDACTING.with(|r| r.replace(true)));
+    f()
 }
 
 impl Serialize for Secret {

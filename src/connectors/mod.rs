@@ -105,6 +105,42 @@ pub const KINDS: &[Kind] = &[
     wavefax::KIND,
 ];
 
+/// Forgets the finished state of instances no longer configured (a gateway removed or
+/// renamed by `agent.config.set`), which no connector prunes any more: per-item `kv` keys
+/// (`prefix/item`, see [`state::Key::item`]), spool rows with nothing left to do, and
+/// finished outbound faxes. `live` holds the configured instances' targets.
+pub fn prune_retired(db: &mut Db<'_>, live: &[String], cutoff_ms: u64) -> Result<usize, StoreError> {
+    let scopes: Vec<String> = {
+        let mut stmt = db.conn().prepare("SELECT DISTINCT scope FROM kv UNION SELECT DISTINCT source FROM spool")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let cutoff = cutoff_ms as i64;
+    let mut n = 0;
+    for scope in scopes.iter().filter(|s| !live.contains(s) && s.contains('/')) {
+        n += db.conn().execute(
+            "DELETE FROM kv WHERE scope = ?1 AND updated_ms < ?2 AND instr(key, '/') > 0",
+            rusqlite::params![scope, cutoff],
+        )?;
+        n += db.conn().execute(
+            "DELETE FROM spool WHERE source = ?1 AND state IN ('done', 'no_file') AND updated_ms < ?2",
+            rusqlite::params![scope, cutoff],
+        )?;
+    }
+    let servers: Vec<String> = {
+        let mut stmt = db.conn().prepare("SELECT DISTINCT server FROM fax_out")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for server in servers.iter().filter(|s| !live.contains(&format!("wavefax/{s}"))) {
+        n += db.conn().execute(
+            "DELETE FROM fax_out WHERE server = ?1 AND final = 1 AND updated_ms < ?2",
+            rusqlite::params![server, cutoff],
+        )?;
+    }
+    Ok(n)
+}
+
 /// Builds every configured instance of every kind in `kinds`.
 pub async fn build(kinds: &[Kind], ctx: &Ctx) -> anyhow::Result<Connectors> {
     let mut all = Vec::new();

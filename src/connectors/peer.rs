@@ -168,11 +168,13 @@ impl Peer {
     }
 
     /// Records whether the peer answered; raises `device.down`/`device.up` on a change.
+    /// The health table and the memory of the last event change under one lock, so two
+    /// exchanges ending together can never leave them disagreeing.
     pub async fn mark(&self, up: bool, error: Option<String>) {
         let state = if up { State::Up } else { State::Down };
-        let changed = self.health.set(&self.source, state, error.clone());
         let raised = {
             let mut was_down = self.was_down.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = self.health.set(&self.source, state, error.clone());
             match (changed, up, *was_down) {
                 (true, false, _) => {
                     *was_down = true;
@@ -194,11 +196,30 @@ impl Peer {
         }
     }
 
-    /// Records an error that did not come from an exchange (a failed background job).
-    pub fn note_error(&self, error: &str) {
-        let state = self.health.snapshot().get(&self.source).map_or(State::Starting, |h| h.state);
-        self.health.set(&self.source, state, Some(error.to_string()));
+    /// This peer's row of the health table.
+    pub fn health_now(&self) -> Option<crate::health::DriverHealth> {
+        self.health.snapshot().remove(&self.source)
     }
+
+    /// Records an error that did not come from an exchange (a failed background job, a
+    /// refused setting): shown as the peer's last error, its state unchanged.
+    pub fn note_error(&self, error: &str) {
+        self.health.note_error(&self.source, error);
+    }
+}
+
+/// A peer `goip/gw1` on a fresh store, for tests.
+#[cfg(test)]
+pub(crate) fn test_peer(retry: Duration) -> (Peer, crate::store::WriterHandle) {
+    let (store, writer) = crate::store::tests::open_temp("peer");
+    let ctx = super::Ctx {
+        config: crate::config::Config::default(),
+        store,
+        health: Health::default(),
+        metrics: Metrics::default(),
+    };
+    let name = PeerName { kind: "goip", label: "device", name: "gw1".into() };
+    (Peer::new(&ctx, name, retry), writer)
 }
 
 #[cfg(test)]
@@ -222,15 +243,7 @@ mod tests {
     }
 
     async fn peer(retry_secs: u64) -> (Peer, crate::store::WriterHandle) {
-        let (store, writer) = crate::store::tests::open_temp("peer");
-        let ctx = super::super::Ctx {
-            config: crate::config::Config::default(),
-            store,
-            health: Health::default(),
-            metrics: Metrics::default(),
-        };
-        let name = PeerName { kind: "goip", label: "device", name: "gw1".into() };
-        (Peer::new(&ctx, name, Duration::from_secs(retry_secs)), writer)
+        test_peer(Duration::from_secs(retry_secs))
     }
 
     #[tokio::test(start_paused = true)]

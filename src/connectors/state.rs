@@ -65,10 +65,6 @@ impl<T: Stored> Key<T> {
         Key { name: std::borrow::Cow::Owned(format!("{prefix}/{item}")), _value: PhantomData }
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The value under `scope`, `None` when absent; an undecodable value is an error.
     pub fn get(&self, db: &mut Db<'_>, scope: &str) -> Result<Option<T>, StoreError> {
         let Some(raw) = db.kv_get(scope, &self.name)? else { return Ok(None) };
@@ -136,6 +132,24 @@ mod tests {
                 let n = prune_items(db, "goip/a", &["tid"], db.now_ms() + 1000)?;
                 assert_eq!(COUNTER.get(db, "goip/a")?, Some(5), "counters stay");
                 assert_eq!(Key::<u64>::item("tid", 8).get(db, "goip/b")?, Some(1), "other scopes stay");
+                Ok(n)
+            })
+            .await
+            .expect("prune");
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn a_retired_instance_s_finished_state_is_pruned_and_a_live_one_s_is_not() {
+        let (store, _writer) = open_temp("retired");
+        let n = store
+            .call(|db| {
+                Key::<u64>::item("tid", 1).put(db, "goip/old", &1)?;
+                Key::<u64>::item("tid", 1).put(db, "goip/live", &1)?;
+                COUNTER.put(db, "goip/old", &5)?;
+                let n = crate::connectors::prune_retired(db, &["goip/live".to_string()], db.now_ms() + 1000)?;
+                assert_eq!(Key::<u64>::item("tid", 1).get(db, "goip/live")?, Some(1), "live state stays");
+                assert_eq!(COUNTER.get(db, "goip/old")?, Some(5), "counters are never pruned");
                 Ok(n)
             })
             .await

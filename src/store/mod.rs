@@ -157,17 +157,6 @@ impl Store {
         self.call(move |db| db.ack(&seqs)).await
     }
 
-    pub async fn kv_get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let (scope, key) = (scope.to_string(), key.to_string());
-        self.call(move |db| db.kv_get(&scope, &key)).await
-    }
-
-    pub async fn kv_put(&self, scope: &str, key: &str, value: Vec<u8>) -> Result<(), StoreError> {
-        let (scope, key) = (scope.to_string(), key.to_string());
-        self.call(move |db| db.kv_put(&scope, &key, &value)).await
-    }
-
-    /// The stats after the last commit.
     pub fn stats(&self) -> StoreStats {
         self.stats.borrow().clone()
     }

@@ -227,6 +227,6 @@ impl Driver {
             }),
             Job::new("stats", stats_every, stats_every, || self.stats_snapshot()),
         ];
-        run_jobs(&self.source, &jobs, None, &stop).await
+        run_jobs(&self.peer, &jobs, None, &stop).await
     }
 }

@@ -7,7 +7,7 @@
 //! device's `13 Duplicated TaskId` tells us it already has them: never sent twice.
 
 use super::device::DeviceError;
-use super::driver::Driver;
+use super::driver::{Driver, DriverError};
 use super::protocol::args::{self, Callbacks};
 use super::protocol::reply::{self, ReplyError, TaskResult};
 use super::protocol::request::Call;
@@ -64,8 +64,8 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
     registry.register(&target, "device.poll_now", true, move |_| {
         let d = d.clone();
         async move {
-            d.subscribe().await.map_err(|e| CommandError::new("device_error", e.to_string()))?;
-            let n = d.poll_sms().await.map_err(|e| CommandError::new("device_error", e.to_string()))?;
+            d.subscribe().await.map_err(driver_error)?;
+            let n = d.poll_sms().await.map_err(driver_error)?;
             Ok(Outcome::data(json!({"subscribed": true, "sms_seen": n})))
         }
     });
@@ -77,6 +77,13 @@ fn device_error(e: DeviceError) -> CommandError {
 
 fn reply_error(e: ReplyError) -> CommandError {
     device_error(DeviceError::Reply(e))
+}
+
+fn driver_error(e: DriverError) -> CommandError {
+    match e {
+        DriverError::Device(e) => device_error(e),
+        DriverError::Store(e) => store_error(e),
+    }
 }
 
 fn store_error(e: StoreError) -> CommandError {

@@ -34,6 +34,9 @@ pub enum DriverError {
     /// The submit was sent and no answer came back: the server may have the fax.
     #[error("{0}")]
     SubmitUncertain(String),
+    /// The server refused the submit (kept with the steps: a resumed send answers the same).
+    #[error("refused: {0}")]
+    Refused(String),
     /// A submit whose answer was lost is not listed on the server (yet): looked for again.
     #[error("the submitted job is not listed on the server yet")]
     NotListedYet,
@@ -51,7 +54,7 @@ impl Classify for DriverError {
             DriverError::Server(e) => e.class(),
             DriverError::Store(e) => e.class(),
             // Final answers about the cloud's request: never retried, no word on the server.
-            DriverError::Document(_) | DriverError::SubmitUncertain(_) => ErrorClass::Refused,
+            DriverError::Document(_) | DriverError::SubmitUncertain(_) | DriverError::Refused(_) => ErrorClass::Refused,
             // Looked for again while the command's window lasts.
             DriverError::NotListedYet => ErrorClass::Transient,
         }
@@ -170,7 +173,7 @@ impl Driver {
                 self.inbox_round().await.map(drop)
             }),
         ];
-        run_jobs(&self.source, &jobs, Some(&self.wake), &stop).await
+        run_jobs(&self.peer, &jobs, Some(&self.wake), &stop).await
     }
 
     /// One inbox round: acknowledged deletes, re-offers and uploads, then new faxes.

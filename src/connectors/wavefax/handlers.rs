@@ -25,6 +25,7 @@ pub fn command_error(e: DriverError) -> CommandError {
         DriverError::Document(why) => CommandError::new("document", why),
         DriverError::SubmitUncertain(why) => CommandError::new("submit_uncertain", why),
         e @ DriverError::NotListedYet => CommandError::new("submit_uncertain", e.to_string()),
+        DriverError::Refused(why) => CommandError::new("refused", why),
         DriverError::Store(e) => CommandError::new("store", e.to_string()),
         DriverError::Server(ServerError::TooLarge(n)) => {
             CommandError::new("document", format!("larger than max_file_bytes ({n})"))

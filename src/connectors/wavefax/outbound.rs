@@ -15,8 +15,10 @@
 use super::driver::{Driver, DriverError};
 use super::protocol::args::{Document, SendPlan, Source};
 use super::protocol::recovery::{self, Submitted};
+use super::protocol::reply::ReplyError;
 use super::protocol::reply::{self, OutFax};
 use super::protocol::request::{Call, format_time};
+use super::server::ServerError;
 use super::state::{self, OpenFax, Steps, Tracked};
 use crate::connectors::files::chunks::sha256_hex;
 use crate::event::now_ms;
@@ -110,6 +112,9 @@ impl Driver {
         if let Some(ids) = &steps.faxids {
             return Ok(self.send_result(plan, ids, &steps, false));
         }
+        if let Some(why) = &steps.refused {
+            return Err(DriverError::Refused(why.clone()));
+        }
         steps.fileids.resize(plan.documents.len(), None);
         for (i, doc) in plan.documents.iter().enumerate() {
             if steps.fileids[i].is_some() {
@@ -143,8 +148,27 @@ impl Driver {
             [one] => Call::SubmitFax { faxnum: plan.faxnum.clone(), fileid: one.clone(), opts: plan.opts.clone() },
             _ => Call::SubmitFaxMerge { faxnum: plan.faxnum.clone(), fileids, opts: plan.opts.clone() },
         };
-        let ids = reply::fax_ids(&self.call(&call).await?)?;
+        // After the mark, only two answers are certain: the ids, or the server's refusal.
+        // Anything else (an unreadable reply, an HTTP error) may hide a job the server took.
+        let ids = match self.call(&call).await.map(|r| reply::fax_ids(&r)) {
+            Ok(Ok(ids)) => ids,
+            Err(ServerError::Reply(ReplyError::Server { code, name, msg })) => {
+                steps.refused = Some(format!("code {code} ({name}) {msg}").trim().to_string());
+                self.save_steps(cmd_id, &steps).await?;
+                return Err(ServerError::Reply(ReplyError::Server { code, name, msg }).into());
+            }
+            Err(e) if e.is_transient() => return Err(e.into()),
+            Ok(Err(e)) => return Err(self.uncertain(format!("the submit's reply could not be read ({e})"))),
+            Err(e) => return Err(self.uncertain(format!("the submit was answered {e}"))),
+        };
         self.commit_submitted(cmd_id, plan, steps, ids, false).await
+    }
+
+    fn uncertain(&self, why: String) -> DriverError {
+        log::warn!("{}: {why}; the server may have the fax", self.source);
+        DriverError::SubmitUncertain(format!(
+            "{why}: the server may have the fax; the agent looks for it and reports fax.submit_resolved"
+        ))
     }
 
     async fn commit_submitted(
@@ -223,8 +247,10 @@ impl Driver {
             subject: &steps.subject,
             recipient: &steps.recipient,
         };
+        let server = self.name.clone();
+        let owned = self.store.call(move |db| state::tracked_ids(db, &server)).await?;
         let mut found = Vec::new();
-        for id in ids.into_iter().rev().take(RECOVERY_MAX) {
+        for id in ids.into_iter().rev().filter(|id| !owned.contains(id)).take(RECOVERY_MAX) {
             let fax = match self.call(&Call::GetOutFax { faxid: id.clone() }).await {
                 Ok(map) => reply::out_fax(map)?,
                 Err(e) if e.is_unknown_fax() => continue,
@@ -234,6 +260,8 @@ impl Driver {
                 found.push(id);
             }
         }
+        // The newest matches, as many as the submit makes (a fax and its mail jobs).
+        found.truncate(usize::from(!steps.faxnum.is_empty()) + steps.mail_count);
         super::protocol::inbox::sort_ids(&mut found);
         Ok(found)
     }

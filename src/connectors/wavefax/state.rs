@@ -49,12 +49,15 @@ pub struct Steps {
     pub subject: String,
     #[serde(default)]
     pub recipient: String,
+    /// The server refused the submit (its code and meaning): nothing was submitted.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 impl Steps {
     /// The submit went out and its answer never came.
     pub fn uncertain(&self) -> bool {
-        self.submit_started_ms.is_some() && self.faxids.is_none()
+        self.submit_started_ms.is_some() && self.faxids.is_none() && self.refused.is_none()
     }
 }
 
@@ -77,12 +80,27 @@ pub fn uncertain_sends(db: &mut Db<'_>, scope: &str) -> Result<Vec<(String, Step
     };
     let mut out = Vec::new();
     for cmd in cmds {
-        let steps = load_steps(db, scope, &cmd)?;
+        let steps = match load_steps(db, scope, &cmd) {
+            Ok(s) => s,
+            // One corrupt row is reported and skipped; it never stops the others.
+            Err(e @ StoreError::Corrupt { .. }) => {
+                log::warn!("{scope}: {e}; that send is not settled");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if steps.uncertain() && db.command_finished(&cmd)? {
             out.push((cmd, steps));
         }
     }
     Ok(out)
+}
+
+/// Every fax id tracked for `server` (a recovery never adopts a job another command owns).
+pub fn tracked_ids(db: &mut Db<'_>, server: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = db.conn().prepare_cached("SELECT faxid FROM fax_out WHERE server = ?1")?;
+    let rows = stmt.query_map([server], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// A fax to track, as committed with the send that made it.

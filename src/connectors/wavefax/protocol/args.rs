@@ -72,9 +72,12 @@ fn document(i: usize, d: &Value, max_bytes: usize) -> Result<Document, String> {
         }
         _ => return Err(at("give exactly one of `url` and `data`")),
     };
+    // The name as putfile will send it (cut at a line break, see `content_disposition`):
+    // its extension is what the server goes by.
     let filename = filename
         .map(str::to_string)
         .or(default_name)
+        .map(|n| n.split(['\r', '\n']).next().unwrap_or_default().to_string())
         .filter(|n| n.contains('.'))
         .ok_or_else(|| at("`filename` with an extension is needed (the server picks the document type by it)"))?;
     Ok(Document { source, filename, sha256 })
