@@ -119,6 +119,7 @@ fn received_sms_reach_the_cloud_once_by_push_and_poll_across_an_agent_crash_and_
     // The agent dies; a message arrives meanwhile; the device keeps pushing it.
     s.agent.kill();
     sim.receive("2B", "10086", "while down");
+    // Part of the scenario: the device tries (and fails) to push while the agent is away.
     std::thread::sleep(Duration::from_millis(1500));
     s.agent.restart();
     s.wait_event("sms.received", "the SMS that came while down", |d| d["text"] == "while down");
@@ -249,6 +250,7 @@ fn an_unreachable_device_raises_down_then_up_and_a_command_waits_for_it() {
     let status = s.agent_status();
     assert_eq!(status["drivers"]["goip/gw1"]["state"], "down", "{status}");
     s.send("wait-1", "sms.send", json!({"to": "1", "text": "x"}));
+    // Part of the scenario: the command has to wait for the device, which comes back later.
     std::thread::sleep(Duration::from_secs(1));
     let _sim = Sim::goip(&["--listen", &format!("127.0.0.1:{port}")]);
     s.wait_event("device.up", "device.up", |_| true);

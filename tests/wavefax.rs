@@ -362,6 +362,8 @@ fn a_wrong_password_raises_device_down_once_and_is_not_retried_in_a_loop() {
     let r =
         s.call("send-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "eA==", "filename": "a.pdf"}]}));
     assert_eq!(r["error"]["code"], "auth_failed", "{r}");
+    // A window of three inbox rounds (poll_in_secs = 1): during the back-off none of them may
+    // log in. (Nothing else marks a round that stops before the server, so time it is.)
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(sim.state()["logins"], 1, "one login attempt during the back-off");
     assert_eq!(s.events("device.down").len(), 1);
