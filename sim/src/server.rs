@@ -35,6 +35,27 @@ struct Route {
     run: Handler,
 }
 
+/// A simulator's control API (not part of the device's API): `GET /sim/state` and
+/// `POST /sim/…`.
+pub trait Controlled: Clone + Send + Sync + 'static {
+    fn state(&self) -> Value;
+    fn control(&self, req: &Request) -> Response;
+}
+
+/// Adds `sim`'s control API to `router`.
+pub fn control_routes<S: Controlled>(router: &mut Router, sim: &S) {
+    let s = sim.clone();
+    router.route(Method::GET, "/sim/state", move |_| {
+        let s = s.clone();
+        async move { ok_json(&s.state()) }
+    });
+    let s = sim.clone();
+    router.prefix(Method::POST, "/sim/", move |req| {
+        let s = s.clone();
+        async move { s.control(&req) }
+    });
+}
+
 /// Routes by method and path. The first matching route wins; a path that matches only
 /// with another method answers 405, an unknown path 404.
 #[derive(Default)]

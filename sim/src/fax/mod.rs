@@ -159,16 +159,7 @@ impl Sim {
                 bytes_response(sim.docs().get(name).cloned())
             }
         });
-        let sim = self.clone();
-        router.route(Method::GET, "/sim/state", move |_| {
-            let sim = sim.clone();
-            async move { ok_json(&sim.state()) }
-        });
-        let sim = self.clone();
-        router.prefix(Method::POST, "/sim/", move |req| {
-            let sim = sim.clone();
-            async move { sim.control(&req) }
-        });
+        crate::server::control_routes(&mut router, self);
         router
     }
 
@@ -192,7 +183,7 @@ impl Sim {
         json!({"out": out, "files": files, "inbox": inbox, "logins": s.logins, "calls": s.calls})
     }
 
-    fn control(&self, req: &Request) -> Response {
+    pub fn control(&self, req: &Request) -> Response {
         if let Some(name) = req.uri().path().strip_prefix("/sim/docs/").filter(|n| !n.is_empty()) {
             self.docs().insert(name.to_string(), req.body().to_vec());
             return ok_json(&json!({"url": format!("/docs/{name}"), "bytes": req.body().len()}));
@@ -297,5 +288,15 @@ impl Sim {
             _ => Err(codes::INTERNAL_ERROR),
         };
         result.unwrap_or_else(failure)
+    }
+}
+
+impl crate::server::Controlled for Sim {
+    fn state(&self) -> Value {
+        Sim::state(self)
+    }
+
+    fn control(&self, req: &Request) -> Response {
+        Sim::control(self, req)
     }
 }

@@ -141,16 +141,7 @@ impl Sim {
                 });
             }
         }
-        let sim = self.clone();
-        router.route(Method::GET, "/sim/state", move |_| {
-            let sim = sim.clone();
-            async move { ok_json(&sim.state()) }
-        });
-        let sim = self.clone();
-        router.prefix(Method::POST, "/sim/", move |req| {
-            let sim = sim.clone();
-            async move { sim.control(&req) }
-        });
+        crate::server::control_routes(&mut router, self);
         router
     }
 
@@ -195,7 +186,7 @@ impl Sim {
             "sessions": inner.sessions.len(), "pushes_queued": queued, "pushes_delivered": delivered})
     }
 
-    fn control(&self, req: &Request) -> Response {
+    pub fn control(&self, req: &Request) -> Response {
         let body: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
         match req.uri().path() {
             "/sim/sms" => {
@@ -484,4 +475,14 @@ fn manage_tasks(gw: &mut Gateway, path: &str, body: &Value) -> Response {
         })
         .collect();
     ok_json(&json!({"code": 200, "reason": "OK", "results": results}))
+}
+
+impl crate::server::Controlled for Sim {
+    fn state(&self) -> Value {
+        Sim::state(self)
+    }
+
+    fn control(&self, req: &Request) -> Response {
+        Sim::control(self, req)
+    }
 }
