@@ -159,6 +159,8 @@ fn older_firmware_form_pushes_and_every_port_name_reach_the_cloud_and_an_odd_row
     // Z were refused or garbled; one odd row lost its whole push.
     let sim = Sim::goip(&["--form-pushes"]);
     let s = site("goip-forms", &sim.url(), "poll_sms_secs = 0");
+    // No poll: the messages come by push only, once the agent has told the device where.
+    wait_for(WAIT, "the sms_url set", || sim.state()["sms_url"].as_str().filter(|u| !u.is_empty()).map(drop));
     for (port, text) in [("12.sp256.101", "from the pool"), ("4.28", "slot 28"), ("x?y", "odd port")] {
         sim.receive(port, "10010", text);
     }
