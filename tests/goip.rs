@@ -273,6 +273,9 @@ fn a_session_the_device_forgot_is_reopened_and_the_command_retried_once() {
     assert_eq!(sim.state()["sessions"], 1, "one new session");
     let set = s.call("set-1", "device.command", json!({"op": "set", "params": {"sms_url": "http://127.0.0.1:9/x"}}));
     assert_eq!(set["data"]["sms_url"], "http://127.0.0.1:9/x", "{set}");
+    // A body command (set has none, seed §5.1.3) goes rc4-encrypted.
+    let lock = s.call("lock-1", "device.command", json!({"op": "lock", "ports": "1A"}));
+    assert_eq!(lock["status"], "ok", "{lock}");
     let posted = sim.state()["requests"]
         .as_array()
         .expect("log")
@@ -280,5 +283,7 @@ fn a_session_the_device_forgot_is_reopened_and_the_command_retried_once() {
         .rev()
         .find(|r| r["path"] == "/goip_send_cmd.html")
         .cloned();
-    assert_eq!(posted.map(|r| r["cipher"].clone()), Some(json!("rc4")), "an rc4 body decrypted by the device");
+    let posted = posted.expect("the lock reached the device");
+    assert_eq!(posted["cipher"], "rc4", "{posted}");
+    assert_eq!(posted["body"]["op"], "lock", "an rc4 body decrypted by the device: {posted}");
 }
