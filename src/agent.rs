@@ -210,7 +210,8 @@ async fn start(
             max_payload_bytes: config.mqtt.max_payload_bytes,
             metrics: metrics.clone(),
         };
-        router.route(Method::POST, "/v1/events", move |req| {
+        let guard = ingest.guard();
+        router.route_guarded(Method::POST, "/v1/events", guard, move |req| {
             let ingest = ingest.clone();
             async move { ingest.handle(req).await }
         });
@@ -240,6 +241,8 @@ async fn start(
     let limits = http::Limits {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_millis(config.http.request_timeout_ms),
+        max_buffered_bytes: config.http.max_buffered_bytes,
+        max_connections: config.http.max_connections,
     };
     http_tasks.spawn(http::serve(listener, router, limits, http_stop.clone(), http_tasks.clone()));
     log::info!(

@@ -93,3 +93,76 @@ fn a_secret_can_come_from_the_environment_and_is_named_when_missing() {
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains("s3cr3t-from-env"));
 }
+
+/// Opens a connection that announces a `len`-byte body to `/v1/events`, sends its headers
+/// and the first `sent` bytes, and withholds the rest.
+fn withheld_body(port: u16, token: Option<&str>, len: usize, sent: usize) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let head = format!("POST /v1/events HTTP/1.1\r\nHost: agent\r\n{auth}Content-Length: {len}\r\n\r\n");
+    s.write_all(head.as_bytes()).expect("headers");
+    s.write_all(&vec![b' '; sent]).expect("part of the body");
+    s
+}
+
+/// The status line's code of the reply on `s`, if one comes within `wait`.
+fn reply_within(s: &mut std::net::TcpStream, wait: std::time::Duration) -> Option<u16> {
+    use std::io::Read;
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).ok()?;
+    String::from_utf8_lossy(&buf[..n]).split(' ').nth(1).and_then(|c| c.parse().ok())
+}
+
+/// The status of the reply on `s`, which must come before the body is complete.
+fn status_of(s: &mut std::net::TcpStream) -> u16 {
+    reply_within(s, std::time::Duration::from_secs(10)).expect("a reply before the body is complete")
+}
+
+/// The agent's resident memory in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("kB")
+}
+
+#[test]
+fn unauthenticated_bodies_are_refused_on_their_headers_and_buffered_bodies_stay_within_the_budget() {
+    // Issue 18 item 3: 200 connections without a token, each announcing 1 MiB and withholding
+    // the end, took the agent from 11 MB to 213 MB: bodies were read before the token check.
+    let (agent, _dir) = agent("ingress-hostile", "max_buffered_bytes = 2097152\nmax_connections = 16\n");
+    let port = agent.http_port;
+    let mut open = Vec::new();
+    for _ in 0..200 {
+        let mut s = withheld_body(port, None, 1 << 20, 64 << 10);
+        assert_eq!(status_of(&mut s), 401, "refused on the headers, the body never read");
+        open.push(s);
+    }
+    // With a token, bodies are buffered only within max_buffered_bytes (2 MiB): two 1 MiB
+    // bodies in flight at most; the next is told to come back.
+    let mut held = Vec::new();
+    let busy = wait_for(std::time::Duration::from_secs(20), "a body over the budget refused", || {
+        let mut s = withheld_body(port, Some(TOKEN), 1 << 20, 1024);
+        match reply_within(&mut s, std::time::Duration::from_millis(300)) {
+            Some(status) => Some(status),
+            None => {
+                held.push(s); // reserved and waiting for its body
+                None
+            }
+        }
+    });
+    assert_eq!(busy, 503, "over the budget: busy, not buffered");
+    assert!(held.len() <= 2, "at most two 1 MiB bodies reserved, not {}", held.len());
+    let rss = rss_kib(agent.pid().expect("pid"));
+    println!("agent RSS under the attack: {rss} KiB");
+    assert!(rss < 64 * 1024, "memory stays bounded: {rss} KiB");
+    held.clear();
+    // The held bodies are gone: a good client is served again.
+    let ok = wait_for(std::time::Duration::from_secs(20), "a good client served", || {
+        let r = agent.post_events(&json!({"source": "a", "type": "x"}));
+        (r.status == 200).then_some(r)
+    });
+    assert_eq!(ok.json()["events"][0]["status"], "stored");
+    drop(open);
+}

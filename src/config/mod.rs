@@ -142,6 +142,10 @@ pub struct HttpConfig {
     pub request_timeout_ms: u64,
     /// Bearer token for `POST /v1/events`; empty disables the route.
     pub ingest_token: Secret,
+    /// Request bodies buffered at once, all requests together (beyond: 503 `busy`).
+    pub max_buffered_bytes: usize,
+    /// Connections served at once (more wait in the listen queue).
+    pub max_connections: usize,
 }
 
 fn default_log_level() -> String {
@@ -196,6 +200,8 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             request_timeout_ms: 10_000,
             ingest_token: Secret::default(),
+            max_buffered_bytes: 8 * 1024 * 1024,
+            max_connections: 64,
         }
     }
 }
@@ -296,6 +302,12 @@ impl Config {
         }
         if h.request_timeout_ms < 100 {
             return Err(invalid("http.request_timeout_ms", "must be at least 100"));
+        }
+        if h.max_buffered_bytes < h.max_body_bytes || h.max_buffered_bytes > 1 << 30 {
+            return Err(invalid("http.max_buffered_bytes", "must be at least http.max_body_bytes and at most 1 GiB"));
+        }
+        if !(1..=10_000).contains(&h.max_connections) {
+            return Err(invalid("http.max_connections", "must be 1-10000"));
         }
         let mut names = std::collections::HashSet::new();
         for (table, name_key, built, instances) in self.connector_tables() {

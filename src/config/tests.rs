@@ -31,6 +31,10 @@ fn a_bad_value_is_rejected_with_its_key() {
     assert!(err.to_string().starts_with("agent.id:"), "{err}");
     let err = Config::parse("[agent]\nid = \"a\"\n[http]\nlisten = \"nowhere\"\n").expect_err("listen");
     assert!(err.to_string().starts_with("http.listen:"), "{err}");
+    let err = Config::parse("[agent]\nid = \"a\"\n[http]\nmax_buffered_bytes = 1024\n").expect_err("budget");
+    assert!(err.to_string().starts_with("http.max_buffered_bytes:"), "{err}");
+    let err = Config::parse("[agent]\nid = \"a\"\n[http]\nmax_connections = 0\n").expect_err("connections");
+    assert!(err.to_string().starts_with("http.max_connections:"), "{err}");
     let err = Config::parse("[agent]\nid = \"a\"\n[store]\nsynchronous = \"off\"\n").expect_err("sync");
     assert!(err.to_string().contains("synchronous") || err.to_string().contains("off"), "{err}");
 }

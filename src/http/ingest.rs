@@ -28,8 +28,18 @@ pub struct Ingest {
 }
 
 impl Ingest {
+    /// The token check, run on the headers before the body is read.
+    pub fn guard(&self) -> super::router::Guard {
+        let token = self.token.clone();
+        std::sync::Arc::new(move |parts: &hyper::http::request::Parts| {
+            (!bearer_matches(&parts.headers, &token)).then(|| {
+                error(StatusCode::UNAUTHORIZED, "unauthorized", "a valid `Authorization: Bearer <token>` is required")
+            })
+        })
+    }
+
     pub async fn handle(&self, req: Request) -> Response {
-        if !self.authorized(&req) {
+        if !bearer_matches(req.headers(), &self.token) {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -77,16 +87,16 @@ impl Ingest {
             Err(e) => store_unavailable(&e, &self.metrics),
         }
     }
+}
 
-    fn authorized(&self, req: &Request) -> bool {
-        let given = req
-            .headers()
-            .get(hyper::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        constant_time_eq(given.as_bytes(), self.token.as_bytes())
-    }
+/// Whether `headers` carry `Authorization: Bearer <token>` (compared in constant time).
+fn bearer_matches(headers: &hyper::HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    constant_time_eq(given.as_bytes(), token.as_bytes())
 }
 
 /// The 503 every ingress answers when the store cannot take an event.

@@ -1,5 +1,9 @@
 //! Routes by method and path (exact, or every path below a prefix), and the response
 //! helpers handlers answer with. Connectors add their routes before the server starts.
+//!
+//! A route is found from the request line alone, and a route may carry a **guard** that
+//! checks the headers (a bearer token, a secret in the path) before the server reads a byte
+//! of the body: a request that cannot be authorised never costs its body's memory.
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -11,13 +15,27 @@ use std::sync::Arc;
 pub type Request = hyper::Request<Bytes>;
 pub type Response = hyper::Response<Full<Bytes>>;
 type RouteFn = Arc<dyn Fn(Request) -> crate::command::BoxFuture<Response> + Send + Sync>;
+/// Checks a request's line and headers; `Some` is the refusal to answer at once.
+pub type Guard = Arc<dyn Fn(&hyper::http::request::Parts) -> Option<Response> + Send + Sync>;
 
-struct Route {
+pub(super) struct Route {
     method: Method,
     path: String,
     /// Matches every path below `path` (which then ends with `/`).
     prefix: bool,
+    guard: Option<Guard>,
     run: RouteFn,
+}
+
+impl Route {
+    /// The guard's refusal, if any (before the body is read).
+    pub(super) fn refuse(&self, parts: &hyper::http::request::Parts) -> Option<Response> {
+        self.guard.as_ref().and_then(|g| g(parts))
+    }
+
+    pub(super) async fn run(&self, req: Request) -> Response {
+        (self.run)(req).await
+    }
 }
 
 /// Routes by method and path; drivers add theirs before the server starts.
@@ -33,7 +51,16 @@ impl Router {
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
-        self.add(method, path, false, f);
+        self.add(method, path, false, None, f);
+    }
+
+    /// Adds a route for exactly `path` whose `guard` checks the headers first.
+    pub fn route_guarded<F, Fut>(&mut self, method: Method, path: &str, guard: Guard, f: F)
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        self.add(method, path, false, Some(guard), f);
     }
 
     /// Adds a route for every path that starts with `prefix` (e.g. `/goip/`).
@@ -42,28 +69,53 @@ impl Router {
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
-        self.add(method, prefix, true, f);
+        self.add(method, prefix, true, None, f);
     }
 
-    fn add<F, Fut>(&mut self, method: Method, path: &str, prefix: bool, f: F)
+    /// Adds a prefix route whose `guard` checks the request line and headers first.
+    pub fn prefix_guarded<F, Fut>(&mut self, method: Method, prefix: &str, guard: Guard, f: F)
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        self.add(method, prefix, true, Some(guard), f);
+    }
+
+    fn add<F, Fut>(&mut self, method: Method, path: &str, prefix: bool, guard: Option<Guard>, f: F)
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route { method, path: path.to_string(), prefix, run });
+        self.routes.push(Route { method, path: path.to_string(), prefix, guard, run });
     }
 
-    pub(super) async fn dispatch(&self, req: Request) -> Response {
-        let path = req.uri().path();
-        let matching: Vec<&Route> =
-            self.routes.iter().filter(|r| if r.prefix { path.starts_with(&r.path) } else { path == r.path }).collect();
-        if matching.is_empty() {
-            return error(StatusCode::NOT_FOUND, "not_found", "no such path");
+    /// The route for a request line, or why there is none.
+    pub(super) fn find(&self, method: &Method, path: &str) -> Result<&Route, Miss> {
+        let mut matching =
+            self.routes.iter().filter(|r| if r.prefix { path.starts_with(&r.path) } else { path == r.path }).peekable();
+        if matching.peek().is_none() {
+            return Err(Miss::NoPath);
         }
-        match matching.into_iter().find(|r| r.method == req.method()) {
-            Some(route) => (route.run)(req).await,
-            None => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"),
+        matching.find(|r| r.method == method).ok_or(Miss::OtherMethod)
+    }
+}
+
+/// Why no route serves a request line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Miss {
+    NoPath,
+    OtherMethod,
+}
+
+impl Miss {
+    /// 404 or 405.
+    pub(super) fn response(self) -> Response {
+        match self {
+            Miss::NoPath => error(StatusCode::NOT_FOUND, "not_found", "no such path"),
+            Miss::OtherMethod => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path")
+            }
         }
     }
 }

@@ -1,14 +1,25 @@
-//! The hyper (HTTP/1.1) server: reads every body completely, within `http.max_body_bytes`
-//! (413 beyond) and `http.request_timeout_ms` (408 beyond), before a handler sees it. On
-//! stop the listener closes first, then open requests finish.
+//! The hyper (HTTP/1.1) server. For each request, in this order:
+//! 1. the route is found from the request line (404, 405), and its guard checks the headers
+//!    (401 for a wrong token or secret) — before a byte of the body is read;
+//! 2. a body announced larger than `http.max_body_bytes` is refused (413) unread;
+//! 3. the body's bytes are reserved from a budget shared by every request
+//!    (`http.max_buffered_bytes`); when it is spent the request is answered 503 `busy` with
+//!    `Retry-After` instead of being buffered;
+//! 4. the body is read within `http.max_body_bytes` (413) and `http.request_timeout_ms` (408).
+//!
+//! A request refused before its body is read gets `Connection: close`. At most
+//! `http.max_connections` connections are served at once; more wait in the listen queue.
+//! On stop the listener closes first, then open requests finish.
 
 use super::router::{Response, Router, error};
 use http_body_util::{BodyExt, Limited};
 use hyper::StatusCode;
 use hyper::body::Incoming;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,11 +28,49 @@ use tokio_util::task::TaskTracker;
 pub struct Limits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Body bytes buffered by all requests together, at most.
+    pub max_buffered_bytes: usize,
+    /// Connections served at once, at most.
+    pub max_connections: usize,
 }
 
-/// Reads the whole body within the limits, then routes.
-async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incoming>) -> Response {
+/// A response to a request whose body is left unread: the connection closes after it.
+fn closing(mut resp: Response) -> Response {
+    resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// Finds the route, checks the headers, reserves the body's bytes, reads it, then runs the
+/// handler.
+async fn handle(
+    router: Arc<Router>,
+    limits: Limits,
+    budget: Arc<Semaphore>,
+    req: hyper::Request<Incoming>,
+) -> Response {
     let (parts, body) = req.into_parts();
+    let route = match router.find(&parts.method, parts.uri.path()) {
+        Ok(route) => route,
+        Err(miss) => return closing(miss.response()),
+    };
+    if let Some(refusal) = route.refuse(&parts) {
+        return closing(refusal);
+    }
+    let announced = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limits.max_body_bytes) {
+        let reason = format!("the body is larger than {} bytes", limits.max_body_bytes);
+        return closing(error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", &reason));
+    }
+    // A chunked body of unknown length reserves the most it may be.
+    let reserve = announced.unwrap_or(limits.max_body_bytes).min(limits.max_body_bytes);
+    let _reserved = match u32::try_from(reserve).ok().and_then(|n| budget.clone().try_acquire_many_owned(n).ok()) {
+        Some(permit) => permit,
+        None => {
+            let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many request bodies in flight; retry");
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            return closing(resp);
+        }
+    };
     let collected =
         tokio::time::timeout(limits.request_timeout, Limited::new(body, limits.max_body_bytes).collect()).await;
     let bytes = match collected {
@@ -38,7 +87,7 @@ async fn handle(router: Arc<Router>, limits: Limits, req: hyper::Request<Incomin
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_body", &e.to_string()),
         Ok(Ok(c)) => c.to_bytes(),
     };
-    router.dispatch(hyper::Request::from_parts(parts, bytes)).await
+    route.run(hyper::Request::from_parts(parts, bytes)).await
 }
 
 /// Serves connections until `stop`; open requests finish (tracked by `tracker`).
@@ -50,7 +99,17 @@ pub async fn serve(
     tracker: TaskTracker,
 ) {
     let router = Arc::new(router);
+    let budget = Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS)));
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
+        // At the connection limit, stop accepting: new ones wait in the listen queue.
+        let slot = tokio::select! {
+            _ = stop.cancelled() => break,
+            slot = connections.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -63,12 +122,13 @@ pub async fn serve(
                 }
             },
         };
-        let router = router.clone();
+        let (router, budget) = (router.clone(), budget.clone());
         let stop = stop.clone();
         tracker.spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req| {
-                let router = router.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, req).await) }
+                let (router, budget) = (router.clone(), budget.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, req).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())

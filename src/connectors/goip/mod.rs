@@ -49,9 +49,10 @@ impl Connector for Driver {
 
     fn routes(self: Arc<Self>, router: &mut Router) {
         let prefix = format!("/goip/{}/", self.name);
-        router.prefix(hyper::Method::POST, &prefix, move |req| {
+        let guard = self.clone().guard();
+        router.prefix_guarded(hyper::Method::POST, &prefix, guard, move |req| {
             let d = self.clone();
-            async move { d.route(req).await }
+            async move { d.handle(req.body()).await }
         });
     }
 

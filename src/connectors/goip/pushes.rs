@@ -13,7 +13,8 @@ use super::protocol::status::{Raise, Seen};
 use super::state;
 use crate::event::{Class, now_ms};
 use crate::http::ingest::{constant_time_eq, store_unavailable};
-use crate::http::{Request, Response, error, json_response};
+use crate::http::router::Guard;
+use crate::http::{Response, error, json_response};
 use crate::store::{Enqueued, OutboxItem, StoreError};
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -22,16 +23,18 @@ use serde_json::{Value, json};
 const EXCERPT: usize = 512;
 
 impl Driver {
-    /// `POST /goip/{name}/{secret}/…` for this gateway: the secret is checked before the
-    /// body is looked at.
-    pub async fn route(&self, req: Request) -> Response {
-        let path = req.uri().path();
-        let secret = path.strip_prefix(&format!("/goip/{}/", self.name)).unwrap_or("").split('/').next().unwrap_or("");
-        if !constant_time_eq(secret.as_bytes(), self.secret.as_bytes()) {
+    /// The secret check of `POST /goip/{name}/{secret}/…`, run on the request line before
+    /// the body is read.
+    pub fn guard(self: std::sync::Arc<Self>) -> Guard {
+        std::sync::Arc::new(move |parts: &hyper::http::request::Parts| {
+            let prefix = format!("/goip/{}/", self.name);
+            let secret = parts.uri.path().strip_prefix(&prefix).unwrap_or("").split('/').next().unwrap_or("");
+            if constant_time_eq(secret.as_bytes(), self.secret.as_bytes()) {
+                return None;
+            }
             self.peer.metrics.inc(&self.peer.metric("push_unauthorized_total"));
-            return error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong push secret");
-        }
-        self.handle(req.body()).await
+            Some(error(StatusCode::UNAUTHORIZED, "unauthorized", "wrong push secret"))
+        })
     }
 }
 
