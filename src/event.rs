@@ -72,15 +72,9 @@ struct Envelope<'a> {
 /// Serializes the envelope of `event` with the given id and time.
 pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> Vec<u8> {
     let ts = format_rfc3339_ms(ts_ms);
-    let envelope = Envelope {
-        id,
-        ts: &ts,
-        agent,
-        source: &event.source,
-        kind: &event.kind,
-        data: &event.data,
-        extra: &event.extra,
-    };
+    let data = crate::scrub::json(&event.data);
+    let envelope =
+        Envelope { id, ts: &ts, agent, source: &event.source, kind: &event.kind, data: &data, extra: &event.extra };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }
 

@@ -19,5 +19,6 @@ pub mod metrics;
 pub mod mqtt;
 pub mod notify;
 pub mod schedule;
+pub mod scrub;
 pub mod store;
 pub mod tls;

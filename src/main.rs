@@ -39,8 +39,10 @@ fn main() -> ExitCode {
 }
 
 fn run(config: std::path::PathBuf) -> ExitCode {
-    // Every record passes the logger; `log::max_level` (config, `agent.log_level`) filters.
-    let _ = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace).init();
+    // Every record passes the logger, which masks secrets; `log::max_level` (config,
+    // `agent.log_level`) filters.
+    let logger = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace);
+    let _ = log::set_boxed_logger(Box::new(telbridge::scrub::Scrubbing(logger)));
     log::set_max_level(log::LevelFilter::Info);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

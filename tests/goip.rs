@@ -176,6 +176,32 @@ fn older_firmware_form_pushes_and_every_port_name_reach_the_cloud_and_an_odd_row
 }
 
 #[test]
+fn a_password_a_device_echoes_back_never_reaches_the_log_an_event_or_a_result() {
+    // Issue 18 item 4: plain auth puts the password in the URL; a gateway whose error text
+    // echoes the request line carried it into the log, device.down and command results.
+    let sim = Sim::goip(&["--echo-requests"]);
+    let goip = format!(
+        "[[goip]]\nname = \"gw1\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"wr0ng-pa55 word\"\n\
+         push_secret = \"{SECRET}\"\ntimeout_ms = 2000\ncommand_retry_secs = 1\n",
+        sim.url()
+    );
+    let s = Site::start("goip-echo", "goip/gw1", &goip);
+    let down = s.wait_event("device.down", "device.down", |_| true);
+    let reason = down["reason"].as_str().expect("reason");
+    assert!(reason.contains("Invalid User: POST") && reason.contains("password=***"), "echoed, masked: {reason}");
+    let r = s.call("stats-1", "device.stats", json!({}));
+    assert_eq!(r["error"]["code"], "auth_failed", "{r}");
+    for leak in ["wr0ng-pa55 word", "wr0ng-pa55%20word"] {
+        assert!(
+            s.rec.all().iter().all(|m| !String::from_utf8_lossy(&m.payload).contains(leak)),
+            "{leak} on the broker"
+        );
+        assert!(!s.agent.log().contains(leak), "{leak} in the log");
+    }
+    assert!(s.agent.log().contains("password=***"), "the log still says what happened");
+}
+
+#[test]
 fn a_delivery_report_is_its_own_event() {
     let sim = Sim::goip(&["--send-interval-ms", "20"]);
     let s = site("goip-dr", &sim.url(), "");

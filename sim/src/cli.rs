@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [--password P] [--ports N] [--slots N]
                           [--auth-order path-seq|seq-path] [--session-only] [--session-path PATH] [--form-pushes]
+                          [--echo-requests]
                           [--fail-suffix DIGITS] [--send-interval-ms N] [--post-delay-ms N]
   Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
   8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
@@ -69,10 +70,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let choice = match kind.as_str() {
         "goip" => {
             let mut o = crate::goip::Options::default();
-            each_flag(rest, &["--session-only", "--form-pushes"], |flag, value| {
+            each_flag(rest, &["--session-only", "--form-pushes", "--echo-requests"], |flag, value| {
                 match flag {
                     "--session-only" => o.session_only = true,
                     "--form-pushes" => o.form_pushes = true,
+                    "--echo-requests" => o.echo_requests = true,
                     "--listen" => listen = value.to_string(),
                     "--user" => o.user = value.to_string(),
                     "--password" => o.password = value.to_string(),

@@ -118,11 +118,11 @@ pub fn encode_result(
     match result {
         Ok(data) => {
             body["status"] = "ok".into();
-            body["data"] = data.clone();
+            body["data"] = crate::scrub::json(data).into_owned();
         }
         Err(e) => {
             body["status"] = "error".into();
-            body["error"] = json!({"code": e.code, "reason": e.reason});
+            body["error"] = json!({"code": e.code, "reason": crate::scrub::text(&e.reason)});
         }
     }
     let rest = body.to_string();

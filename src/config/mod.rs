@@ -379,6 +379,12 @@ impl Config {
         }
     }
 
+    /// Every secret value of the config (for the scrubber).
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut copy = self.clone();
+        copy.secrets_mut().into_iter().map(|(_, s)| s.expose().to_string()).filter(|v| !v.is_empty()).collect()
+    }
+
     /// Where a secret is still the `***` placeholder (nothing was there to inherit).
     pub fn placeholder_secrets(&self) -> Vec<String> {
         let mut copy = self.clone();

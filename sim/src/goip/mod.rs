@@ -42,6 +42,8 @@ pub struct Options {
     /// Push as older firmware does: `application/x-www-form-urlencoded`, the push's fields
     /// as form keys.
     pub form_pushes: bool,
+    /// Refusals echo the request line (credentials in the URL included), as some firmware does.
+    pub echo_requests: bool,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             send_interval: Duration::from_millis(100),
             post_delay: Duration::ZERO,
             form_pushes: false,
+            echo_requests: false,
         }
     }
 }
@@ -289,6 +292,11 @@ impl Sim {
             None if self.opts.session_only => return refused(14, "Unauthorized: secure session required"),
             None => {
                 if q.get("username") != Some(&self.opts.user) || q.get("password") != Some(&self.opts.password) {
+                    if self.opts.echo_requests {
+                        // Field firmware whose error text echoes the request line back.
+                        let line = format!("Invalid User: POST {}", req.uri());
+                        return refused(1, &line);
+                    }
                     return refused(1, "Invalid User");
                 }
                 (req.body().to_vec(), None)

@@ -83,6 +83,7 @@ impl Driver {
         } else {
             cfg.push_secret.expose().to_string()
         };
+        crate::scrub::add(&secret);
         let push_url = format!("{}/goip/{}/{}", cfg.push_base(listen), cfg.name, secret);
         Ok(Driver {
             name: cfg.name.clone(),
