@@ -20,6 +20,10 @@ pub const USAGE: &str = "usage:
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Cli, String> {
+    // `--help` anywhere (`telbridge run --help`) asks for the usage.
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Cli::Help);
+    }
     let mut it = args.iter().map(String::as_str);
     let command = it.next().unwrap_or("help");
     let mut config = None;
@@ -52,6 +56,9 @@ mod tests {
         assert_eq!(parse(&args("run -c a.toml")), Ok(Cli::Run { config: "a.toml".into() }));
         assert_eq!(parse(&args("check-config --config b.toml")), Ok(Cli::CheckConfig { config: "b.toml".into() }));
         assert_eq!(parse(&args("--version")), Ok(Cli::Version));
+        for help in ["--help", "-h", "run --help", "check-config -c x.toml --help", "help"] {
+            assert_eq!(parse(&args(help)), Ok(Cli::Help), "{help}");
+        }
     }
 
     #[test]
