@@ -170,6 +170,16 @@ impl Store {
 fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Freed pages go back to the file system when the outbox drains (see the writer): a
+    // new file is made incremental before its first table; an older one is converted once,
+    // by a VACUUM (which needs room for a copy: on a full disk it waits for a later start).
+    let auto_vacuum: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if auto_vacuum != 2 {
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        if let Err(e) = conn.execute_batch("VACUUM") {
+            log::warn!("store: cannot make {} shrinkable yet: {e}", path.display());
+        }
+    }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // Unknown or refused pragmas are silently ignored by SQLite: read the mode back.
     if !mode.eq_ignore_ascii_case("wal") {

@@ -62,6 +62,18 @@ pub struct Writer {
     stats: watch::Sender<StoreStats>,
 }
 
+/// Steps `sql` to its end (`incremental_vacuum` frees one page per step).
+fn step_all(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Free pages (4 KiB each) worth reclaiming once the outbox is empty: 4 MiB, so a busy
+/// agent whose outbox empties often does not vacuum after every burst.
+const RECLAIM_MIN_PAGES: i64 = 1024;
+
 impl Writer {
     pub fn new(conn: Connection, config: &StoreConfig, ledger: Ledger, stats: watch::Sender<StoreStats>) -> Self {
         Writer {
@@ -124,6 +136,27 @@ impl Writer {
         for job in batch.drain(..) {
             job.finish(commit.clone());
         }
+        if commit.is_ok() && self.ledger.rows == 0 {
+            self.reclaim();
+        }
+    }
+
+    /// The outbox is empty: gives the free pages back to the file system and empties the
+    /// WAL, when there is enough to be worth it (a flash router's space is small).
+    fn reclaim(&mut self) {
+        let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap_or(0);
+        if free < RECLAIM_MIN_PAGES {
+            return;
+        }
+        let before = super::file_bytes(&self.path);
+        let vacuumed = step_all(&self.conn, "PRAGMA incremental_vacuum")
+            .and_then(|()| step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)"));
+        let after = super::file_bytes(&self.path);
+        match vacuumed {
+            Ok(()) => log::debug!("store: outbox drained, file {before} -> {after} bytes"),
+            Err(e) => log::debug!("store: reclaiming space failed: {e}"),
+        }
+        self.stats.send_modify(|s| s.file_bytes = after);
     }
 
     /// Runs every job in one transaction; returns the commit's outcome and whether
