@@ -73,8 +73,14 @@ struct Envelope<'a> {
 pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> Vec<u8> {
     let ts = format_rfc3339_ms(ts_ms);
     let data = crate::scrub::json(&event.data);
-    let envelope =
-        Envelope { id, ts: &ts, agent, source: &event.source, kind: &event.kind, data: &data, extra: &event.extra };
+    // The device's own extra fields are text from outside too.
+    let scrubbed = event.extra.values().any(crate::scrub::needed).then(|| {
+        let mut m = event.extra.clone();
+        m.values_mut().for_each(|v| *v = crate::scrub::json(v).into_owned());
+        m
+    });
+    let extra = scrubbed.as_ref().unwrap_or(&event.extra);
+    let envelope = Envelope { id, ts: &ts, agent, source: &event.source, kind: &event.kind, data: &data, extra };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
@@ -243,6 +249,16 @@ mod tests {
     fn process_ids_are_unique_and_increasing() {
         let ids: Vec<String> = (0..10_000).map(|_| new_id()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn a_secret_in_an_extra_field_is_masked_like_one_in_data() {
+        let _one_at_a_time = crate::scrub::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        crate::scrub::add("extra-s3cret");
+        let mut e = NewEvent::new("goip/gw1", "sms.status", serde_json::json!({"n": 1}), Class::Critical);
+        e.extra.insert("echo".into(), serde_json::json!("GET /x?password=extra-s3cret"));
+        let text = String::from_utf8(encode_envelope(&e, "id", 0, "a")).expect("utf8");
+        assert!(!text.contains("extra-s3cret") && text.contains("password=***"), "{text}");
     }
 
     #[test]

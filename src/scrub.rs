@@ -23,6 +23,10 @@ pub const MASK: &str = "***";
 
 static SECRETS: RwLock<Option<Arc<Vec<String>>>> = RwLock::new(None);
 
+/// Unit tests that change the (process-wide) secrets hold this, one at a time.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn current() -> Option<Arc<Vec<String>>> {
     SECRETS.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
@@ -134,6 +138,7 @@ mod tests {
 
     #[test]
     fn a_secret_is_masked_as_written_and_percent_encoded_but_short_values_and_blobs_are_not() {
+        let _one_at_a_time = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         set(["p@ss word".to_string(), "abc".to_string(), "push-s3cret".to_string()]);
         let echoed = "refused: GET /goip_x.html?username=admin&password=p%40ss%20word (p@ss word)";
         assert_eq!(text(echoed), "refused: GET /goip_x.html?username=admin&password=*** (***)");
