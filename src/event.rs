@@ -1,7 +1,7 @@
 //! The event envelope every relayed item travels in, and its identifiers.
 //!
-//! An envelope is `{"id","ts","agent","source","type","data"}` (plus `extra` when the
-//! producer sent fields the agent does not know). `id` is a UUIDv7: unique (62 random
+//! An envelope is `{"id","seq","ts","agent","source","type","data"}` (plus `extra` when
+//! the producer sent fields the agent does not know); `seq` is added when it is stored. `id` is a UUIDv7: unique (62 random
 //! bits plus a per-millisecond counter), sortable by creation time, never re-used; the
 //! cloud de-duplicates by it. The serialized form always starts with `{"id":"`.
 //! Building is pure: the clock and the random bits are passed in.
@@ -82,6 +82,24 @@ pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> V
     let extra = scrubbed.as_ref().unwrap_or(&event.extra);
     let envelope = Envelope { id, ts: &ts, agent, source: &event.source, kind: &event.kind, data: &data, extra };
     serde_json::to_vec(&envelope).unwrap_or_default()
+}
+
+/// The payload with `"seq":N` added after its `id` (or first, for an object without
+/// one): the outbox sequence number, given when the row is stored.
+pub fn with_seq(payload: &[u8], seq: i64) -> Vec<u8> {
+    const ID: &[u8] = b"{\"id\":\"";
+    let after_id = payload.starts_with(ID).then(|| payload[ID.len()..].windows(2).position(|w| w == b"\",")).flatten();
+    let at = after_id.map(|i| ID.len() + i + 2).or_else(|| payload.starts_with(b"{").then_some(1));
+    let Some(at) = at else { return payload.to_vec() };
+    let field = format!("\"seq\":{seq}");
+    let mut out = Vec::with_capacity(payload.len() + field.len() + 1);
+    out.extend_from_slice(&payload[..at]);
+    out.extend_from_slice(field.as_bytes());
+    if payload.get(at) != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(&payload[at..]);
+    out
 }
 
 /// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
@@ -212,6 +230,17 @@ pub fn id_floor() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_outbox_sequence_number_goes_right_after_the_id() {
+        let with = |p: &str| String::from_utf8(super::with_seq(p.as_bytes(), 42)).expect("utf-8");
+        assert_eq!(with(r#"{"id":"a-1","ts":"t"}"#), r#"{"id":"a-1","seq":42,"ts":"t"}"#);
+        assert_eq!(with(r#"{"id":"a-1"}"#), r#"{"seq":42,"id":"a-1"}"#);
+        assert_eq!(with("{}"), r#"{"seq":42}"#);
+        assert_eq!(with("[1]"), "[1]", "not an object: left alone");
+        let v: serde_json::Value = serde_json::from_str(&with(r#"{"x":1}"#)).expect("still JSON");
+        assert_eq!(v["seq"], 42);
+    }
+
     use super::*;
 
     #[test]

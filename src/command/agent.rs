@@ -79,6 +79,7 @@ pub fn status(ctx: &AgentContext) -> Value {
             "file_bytes": s.file_bytes,
             "full": s.ledger.full,
             "evicted": s.ledger.evicted,
+            "last_seq": s.ledger.last_seq,
             "dropped": s.ledger.dropped,
             "refused": s.ledger.refused,
             "commit_errors": s.commit_errors,

@@ -3,15 +3,12 @@
 //! rumqttc assigns packet ids inside its event loop and reports them only as
 //! `Outgoing::Publish(pkid)`, in the order requests were queued. So every QoS 1 publish
 //! is first announced here ([`Correlator::queued`], `None` for publishes that are not
-//! outbox rows) and matched in FIFO order when its pkid appears. A pkid already mapped
-//! is a re-send of the same packet after a resumed session: nothing is popped.
+//! outbox rows) and matched in FIFO order when its pkid appears. (A pkid already mapped
+//! would be a re-send of the same packet: nothing is popped.)
 //!
-//! On a connection error rumqttc moves the requests it had not handled yet (pkid 0) into
-//! its `pending` list; they are the oldest unmatched entries here. If the next CONNACK
-//! says the session is new, rumqttc drops `pending`: [`Correlator::connected`] drops the
-//! same entries and forgets the pkid map, and the relay re-publishes every unacked row
-//! from the store. Entries queued after the error (still in rumqttc's channel) survive
-//! and are matched normally.
+//! On a connection error the poll task makes rumqttc forget every publish it holds (see
+//! `link`) and [`Correlator::reset`] forgets the same: the relay re-publishes every
+//! unacknowledged row from the store on the next connection.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -65,21 +62,9 @@ impl Correlator {
         self.by_pkid.remove(&pkid).flatten()
     }
 
-    /// The connection failed; rumqttc now holds `unhandled` never-sent publishes.
-    pub fn disconnected(&mut self, unhandled: usize) {
-        self.pending_front = unhandled.min(self.queued.len());
-    }
-
-    /// A CONNACK arrived. Returns true when the relay must re-publish from the store.
-    pub fn connected(&mut self, session_present: bool) -> bool {
-        if session_present {
-            return false;
-        }
-        self.queued.drain(..self.pending_front);
-        self.pending_front = 0;
-        self.by_pkid.clear();
-        self.collided = None;
-        true
+    /// The connection failed and rumqttc forgot its publishes: so does this.
+    pub fn reset(&mut self) {
+        *self = Correlator::default();
     }
 }
 
@@ -103,31 +88,15 @@ mod tests {
     }
 
     #[test]
-    fn a_resent_pkid_after_a_resumed_session_pops_nothing() {
+    fn a_reset_forgets_every_queued_and_sent_publish() {
         let mut c = Correlator::default();
         c.queued(Some(1));
         c.queued(Some(2));
         c.published(1);
-        c.disconnected(1); // request 2 was still unhandled
-        assert!(!c.connected(true));
-        c.published(1); // re-send from pending, same pkid
-        c.published(2); // the unhandled one gets its pkid now
-        assert_eq!(c.acked(2), Some(2));
-        assert_eq!(c.acked(1), Some(1));
-    }
-
-    #[test]
-    fn a_new_session_drops_what_rumqttc_dropped_and_keeps_later_requests() {
-        let mut c = Correlator::default();
-        c.queued(Some(1));
-        c.queued(Some(2));
+        c.reset();
+        c.queued(Some(3)); // the relay starts again on the new connection
         c.published(1);
-        c.disconnected(1); // row 2 sits in rumqttc's pending
-        c.queued(Some(3)); // queued after the error: still in the channel
-        assert!(c.connected(false), "relay must republish");
-        c.published(7); // the stray request for row 3 goes out first
-        assert_eq!(c.acked(7), Some(3));
-        assert_eq!(c.acked(1), None, "pkid map forgotten");
+        assert_eq!(c.acked(1), Some(3), "pkid 1 now carries the new connection's first row");
     }
 
     #[test]

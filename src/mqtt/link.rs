@@ -2,8 +2,14 @@
 //!
 //! [`LinkLoop`] owns the event loop and turns its events into [`LinkEvent`]s;
 //! [`LinkClient`] queues requests. Everything QoS 1 the agent publishes goes through
-//! [`LinkClient::publish`]; incoming commands come with an [`AckToken`] that is handed
+//! [`LinkClient::try_publish`]; incoming commands come with an [`AckToken`] that is handed
 //! back to [`LinkClient::ack`] once the command is stored.
+//!
+//! rumqttc re-sends a lost connection's unacknowledged publishes itself, but not in the
+//! order they were first sent when two drops come close together (its `clean()` appends
+//! the re-sends after requests it had not handled yet). The relay owns re-sending
+//! instead: after every connection error [`LinkLoop::forget_publishes`] empties rumqttc's
+//! queues of publishes, and the relay starts again from the store, in outbox order.
 
 use crate::config::{MqttConfig, MqttProtocol};
 use rumqttc::v5;
@@ -126,6 +132,14 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
     }
 }
 
+/// Whether [`LinkClient::try_publish`] queued the publish.
+#[derive(Debug)]
+pub enum Queued {
+    Yes,
+    /// The request channel is full: the payload, to try again later.
+    Busy(Vec<u8>),
+}
+
 /// A request the event loop will not take any more (it has stopped).
 #[derive(Debug, thiserror::Error)]
 #[error("mqtt client: {0}")]
@@ -136,15 +150,28 @@ fn client_error(e: impl std::fmt::Display) -> ClientError {
 }
 
 impl LinkClient {
-    /// Queues a QoS 1 publish.
-    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<(), ClientError> {
-        match self {
+    /// Queues a QoS 1 publish without waiting: the relay calls it under the lock the poll
+    /// task takes to forget publishes, so none can slip in between. A full request
+    /// channel hands the payload back ([`Queued::Busy`]).
+    pub fn try_publish(&self, topic: String, payload: Vec<u8>, retain: bool) -> Result<Queued, ClientError> {
+        let sent = match self {
             LinkClient::V4(c) => {
-                c.publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload).await.map_err(client_error)
+                c.try_publish(topic, rumqttc::QoS::AtLeastOnce, retain, payload).map_err(|e| match e {
+                    rumqttc::ClientError::TryRequest(rumqttc::Request::Publish(p)) => Some(p.payload.to_vec()),
+                    _ => None,
+                })
             }
             LinkClient::V5(c) => {
-                c.publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload).await.map_err(client_error)
+                c.try_publish(topic, v5::mqttbytes::QoS::AtLeastOnce, retain, payload).map_err(|e| match e {
+                    v5::ClientError::TryRequest(v5::Request::Publish(p)) => Some(p.payload.to_vec()),
+                    _ => None,
+                })
             }
+        };
+        match sent {
+            Ok(()) => Ok(Queued::Yes),
+            Err(Some(payload)) => Ok(Queued::Busy(payload)),
+            Err(None) => Err(ClientError("the event loop has stopped".into())),
         }
     }
 
@@ -206,23 +233,25 @@ impl LinkLoop {
         }
     }
 
-    /// QoS 1 publishes rumqttc holds after an error that never got a packet id.
-    pub fn unhandled_publishes(&self) -> usize {
+    /// After a connection error: drops every publish rumqttc would send again on the next
+    /// connection (un-acknowledged, not yet handled, or still in the request channel),
+    /// keeping other requests, and the queued reports of publishes written to the lost
+    /// connection (they would be matched against the next one's). The relay re-publishes
+    /// those rows from the store, in order.
+    pub fn forget_publishes(&mut self) {
+        use rumqttc::Outgoing;
+        let written = |o: &Outgoing| matches!(o, Outgoing::Publish(_) | Outgoing::AwaitAck(_));
         match self {
-            LinkLoop::V4(el, _) => el
-                .pending
-                .iter()
-                .filter(
-                    |r| matches!(r, rumqttc::Request::Publish(p) if p.pkid == 0 && p.qos != rumqttc::QoS::AtMostOnce),
-                )
-                .count(),
-            LinkLoop::V5(el) => el
-                .pending
-                .iter()
-                .filter(
-                    |r| matches!(r, v5::Request::Publish(p) if p.pkid == 0 && p.qos != v5::mqttbytes::QoS::AtMostOnce),
-                )
-                .count(),
+            LinkLoop::V4(el, _) => {
+                el.clean();
+                el.pending.retain(|r| !matches!(r, rumqttc::Request::Publish(_)));
+                el.state.events.retain(|e| !matches!(e, rumqttc::Event::Outgoing(o) if written(o)));
+            }
+            LinkLoop::V5(el) => {
+                el.clean();
+                el.pending.retain(|r| !matches!(r, v5::Request::Publish(_)));
+                el.state.events.retain(|e| !matches!(e, v5::Event::Outgoing(o) if written(o)));
+            }
         }
     }
 }

@@ -5,8 +5,9 @@
 //! acknowledged rows and incoming commands, and backs off (exponentially, with jitter)
 //! after errors. The **publish task** ([`relay`]) reads the outbox in sequence order and
 //! keeps at most `mqtt.inflight` rows un-acknowledged; a row is deleted only after its
-//! PUBACK. On a CONNACK without a session it starts again from the oldest row still in
-//! the store, so nothing rumqttc dropped is lost; the cloud drops repeats by event id.
+//! PUBACK. On every new connection it starts again from the oldest row still in the
+//! store (rumqttc's own re-send queue is emptied, see `link`), so the first arrivals stay
+//! in order and nothing is lost; the cloud drops repeats by event id or `seq`.
 
 mod correlator;
 mod link;

@@ -1,7 +1,7 @@
 //! The two uplink tasks (see the module doc of `mqtt`): polling and publishing.
 
 use super::correlator::{Correlator, Tag};
-use super::link::{self, AckToken, LinkClient, LinkEvent, LinkLoop, LinkOptions};
+use super::link::{self, AckToken, LinkClient, LinkEvent, LinkLoop, LinkOptions, Queued};
 use super::topics::Topics;
 use super::{MqttError, backoff_delay, status_payload};
 use crate::config::Config;
@@ -20,7 +20,7 @@ pub struct LinkState {
     pub connected: bool,
     /// CONNACKs received since start.
     pub connects: u64,
-    /// CONNACKs that came without a session (the relay re-published from the store).
+    /// CONNACKs that came without a session.
     pub resets: u64,
     /// Connection errors since start.
     pub errors: u64,
@@ -82,6 +82,8 @@ impl Uplink {
 struct Shared {
     correlator: Correlator,
     connected: bool,
+    /// CONNACKs so far: a publish meant for one connection never goes out on the next.
+    connection: u64,
 }
 
 type SharedRef = Arc<Mutex<Shared>>;
@@ -109,7 +111,7 @@ pub fn spawn(
     };
     let window = config.mqtt.inflight;
     let (client, link_loop) = link::build(&config.mqtt, opts, window);
-    let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false }));
+    let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false, connection: 0 }));
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (acks_tx, acks_rx) = mpsc::unbounded_channel();
     let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
@@ -146,17 +148,17 @@ impl Poller {
             match link.poll().await {
                 Ok(LinkEvent::Connected { session_present }) => {
                     failures = 0;
-                    let reset = {
+                    {
                         let mut s = lock(&self.shared);
                         s.connected = true;
-                        s.correlator.connected(session_present)
-                    };
+                        s.connection += 1;
+                    }
                     log::info!("mqtt connected (session present: {session_present})");
                     metrics.inc("telbridge_mqtt_connects_total");
                     self.state.send_modify(|st| {
                         st.connected = true;
                         st.connects += 1;
-                        st.resets += u64::from(reset);
+                        st.resets += u64::from(!session_present);
                     });
                 }
                 Ok(LinkEvent::Published(pkid)) => lock(&self.shared).correlator.published(pkid),
@@ -178,9 +180,12 @@ impl Poller {
                 Ok(LinkEvent::Other) => {}
                 Err(e) => {
                     {
+                        // Under the lock the relay publishes under: nothing slips in
+                        // between, and the relay starts again from the store.
                         let mut s = lock(&self.shared);
                         s.connected = false;
-                        s.correlator.disconnected(link.unhandled_publishes());
+                        link.forget_publishes();
+                        s.correlator.reset();
                     }
                     let was_connected = self.state.borrow().connected;
                     if was_connected {
@@ -220,6 +225,18 @@ struct Publisher {
     metrics: Metrics,
 }
 
+/// What became of a publish handed to [`Publisher::send`].
+enum Sent {
+    Yes,
+    /// The connection it was meant for is gone.
+    Down(Vec<u8>),
+    /// The client's request queue is full: try again shortly.
+    Busy(Vec<u8>),
+}
+
+/// How long a full client queue is given before the relay tries again.
+const BUSY_WAIT: Duration = Duration::from_millis(10);
+
 /// Bytes of outbox rows read ahead of the window, at most (beyond one row).
 const READ_AHEAD_BYTES: usize = 1024 * 1024;
 
@@ -227,24 +244,27 @@ const READ_AHEAD_BYTES: usize = 1024 * 1024;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
-    /// Hands one QoS 1 publish to the client, unless the link is down: then the payload
-    /// comes back, so the caller keeps it.
-    async fn send(
+    /// Hands one QoS 1 publish to the client if `connection` is still the live one;
+    /// otherwise (or when the client's queue is full) the payload comes back.
+    fn send(
         &self,
+        connection: u64,
         tag: Tag,
         topic: String,
         payload: Vec<u8>,
         retain: bool,
-    ) -> Result<Option<Vec<u8>>, MqttError> {
-        {
-            let mut s = lock(&self.shared);
-            if !s.connected {
-                return Ok(Some(payload));
-            }
-            s.correlator.queued(tag);
+    ) -> Result<Sent, MqttError> {
+        let mut s = lock(&self.shared);
+        if !s.connected || s.connection != connection {
+            return Ok(Sent::Down(payload));
         }
-        self.client.publish(topic, payload, retain).await?;
-        Ok(None)
+        match self.client.try_publish(topic, payload, retain)? {
+            Queued::Yes => {
+                s.correlator.queued(tag);
+                Ok(Sent::Yes)
+            }
+            Queued::Busy(payload) => Ok(Sent::Busy(payload)),
+        }
     }
 
     async fn run(
@@ -259,25 +279,26 @@ impl Publisher {
         let mut stats = self.store.watch();
         let mut cursor = 0i64;
         let mut in_flight = BTreeSet::new();
-        let (mut seen_connects, mut seen_resets, mut seen_version) = (0u64, 0u64, u64::MAX);
+        let (mut seen_connects, mut seen_version) = (0u64, u64::MAX);
         let mut drained = false;
         let mut ahead = std::collections::VecDeque::new();
         let mut ahead_bytes = 0usize;
         loop {
             let st = state.borrow_and_update().clone();
-            if st.resets != seen_resets {
-                seen_resets = st.resets;
+            if st.connects != seen_connects {
+                // A new connection: rumqttc forgot every publish of the last one, and the
+                // store is the truth. Start again from its oldest row, in order.
+                seen_connects = st.connects;
                 cursor = 0;
                 in_flight.clear();
                 ahead.clear();
                 ahead_bytes = 0;
                 drained = false;
-            }
-            if st.connected && st.connects != seen_connects {
-                seen_connects = st.connects;
-                self.client.subscribe(self.topics.commands_filter()).await?;
-                let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
-                self.send(None, self.topics.status(), online, true).await?;
+                if st.connected {
+                    self.client.subscribe(self.topics.commands_filter()).await?;
+                    let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
+                    self.send(seen_connects, None, self.topics.status(), online, true)?;
+                }
             }
             let version = stats.borrow_and_update().outbox_version;
             if version != seen_version {
@@ -301,19 +322,28 @@ impl Publisher {
                 }
             }
             let mut sent = false;
+            let mut busy = false;
             while st.connected && in_flight.len() < self.window {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
-                if let Some(payload) = self.send(Some(seq), self.topics.full(&row.topic), row.payload, false).await? {
-                    // The link went down: the row stays first in line. (A resumed session
-                    // does not re-read the store, so a row dropped here would wait for a restart.)
-                    row.payload = payload;
-                    ahead.push_front(row);
-                    break;
-                }
-                ahead_bytes -= len;
-                in_flight.insert(seq);
-                sent = true;
+                let payload =
+                    match self.send(seen_connects, Some(seq), self.topics.full(&row.topic), row.payload, false)? {
+                        Sent::Yes => {
+                            ahead_bytes -= len;
+                            in_flight.insert(seq);
+                            sent = true;
+                            continue;
+                        }
+                        Sent::Down(payload) => payload,
+                        Sent::Busy(payload) => {
+                            busy = true;
+                            payload
+                        }
+                    };
+                // The row stays first in line, for this connection or the next.
+                row.payload = payload;
+                ahead.push_front(row);
+                break;
             }
             if sent {
                 continue;
@@ -336,6 +366,7 @@ impl Publisher {
                     }
                 }
                 _ = stats.changed() => {}
+                _ = tokio::time::sleep(BUSY_WAIT), if busy => {}
             }
         }
         // Stop: give rows already sent a moment to be acknowledged, then say goodbye.
@@ -352,7 +383,7 @@ impl Publisher {
         drop(deletes_tx);
         let _ = deleter.await;
         let offline = status_payload("offline", &self.agent, Some("shutdown"), Some(crate::event::now_ms()));
-        if self.send(None, self.topics.status(), offline, true).await?.is_none() {
+        if matches!(self.send(seen_connects, None, self.topics.status(), offline, true)?, Sent::Yes) {
             self.client.disconnect().await?;
         }
         loop_stop.cancel();
@@ -360,17 +391,50 @@ impl Publisher {
     }
 }
 
-/// Deletes acknowledged rows in batches, off the publishing path.
+/// How long deletes that failed (a full disk) wait before they are tried again.
+const DELETE_RETRY: Duration = Duration::from_secs(2);
+
+/// Deletes acknowledged rows in batches, off the publishing path. Deletes that fail (a
+/// full disk, an I/O error) are kept and tried again with the next batch or after
+/// [`DELETE_RETRY`]: a delivered row left behind would count against the bound and be
+/// sent again on the next connection.
 async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64>>, metrics: Metrics) {
-    while let Some(mut batch) = batches.recv().await {
+    let mut failed: Vec<i64> = Vec::new();
+    let mut open = true;
+    while open {
+        let mut batch = if failed.is_empty() {
+            match batches.recv().await {
+                Some(batch) => batch,
+                None => break,
+            }
+        } else {
+            // The relay stopping closes the channel: then one last try.
+            tokio::select! {
+                b = batches.recv() => b.unwrap_or_else(|| { open = false; Vec::new() }),
+                _ = tokio::time::sleep(DELETE_RETRY) => Vec::new(),
+            }
+        };
         while let Ok(more) = batches.try_recv() {
             batch.extend(more);
         }
+        let retrying = !failed.is_empty();
+        batch.append(&mut failed);
         let n = batch.len() as u64;
-        match store.ack(batch).await {
-            Ok(_) => metrics.add("telbridge_events_out_total", n),
-            // The rows stay in the outbox and are sent again later: a duplicate, not a loss.
-            Err(e) => log::error!("cannot delete {n} acknowledged rows: {e}"),
+        match store.ack(batch.clone()).await {
+            Ok(_) => {
+                if retrying {
+                    log::info!("deleted acknowledged rows after an earlier failure");
+                }
+                metrics.add("telbridge_events_out_total", n);
+            }
+            Err(e) if open => {
+                if !retrying {
+                    log::error!("cannot delete {n} acknowledged rows (trying again): {e}");
+                }
+                failed = batch;
+            }
+            // Left in the store: sent again after the restart, a duplicate, not a loss.
+            Err(e) => log::error!("cannot delete {n} acknowledged rows before stopping: {e}"),
         }
     }
 }

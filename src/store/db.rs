@@ -28,6 +28,8 @@ pub struct Ledger {
     pub refused: u64,
     /// Set when a critical event was refused; cleared below 90 % of the bound.
     pub full: bool,
+    /// The last outbox sequence number given out (AUTOINCREMENT: never re-used).
+    pub last_seq: i64,
 }
 
 impl Ledger {
@@ -41,6 +43,10 @@ impl Ledger {
         self.rows = rows as u64;
         self.bytes = bytes as u64;
         self.critical_rows = critical as u64;
+        self.last_seq = conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
         Ok(())
     }
 }
@@ -156,7 +162,11 @@ impl Db<'_> {
                 return Ok(Enqueued::Duplicate(first));
             }
         }
-        let size = item.topic.len() as u64 + item.payload.len() as u64 + ROW_OVERHEAD;
+        // Every relayed message carries its outbox sequence number (`seq`): gap-free except
+        // for evicted telemetry, so the cloud can tell a gap and restore the order.
+        let seq = self.ledger.last_seq + 1;
+        let payload = crate::event::with_seq(&item.payload, seq);
+        let size = item.topic.len() as u64 + payload.len() as u64 + ROW_OVERHEAD;
         if !unbounded && self.ledger.bytes + size > self.max_bytes {
             self.evict_telemetry(self.ledger.bytes + size - self.max_bytes)?;
             if self.ledger.bytes + size > self.max_bytes {
@@ -171,16 +181,17 @@ impl Db<'_> {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO outbox (seq, topic, payload, class, created_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![item.topic, item.payload, item.class.as_i64(), self.now_ms as i64, size as i64])?;
+            .execute(params![seq, item.topic, payload, item.class.as_i64(), self.now_ms as i64, size as i64])?;
+        self.ledger.last_seq = seq;
         self.ledger.rows += 1;
         self.ledger.bytes += size;
         if item.class == Class::Critical {
             self.ledger.critical_rows += 1;
         }
         self.enqueued = true;
-        Ok(Enqueued::Stored(self.conn.last_insert_rowid()))
+        Ok(Enqueued::Stored(seq))
     }
 
     /// Deletes the oldest telemetry rows until `need` bytes are freed or none are left.
