@@ -166,11 +166,11 @@ async fn start(
     // The new config is up: it is now the one to keep.
     let _ = std::fs::remove_file(applying_marker(path));
     let agent = config.agent.id.clone();
-    store
-        .enqueue_unbounded(agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")})))
-        .await?;
+    // On a full disk these cannot be committed yet: the agent starts and relays anyway
+    // (a restart loop would re-send the outbox each time) and raises them when it can.
+    raise(&store, agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")}))).await;
     if let Some(reason) = notice {
-        store.enqueue_unbounded(agent_event(&agent, "config.rolled_back", json!({"reason": reason}))).await?;
+        raise(&store, agent_event(&agent, "config.rolled_back", json!({"reason": reason}))).await;
     }
 
     let ctx = Arc::new(AgentContext {
@@ -326,15 +326,45 @@ async fn step(name: &str, f: impl std::future::Future<Output = ()>) {
     }
 }
 
-/// Raises `agent/store.full` when the store starts refusing critical events, and
-/// `agent/store.recovered` when it has room again. Alarms bypass the bound.
+/// How often an event the store could not take is tried again.
+const RAISE_RETRY: Duration = Duration::from_secs(2);
+
+/// Stores one of the agent's own events outside the bound. When the store cannot take it
+/// now (a full disk), a task keeps trying until it can or the store closes.
+async fn raise(store: &Store, item: OutboxItem) {
+    let Err(e) = store.enqueue_unbounded(item.clone()).await else { return };
+    log::warn!("cannot store {} yet ({e}); trying again", item.topic);
+    let store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RAISE_RETRY).await;
+            match store.enqueue_unbounded(item.clone()).await {
+                Ok(_) | Err(StoreError::Closed) => return,
+                Err(_) => {}
+            }
+        }
+    });
+}
+
+/// Raises `agent/store.full` when the store starts refusing critical events and
+/// `agent/store.recovered` when it has room again; `agent/store.disk_full` and
+/// `agent/store.disk_recovered` the same for the file system. Alarms bypass the bound.
 async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
     let mut stats = store.watch();
     let mut full = stats.borrow().ledger.full;
+    // A disk found full while opening is reported too.
+    let mut disk_full = false;
+    stats.mark_changed();
     loop {
+        // While the disk is full, an empty commit now and then lets the writer find out
+        // whether there is room again, even when nothing else is written.
         tokio::select! {
             _ = stop.cancelled() => return,
             r = stats.changed() => if r.is_err() { return },
+            _ = tokio::time::sleep(RAISE_RETRY), if disk_full => {
+                let _ = store.call(|_| Ok(())).await;
+                continue;
+            }
         }
         let s = stats.borrow_and_update().clone();
         if s.ledger.full != full {
@@ -344,9 +374,13 @@ async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
             if full {
                 log::error!("store full: critical events are being refused (503) until the uplink drains it");
             }
-            if let Err(e) = store.enqueue_unbounded(agent_event(&agent, kind, data)).await {
-                log::error!("cannot raise {kind} alarm: {e}");
-            }
+            raise(&store, agent_event(&agent, kind, data)).await;
+        }
+        if s.disk_full != disk_full {
+            disk_full = s.disk_full;
+            let kind = if disk_full { "store.disk_full" } else { "store.disk_recovered" };
+            let data = json!({"rows": s.ledger.rows, "file_bytes": s.file_bytes, "reserve_held": s.reserve_held});
+            raise(&store, agent_event(&agent, kind, data)).await;
         }
     }
 }

@@ -78,6 +78,8 @@ pub fn status(ctx: &AgentContext) -> Value {
             "max_bytes": ctx.config.store.max_bytes,
             "file_bytes": s.file_bytes,
             "full": s.ledger.full,
+            "disk_full": s.disk_full,
+            "reserve_held": s.reserve_held,
             "evicted": s.ledger.evicted,
             "last_seq": s.ledger.last_seq,
             "dropped": s.ledger.dropped,

@@ -132,6 +132,9 @@ pub struct StoreConfig {
     pub batch_max: usize,
     /// How long de-duplication keys are remembered.
     pub dedup_ttl_secs: u64,
+    /// Disk space held in a file beside the store and given back when the disk fills, so
+    /// deletes and checkpoints can still run (0: none).
+    pub reserve_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -189,6 +192,7 @@ impl Default for StoreConfig {
             synchronous: Synchronous::Full,
             batch_max: 512,
             dedup_ttl_secs: 7 * 24 * 3600,
+            reserve_bytes: 1024 * 1024,
         }
     }
 }
@@ -289,6 +293,9 @@ impl Config {
         }
         if s.max_bytes < 64 * 1024 {
             return Err(invalid("store.max_bytes", "must be at least 65536"));
+        }
+        if s.reserve_bytes > 64 * 1024 * 1024 {
+            return Err(invalid("store.reserve_bytes", "must be at most 64 MiB"));
         }
         if !(1..=10_000).contains(&s.batch_max) {
             return Err(invalid("store.batch_max", "must be 1-10000"));

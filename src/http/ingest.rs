@@ -104,6 +104,7 @@ pub fn store_unavailable(e: &StoreError, metrics: &Metrics) -> Response {
     metrics.inc("telbridge_ingress_refused_total");
     let (code, reason) = match e {
         StoreError::Full => ("store_full", "the store is full of undelivered events; retry later".to_string()),
+        StoreError::DiskFull => ("disk_full", "the agent's disk is full; retry later".to_string()),
         other => ("store_unavailable", format!("the event could not be stored: {other}")),
     };
     let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, code, &reason);

@@ -24,12 +24,18 @@ impl Ops {
     pub fn healthz(&self) -> Response {
         let s = self.store.stats();
         let link = self.link.borrow().clone();
-        let store_ok = !s.failing;
+        let store_ok = !s.failing && !s.disk_full;
+        let status = match (s.disk_full, s.failing) {
+            (true, _) => "disk_full",
+            (false, true) => "store_error",
+            (false, false) => "ok",
+        };
         let body = json!({
-            "status": if store_ok { "ok" } else { "store_error" },
+            "status": status,
             "mqtt_connected": link.connected,
             "store_rows": s.ledger.rows,
             "store_full": s.ledger.full,
+            "disk_full": s.disk_full,
             "drivers_down": self.health.snapshot().iter().filter(|(_, h)| h.state == State::Down).map(|(n, _)| n.clone()).collect::<Vec<_>>(),
         });
         let status = if store_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -58,6 +64,8 @@ impl Ops {
             ("telbridge_store_critical_rows", s.ledger.critical_rows),
             ("telbridge_store_file_bytes", s.file_bytes),
             ("telbridge_store_full", u64::from(s.ledger.full)),
+            ("telbridge_store_disk_full", u64::from(s.disk_full)),
+            ("telbridge_store_reserve_held", u64::from(s.reserve_held)),
             ("telbridge_mqtt_connected", u64::from(link.connected)),
         ];
         text_response(StatusCode::OK, "text/plain; version=0.0.4", render(&counters, &gauges))

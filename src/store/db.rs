@@ -128,6 +128,10 @@ pub struct Db<'a> {
     pub(super) max_bytes: u64,
     pub(super) now_ms: u64,
     pub(super) enqueued: bool,
+    /// The disk is full: new events are refused so the space left serves deletes.
+    pub(super) disk_full: bool,
+    /// Set when the call failed for want of space (the writer then treats the disk as full).
+    pub(super) out_of_space: bool,
 }
 
 impl Db<'_> {
@@ -151,6 +155,9 @@ impl Db<'_> {
     }
 
     fn enqueue_inner(&mut self, item: &OutboxItem, unbounded: bool) -> Result<Enqueued, StoreError> {
+        if self.disk_full && !unbounded {
+            return Err(StoreError::DiskFull);
+        }
         if let Some(key) = &item.dedup_key {
             let fresh = self.conn.execute(
                 "INSERT OR IGNORE INTO dedup (key, created_ms, event_id) VALUES (?1, ?2, ?3)",

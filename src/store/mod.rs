@@ -12,6 +12,7 @@
 
 mod db;
 mod migrations;
+mod reserve;
 mod writer;
 
 pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
@@ -27,6 +28,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub enum StoreError {
     #[error("store is full of undelivered critical events")]
     Full,
+    /// The file system has no room (SQLITE_FULL): nothing of the call was written.
+    #[error("the disk is full")]
+    DiskFull,
     #[error("sqlite: {0}")]
     Sqlite(String),
     #[error("store is closed")]
@@ -40,6 +44,9 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return StoreError::DiskFull;
+        }
         StoreError::Sqlite(e.to_string())
     }
 }
@@ -55,6 +62,11 @@ pub struct StoreStats {
     pub last_error: Option<String>,
     /// The last commit failed (cleared by the next one that succeeds).
     pub failing: bool,
+    /// A commit failed for want of disk space; cleared once the reserve could be taken
+    /// again (or, with no reserve, by the next commit that succeeds).
+    pub disk_full: bool,
+    /// The reserve file is on disk in full.
+    pub reserve_held: bool,
     pub file_bytes: u64,
 }
 
@@ -88,14 +100,28 @@ impl WriterHandle {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database, then starts the writer.
+    /// Opens (creating if needed) and migrates the database, then starts the writer. On
+    /// a full disk the reserve is given back first if opening needs the room (a WAL to
+    /// recover, its index to create).
     pub fn open(config: &StoreConfig) -> Result<(Store, WriterHandle), StoreError> {
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut conn = open_connection(&config.path, config.synchronous)?;
-        migrations::migrate(&mut conn)?;
+        let mut reserve = reserve::Reserve::new(&config.path, config.reserve_bytes);
+        let open = || -> Result<Connection, StoreError> {
+            let mut conn = open_connection(config)?;
+            migrations::migrate(&mut conn)?;
+            Ok(conn)
+        };
+        let (conn, released) = match open() {
+            Ok(conn) => (conn, false),
+            Err(e) if reserve.release() => {
+                log::warn!("store: cannot open ({e}); gave the disk reserve back and trying again");
+                (open()?, true)
+            }
+            Err(e) => return Err(e),
+        };
         let mut ledger = Ledger::default();
         ledger.recount(&conn)?;
         let floor: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
@@ -106,12 +132,19 @@ impl Store {
         if let Some(floor) = floor.and_then(|f| f.parse().ok()) {
             crate::event::raise_id_floor(floor);
         }
-        let stats = StoreStats { ledger, file_bytes: file_bytes(&config.path), ..StoreStats::default() };
+        let reserve_held = !released && reserve.take();
+        let stats = StoreStats {
+            ledger,
+            file_bytes: file_bytes(&config.path),
+            disk_full: released,
+            reserve_held,
+            ..StoreStats::default()
+        };
         let (stats_tx, stats_rx) = watch::channel(stats);
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let w = writer::Writer::new(conn, config, ledger, stats_tx);
+        let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
@@ -167,7 +200,8 @@ impl Store {
     }
 }
 
-fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreError> {
+fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
+    let (path, sync) = (config.path.as_path(), config.synchronous);
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // Freed pages go back to the file system when the outbox drains (see the writer): a
@@ -190,14 +224,26 @@ fn open_connection(path: &Path, sync: Synchronous) -> Result<Connection, StoreEr
         Synchronous::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", level)?;
-    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
+    conn.pragma_update(None, "journal_size_limit", writer::WAL_LIMIT as i64)?;
+    // A checkpoint grows the store file by the new pages in the WAL. Checkpointing every
+    // `reserve_bytes` keeps that within what the reserve gives back on a full disk, so the
+    // checkpoint after the deletes can still run (SQLite's default: every 4 MiB).
+    if config.reserve_bytes > 0 {
+        conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes / 4096).max(64) as i64)?;
+    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
+/// The WAL beside the store file.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
+}
+
 fn file_bytes(path: &Path) -> u64 {
-    let wal = path.with_extension(format!("{}-wal", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    [path, wal.as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    [path, wal_path(path).as_path()].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ fn committed_rows_survive_reopening_the_file() {
 #[test]
 fn the_journal_mode_is_wal() {
     let dir = temp_dir("wal");
-    let conn = open_connection(&dir.join("w.db"), Synchronous::Full).expect("open");
+    let config = StoreConfig { path: dir.join("w.db"), synchronous: Synchronous::Full, ..StoreConfig::default() };
+    let conn = open_connection(&config).expect("open");
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
     assert_eq!(mode, "wal");
     let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("sync");
@@ -153,7 +154,7 @@ fn concurrent_callers_are_group_committed_and_all_answered() {
 }
 
 #[test]
-fn a_disk_full_error_fails_the_callers_and_keeps_earlier_data() {
+fn a_disk_full_error_fails_the_callers_keeps_earlier_data_and_refuses_new_events_until_room() {
     let dir = temp_dir("diskfull");
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 1 << 30)).expect("open");
@@ -167,7 +168,8 @@ fn a_disk_full_error_fails_the_callers_and_keeps_earlier_data() {
             .expect("cap");
         let big: Vec<OutboxItem> = (0..50).map(|_| item(Class::Critical, 4000)).collect();
         let err = store.enqueue(big).await.expect_err("disk full");
-        assert!(matches!(err, StoreError::Sqlite(_)), "{err:?}");
+        assert!(matches!(err, StoreError::DiskFull), "{err:?}");
+        assert!(store.stats().disk_full);
         // The store still works and still holds the first row.
         let rows = store.outbox_after(0, 100).await.expect("rows");
         assert_eq!(rows.len(), 1);
@@ -176,7 +178,15 @@ fn a_disk_full_error_fails_the_callers_and_keeps_earlier_data() {
             .call(|db| Ok(db.conn().query_row("PRAGMA max_page_count = 1000000", [], |_| Ok(()))?))
             .await
             .expect("uncap");
-        store.enqueue(vec![item(Class::Critical, 4000)]).await.expect("after space returns");
+        // Until the writer finds room again (the reserve taken back, a few seconds on),
+        // new events are refused; alarms, results and deletes still commit.
+        let refused = store.enqueue(vec![item(Class::Critical, 4000)]).await.expect_err("still refused");
+        assert!(matches!(refused, StoreError::DiskFull), "{refused:?}");
+        let Enqueued::Stored(alarm) = store.enqueue_unbounded(item(Class::Critical, 100)).await.expect("alarm") else {
+            panic!("the alarm is stored")
+        };
+        assert_eq!(store.ack(vec![alarm]).await.expect("delete"), 1);
+        assert!(store.stats().disk_full);
     });
 }
 

@@ -1,9 +1,11 @@
 //! The writer thread: drains waiting jobs into one transaction and answers after COMMIT.
 
+use super::reserve::Reserve;
 use super::{Db, Ledger, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// One store call: runs in the transaction, then learns whether the commit held.
@@ -38,6 +40,7 @@ where
             None => Err(StoreError::Invalid("job ran twice".into())),
         };
         let ok = result.is_ok();
+        db.out_of_space |= matches!(result, Err(StoreError::DiskFull));
         self.result = Some(result);
         ok
     }
@@ -60,6 +63,9 @@ pub struct Writer {
     max_bytes: u64,
     ledger: Ledger,
     stats: watch::Sender<StoreStats>,
+    reserve: Reserve,
+    /// Since a commit failed for want of space; with when the reserve was last tried.
+    disk_full: Option<Instant>,
 }
 
 /// Steps `sql` to its end (`incremental_vacuum` frees one page per step).
@@ -70,12 +76,27 @@ fn step_all(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// How often a full disk is checked for room again (by taking the reserve back).
+const DISK_RETRY: Duration = Duration::from_secs(5);
+
+/// The WAL size beyond which the writer checkpoints it down at once (SQLite's own
+/// checkpoints cannot shrink it while the relay keeps reading: without this it grew to
+/// fill the disk). `journal_size_limit` is the same.
+pub const WAL_LIMIT: u64 = 4 * 1024 * 1024;
+
 /// Free pages (4 KiB each) worth reclaiming once the outbox is empty: 4 MiB, so a busy
 /// agent whose outbox empties often does not vacuum after every burst.
 const RECLAIM_MIN_PAGES: i64 = 1024;
 
 impl Writer {
-    pub fn new(conn: Connection, config: &StoreConfig, ledger: Ledger, stats: watch::Sender<StoreStats>) -> Self {
+    pub fn new(
+        conn: Connection,
+        config: &StoreConfig,
+        ledger: Ledger,
+        reserve: Reserve,
+        stats: watch::Sender<StoreStats>,
+    ) -> Self {
+        let disk_full = stats.borrow().disk_full.then(Instant::now);
         Writer {
             conn,
             path: config.path.clone(),
@@ -83,6 +104,8 @@ impl Writer {
             max_bytes: config.max_bytes,
             ledger,
             stats,
+            reserve,
+            disk_full,
         }
     }
 
@@ -110,16 +133,20 @@ impl Writer {
             self.ledger = before;
             let _ = self.ledger.recount(&self.conn);
         }
-        let file_bytes = super::file_bytes(&self.path);
+        if let Err(StoreError::DiskFull) = &commit {
+            self.disk_is_full();
+        }
         // The stats are always updated; waiters are woken only for what they wait on (new
-        // outbox rows, the full flag, commit failures), not for every delete.
+        // outbox rows, the full flags, commit failures), not for every delete.
+        let disk_full = self.disk_full.is_some();
         self.stats.send_if_modified(|s| {
             let wake = (enqueued && commit.is_ok())
                 || s.ledger.full != self.ledger.full
+                || s.disk_full != disk_full
                 || s.failing != commit.is_err()
                 || commit.is_err();
             s.ledger = self.ledger;
-            s.file_bytes = file_bytes;
+            s.disk_full = disk_full;
             if enqueued && commit.is_ok() {
                 s.outbox_version += 1;
             }
@@ -136,32 +163,95 @@ impl Writer {
         for job in batch.drain(..) {
             job.finish(commit.clone());
         }
-        if commit.is_ok() && self.ledger.rows == 0 {
-            self.reclaim();
+        // After the callers are answered: space. On a full disk every commit (deletes,
+        // mostly) hands its freed pages and the WAL back, then the reserve is tried.
+        if commit.is_ok() {
+            let disk_full = self.disk_full.is_some();
+            if disk_full || self.ledger.rows == 0 {
+                self.reclaim(disk_full);
+            } else if std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT) {
+                self.checkpoint();
+            }
+            if disk_full {
+                self.retake_reserve();
+            }
+        }
+        let (file_bytes, reserve_held) = (super::file_bytes(&self.path), self.reserve.held());
+        let disk_full = self.disk_full.is_some();
+        self.stats.send_if_modified(|s| {
+            let wake = s.disk_full != disk_full;
+            (s.file_bytes, s.reserve_held, s.disk_full) = (file_bytes, reserve_held, disk_full);
+            wake
+        });
+    }
+
+    /// A commit failed for want of space: new events are refused (503) from now on, and
+    /// the reserve is given back so that deletes, alarms and checkpoints can still commit.
+    fn disk_is_full(&mut self) {
+        if self.disk_full.is_none() {
+            log::error!("store: the disk is full; new events are refused until there is room");
+            self.disk_full = Some(Instant::now());
+        }
+        if self.reserve.release() {
+            log::warn!("store: gave the disk reserve back so delivered events can be deleted");
         }
     }
 
-    /// The outbox is empty: gives the free pages back to the file system and empties the
-    /// WAL, when there is enough to be worth it (a flash router's space is small).
-    fn reclaim(&mut self) {
+    /// On a full disk, now and then: the condition ends when the reserve can be taken
+    /// again (with none configured, at the first try).
+    fn retake_reserve(&mut self) {
+        let Some(since) = self.disk_full else { return };
+        if since.elapsed() < DISK_RETRY {
+            return;
+        }
+        if self.reserve.take() {
+            log::info!("store: the disk has room again");
+            self.disk_full = None;
+        } else {
+            self.disk_full = Some(Instant::now());
+        }
+    }
+
+    /// Copies the WAL into the store file and truncates it (waits for the relay's read).
+    fn checkpoint(&mut self) {
+        if let Err(e) = step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") {
+            log::debug!("store: checkpoint failed: {e}");
+        }
+    }
+
+    /// Gives the free pages back to the file system and empties the WAL: when the outbox
+    /// is empty and there is enough to be worth it (a flash router's space is small), or
+    /// whatever there is when the disk is full.
+    fn reclaim(&mut self, always: bool) {
         let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap_or(0);
-        if free < RECLAIM_MIN_PAGES {
+        if free < RECLAIM_MIN_PAGES && !always {
             return;
         }
         let before = super::file_bytes(&self.path);
-        let vacuumed = step_all(&self.conn, "PRAGMA incremental_vacuum")
+        // On a full disk the WAL goes first: vacuuming writes pages into it.
+        let truncated = if always { step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") } else { Ok(()) };
+        let vacuumed = truncated
+            .and_then(|()| step_all(&self.conn, "PRAGMA incremental_vacuum"))
             .and_then(|()| step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)"));
         let after = super::file_bytes(&self.path);
         match vacuumed {
-            Ok(()) => log::debug!("store: outbox drained, file {before} -> {after} bytes"),
+            Ok(()) => log::debug!("store: file {before} -> {after} bytes"),
             Err(e) => log::debug!("store: reclaiming space failed: {e}"),
         }
-        self.stats.send_modify(|s| s.file_bytes = after);
     }
 
     /// Runs every job in one transaction; returns the commit's outcome and whether
     /// outbox rows were added.
     fn run_batch(&mut self, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, bool) {
+        let mut out_of_space = false;
+        let (commit, enqueued) = self.run_jobs(batch, &mut out_of_space);
+        if out_of_space {
+            self.disk_is_full();
+        }
+        (commit, enqueued)
+    }
+
+    fn run_jobs(&mut self, batch: &mut [Box<dyn Job>], out_of_space: &mut bool) -> (Result<(), StoreError>, bool) {
         let now_ms = crate::event::now_ms();
         let mut tx = match self.conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
@@ -174,9 +264,19 @@ impl Writer {
                 Ok(sp) => sp,
                 Err(e) => return (Err(e.into()), false),
             };
-            let mut db = Db { conn: &sp, ledger: &mut self.ledger, max_bytes: self.max_bytes, now_ms, enqueued: false };
+            let mut db = Db {
+                conn: &sp,
+                ledger: &mut self.ledger,
+                max_bytes: self.max_bytes,
+                now_ms,
+                enqueued: false,
+                disk_full: self.disk_full.is_some(),
+                out_of_space: false,
+            };
             let ok = job.run(&mut db);
             let job_enqueued = db.enqueued;
+            // A statement that failed for want of space (inside a commit that held).
+            *out_of_space |= db.out_of_space && self.disk_full.is_none();
             if ok {
                 if let Err(e) = sp.commit() {
                     return (Err(e.into()), false);
