@@ -189,10 +189,21 @@ async fn start(
     let ctx = Ctx { config: config.clone(), store: store.clone(), health: health.clone(), metrics: metrics.clone() };
     let connectors = connectors::build(options.kinds, &ctx).await?;
     let mut router = http::Router::default();
+    // Vendor callbacks only, on their own listener (what the tunnel exposes).
+    let mut callbacks = http::Router::default();
     for c in &connectors {
         c.clone().commands(&mut registry);
         c.clone().routes(&mut router);
+        c.clone().callbacks(&mut callbacks);
     }
+    let callback_listener = if callbacks.is_empty() {
+        None
+    } else {
+        let l = tokio::net::TcpListener::bind(&config.callbacks.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (callbacks.listen)", config.callbacks.listen))?;
+        Some(l)
+    };
     let ops = Ops { store: store.clone(), link: uplink.state.clone(), metrics: metrics.clone(), health };
     let o = ops.clone();
     router.route(Method::GET, "/healthz", move |_| {
@@ -246,6 +257,17 @@ async fn start(
         max_connections: config.http.max_connections,
     };
     http_tasks.spawn(http::serve(listener, router, limits, http_stop.clone(), http_tasks.clone()));
+    if let Some(l) = callback_listener {
+        let c = &config.callbacks;
+        let limits = http::Limits {
+            max_body_bytes: c.max_body_bytes,
+            request_timeout: Duration::from_millis(c.request_timeout_ms),
+            max_buffered_bytes: c.max_buffered_bytes,
+            max_connections: c.max_connections,
+        };
+        log::info!("vendor callbacks on {}", c.listen);
+        http_tasks.spawn(http::serve(l, callbacks, limits, http_stop.clone(), http_tasks.clone()));
+    }
     log::info!(
         "telbridge {} up: http {}, broker {}:{}",
         env!("CARGO_PKG_VERSION"),

@@ -4,11 +4,15 @@
 //! are checked by [`Config::validate`] after parsing, each error naming its key. Secrets
 //! are [`Secret`]s: never printed, redacted in [`Config::redacted_json`].
 
+mod callbacks;
 mod goip;
+mod qmsg;
 mod secret;
 mod wavefax;
 
+pub use callbacks::CallbacksConfig;
 pub use goip::{CIPHERS, GoipAuth, GoipConfig};
+pub use qmsg::QmsgConfig;
 pub use secret::{REDACTED, Secret};
 pub use wavefax::WavefaxConfig;
 
@@ -53,12 +57,18 @@ pub struct Config {
     pub store: StoreConfig,
     #[serde(default)]
     pub http: HttpConfig,
+    /// The vendor callback listener.
+    #[serde(default)]
+    pub callbacks: CallbacksConfig,
     /// EJOIN/GoIP gateways, `[[goip]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goip: Vec<GoipConfig>,
     /// WaveFax fax servers, `[[wavefax]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wavefax: Vec<WavefaxConfig>,
+    /// QMsg cloud SMS accounts, `[[qmsg]]` tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub qmsg: Vec<QmsgConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -217,8 +227,10 @@ impl Default for Config {
             mqtt: MqttConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            callbacks: CallbacksConfig::default(),
             goip: Vec::new(),
             wavefax: Vec::new(),
+            qmsg: Vec::new(),
         }
     }
 }
@@ -316,6 +328,7 @@ impl Config {
         if !(1..=10_000).contains(&h.max_connections) {
             return Err(invalid("http.max_connections", "must be 1-10000"));
         }
+        self.callbacks.validate()?;
         let mut names = std::collections::HashSet::new();
         for (table, name_key, built, instances) in self.connector_tables() {
             if !instances.is_empty() && !built {
@@ -343,6 +356,7 @@ impl Config {
         vec![
             ("goip", "goip.name", cfg!(feature = "goip"), all(&self.goip)),
             ("wavefax", "wavefax.name", cfg!(feature = "wavefax"), all(&self.wavefax)),
+            ("qmsg", "qmsg.name", cfg!(feature = "qmsg"), all(&self.qmsg)),
         ]
     }
 
@@ -363,6 +377,7 @@ impl Config {
         ];
         all.extend(named("goip", &mut self.goip));
         all.extend(named("wavefax", &mut self.wavefax));
+        all.extend(named("qmsg", &mut self.qmsg));
         all
     }
 

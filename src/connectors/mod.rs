@@ -12,11 +12,13 @@
 //! - reaches its peer through one [`Peer`] (health, metrics, retries, error classes);
 //! - prunes its own store state.
 //!
-//! Shared parts: [`peer`] (the peer handle and error classes), [`files`] (the file relay:
+//! Shared parts: [`callbacks`] (the rules every vendor callback follows), [`peer`] (the
+//! peer handle and error classes), [`files`] (the file relay:
 //! spool, chunks, acknowledgements, re-offers, uploads), [`lenient`] (JSON as devices and
 //! vendors really write it), [`state`] (typed connector state in the store's `kv`).
 //! Each connector is a folder with a pure `protocol/` part and a thin I/O part around it.
 
+pub mod callbacks;
 pub mod files;
 pub mod lenient;
 pub mod peer;
@@ -24,6 +26,8 @@ pub mod state;
 
 #[cfg(feature = "goip")]
 pub mod goip;
+#[cfg(feature = "qmsg")]
+pub mod qmsg;
 #[cfg(feature = "wavefax")]
 pub mod wavefax;
 
@@ -74,8 +78,10 @@ pub trait Connector: Send + Sync {
     }
     /// Adds the cloud commands of this instance.
     fn commands(self: Arc<Self>, registry: &mut Registry);
-    /// Adds HTTP routes (pushes, callbacks) to the agent's listener.
+    /// Adds HTTP routes (device pushes) to the agent's main listener.
     fn routes(self: Arc<Self>, _router: &mut Router) {}
+    /// Adds vendor callback routes (see [`callbacks`]) to the callback listener.
+    fn callbacks(self: Arc<Self>, _router: &mut Router) {}
     /// The background tasks, started once the agent is up.
     fn tasks(self: Arc<Self>, _stop: CancellationToken) -> Vec<Task> {
         Vec::new()
@@ -103,6 +109,8 @@ pub const KINDS: &[Kind] = &[
     goip::KIND,
     #[cfg(feature = "wavefax")]
     wavefax::KIND,
+    #[cfg(feature = "qmsg")]
+    qmsg::KIND,
 ];
 
 /// Forgets the finished state of instances no longer configured (a gateway removed or

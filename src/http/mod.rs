@@ -14,4 +14,4 @@ pub mod server;
 pub mod url;
 
 pub use router::{Request, Response, Router, error, json_response, text_response};
-pub use server::{Limits, serve};
+pub use server::{Limits, PeerAddr, serve};

@@ -45,6 +45,11 @@ pub struct Router {
 }
 
 impl Router {
+    /// Whether no route was added.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
     /// Adds a route for exactly `path`.
     pub fn route<F, Fut>(&mut self, method: Method, path: &str, f: F)
     where

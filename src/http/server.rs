@@ -34,6 +34,11 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+/// The address a request's connection came from (in the request's extensions, for guards
+/// that check an allow-list).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// A response to a request whose body is left unread: the connection closes after it.
 fn closing(mut resp: Response) -> Response {
     resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
@@ -46,9 +51,11 @@ async fn handle(
     router: Arc<Router>,
     limits: Limits,
     budget: Arc<Semaphore>,
+    peer: std::net::SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(PeerAddr(peer));
     let route = match router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
         Err(miss) => return closing(miss.response()),
@@ -128,7 +135,7 @@ pub async fn serve(
             let _slot = slot;
             let service = hyper::service::service_fn(move |req| {
                 let (router, budget) = (router.clone(), budget.clone());
-                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, req).await) }
+                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, peer, req).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())

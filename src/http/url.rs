@@ -3,8 +3,13 @@
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    encode_bytes(s.as_bytes())
+}
+
+/// Percent-encodes bytes in any charset (a GBK query value, say).
+pub fn encode_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
@@ -19,9 +24,13 @@ pub fn query_string<K: AsRef<str>>(pairs: &[(K, String)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", k.as_ref(), encode(v))).collect::<Vec<_>>().join("&")
 }
 
-/// Decodes `%XX` and `+`; an invalid escape is kept as it is.
+/// Decodes `%XX` and `+` to text (lossy UTF-8); an invalid escape is kept as it is.
 pub fn decode(s: &str) -> String {
-    let b = s.as_bytes();
+    String::from_utf8_lossy(&decode_bytes(s.as_bytes())).into_owned()
+}
+
+/// Decodes `%XX` and `+` to bytes, whatever their charset.
+pub fn decode_bytes(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -38,7 +47,7 @@ pub fn decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The pairs of a query string, decoded, in order.
