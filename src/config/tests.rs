@@ -192,3 +192,23 @@ fn every_secret_is_redacted_wherever_it_sits_in_the_config() {
     assert!(!shown.contains("m-secret") && !shown.contains("i-secret"), "{shown}");
     assert!(c.to_toml().expect("file form").contains("m-secret"), "the file form keeps the value");
 }
+
+#[test]
+fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/telbridge.example.toml");
+    let text = std::fs::read_to_string(path).expect("example");
+    let block = text.split("#[[qmsg]]").nth(1).expect("a [[qmsg]] block");
+    let table: String = block
+        .lines()
+        .filter(|l| l.starts_with('#') && !l.starts_with("##"))
+        .map(|l| format!("{}\n", &l[1..]))
+        .collect();
+    let c = Config::parse(&format!("{MINIMAL}[[qmsg]]\n{table}")).expect("qmsg account");
+    assert_eq!(c.qmsg[0].name, "acct1");
+    assert_eq!(c.qmsg[0].returnflag, "text");
+    assert_eq!(c.callbacks.listen, "127.0.0.1:8090");
+    let short = format!("{MINIMAL}[[qmsg]]\n{}", table.replace("change-me-0123456789", "short"));
+    assert!(Config::parse(&short).expect_err("short secret").to_string().contains("qmsg.callback_secret"));
+    let cidr = format!("{MINIMAL}[[qmsg]]\n{}", table.replace("allow_from = []", "allow_from = [\"10.0.0.0/33\"]"));
+    assert!(Config::parse(&cidr).expect_err("bad cidr").to_string().contains("qmsg.allow_from"));
+}
