@@ -32,6 +32,18 @@ ensure_mosquitto() {
     apt_install mosquitto mosquitto-clients openssl systemd curl
 }
 
+# For tests/silent_link.rs: nft drops a namespace's packets silently (a link that dies
+# without a reset). The test skips itself when nft is missing.
+ensure_nftables() {
+    if command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ]; then
+        return 0
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    apt_install nftables
+}
+
 # For the demos: a scratch dir in $work, background pids in $pids (killed on exit), and
 # port helpers.
 demo_init() {

@@ -42,7 +42,21 @@ pub enum LinkEvent {
     },
     /// The client sent DISCONNECT: the loop is done.
     Disconnected,
-    Other,
+    /// Anything else: `incoming` when the broker sent it (a PINGRESP, a SUBACK, …).
+    Other {
+        incoming: bool,
+    },
+}
+
+impl LinkEvent {
+    /// Whether the broker sent this: proof the path is alive.
+    pub fn incoming(&self) -> bool {
+        match self {
+            LinkEvent::Connected { .. } | LinkEvent::PubAck(_) | LinkEvent::Message { .. } => true,
+            LinkEvent::Other { incoming } => *incoming,
+            LinkEvent::Published(_) | LinkEvent::Collided(_) | LinkEvent::Disconnected => false,
+        }
+    }
 }
 
 /// The incoming publish to acknowledge once it is stored.
@@ -267,7 +281,8 @@ fn from_v4(event: rumqttc::Event) -> LinkEvent {
         Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
         Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
         Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
-        _ => LinkEvent::Other,
+        Event::Incoming(_) => LinkEvent::Other { incoming: true },
+        Event::Outgoing(_) => LinkEvent::Other { incoming: false },
     }
 }
 
@@ -286,6 +301,7 @@ fn from_v5(event: v5::Event) -> LinkEvent {
         Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => LinkEvent::Published(pkid),
         Event::Outgoing(Outgoing::AwaitAck(pkid)) => LinkEvent::Collided(pkid),
         Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
-        _ => LinkEvent::Other,
+        Event::Incoming(_) => LinkEvent::Other { incoming: true },
+        Event::Outgoing(_) => LinkEvent::Other { incoming: false },
     }
 }

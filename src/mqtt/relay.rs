@@ -118,7 +118,13 @@ pub fn spawn(
     let loop_stop = CancellationToken::new();
     let backoff =
         (Duration::from_millis(config.mqtt.reconnect_min_ms), Duration::from_millis(config.mqtt.reconnect_max_ms));
-    let poller = Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff };
+    // rumqttc pings every keep-alive whatever the traffic, but only notices a missing
+    // PINGRESP at the next ping: up to twice the keep-alive on a path that went silent.
+    // Nothing at all from the broker for 1.5 times it ends the connection instead.
+    let silent_after =
+        (config.mqtt.keep_alive_secs > 0).then(|| Duration::from_millis(config.mqtt.keep_alive_secs * 1500));
+    let poller =
+        Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff, silent_after };
     let poll_task = tokio::spawn(poller.run(link_loop, loop_stop.clone(), metrics.clone()));
     let publisher = Publisher {
         client: client.clone(),
@@ -139,13 +145,28 @@ struct Poller {
     acks: mpsc::UnboundedSender<i64>,
     incoming: mpsc::UnboundedSender<Incoming>,
     backoff: (Duration, Duration),
+    /// A connection that brought nothing in for this long is dead.
+    silent_after: Option<Duration>,
 }
 
 impl Poller {
     async fn run(self, mut link: LinkLoop, stop: CancellationToken, metrics: Metrics) -> Result<(), MqttError> {
         let mut failures = 0u32;
+        let mut heard = tokio::time::Instant::now();
         loop {
-            match link.poll().await {
+            let connected = lock(&self.shared).connected;
+            // Cancelling a poll is safe only because the connection is dropped with it: the
+            // relay starts again from the store on the next one.
+            let polled = match self.silent_after.filter(|_| connected) {
+                Some(limit) => tokio::time::timeout_at(heard + limit, link.poll())
+                    .await
+                    .unwrap_or_else(|_| Err(format!("nothing from the broker for {limit:?}: the path is dead"))),
+                None => link.poll().await,
+            };
+            if polled.as_ref().is_ok_and(LinkEvent::incoming) {
+                heard = tokio::time::Instant::now();
+            }
+            match polled {
                 Ok(LinkEvent::Connected { session_present }) => {
                     failures = 0;
                     {
@@ -177,7 +198,7 @@ impl Poller {
                     self.state.send_modify(|st| st.connected = false);
                     return Ok(());
                 }
-                Ok(LinkEvent::Other) => {}
+                Ok(LinkEvent::Other { .. }) => {}
                 Err(e) => {
                     {
                         // Under the lock the relay publishes under: nothing slips in

@@ -1,6 +1,8 @@
 //! Brokers for tests: mosquitto as a child process (can be stopped and restarted, with
-//! persistence) and rumqttd in-process (fast, lives as long as the test binary).
+//! persistence; also inside a [`Netns`]) and rumqttd in-process (fast, lives as long as the
+//! test binary).
 
+use super::netns::Netns;
 use super::{free_port, wait_for};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -8,8 +10,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub struct Mosquitto {
+    /// Where it listens: 127.0.0.1, or the namespace's veth address.
+    pub host: String,
     pub port: u16,
     dir: PathBuf,
+    /// The namespace it runs in (`ip netns exec`), if any.
+    netns: Option<String>,
     child: Option<Child>,
 }
 
@@ -26,19 +32,29 @@ impl Mosquitto {
 
     /// Starts with extra lines appended to the config (e.g. a TLS listener).
     pub fn start_with(dir: &std::path::Path, port: u16, extra: &str) -> Mosquitto {
+        Self::start_at(dir, "127.0.0.1", port, extra, None)
+    }
+
+    /// Starts inside `netns`, listening on its veth address (port 1883: the namespace is
+    /// the test's own). Drop the broker before the namespace.
+    pub fn start_in_netns(dir: &std::path::Path, netns: &Netns) -> Mosquitto {
+        Self::start_at(dir, &netns.inside.to_string(), 1883, "", Some(netns.name.clone()))
+    }
+
+    fn start_at(dir: &std::path::Path, host: &str, port: u16, extra: &str, netns: Option<String>) -> Mosquitto {
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
                 // `user root`: as root, mosquitto would otherwise switch to the `mosquitto`
                 // user and fail to write its persistence file here (ignored as non-root).
-                "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                "user root\nlistener {port} {host}\nallow_anonymous true\npersistence true\n\
                  persistence_location {}/\nautosave_interval 1\nmax_queued_messages 100000\nlog_type all\n{extra}",
                 dir.display()
             ),
         )
         .expect("mosquitto.conf");
-        let mut m = Mosquitto { port, dir: dir.to_path_buf(), child: None };
+        let mut m = Mosquitto { host: host.to_string(), port, dir: dir.to_path_buf(), netns, child: None };
         m.resume();
         m
     }
@@ -46,7 +62,15 @@ impl Mosquitto {
     /// Starts it again on the same port (after [`Mosquitto::stop`]).
     pub fn resume(&mut self) {
         let log = std::fs::File::create(self.dir.join("mosquitto.log")).expect("log");
-        let child = Command::new(mosquitto_bin())
+        let mut command = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, mosquitto_bin()]);
+                c
+            }
+            None => Command::new(mosquitto_bin()),
+        };
+        let child = command
             .arg("-c")
             .arg(self.dir.join("mosquitto.conf"))
             .stdin(Stdio::null())
@@ -55,8 +79,8 @@ impl Mosquitto {
             .spawn()
             .expect("mosquitto is installed (apt-get install mosquitto)");
         self.child = Some(child);
-        let port = self.port;
-        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(("127.0.0.1", port)).ok());
+        let addr = (self.host.as_str(), self.port);
+        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(addr).ok());
     }
 
     /// SIGTERM: mosquitto saves its sessions and exits.

@@ -25,14 +25,24 @@ impl Reply {
     }
 }
 
-/// Sends a raw request; the body is sent as given.
+/// Sends a raw request to 127.0.0.1; the body is sent as given.
 pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Reply> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    request_to("127.0.0.1", port, method, path, headers, body)
+}
+
+/// Sends a raw request to `host` (e.g. a simulator inside a namespace).
+pub fn request_to(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let mut stream = TcpStream::connect((host, port))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -49,14 +59,22 @@ pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], bo
 }
 
 pub fn get(port: u16, path: &str) -> std::io::Result<Reply> {
-    request(port, "GET", path, &[], b"")
+    get_at("127.0.0.1", port, path)
+}
+
+pub fn get_at(host: &str, port: u16, path: &str) -> std::io::Result<Reply> {
+    request_to(host, port, "GET", path, &[], b"")
 }
 
 pub fn post_json(port: u16, path: &str, token: Option<&str>, body: &Value) -> std::io::Result<Reply> {
+    post_json_at("127.0.0.1", port, path, token, body)
+}
+
+pub fn post_json_at(host: &str, port: u16, path: &str, token: Option<&str>, body: &Value) -> std::io::Result<Reply> {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {
         headers.push(("Authorization", a));
     }
-    request(port, "POST", path, &headers, body.to_string().as_bytes())
+    request_to(host, port, "POST", path, &headers, body.to_string().as_bytes())
 }

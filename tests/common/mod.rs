@@ -6,6 +6,7 @@
 pub mod broker;
 pub mod http;
 pub mod https;
+pub mod netns;
 #[cfg(any(feature = "goip", feature = "wavefax"))]
 pub mod sim;
 pub mod site;
@@ -192,7 +193,12 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn start(port: u16, filter: &str) -> Recorder {
-        let mut opts = rumqttc::MqttOptions::new(format!("recorder-{}", free_port()), "127.0.0.1", port);
+        Self::start_at("127.0.0.1", port, filter)
+    }
+
+    /// Subscribes to a broker at `host` (e.g. one inside a [`netns::Netns`]).
+    pub fn start_at(host: &str, port: u16, filter: &str) -> Recorder {
+        let mut opts = rumqttc::MqttOptions::new(format!("recorder-{}", free_port()), host, port);
         opts.set_clean_session(false).set_keep_alive(Duration::from_secs(5)).set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut connection) = rumqttc::Client::new(opts, 100);
         let seen = Arc::new(Mutex::new(Vec::new()));

@@ -1,13 +1,16 @@
 //! The `telbridge-sim` binary (the workspace's `sim/` crate, built beside the tests by
-//! `cargo test`) as a child process, and its control API.
+//! `cargo test`) as a child process (also inside a [`Netns`]), and its control API.
 
 use super::http;
+use super::netns::Netns;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// A running simulator.
 pub struct Sim {
+    /// Where it listens: 127.0.0.1, or the namespace's veth address.
+    pub host: String,
     pub port: u16,
     child: Child,
 }
@@ -18,15 +21,30 @@ impl Sim {
         Sim::start("goip", args)
     }
 
+    /// Starts `telbridge-sim goip` inside `netns`, on its veth address. Drop the simulator
+    /// before the namespace.
+    pub fn goip_in(netns: &Netns, args: &[&str]) -> Sim {
+        let listen = format!("{}:0", netns.inside);
+        let mut command = netns.command(&sim_binary());
+        command.args(["goip", "--listen", &listen]).args(args);
+        let mut sim = Sim::spawn(command);
+        sim.host = netns.inside.to_string();
+        sim
+    }
+
     /// Starts `telbridge-sim fax` with `args`.
     pub fn fax(args: &[&str]) -> Sim {
         Sim::start("fax", args)
     }
 
     fn start(kind: &str, args: &[&str]) -> Sim {
-        let mut child = super::wrapped_command(&sim_binary())
-            .arg(kind)
-            .args(args)
+        let mut command = super::wrapped_command(&sim_binary());
+        command.arg(kind).args(args);
+        Sim::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Sim {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -41,31 +59,31 @@ impl Sim {
             .and_then(|a| a.rsplit(':').next())
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("unexpected simulator output {line:?}"));
-        Sim { port, child }
+        Sim { host: "127.0.0.1".into(), port, child }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
     }
 
     pub fn state(&self) -> Value {
-        http::get(self.port, "/sim/state").expect("sim state").json()
+        http::get_at(&self.host, self.port, "/sim/state").expect("sim state").json()
     }
 
     /// A message arrives at the gateway on `port` from `from`.
     pub fn receive(&self, port: &str, from: &str, text: &str) {
-        let r = http::post_json(self.port, "/sim/sms", None, &json!({"port": port, "from": from, "text": text}))
-            .expect("inject sms");
+        let body = json!({"port": port, "from": from, "text": text});
+        let r = http::post_json_at(&self.host, self.port, "/sim/sms", None, &body).expect("inject sms");
         assert_eq!(r.status, 200);
     }
 
     pub fn reboot(&self) -> String {
-        let r = http::post_json(self.port, "/sim/reboot", None, &json!({})).expect("reboot");
+        let r = http::post_json_at(&self.host, self.port, "/sim/reboot", None, &json!({})).expect("reboot");
         r.json()["ssrc"].as_str().expect("ssrc").to_string()
     }
 
     pub fn push_status(&self) {
-        http::post_json(self.port, "/sim/status", None, &json!({})).expect("status");
+        http::post_json_at(&self.host, self.port, "/sim/status", None, &json!({})).expect("status");
     }
 }
 

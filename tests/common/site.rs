@@ -36,9 +36,14 @@ impl Site {
 
     /// As [`Site::start`], with extra `[mqtt]` keys.
     pub fn start_with(name: &str, target: &str, mqtt_toml: &str, driver_toml: &str) -> Site {
+        Site::start_on(name, target, free_port(), mqtt_toml, driver_toml)
+    }
+
+    /// As [`Site::start_with`], the agent's ingress on port `http` (one `driver_toml`
+    /// already refers to, e.g. behind a forwarder).
+    pub fn start_on(name: &str, target: &str, http: u16, mqtt_toml: &str, driver_toml: &str) -> Site {
         let dir = temp_dir(name);
         let broker = Mosquitto::start(&dir);
-        let http = free_port();
         let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
         let agent = Agent::start(&write_config(&dir, name, broker.port, http, mqtt_toml, driver_toml), http);
         rec.wait_until(WAIT, "online", |s| {
