@@ -1,5 +1,5 @@
-//! The command line: `telbridge-sim goip [options]`, `telbridge-sim fax [options]`, and
-//! `--help` at either level (usage on stdout, exit 0).
+//! The command line: `telbridge-sim goip [options]`, `telbridge-sim fax [options]`,
+//! `telbridge-sim qmsg [options]`, and `--help` at any level (usage on stdout, exit 0).
 
 use crate::goip::crypto::AuthOrder;
 use std::time::Duration;
@@ -14,6 +14,13 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
                          [--submit-delay-ms N] [--rename-merged]
   Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
   every 200 ms; numbers ending 444 are busy, 555 time out; submissions answered at once.
+       telbridge-sim qmsg [--listen ADDR] [--entid N] [--uid U] [--pwd P] [--balance N] [--pay-type 0|1]
+                          [--status-code N] [--push-mo URL] [--push-report URL] [--auto-report STATUS]
+                          [--push-retry-ms N] [--push-gbk] [--appid ID] [--reply-delay-ms N] [--crlf]
+  Simulates the QMsg cloud SMS platform (/sendSms.do: GET query in GBK, POST form in UTF-8;
+  /getSms.do). Defaults: 127.0.0.1:0, 1234567/u1/p1, balance 1000 (1 per number), payType 1,
+  no pushes (MO and report pushes are GETs retried every 500 ms until the body is `0`,
+  UTF-8 unless --push-gbk), appid 123, replies at once with LF line ends.
   Each prints `listening on ADDR` on stdout once it accepts connections.
 ";
 
@@ -22,6 +29,8 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
 pub enum Choice {
     Goip(crate::goip::Options),
     Fax(crate::fax::Options),
+    /// Boxed: its options are the largest.
+    Qmsg(Box<crate::qmsg::Options>),
 }
 
 /// What the command line asks for.
@@ -61,7 +70,7 @@ fn each_flag(
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some(kind) = args.first() else { return Err("which simulator? (goip or fax)".into()) };
+    let Some(kind) = args.first() else { return Err("which simulator? (goip, fax or qmsg)".into()) };
     let rest = &args[1..];
     if is_help(kind) || rest.iter().any(|a| a == "--help" || a == "-h") {
         return Ok(Command::Help);
@@ -110,9 +119,37 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             })?;
             Choice::Fax(o)
         }
-        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax)")),
+        "qmsg" => Choice::Qmsg(Box::new(qmsg_options(rest, &mut listen)?)),
+        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax, qmsg)")),
     };
     Ok(Command::Run { listen, choice })
+}
+
+fn qmsg_options(rest: &[String], listen: &mut String) -> Result<crate::qmsg::Options, String> {
+    let mut o = crate::qmsg::Options::default();
+    let code = |flag: &str, v: &str| u32::try_from(number(flag, v)?).map_err(|_| format!("{flag}: {v} is too large"));
+    each_flag(rest, &["--push-gbk", "--crlf"], |flag, value| {
+        match flag {
+            "--push-gbk" => o.push_gbk = true,
+            "--crlf" => o.crlf = true,
+            "--listen" => *listen = value.to_string(),
+            "--entid" => o.entid = value.to_string(),
+            "--uid" => o.uid = value.to_string(),
+            "--pwd" => o.pwd = value.to_string(),
+            "--balance" => o.balance = number(flag, value)?,
+            "--pay-type" => o.pay_type = code(flag, value)?.min(1),
+            "--status-code" => o.status_code = Some(code(flag, value)?),
+            "--push-mo" => o.push_mo = Some(value.to_string()),
+            "--push-report" => o.push_report = Some(value.to_string()),
+            "--auto-report" => o.auto_report = Some(value.to_string()),
+            "--push-retry-ms" => o.push_retry = Duration::from_millis(number(flag, value)?.max(1)),
+            "--appid" => o.appid = value.to_string(),
+            "--reply-delay-ms" => o.reply_delay = Duration::from_millis(number(flag, value)?),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+        Ok(())
+    })?;
+    Ok(o)
 }
 
 #[cfg(test)]
@@ -141,6 +178,17 @@ mod tests {
         assert!(parse(&args("goip --bogus 1")).is_err());
         assert!(parse(&args("fax --step-ms x")).is_err());
         assert!(parse(&args("modem")).is_err());
+        assert!(matches!(parse(&args("qmsg --help")), Ok(Command::Help)));
+        let Ok(Command::Run { choice: Choice::Qmsg(q), .. }) = parse(&args(
+            "qmsg --entid 8000123 --balance 5 --status-code 11 --push-mo http://h/m --auto-report 0 --push-gbk",
+        )) else {
+            panic!("qmsg")
+        };
+        assert_eq!(
+            (q.entid.as_str(), q.balance, q.status_code, q.push_mo.as_deref(), q.auto_report.as_deref(), q.push_gbk),
+            ("8000123", 5, Some(11), Some("http://h/m"), Some("0"), true)
+        );
+        assert!(parse(&args("qmsg --balance -1")).is_err());
         assert!(parse(&[]).is_err());
     }
 }

@@ -1,12 +1,14 @@
 //! `telbridge-sim`: device and vendor simulators for telbridge's end-to-end tests and for
-//! trying telbridge without hardware — an EJOIN/GoIP gateway ([`goip`]) and a WaveFax
-//! server ([`fax`]), written from the vendor API digests alone (no code shared with the
-//! agent's drivers). Each serves the vendor's HTTP API plus a control API under `/sim/`.
+//! trying telbridge without hardware — an EJOIN/GoIP gateway ([`goip`]), a WaveFax
+//! server ([`fax`]) and the QMsg cloud SMS platform ([`qmsg`]), written from the vendor API
+//! digests alone (no code shared with the agent's drivers). Each serves the vendor's HTTP
+//! API plus a control API under `/sim/`.
 
 pub mod cli;
 pub mod fax;
 pub mod goip;
 pub mod push;
+pub mod qmsg;
 pub mod server;
 pub mod util;
 
@@ -24,6 +26,11 @@ pub async fn run(listener: TcpListener, choice: cli::Choice, stop: impl Future<O
         }
         cli::Choice::Fax(opts) => {
             let sim = fax::Sim::new(opts);
+            sim.spawn();
+            sim.router()
+        }
+        cli::Choice::Qmsg(opts) => {
+            let sim = qmsg::Sim::new(*opts);
             sim.spawn();
             sim.router()
         }

@@ -21,13 +21,22 @@ fn sim() -> Command {
 
 #[test]
 fn help_prints_usage_and_exits_0_at_every_level() {
-    for args in [&["--help"][..], &["-h"], &["goip", "--help"], &["fax", "--help"], &["goip", "--ports", "2", "--help"]]
-    {
+    let levels = [
+        &["--help"][..],
+        &["-h"],
+        &["goip", "--help"],
+        &["fax", "--help"],
+        &["qmsg", "--help"],
+        &["goip", "--ports", "2", "--help"],
+    ];
+    for args in levels {
         let out = sim().args(args).output().expect("run");
         assert!(out.status.success(), "{args:?}: {out:?}");
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.starts_with("usage: telbridge-sim goip") && text.contains("telbridge-sim fax"),
+            text.starts_with("usage: telbridge-sim goip")
+                && text.contains("telbridge-sim fax")
+                && text.contains("telbridge-sim qmsg"),
             "{args:?}: {text}"
         );
     }
@@ -38,7 +47,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
 
 #[test]
 fn each_simulator_prints_its_address_first_and_serves_there() {
-    for kind in ["goip", "fax"] {
+    for kind in ["goip", "fax", "qmsg"] {
         let mut child = sim()
             .args([kind, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -60,7 +69,11 @@ fn each_simulator_prints_its_address_first_and_serves_there() {
         let _ = child.wait();
         let state = state.expect("state");
         assert_eq!(state.status, 200);
-        let key = if kind == "goip" { "ssrc" } else { "logins" };
+        let key = match kind {
+            "goip" => "ssrc",
+            "fax" => "logins",
+            _ => "balance",
+        };
         assert!(state.json().get(key).is_some(), "{kind}: {:?}", state.json());
     }
 }
