@@ -7,7 +7,7 @@ pub mod broker;
 pub mod http;
 pub mod https;
 pub mod netns;
-#[cfg(any(feature = "goip", feature = "wavefax"))]
+#[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg"))]
 pub mod sim;
 pub mod site;
 pub mod tls;

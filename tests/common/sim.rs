@@ -32,6 +32,18 @@ impl Sim {
         sim
     }
 
+    /// Starts `telbridge-sim qmsg` with `args`.
+    pub fn qmsg(args: &[&str]) -> Sim {
+        Sim::start("qmsg", args)
+    }
+
+    /// Posts `body` to the simulator's control API at `path` (`/sim/mo`, `/sim/report`).
+    pub fn control(&self, path: &str, body: &Value) -> Value {
+        let r = http::post_json_at(&self.host, self.port, path, None, body).expect("sim control");
+        assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+
     /// Starts `telbridge-sim fax` with `args`.
     pub fn fax(args: &[&str]) -> Sim {
         Sim::start("fax", args)

@@ -14,14 +14,14 @@ impl StatCode {
     /// The seed's meaning, in English (its own words in the comments).
     pub fn meaning(self) -> &'static str {
         match self.0 {
-            0 => "submitted",                           // 成功提交
-            1 => "bad parameters",                      // 输入参数错误，如缺少参数、手机号码格式错误等
-            2 => "database error",                      // 数据库错误
-            5 => "user name and password do not match", // 用户名和密码不匹配
-            8 => "account locked",                      // 账号被锁定
-            9 => "insufficient balance",                // 余额不足
-            10 => "account expired",                    // 账号已过期
-            11 => "text contains forbidden words",      // 短信内容包含非法字词
+            0 => "submitted",            // 成功提交
+            1 => "bad parameters",       // 输入参数错误，如缺少参数、手机号码格式错误等
+            2 => "database error",       // 数据库错误
+            5 => "wrong uid/pwd",        // 用户名和密码不匹配
+            8 => "account locked",       // 账号被锁定
+            9 => "insufficient balance", // 余额不足
+            10 => "account expired",     // 账号已过期
+            11 => "forbidden words",     // 短信内容包含非法字词
             _ => "unknown status code",
         }
     }

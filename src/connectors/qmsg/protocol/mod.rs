@@ -9,6 +9,8 @@ pub mod codes;
 pub mod push;
 pub mod reply;
 pub mod request;
+#[cfg(test)]
+mod vectors;
 
 /// Text to GBK bytes, or None when a character has no GBK form.
 pub fn to_gbk(text: &str) -> Option<Vec<u8>> {

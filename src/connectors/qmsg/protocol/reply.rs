@@ -70,9 +70,10 @@ pub fn parse_send(body: &[u8]) -> Result<SendReply, ReplyError> {
             stat_msg: tag(&body, "statMsg").map(unescape),
         });
     }
-    // "第一行为状态值 … 第二行是此次发送的序列号 … 第三行是余额"
-    let mut lines = body.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().ok_or_else(|| ReplyError("empty reply".into()))?;
+    // "第一行为状态值 … 第二行是此次发送的序列号 … 第三行是余额": by position (a refusal may
+    // leave the sendid line empty).
+    let mut lines = body.trim_start().lines().map(str::trim);
+    let first = lines.next().filter(|l| !l.is_empty()).ok_or_else(|| ReplyError("empty reply".into()))?;
     Ok(SendReply {
         stat: stat(first)?,
         sendid: lines.next().unwrap_or("").to_string(),

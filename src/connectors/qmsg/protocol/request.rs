@@ -36,9 +36,20 @@ pub struct Batch {
 }
 
 /// The text's length as the platform counts it: one byte per ASCII character, two for
-/// any other.
+/// any other of the BMP ("即 500 个汉字"), four beyond it (an emoji: two UTF-16 units,
+/// four bytes in GB18030 — the seed is silent; the larger count never overruns).
 pub fn text_bytes(text: &str) -> usize {
-    text.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                1
+            } else if u32::from(c) > 0xFFFF {
+                4
+            } else {
+                2
+            }
+        })
+        .sum()
 }
 
 /// Splits a send into calls, or says why it cannot be sent.
