@@ -174,3 +174,44 @@ fn callbacks_from_strangers_store_nothing_and_each_listener_serves_only_its_own_
         assert!(metrics.contains(line), "{line}\n{metrics}");
     }
 }
+
+/// Vendors are on the internet: the agent reaches them through the site's proxy
+/// (`HTTPS_PROXY`/`HTTP_PROXY`, minus `NO_PROXY`); LAN devices never go through it.
+#[cfg(feature = "goip")]
+#[test]
+fn a_vendor_is_reached_through_the_sites_proxy_and_a_lan_device_never_is() {
+    let proxy = common::proxy::Proxy::start();
+    let vendor = Sim::qmsg(&[]);
+    let gateway = Sim::goip(&[]);
+    let dir = temp_dir("qmsg-proxy");
+    let broker = Mosquitto::start(&dir);
+    let rec = Recorder::start(broker.port, "telbridge/v1/qmsg-proxy/#");
+    let http = free_port();
+    let toml = format!(
+        "[[qmsg]]\nname = \"acct1\"\nurl = \"{}\"\nentid = \"1234567\"\nuid = \"u1\"\npwd = \"p1\"\npoll_secs = 0\n\
+         [[goip]]\nname = \"gw1\"\nurl = \"{}\"\nusername = \"admin\"\npassword = \"admin\"\npush_secret = \"{SECRET}\"\n\
+         timeout_ms = 2000\n",
+        vendor.url(),
+        gateway.url()
+    );
+    let config = write_config(&dir, "qmsg-proxy", broker.port, http, "", &toml);
+    // The broker is reached directly (MQTT): NO_PROXY names it, as a site would.
+    let env = [("HTTP_PROXY", proxy.url()), ("NO_PROXY", "mqtt.invalid".to_string())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let _agent = Agent::start_with_env(&config, http, &env);
+    rec.wait_until(WAIT, "online", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    rec.command(
+        "telbridge/v1/qmsg-proxy/cmd/qmsg/acct1",
+        r#"{"id":"px-1","cmd":"sms.send","args":{"to":"13800000001","text":"via proxy"}}"#,
+    );
+    let seen = rec.wait_until(WAIT, "the send's result", |s| s.iter().any(|m| m.topic.ends_with("/res/px-1")));
+    let result = seen.iter().find(|m| m.topic.ends_with("/res/px-1")).expect("result").json();
+    assert_eq!(result["status"], "ok", "{result}");
+    assert_eq!(sent(&vendor).len(), 1);
+    rec.command("telbridge/v1/qmsg-proxy/cmd/goip/gw1", r#"{"id":"px-2","cmd":"device.stats","args":{}}"#);
+    rec.wait_until(WAIT, "the gateway's answer", |s| s.iter().any(|m| m.topic.ends_with("/res/px-2")));
+    let vendor_at = format!("127.0.0.1:{}", vendor.port);
+    let tunnels = proxy.tunnels();
+    assert!(tunnels.contains(&vendor_at), "the vendor through the proxy: {tunnels:?}");
+    assert!(!tunnels.iter().any(|t| t.ends_with(&format!(":{}", gateway.port))), "never the gateway: {tunnels:?}");
+}

@@ -1,10 +1,8 @@
 //! The device side of pushes: a queue delivered in order, the head retried every second
 //! until the receiver answers 2xx (a 4xx is final, a 5xx or a network error is retried),
 //! the way a gateway buffers its reports through a receiver's restart. Also the small
-//! HTTP/1.1 client (hyper) the queue and the tests use.
+//! HTTP/1.1 client (ureq) the queue and the tests use.
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
 use hyper::{HeaderMap, Method};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -27,29 +25,8 @@ impl Reply {
     }
 }
 
-/// `http://authority/target` split into the authority (`host:port`, port 80 added when
-/// missing) for connecting, the authority as written (for `Host`), and the target.
-pub fn split_url(url: &str) -> Result<(String, String, String), String> {
-    let rest = url.strip_prefix("http://").ok_or_else(|| format!("not an http:// url: {url:?}"))?;
-    let cut = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, target) = rest.split_at(cut);
-    if authority.is_empty() {
-        return Err(format!("no host in {url:?}"));
-    }
-    let target = if target.starts_with('?') {
-        format!("/{target}")
-    } else if target.is_empty() {
-        "/".to_string()
-    } else {
-        target.to_string()
-    };
-    let has_port = authority.rsplit_once(':').is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-        && !authority.ends_with(']');
-    let connect = if has_port { authority.to_string() } else { format!("{authority}:80") };
-    Ok((connect, authority.to_string(), target))
-}
-
-/// One HTTP/1.1 request on a fresh connection, the whole exchange within `timeout`.
+/// One HTTP/1.1 request (ureq, on the blocking pool), the whole exchange within
+/// `timeout`; any status is an answer. Only `http://` (the simulators push over the LAN).
 pub async fn request(
     url: &str,
     method: Method,
@@ -57,28 +34,41 @@ pub async fn request(
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<Reply, String> {
-    let (connect, host, target) = split_url(url)?;
-    let exchange = async move {
-        let stream = tokio::net::TcpStream::connect(&connect).await.map_err(|e| format!("connect {connect}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("handshake: {e}"))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                log::debug!("client connection: {e}");
-            }
-        });
-        let mut builder = hyper::Request::builder().method(method).uri(target).header(hyper::header::HOST, host);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        let req = builder.body(Full::new(Bytes::from(body))).map_err(|e| format!("request: {e}"))?;
-        let resp = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
-        let (parts, incoming) = resp.into_parts();
-        let body = incoming.collect().await.map_err(|e| format!("reply body: {e}"))?.to_bytes().to_vec();
-        Ok(Reply { status: parts.status.as_u16(), headers: parts.headers, body })
-    };
-    tokio::time::timeout(timeout, exchange).await.map_err(|_| format!("no answer within {timeout:?}"))?
+    if !url.starts_with("http://") {
+        return Err(format!("not an http:// url: {url:?}"));
+    }
+    let mut builder = hyper::Request::builder().method(method.clone()).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .max_redirects(0)
+            .max_idle_connections(0)
+            .timeout_global(Some(timeout))
+            .build();
+        let agent = ureq::Agent::new_with_config(config);
+        let sent = if body.is_empty() && method != Method::POST {
+            builder.body(()).map_err(|e| format!("{url}: {e}")).and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+        } else {
+            builder.body(body).map_err(|e| format!("{url}: {e}")).and_then(|r| agent.run(r).map_err(|e| e.to_string()))
+        };
+        let mut resp = sent.map_err(|e| format!("{url}: {e}"))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(16 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| format!("reply body: {e}"))?;
+        Ok(Reply { status, headers, body })
+    })
+    .await
+    .map_err(|e| format!("request task: {e}"))?
 }
 
 /// Pushes waiting for delivery, in order, and the number delivered.
@@ -177,23 +167,5 @@ impl Pusher {
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_split_into_connect_address_host_and_target() {
-        let s = |u: &str| split_url(u).expect(u);
-        assert_eq!(
-            s("http://127.0.0.1:8080/a/b?x=1"),
-            ("127.0.0.1:8080".into(), "127.0.0.1:8080".into(), "/a/b?x=1".into())
-        );
-        assert_eq!(s("http://example/"), ("example:80".into(), "example".into(), "/".into()));
-        assert_eq!(s("http://h:1?q"), ("h:1".into(), "h:1".into(), "/?q".into()));
-        assert!(split_url("https://h/").is_err());
-        assert!(split_url("http:///x").is_err());
     }
 }

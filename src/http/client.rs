@@ -1,27 +1,37 @@
-//! A small HTTP/1.1 client for LAN peers (gateways, fax servers) and for the simulators'
-//! pushes: one connection per request, a whole-exchange timeout, bodies read fully.
+//! The agent's one outbound HTTP client, on ureq 3 (rustls with the ring provider, the same
+//! TLS stack as the uplink): LAN devices (gateways, fax servers), documents and uploads,
+//! and the cloud vendors.
 //!
-//! Built on hyper's client connection (hyper is already in the binary for the ingress),
-//! so no second HTTP stack and no blocking threads. LAN peers speak plain `http://`;
-//! `https://` (for documents and uploads in the cloud) goes through rustls with the ring
-//! provider, the same TLS stack as the uplink, given a client config in the exchange.
+//! ureq is blocking: each exchange runs on tokio's blocking pool, at most
+//! [`MAX_IN_FLIGHT`] at once per [`Client`] (one per peer; the GoIP session serialises its
+//! own requests on top). Every exchange has a whole-exchange timeout and a limit on the
+//! reply's size. A [`Reach::Lan`] client never uses a proxy and asks for `Connection:
+//! close` (small devices keep few sockets); a [`Reach::Internet`] client honours
+//! `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` from the environment and reuses
+//! connections. HTTP statuses are answers, not errors: the caller reads them.
 
-use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Largest reply body read, in bytes.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
 
+/// Exchanges of one client running at once, at most.
+pub const MAX_IN_FLIGHT: usize = 4;
+
 /// Why an exchange failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
     #[error("bad url {0:?}: only http(s)://host[:port][/path] is supported")]
     BadUrl(String),
     #[error("tls: {0}")]
     Tls(String),
-    #[error("cannot connect to {addr}: {source}")]
-    Connect { addr: String, source: std::io::Error },
+    /// No connection was made (refused, unreachable, no such host, proxy refused): nothing
+    /// reached the peer.
+    #[error("cannot connect to {addr}: {reason}")]
+    Connect { addr: String, reason: String },
     #[error("timed out after {0:?}")]
     Timeout(Duration),
     #[error("http: {0}")]
@@ -31,75 +41,46 @@ pub enum ClientError {
     TooLarge(usize),
 }
 
-/// The TLS settings for `https://` URLs: the CAs of one PEM file (or the system's roots),
-/// read once, off the async threads, on first use.
-#[derive(Debug, Default)]
-pub struct TlsRoots {
-    ca_file: String,
-    built: tokio::sync::OnceCell<Result<std::sync::Arc<rustls::ClientConfig>, String>>,
-}
-
-impl TlsRoots {
-    /// `ca_file` empty = the system's roots.
-    pub fn new(ca_file: &str) -> TlsRoots {
-        TlsRoots { ca_file: ca_file.to_string(), built: tokio::sync::OnceCell::new() }
-    }
-
-    /// The TLS client config for `url`, when it is `https://`.
-    pub async fn for_url(&self, url: &Url) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, ClientError> {
-        if !url.tls {
-            return Ok(None);
-        }
-        let ca_file = self.ca_file.clone();
-        let built = self
-            .built
-            .get_or_init(|| async move {
-                let settings = crate::config::TlsConfig { enabled: true, ca_file, ..Default::default() };
-                tokio::task::spawn_blocking(move || crate::tls::client_config(&settings).map_err(|e| e.to_string()))
-                    .await
-                    .unwrap_or_else(|e| Err(format!("tls setup task: {e}")))
-            })
-            .await;
-        built.clone().map(Some).map_err(ClientError::Tls)
-    }
-}
-
-/// Where to send: host, port, and the path with its query.
+/// An absolute `http(s)://` URL, split the way requests use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
     pub host: String,
     pub port: u16,
+    /// Path and query, at least `/`.
     pub target: String,
-    /// `https://`.
     pub tls: bool,
 }
 
 impl Url {
-    /// Parses `http(s)://host[:port][/path?query]` (also bare `host[:port]`, plain http).
+    /// Parses `http://host[:port][/path]` (or `https://`; a bare `host[:port]` is `http`).
     pub fn parse(s: &str) -> Result<Url, ClientError> {
         let bad = || ClientError::BadUrl(s.to_string());
-        let (rest, tls) = match s.split_once("://") {
-            Some(("http", rest)) => (rest, false),
-            Some(("https", rest)) => (rest, true),
-            Some(_) => return Err(bad()),
-            None => (s, false),
+        let full = if s.contains("://") { s.to_string() } else { format!("http://{s}") };
+        let uri: hyper::http::Uri = full.parse().map_err(|_| bad())?;
+        let tls = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => return Err(bad()),
         };
-        let (authority, target) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().map_err(|_| bad())?),
-            _ => (authority, if tls { 443 } else { 80 }),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        // http::Uri keeps a port it cannot read as a number; a URL must not.
+        let authority = uri.authority().map_or("", |a| a.as_str());
+        if authority
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !p.ends_with(']') && !h.is_empty() && p.parse::<u16>().is_err())
+        {
+            return Err(bad());
+        }
+        let host = uri.host().map(|h| h.trim_start_matches('[').trim_end_matches(']')).unwrap_or("");
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         if host.is_empty() || port == 0 {
             return Err(bad());
         }
+        let target = uri.path_and_query().map_or("/", |p| p.as_str());
+        let target = if target.is_empty() { "/" } else { target };
         Ok(Url { host: host.to_string(), port, target: target.to_string(), tls })
     }
 
-    /// `http(s)://host:port` without the path.
+    /// `scheme://host:port`, with an IPv6 host in brackets.
     pub fn base(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         if self.host.contains(':') {
@@ -108,128 +89,224 @@ impl Url {
             format!("{scheme}://{}:{}", self.host, self.port)
         }
     }
-
-    /// The `Host` header: the port only when it is not the scheme's default.
-    fn authority(&self) -> String {
-        let base = self.base();
-        let authority = base.split_once("://").map_or(base.as_str(), |(_, a)| a);
-        let default = if self.tls { ":443" } else { ":80" };
-        authority.strip_suffix(default).unwrap_or(authority).to_string()
-    }
 }
 
-/// A reply: status and the whole body.
+/// A reply: the status and the whole body.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub body: Bytes,
 }
 
-/// One request beyond the simple case: extra headers, a reply size limit.
+/// One request.
 #[derive(Debug, Clone)]
 pub struct Exchange<'a> {
     pub method: hyper::Method,
-    /// Path and query.
+    /// Path and query, sent to the URL's host.
     pub target: &'a str,
     pub content_type: Option<&'a str>,
     pub headers: &'a [(&'a str, &'a str)],
     pub body: Option<Vec<u8>>,
+    /// For the whole exchange: connect, send, and read the reply.
     pub timeout: Duration,
     pub max_reply_bytes: usize,
-    /// The TLS client config for `https://` URLs (refused without one).
-    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
-/// Sends one request to `base` (its path is ignored) for `target`, within `timeout`.
-pub async fn send(
-    base: &Url,
-    method: hyper::Method,
-    target: &str,
-    content_type: Option<&str>,
-    body: Option<Vec<u8>>,
-    timeout: Duration,
-) -> Result<Reply, ClientError> {
-    let ex = Exchange {
-        method,
-        target,
-        content_type,
-        headers: &[],
-        body,
-        timeout,
-        max_reply_bytes: MAX_REPLY_BYTES,
-        tls: None,
-    };
-    exchange(base, ex).await
+/// Where a client's peers are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Gateways and fax servers beside the agent: never through a proxy.
+    Lan,
+    /// Cloud vendors, documents and uploads: through the environment's proxy, if any.
+    Internet,
 }
 
-/// Sends `ex` to `base` within its timeout.
-pub async fn exchange(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
-    let timeout = ex.timeout;
-    tokio::time::timeout(timeout, run(base, ex)).await.map_err(|_| ClientError::Timeout(timeout))?
+/// The HTTP client of one peer: its TLS roots (one PEM file of CAs, or the system's),
+/// read once on first use, off the async threads.
+#[derive(Debug)]
+pub struct Client {
+    reach: Reach,
+    ca_file: String,
+    agent: OnceLock<Result<ureq::Agent, String>>,
+    permits: Arc<Semaphore>,
 }
 
-async fn run(base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
-    let addr = format!("{}:{}", base.host, base.port);
-    let stream = tokio::net::TcpStream::connect((base.host.as_str(), base.port))
-        .await
-        .map_err(|source| ClientError::Connect { addr: addr.clone(), source })?;
-    let _ = stream.set_nodelay(true);
-    if !base.tls {
-        return over(stream, base, ex).await;
-    }
-    let config = ex.tls.clone().ok_or_else(|| ClientError::Tls(format!("no TLS settings for {}", base.base())))?;
-    let name = rustls::pki_types::ServerName::try_from(base.host.clone())
-        .map_err(|e| ClientError::Tls(format!("{}: {e}", base.host)))?;
-    let stream = tokio_rustls::TlsConnector::from(config)
-        .connect(name, stream)
-        .await
-        .map_err(|e| ClientError::Tls(format!("{addr}: {e}")))?;
-    over(stream, base, ex).await
-}
-
-/// The exchange over an established connection, plain or TLS.
-async fn over<S>(stream: S, base: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| ClientError::Http(e.to_string()))?;
-    let driver = tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            log::debug!("http client connection: {e}");
+impl Client {
+    /// `ca_file` empty = the system's roots (read only when an `https://` URL needs them).
+    pub fn new(reach: Reach, ca_file: &str) -> Client {
+        Client {
+            reach,
+            ca_file: ca_file.to_string(),
+            agent: OnceLock::new(),
+            permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
-    });
-    let host = base.authority();
-    let mut req = hyper::Request::builder()
-        .method(ex.method)
-        .uri(ex.target)
-        .header(hyper::header::HOST, host.as_str())
-        .header(hyper::header::CONNECTION, "close");
-    if let Some(ct) = ex.content_type {
-        req = req.header(hyper::header::CONTENT_TYPE, ct);
     }
-    for (name, value) in ex.headers {
-        req = req.header(*name, *value);
-    }
-    let req =
-        req.body(Full::new(Bytes::from(ex.body.unwrap_or_default()))).map_err(|e| ClientError::Http(e.to_string()))?;
-    let result = async {
-        let resp = sender.send_request(req).await.map_err(|e| ClientError::Http(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let body = Limited::new(resp.into_body(), ex.max_reply_bytes)
-            .collect()
+
+    /// One exchange with `url`'s host (its target replaced by the exchange's).
+    pub async fn exchange(&self, url: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
+        let _permit = self.permits.acquire().await.map_err(|e| ClientError::Http(e.to_string()))?;
+        let request = self.request(url, &ex)?;
+        let agent = self.agent(url.tls).await?;
+        let (timeout, limit) = (ex.timeout, ex.max_reply_bytes);
+        let addr = format!("{}:{}", url.host, url.port);
+        tokio::task::spawn_blocking(move || run(&agent, request, timeout, limit, &addr))
             .await
-            .map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
-                Some(_) => ClientError::TooLarge(ex.max_reply_bytes),
-                None => ClientError::Http(e.to_string()),
-            })?
-            .to_bytes();
-        Ok(Reply { status, body })
+            .map_err(|e| ClientError::Http(format!("client task: {e}")))?
     }
-    .await;
-    driver.abort();
-    result
+
+    /// A plain exchange: no extra headers, the default reply limit.
+    pub async fn send(
+        &self,
+        url: &Url,
+        method: hyper::Method,
+        target: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Reply, ClientError> {
+        let ex =
+            Exchange { method, target, content_type, headers: &[], body, timeout, max_reply_bytes: MAX_REPLY_BYTES };
+        self.exchange(url, ex).await
+    }
+
+    fn request(&self, url: &Url, ex: &Exchange<'_>) -> Result<hyper::http::Request<Vec<u8>>, ClientError> {
+        let uri = format!("{}{}", url.base(), ex.target);
+        let mut req = hyper::http::Request::builder().method(ex.method.clone()).uri(&uri);
+        if self.reach == Reach::Lan {
+            req = req.header(hyper::header::CONNECTION, "close");
+        }
+        if let Some(ct) = ex.content_type {
+            req = req.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in ex.headers {
+            req = req.header(*name, *value);
+        }
+        req.body(ex.body.clone().unwrap_or_default()).map_err(|e| ClientError::BadUrl(format!("{uri}: {e}")))
+    }
+
+    /// The ureq agent, built on first use (reading the CA file or the system's roots
+    /// only for a client that meets an `https://` URL).
+    async fn agent(&self, tls: bool) -> Result<ureq::Agent, ClientError> {
+        if let Some(built) = self.agent.get() {
+            return built.clone().map_err(ClientError::Tls);
+        }
+        let (reach, ca_file) = (self.reach, self.ca_file.clone());
+        let built = tokio::task::spawn_blocking(move || build_agent(reach, &ca_file, tls))
+            .await
+            .map_err(|e| ClientError::Tls(format!("client setup task: {e}")))?;
+        // A plain-http client built without roots is rebuilt when an https URL comes.
+        if built.is_ok() && !tls {
+            return built.map_err(ClientError::Tls);
+        }
+        self.agent.get_or_init(|| built).clone().map_err(ClientError::Tls)
+    }
+}
+
+/// The CAs of `ca_file`, or the system's roots.
+fn roots(ca_file: &str) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs: Vec<CertificateDer<'static>> = if ca_file.is_empty() {
+        rustls_native_certs::load_native_certs().certs
+    } else {
+        CertificateDer::pem_file_iter(ca_file)
+            .map_err(|e| format!("{ca_file}: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{ca_file}: {e}"))?
+    };
+    if certs.is_empty() {
+        let place = if ca_file.is_empty() { "the system's roots" } else { ca_file };
+        return Err(format!("{place}: no CA certificates found"));
+    }
+    Ok(certs.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect())
+}
+
+fn build_agent(reach: Reach, ca_file: &str, tls: bool) -> Result<ureq::Agent, String> {
+    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls_config =
+        TlsConfig::builder().provider(TlsProvider::Rustls).unversioned_rustls_crypto_provider(provider);
+    if tls {
+        tls_config = tls_config.root_certs(RootCerts::Specific(Arc::new(roots(ca_file)?)));
+    }
+    let proxy = match reach {
+        Reach::Lan => None,
+        Reach::Internet => ureq::Proxy::try_from_env(),
+    };
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(tls_config.build())
+        .proxy(proxy)
+        .max_redirects(if reach == Reach::Lan { 0 } else { 5 })
+        .user_agent(concat!("telbridge/", env!("CARGO_PKG_VERSION")));
+    if reach == Reach::Lan {
+        config = config.max_idle_connections(0);
+    }
+    Ok(ureq::Agent::new_with_config(config.build()))
+}
+
+/// Runs one exchange on the blocking pool.
+fn run(
+    agent: &ureq::Agent,
+    request: hyper::http::Request<Vec<u8>>,
+    timeout: Duration,
+    limit: usize,
+    addr: &str,
+) -> Result<Reply, ClientError> {
+    let (parts, body) = request.into_parts();
+    let result = if body.is_empty() && !matches!(parts.method, hyper::Method::POST | hyper::Method::PUT) {
+        agent.run(
+            agent.configure_request(hyper::http::Request::from_parts(parts, ())).timeout_global(Some(timeout)).build(),
+        )
+    } else {
+        agent.run(
+            agent
+                .configure_request(hyper::http::Request::from_parts(parts, body))
+                .timeout_global(Some(timeout))
+                .build(),
+        )
+    };
+    let mut resp = result.map_err(|e| client_error(e, timeout, limit, addr))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(limit as u64)
+        .read_to_vec()
+        .map_err(|e| client_error(e, timeout, limit, addr))?;
+    Ok(Reply { status, body: Bytes::from(body) })
+}
+
+/// ureq's error as the agent classifies it: no connection made, timeout, too large, other.
+fn client_error(e: ureq::Error, timeout: Duration, limit: usize, addr: &str) -> ClientError {
+    use std::io::ErrorKind;
+    use ureq::Error;
+    let connect = |reason: String| ClientError::Connect { addr: addr.to_string(), reason };
+    match e {
+        Error::BodyExceedsLimit(_) => ClientError::TooLarge(limit),
+        Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect) => {
+            connect(format!("timed out after {timeout:?}"))
+        }
+        Error::Timeout(_) => ClientError::Timeout(timeout),
+        e @ (Error::HostNotFound | Error::ConnectionFailed | Error::ConnectProxyFailed(_) | Error::InvalidProxyUrl) => {
+            connect(e.to_string())
+        }
+        Error::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::HostUnreachable
+            ) =>
+        {
+            connect(io.to_string())
+        }
+        Error::Io(io) if io.kind() == ErrorKind::TimedOut => ClientError::Timeout(timeout),
+        e @ (Error::Tls(_) | Error::Rustls(_)) => ClientError::Tls(format!("{addr}: {e}")),
+        Error::BadUri(u) => ClientError::BadUrl(u),
+        other => ClientError::Http(other.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -242,13 +319,57 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port, u.target.as_str()), ("10.0.0.5", 8080, "/goip/gw1/k?x=1"));
         let u = Url::parse("192.168.1.9").expect("bare");
         assert_eq!((u.port, u.target.as_str(), u.base()), (80, "/", "http://192.168.1.9:80".to_string()));
-        assert_eq!(u.authority(), "192.168.1.9");
         let u = Url::parse("http://[::1]:81/").expect("v6");
-        assert_eq!((u.host.as_str(), u.port, u.authority().as_str()), ("::1", 81, "[::1]:81"));
+        assert_eq!((u.host.as_str(), u.port, u.base().as_str()), ("::1", 81, "http://[::1]:81"));
         let u = Url::parse("https://files.example/a.pdf").expect("https");
-        assert_eq!((u.tls, u.port, u.authority().as_str()), (true, 443, "files.example"));
+        assert_eq!((u.tls, u.port, u.target.as_str()), (true, 443, "/a.pdf"));
         assert!(Url::parse("ftp://x").is_err());
         assert!(Url::parse("http://:80").is_err());
         assert!(Url::parse("http://h:notaport").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error_and_a_silent_peer_a_timeout() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let client = Client::new(Reach::Lan, "");
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url");
+        let e =
+            client.send(&url, hyper::Method::GET, "/", None, None, Duration::from_secs(2)).await.expect_err("refused");
+        assert!(matches!(e, ClientError::Connect { .. }), "{e:?}");
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = Url::parse(&format!("http://{}/", silent.local_addr().expect("addr"))).expect("url");
+        let e = client
+            .send(&url, hyper::Method::GET, "/", None, None, Duration::from_millis(300))
+            .await
+            .expect_err("silent");
+        assert!(matches!(e, ClientError::Timeout(_)), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reply_over_the_limit_is_too_large() {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = server.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut s, _) = server.accept().expect("accept");
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let body = "x".repeat(5000);
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        });
+        let client = Client::new(Reach::Lan, "");
+        let url = Url::parse(&format!("http://{addr}/")).expect("url");
+        let ex = Exchange {
+            method: hyper::Method::GET,
+            target: "/",
+            content_type: None,
+            headers: &[],
+            body: None,
+            timeout: Duration::from_secs(5),
+            max_reply_bytes: 1000,
+        };
+        assert!(matches!(client.exchange(&url, ex).await, Err(ClientError::TooLarge(1000))));
     }
 }

@@ -7,6 +7,7 @@ pub mod broker;
 pub mod http;
 pub mod https;
 pub mod netns;
+pub mod proxy;
 #[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg"))]
 pub mod sim;
 pub mod site;

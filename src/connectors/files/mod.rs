@@ -22,7 +22,7 @@ mod upload;
 
 use super::Peer;
 use crate::event::{Class, NewEvent, new_id};
-use crate::http::client::TlsRoots;
+use crate::http::client::Client;
 use crate::metrics::Metrics;
 use crate::store::{Db, OutboxItem, Store, StoreError};
 use chunks::{FileRef, chunk_at, chunk_count, sha256_hex};
@@ -103,7 +103,7 @@ pub struct FileRelay {
     metrics: Metrics,
     /// `telbridge_{kind}_files_acked_total{…}`.
     acked_metric: String,
-    tls: Arc<TlsRoots>,
+    client: Arc<Client>,
     /// The spool was full at the last look (an event is raised on each change).
     full: Mutex<bool>,
 }
@@ -189,8 +189,8 @@ fn content_type(data: &[u8]) -> &'static str {
 }
 
 impl FileRelay {
-    /// The file relay of `peer`'s instance; `tls` trusts the upload URL's server.
-    pub fn new(peer: &Peer, names: Names, settings: Settings, store: Store, tls: Arc<TlsRoots>) -> FileRelay {
+    /// The file relay of `peer`'s instance; uploads go through `client`.
+    pub fn new(peer: &Peer, names: Names, settings: Settings, store: Store, client: Arc<Client>) -> FileRelay {
         FileRelay {
             source: peer.source.clone(),
             agent: peer.agent.clone(),
@@ -199,7 +199,7 @@ impl FileRelay {
             store,
             metrics: peer.metrics.clone(),
             acked_metric: peer.metric("files_acked_total"),
-            tls,
+            client,
             full: Mutex::new(false),
         }
     }

@@ -59,9 +59,8 @@ impl FileRelay {
             body: Some(data),
             timeout: self.settings.timeout,
             max_reply_bytes: 64 * 1024,
-            tls: self.tls.for_url(&url).await?,
         };
-        let reply = client::exchange(&url, ex).await?;
+        let reply = self.client.exchange(&url, ex).await?;
         if !(200..300).contains(&reply.status) {
             log::debug!("{}: upload reply: {}", self.source, String::from_utf8_lossy(&reply.body));
         }

@@ -10,7 +10,7 @@ use super::protocol::session::Session;
 use crate::config::{GoipAuth, GoipConfig};
 use crate::connectors::{Classify, ErrorClass};
 use crate::event::{now_ms, random_hex};
-use crate::http::client::{self, ClientError, Url};
+use crate::http::client::{Client, ClientError, Reach, Url};
 use hyper::body::Bytes;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -67,6 +67,7 @@ pub struct Device {
     session_expires: u32,
     timeout: Duration,
     session: Mutex<Session>,
+    client: Client,
 }
 
 impl Device {
@@ -81,6 +82,7 @@ impl Device {
             session_expires: cfg.session_expires_secs,
             timeout: Duration::from_millis(cfg.timeout_ms),
             session: Mutex::new(Session::default()),
+            client: Client::new(Reach::Lan, ""),
         })
     }
 
@@ -174,7 +176,7 @@ impl Device {
         } else {
             (hyper::Method::GET, None)
         };
-        let reply = client::send(&self.base, method, &req.target(), ct, req.body.clone(), self.timeout).await?;
+        let reply = self.client.send(&self.base, method, &req.target(), ct, req.body.clone(), self.timeout).await?;
         Ok((reply.status, reply.body))
     }
 }

@@ -6,7 +6,7 @@ use super::state;
 use crate::config::QmsgConfig;
 use crate::connectors::{Ctx, Peer, PeerName};
 use crate::event::Class;
-use crate::http::client::{TlsRoots, Url};
+use crate::http::client::{Client, Reach, Url};
 use crate::store::{Enqueued, OutboxItem, Store, StoreError};
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -36,7 +36,7 @@ impl Driver {
             returnflag: cfg.returnflag.clone(),
             getall: cfg.getall,
             timeout: Duration::from_millis(cfg.timeout_ms),
-            tls: TlsRoots::new(&cfg.tls_ca_file),
+            client: Client::new(Reach::Internet, &cfg.tls_ca_file),
         };
         Ok(Driver {
             cfg: cfg.clone(),

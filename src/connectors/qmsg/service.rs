@@ -4,7 +4,7 @@ use super::protocol::codes::StatCode;
 use super::protocol::reply::{self, Mo, ReplyError, SendReply};
 use super::protocol::request::{self, Account, Batch, Method};
 use crate::connectors::{Classify, ErrorClass};
-use crate::http::client::{self, ClientError, TlsRoots, Url};
+use crate::http::client::{self, Client, ClientError, Url};
 use std::time::Duration;
 
 /// Why a call to the service failed.
@@ -52,7 +52,8 @@ pub struct Service {
     pub returnflag: String,
     pub getall: bool,
     pub timeout: Duration,
-    pub tls: TlsRoots,
+    /// On the internet: through the environment's proxy, if any.
+    pub client: Client,
 }
 
 impl Service {
@@ -65,9 +66,8 @@ impl Service {
             body,
             timeout: self.timeout,
             max_reply_bytes: 1024 * 1024,
-            tls: self.tls.for_url(&self.base).await.map_err(ServiceError::NotSent)?,
         };
-        let reply = client::exchange(&self.base, ex).await.map_err(|e| match e {
+        let reply = self.client.exchange(&self.base, ex).await.map_err(|e| match e {
             e @ (ClientError::Connect { .. } | ClientError::BadUrl(_) | ClientError::Tls(_)) => {
                 ServiceError::NotSent(e)
             }

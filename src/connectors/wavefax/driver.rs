@@ -120,7 +120,7 @@ impl Driver {
             timeout: Duration::from_millis(cfg.timeout_ms),
             follow_up: cfg.delete_after_ack,
         };
-        let files = FileRelay::new(&peer, names, settings, store.clone(), server.tls_roots());
+        let files = FileRelay::new(&peer, names, settings, store.clone(), server.internet_client());
         Ok(Driver {
             name: cfg.name.clone(),
             source: peer.source.clone(),

@@ -7,7 +7,7 @@ use super::protocol::codes::{EXPIRED_TOKEN, INVALID_TOKEN, is_credential_error};
 use super::protocol::reply::{self, ReplyError};
 use super::protocol::request::{self, Call};
 use crate::connectors::{Classify, ErrorClass};
-use crate::http::client::{self, ClientError, TlsRoots, Url};
+use crate::http::client::{self, Client, ClientError, Reach, Url};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,8 +86,10 @@ pub struct Server {
     creds: Credentials,
     timeout: Duration,
     state: Mutex<SessionState>,
-    /// The CAs trusted for `https://` (documents, file URLs), read once.
-    tls: Arc<TlsRoots>,
+    /// The fax server's client (the LAN: never through a proxy).
+    lan: Client,
+    /// Documents by URL and uploads (the internet: through the environment's proxy).
+    internet: Arc<Client>,
 }
 
 impl Server {
@@ -97,24 +99,21 @@ impl Server {
             creds,
             timeout,
             state: Mutex::new(SessionState::default()),
-            tls: Arc::new(TlsRoots::default()),
+            lan: Client::new(Reach::Lan, ""),
+            internet: Arc::new(Client::new(Reach::Internet, "")),
         })
     }
 
     /// Trusts the CAs in `ca_file` (PEM) for `https://` instead of the system's roots.
     pub fn with_ca_file(mut self, ca_file: &str) -> Server {
-        self.tls = Arc::new(TlsRoots::new(ca_file));
+        self.lan = Client::new(Reach::Lan, ca_file);
+        self.internet = Arc::new(Client::new(Reach::Internet, ca_file));
         self
     }
 
-    /// The CAs trusted for `https://`, to share with the file relay's uploads.
-    pub fn tls_roots(&self) -> Arc<TlsRoots> {
-        self.tls.clone()
-    }
-
-    /// The TLS client config for `url`, when it is `https://`.
-    pub async fn tls_for(&self, url: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, ClientError> {
-        self.tls.for_url(url).await
+    /// The internet client, to share with the file relay's uploads.
+    pub fn internet_client(&self) -> Arc<Client> {
+        self.internet.clone()
     }
 
     /// Sends `call` inside the session and returns the reply's fields (code 0 checked).
@@ -179,9 +178,8 @@ impl Server {
             body: req.body.clone(),
             timeout: self.timeout,
             max_reply_bytes: client::MAX_REPLY_BYTES,
-            tls: self.tls_for(&self.base).await?,
         };
-        let reply = client::exchange(&self.base, ex).await?;
+        let reply = self.lan.exchange(&self.base, ex).await?;
         if !(200..300).contains(&reply.status) {
             return Err(ServerError::Status(reply.status));
         }
@@ -190,10 +188,11 @@ impl Server {
 
     /// Downloads a file the server named (`fileurl`), at most `limit` bytes.
     pub async fn download(&self, file_url: &str, limit: usize) -> Result<Vec<u8>, ServerError> {
-        let url = if file_url.starts_with('/') {
-            Url { target: file_url.to_string(), ..self.base.clone() }
+        // A path is the fax server's own file; a URL is a document somewhere else.
+        let (url, client) = if file_url.starts_with('/') {
+            (Url { target: file_url.to_string(), ..self.base.clone() }, &self.lan)
         } else {
-            Url::parse(file_url)?
+            (Url::parse(file_url)?, &*self.internet)
         };
         let ex = client::Exchange {
             method: hyper::Method::GET,
@@ -203,9 +202,8 @@ impl Server {
             body: None,
             timeout: self.timeout,
             max_reply_bytes: limit,
-            tls: self.tls_for(&url).await?,
         };
-        let reply = client::exchange(&url, ex).await.map_err(|e| match e {
+        let reply = client.exchange(&url, ex).await.map_err(|e| match e {
             ClientError::TooLarge(_) => ServerError::TooLarge(limit),
             other => ServerError::Unreachable(other),
         })?;
