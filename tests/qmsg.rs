@@ -68,6 +68,17 @@ fn chinese_text_by_get_arrives_decoded_from_gbk_and_700_numbers_become_three_pos
     let long = s.call("c-3", "sms.send", json!({"to": ["13800000001"], "text": "长".repeat(501)}));
     assert_eq!(long["error"]["code"], "bad_args", "{long}");
     assert_eq!(sent(&sim).len(), 4, "nothing sent for a text over 1000 bytes");
+
+    // The account locked at the service: the send fails by name, and the account is down
+    // until a send works again.
+    sim.control("/sim/config", &json!({"status_code": 8}));
+    let locked = s.call("c-4", "sms.send", json!({"to": ["13800000001"], "text": "x"}));
+    assert_eq!(locked["error"]["code"], "account_locked", "{locked}");
+    let down = s.wait_event("account.down", "account.down", |_| true);
+    assert_eq!((down["stat_code"].as_i64(), down["reason"].as_str()), (Some(8), Some("account_locked")));
+    sim.control("/sim/config", &json!({"status_code": null}));
+    assert_eq!(s.call("c-5", "sms.send", json!({"to": ["13800000001"], "text": "x"}))["status"], "ok");
+    s.wait_event("account.up", "account.up", |_| true);
 }
 
 #[test]
