@@ -370,22 +370,27 @@ async fn raise(store: &Store, item: OutboxItem) {
 
 /// Raises `agent/store.full` when the store starts refusing critical events and
 /// `agent/store.recovered` when it has room again; `agent/store.disk_full` and
-/// `agent/store.disk_recovered` the same for the file system. Alarms bypass the bound.
+/// `agent/store.disk_recovered` the same for the file system. Alarms bypass the bound; one
+/// that cannot be stored yet (a full disk) waits in order with the ones after it, so the
+/// cloud never sees a recovery before the alarm it ends.
 async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
     let mut stats = store.watch();
     let mut full = stats.borrow().ledger.full;
     // A disk found full while opening is reported too.
     let mut disk_full = false;
+    let mut pending: std::collections::VecDeque<OutboxItem> = std::collections::VecDeque::new();
     stats.mark_changed();
     loop {
         // While the disk is full, an empty commit now and then lets the writer find out
         // whether there is room again, even when nothing else is written.
+        let retry = disk_full || !pending.is_empty();
         tokio::select! {
             _ = stop.cancelled() => return,
             r = stats.changed() => if r.is_err() { return },
-            _ = tokio::time::sleep(RAISE_RETRY), if disk_full => {
-                let _ = store.call(|_| Ok(())).await;
-                continue;
+            _ = tokio::time::sleep(RAISE_RETRY), if retry => {
+                if disk_full {
+                    let _ = store.call(|_| Ok(())).await;
+                }
             }
         }
         let s = stats.borrow_and_update().clone();
@@ -396,13 +401,23 @@ async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
             if full {
                 log::error!("store full: critical events are being refused (503) until the uplink drains it");
             }
-            raise(&store, agent_event(&agent, kind, data)).await;
+            pending.push_back(agent_event(&agent, kind, data));
         }
         if s.disk_full != disk_full {
             disk_full = s.disk_full;
             let kind = if disk_full { "store.disk_full" } else { "store.disk_recovered" };
             let data = json!({"rows": s.ledger.rows, "file_bytes": s.file_bytes, "reserve_held": s.reserve_held});
-            raise(&store, agent_event(&agent, kind, data)).await;
+            pending.push_back(agent_event(&agent, kind, data));
+        }
+        while let Some(item) = pending.front() {
+            match store.enqueue_unbounded(item.clone()).await {
+                Ok(_) => drop(pending.pop_front()),
+                Err(StoreError::Closed) => return,
+                Err(e) => {
+                    log::warn!("cannot store {} yet ({e}); trying again", item.topic);
+                    break;
+                }
+            }
         }
     }
 }

@@ -127,7 +127,10 @@ pub enum Reach {
 pub struct Client {
     reach: Reach,
     ca_file: String,
-    agent: OnceLock<Result<ureq::Agent, String>>,
+    /// For `http://` (no roots read) and for `https://`, each built on first use; a failed
+    /// build (an unreadable CA file, fixed later) is tried again next time.
+    plain: OnceLock<ureq::Agent>,
+    secure: OnceLock<ureq::Agent>,
     permits: Arc<Semaphore>,
 }
 
@@ -137,21 +140,27 @@ impl Client {
         Client {
             reach,
             ca_file: ca_file.to_string(),
-            agent: OnceLock::new(),
+            plain: OnceLock::new(),
+            secure: OnceLock::new(),
             permits: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
 
     /// One exchange with `url`'s host (its target replaced by the exchange's).
     pub async fn exchange(&self, url: &Url, ex: Exchange<'_>) -> Result<Reply, ClientError> {
-        let _permit = self.permits.acquire().await.map_err(|e| ClientError::Http(e.to_string()))?;
+        // The permit goes with the exchange: a caller that gives up does not free a slot
+        // while its exchange still runs.
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| ClientError::Http(e.to_string()))?;
         let request = self.request(url, &ex)?;
         let agent = self.agent(url.tls).await?;
         let (timeout, limit) = (ex.timeout, ex.max_reply_bytes);
         let addr = format!("{}:{}", url.host, url.port);
-        tokio::task::spawn_blocking(move || run(&agent, request, timeout, limit, &addr))
-            .await
-            .map_err(|e| ClientError::Http(format!("client task: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            run(&agent, request, timeout, limit, &addr)
+        })
+        .await
+        .map_err(|e| ClientError::Http(format!("client task: {e}")))?
     }
 
     /// A plain exchange: no extra headers, the default reply limit.
@@ -187,18 +196,16 @@ impl Client {
     /// The ureq agent, built on first use (reading the CA file or the system's roots
     /// only for a client that meets an `https://` URL).
     async fn agent(&self, tls: bool) -> Result<ureq::Agent, ClientError> {
-        if let Some(built) = self.agent.get() {
-            return built.clone().map_err(ClientError::Tls);
+        let cell = if tls { &self.secure } else { &self.plain };
+        if let Some(built) = cell.get() {
+            return Ok(built.clone());
         }
         let (reach, ca_file) = (self.reach, self.ca_file.clone());
         let built = tokio::task::spawn_blocking(move || build_agent(reach, &ca_file, tls))
             .await
-            .map_err(|e| ClientError::Tls(format!("client setup task: {e}")))?;
-        // A plain-http client built without roots is rebuilt when an https URL comes.
-        if built.is_ok() && !tls {
-            return built.map_err(ClientError::Tls);
-        }
-        self.agent.get_or_init(|| built).clone().map_err(ClientError::Tls)
+            .map_err(|e| ClientError::Tls(format!("client setup task: {e}")))?
+            .map_err(ClientError::Tls)?;
+        Ok(cell.get_or_init(|| built).clone())
     }
 }
 
@@ -254,17 +261,22 @@ fn run(
     addr: &str,
 ) -> Result<Reply, ClientError> {
     let (parts, body) = request.into_parts();
+    // Redirects only for reads: a 307/308 would make ureq send a POST (a send!) again.
+    let redirects = if matches!(parts.method, hyper::Method::GET | hyper::Method::HEAD) { None } else { Some(0) };
     let result = if body.is_empty() && !matches!(parts.method, hyper::Method::POST | hyper::Method::PUT) {
-        agent.run(
-            agent.configure_request(hyper::http::Request::from_parts(parts, ())).timeout_global(Some(timeout)).build(),
-        )
+        let mut req =
+            agent.configure_request(hyper::http::Request::from_parts(parts, ())).timeout_global(Some(timeout));
+        if let Some(n) = redirects {
+            req = req.max_redirects(n);
+        }
+        agent.run(req.build())
     } else {
-        agent.run(
-            agent
-                .configure_request(hyper::http::Request::from_parts(parts, body))
-                .timeout_global(Some(timeout))
-                .build(),
-        )
+        let mut req =
+            agent.configure_request(hyper::http::Request::from_parts(parts, body)).timeout_global(Some(timeout));
+        if let Some(n) = redirects {
+            req = req.max_redirects(n);
+        }
+        agent.run(req.build())
     };
     let mut resp = result.map_err(|e| client_error(e, timeout, limit, addr))?;
     let status = resp.status().as_u16();

@@ -259,11 +259,17 @@ impl LinkLoop {
             LinkLoop::V4(el, _) => {
                 el.clean();
                 el.pending.retain(|r| !matches!(r, rumqttc::Request::Publish(_)));
+                // A publish parked on a packet-id collision: clean() keeps it, and the next
+                // connection would wait on it forever (nothing acks that id there).
+                el.state.collision = None;
+                el.state.collision_ping_count = 0;
                 el.state.events.retain(|e| !matches!(e, rumqttc::Event::Outgoing(o) if written(o)));
             }
             LinkLoop::V5(el) => {
                 el.clean();
                 el.pending.retain(|r| !matches!(r, v5::Request::Publish(_)));
+                el.state.collision = None;
+                el.state.collision_ping_count = 0;
                 el.state.events.retain(|e| !matches!(e, v5::Event::Outgoing(o) if written(o)));
             }
         }

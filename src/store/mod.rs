@@ -116,7 +116,7 @@ impl Store {
         };
         let (conn, released) = match open() {
             Ok(conn) => (conn, false),
-            Err(e) if reserve.release() => {
+            Err(e) if needs_room(&e) && reserve.release() => {
                 log::warn!("store: cannot open ({e}); gave the disk reserve back and trying again");
                 (open()?, true)
             }
@@ -233,6 +233,16 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// Whether an error opening the store may come from a full disk (not a locked or
+/// corrupt file): then the reserve is given back before trying again.
+fn needs_room(e: &StoreError) -> bool {
+    match e {
+        StoreError::DiskFull => true,
+        StoreError::Sqlite(m) => ["disk", "unable to open", "I/O"].iter().any(|w| m.contains(w)),
+        _ => false,
+    }
 }
 
 /// The WAL beside the store file.

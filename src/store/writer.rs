@@ -66,6 +66,8 @@ pub struct Writer {
     reserve: Reserve,
     /// Since a commit failed for want of space; with when the reserve was last tried.
     disk_full: Option<Instant>,
+    /// The wait before the next try to take the reserve back (doubling while it fails).
+    retake_wait: Duration,
 }
 
 /// Steps `sql` to its end (`incremental_vacuum` frees one page per step).
@@ -76,8 +78,12 @@ fn step_all(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// How often a full disk is checked for room again (by taking the reserve back).
+/// How soon a full disk is first checked for room again (by taking the reserve back); the
+/// wait doubles while there is none, up to [`DISK_RETRY_MAX`]. A try on a disk with no room
+/// fails at its first block; one with a little room writes that much, so the back-off
+/// bounds the flash writes of a disk that stays nearly full.
 const DISK_RETRY: Duration = Duration::from_secs(5);
+const DISK_RETRY_MAX: Duration = Duration::from_secs(600);
 
 /// The WAL size beyond which the writer checkpoints it down at once (SQLite's own
 /// checkpoints cannot shrink it while the relay keeps reading: without this it grew to
@@ -106,6 +112,7 @@ impl Writer {
             stats,
             reserve,
             disk_full,
+            retake_wait: DISK_RETRY,
         }
     }
 
@@ -201,14 +208,16 @@ impl Writer {
     /// again (with none configured, at the first try).
     fn retake_reserve(&mut self) {
         let Some(since) = self.disk_full else { return };
-        if since.elapsed() < DISK_RETRY {
+        if since.elapsed() < self.retake_wait {
             return;
         }
         if self.reserve.take() {
             log::info!("store: the disk has room again");
             self.disk_full = None;
+            self.retake_wait = DISK_RETRY;
         } else {
             self.disk_full = Some(Instant::now());
+            self.retake_wait = (self.retake_wait * 2).min(DISK_RETRY_MAX);
         }
     }
 

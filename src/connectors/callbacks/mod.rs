@@ -88,8 +88,10 @@ impl Endpoint {
 
     /// The address the callback comes from.
     fn source(&self, parts: &hyper::http::request::Parts) -> Option<IpAddr> {
+        // The proxy in front adds the address it saw last: the last entry of the last
+        // line (earlier ones are whatever the client wrote).
         if self.trust_forwarded_for
-            && let Some(v) = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
+            && let Some(v) = parts.headers.get_all("x-forwarded-for").iter().next_back().and_then(|v| v.to_str().ok())
         {
             return v.rsplit(',').next()?.trim().parse().ok();
         }

@@ -89,17 +89,22 @@ async fn reported(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
             let first = db.enqueue(&OutboxItem::from_event(&report, &agent))?;
             if let (Some(cmd_id), Enqueued::Stored(_)) = (&cmd_id, &first) {
                 let key = state::send_key(cmd_id);
+                // A report proves the call went out: an uncertain call is settled (with its
+                // event); one still in flight is marked sent for the command to find.
                 if let Some(mut batches) = key.get(db, &scope)?
-                    && let Some(b) =
-                        batches.0.iter_mut().find(|b| b.sendid == r.sendid && b.state == SendState::Uncertain)
+                    && let Some(b) = batches.0.iter_mut().find(|b| {
+                        b.sendid == r.sendid && matches!(b.state, SendState::Uncertain | SendState::Sending)
+                    })
                 {
+                    if b.state == SendState::Uncertain {
+                        let resolved = event(
+                            "sms.send_resolved",
+                            json!({"cmd_id": cmd_id, "sendid": r.sendid, "sent": true, "by": "report"}),
+                            None,
+                        );
+                        db.enqueue_unbounded(&OutboxItem::from_event(&resolved, &agent))?;
+                    }
                     b.state = SendState::Sent;
-                    let resolved = event(
-                        "sms.send_resolved",
-                        json!({"cmd_id": cmd_id, "sendid": r.sendid, "sent": true, "by": "report"}),
-                        None,
-                    );
-                    db.enqueue_unbounded(&OutboxItem::from_event(&resolved, &agent))?;
                     key.put(db, &scope, &batches)?;
                 }
             }

@@ -48,6 +48,13 @@ fn numbers(args: &Value) -> Result<Vec<String>, String> {
     }
 }
 
+/// A store failure in the middle of a send: the reason names what had gone out, so the
+/// cloud never sends the whole again blindly.
+fn partial(e: crate::store::StoreError, batches: &[Batch]) -> CommandError {
+    let calls: Vec<Value> = batches.iter().map(|b| json!({"sendid": b.sendid, "state": b.state})).collect();
+    CommandError::new("store", format!("{e}; calls so far: {}", Value::Array(calls)))
+}
+
 async fn send(d: &Driver, c: Command) -> Reply {
     let mobs = numbers(&c.args).map_err(CommandError::bad_args)?;
     let text = c.args["text"].as_str().ok_or_else(|| CommandError::bad_args("text: missing"))?.to_string();
@@ -98,7 +105,7 @@ async fn send(d: &Driver, c: Command) -> Reply {
         }
         if batches[i].state == SendState::Planned {
             batches[i].state = SendState::Sending;
-            save(d, &c.id, &batches).await.map_err(store_err)?;
+            batches = save(d, &c.id, &batches).await.map_err(|e| partial(e, &batches))?;
             let b = &batches[i];
             let batch =
                 request::Batch { method: if b.post { Method::Post } else { Method::Get }, mobs: b.mobs.clone() };
@@ -132,6 +139,12 @@ async fn send(d: &Driver, c: Command) -> Reply {
                 Err(e) if e.maybe_sent() => {
                     batches[i].state = SendState::Uncertain;
                     failure = Some(peer::command_error(&e, "refused"));
+                    batches = save(d, &c.id, &batches).await.map_err(|e| partial(e, &batches))?;
+                    if batches[i].state == SendState::Sent {
+                        // Its status report came first: it went out, the send goes on.
+                        failure = None;
+                    }
+                    continue;
                 }
                 Err(e) => {
                     batches[i].state = SendState::NotSent;
@@ -139,7 +152,7 @@ async fn send(d: &Driver, c: Command) -> Reply {
                 }
             }
         }
-        save(d, &c.id, &batches).await.map_err(store_err)?;
+        batches = save(d, &c.id, &batches).await.map_err(|e| partial(e, &batches))?;
     }
     let summary: Vec<Value> = batches
         .iter()
@@ -169,9 +182,25 @@ async fn send(d: &Driver, c: Command) -> Reply {
     Ok(Outcome::data(json!({"sendids": sendids, "calls": summary, "balance": balance})))
 }
 
-async fn save(d: &Driver, cmd_id: &str, batches: &[Batch]) -> Result<(), crate::store::StoreError> {
-    let (scope, key, value) = (d.scope().to_string(), state::send_key(cmd_id), Json(batches.to_vec()));
-    d.store.call(move |db| key.put(db, &scope, &value)).await
+/// Writes the calls' states, keeping what a status report settled meanwhile (a report
+/// proves the call went out: `sent` is never turned back into `sending` or `uncertain`).
+/// Returns the states as stored.
+async fn save(d: &Driver, cmd_id: &str, batches: &[Batch]) -> Result<Vec<Batch>, crate::store::StoreError> {
+    let (scope, key, mut ours) = (d.scope().to_string(), state::send_key(cmd_id), batches.to_vec());
+    d.store
+        .call(move |db| {
+            if let Some(stored) = key.get(db, &scope)? {
+                for (mine, theirs) in ours.iter_mut().zip(stored.0) {
+                    let settled = theirs.state == SendState::Sent;
+                    if settled && matches!(mine.state, SendState::Sending | SendState::Uncertain) {
+                        *mine = theirs;
+                    }
+                }
+            }
+            key.put(db, &scope, &Json(ours.clone()))?;
+            Ok(ours)
+        })
+        .await
 }
 
 /// One try of a call: `Again` only when nothing reached the service.

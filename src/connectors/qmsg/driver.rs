@@ -131,7 +131,14 @@ impl Driver {
         }
         let items: Vec<OutboxItem> = mos.iter().map(|m| self.mo_event(m, "poll", serde_json::Map::new())).collect();
         loop {
-            match self.store.enqueue(items.clone()).await {
+            // Outside the bound, like alarms: the platform will not return them again, so a
+            // full outbox (or a full disk's refusal of new events) must not turn them away.
+            let batch = items.clone();
+            let stored = self
+                .store
+                .call(move |db| batch.iter().map(|i| db.enqueue_unbounded(i)).collect::<Result<Vec<_>, _>>())
+                .await;
+            match stored {
                 Ok(done) => {
                     let new = done.iter().filter(|e| matches!(e, Enqueued::Stored(_))).count();
                     log::info!("{}: getSms returned {} message(s), {new} new", self.scope(), mos.len());
