@@ -1,5 +1,6 @@
 //! The command line: `telbridge-sim goip [options]`, `telbridge-sim fax [options]`,
-//! `telbridge-sim qmsg [options]`, and `--help` at any level (usage on stdout, exit 0).
+//! `telbridge-sim qmsg [options]`, `telbridge-sim privacy [options]`, and `--help` at any
+//! level (usage on stdout, exit 0).
 
 use crate::goip::crypto::AuthOrder;
 use std::time::Duration;
@@ -21,6 +22,14 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
   /getSms.do). Defaults: 127.0.0.1:0, 1234567/u1/p1, balance 1000 (1 per number), payType 1,
   no pushes (MO and report pushes are GETs retried every 500 ms until the body is `0`,
   UTF-8 unless --push-gbk), appid 123, replies at once with LF line ends.
+       telbridge-sim privacy [--listen ADDR] [--devid ID] [--authkey KEY] [--appid ID] [--balance YUAN]
+                             [--cdr-url URL] [--call-start-url URL] [--json-callbacks]
+                             [--clock-skew-secs N] [--callback-retry-ms N] [--subid-on-duplicate]
+  Simulates the cloud privacy-number platform (AXB/XA bindings of a virtual number X; Keytime
+  auth, 401 when the signature is wrong or the time not within 3 minutes of the sim's clock).
+  Defaults: 127.0.0.1:0, devid 10000000, key key1, appid app1, balance 100, no callbacks (call
+  start and CDR are POSTed as forms, or JSON with --json-callbacks, retried every 500 ms until
+  answered 200), clock not skewed, a repeated reqid answered 1004 without a subid.
   Each prints `listening on ADDR` on stdout once it accepts connections.
 ";
 
@@ -31,6 +40,8 @@ pub enum Choice {
     Fax(crate::fax::Options),
     /// Boxed: its options are the largest.
     Qmsg(Box<crate::qmsg::Options>),
+    /// Boxed like QMsg's.
+    Privacy(Box<crate::privacy::Options>),
 }
 
 /// What the command line asks for.
@@ -70,7 +81,7 @@ fn each_flag(
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some(kind) = args.first() else { return Err("which simulator? (goip, fax or qmsg)".into()) };
+    let Some(kind) = args.first() else { return Err("which simulator? (goip, fax, qmsg or privacy)".into()) };
     let rest = &args[1..];
     if is_help(kind) || rest.iter().any(|a| a == "--help" || a == "-h") {
         return Ok(Command::Help);
@@ -120,7 +131,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Choice::Fax(o)
         }
         "qmsg" => Choice::Qmsg(Box::new(qmsg_options(rest, &mut listen)?)),
-        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax, qmsg)")),
+        "privacy" => Choice::Privacy(Box::new(privacy_options(rest, &mut listen)?)),
+        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax, qmsg, privacy)")),
     };
     Ok(Command::Run { listen, choice })
 }
@@ -145,6 +157,37 @@ fn qmsg_options(rest: &[String], listen: &mut String) -> Result<crate::qmsg::Opt
             "--push-retry-ms" => o.push_retry = Duration::from_millis(number(flag, value)?.max(1)),
             "--appid" => o.appid = value.to_string(),
             "--reply-delay-ms" => o.reply_delay = Duration::from_millis(number(flag, value)?),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+        Ok(())
+    })?;
+    Ok(o)
+}
+
+fn privacy_options(rest: &[String], listen: &mut String) -> Result<crate::privacy::Options, String> {
+    let mut o = crate::privacy::Options::default();
+    each_flag(rest, &["--json-callbacks", "--subid-on-duplicate"], |flag, value| {
+        match flag {
+            "--json-callbacks" => o.json_callbacks = true,
+            "--subid-on-duplicate" => o.subid_on_duplicate = true,
+            "--listen" => *listen = value.to_string(),
+            "--devid" => o.devid = value.to_string(),
+            "--authkey" => o.authkey = value.to_string(),
+            "--appid" => o.appid = value.to_string(),
+            "--balance" => {
+                o.balance = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|b| b.is_finite())
+                    .ok_or(format!("{flag}: {value:?} is not a number"))?;
+            }
+            "--cdr-url" => o.cdr_url = Some(value.to_string()),
+            "--call-start-url" => o.call_start_url = Some(value.to_string()),
+            "--clock-skew-secs" => {
+                o.clock_skew_secs =
+                    value.parse::<i64>().map_err(|_| format!("{flag}: {value:?} is not a whole number"))?;
+            }
+            "--callback-retry-ms" => o.callback_retry = Duration::from_millis(number(flag, value)?.max(1)),
             _ => return Err(format!("unknown option {flag}")),
         }
         Ok(())
@@ -190,5 +233,35 @@ mod tests {
         );
         assert!(parse(&args("qmsg --balance -1")).is_err());
         assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn privacy_options_are_parsed_with_their_defaults() {
+        assert!(matches!(parse(&args("privacy --help")), Ok(Command::Help)));
+        let Ok(Command::Run { listen, choice: Choice::Privacy(p) }) = parse(&args("privacy")) else {
+            panic!("privacy")
+        };
+        assert_eq!(
+            (listen.as_str(), p.devid.as_str(), p.authkey.as_str(), p.appid.as_str()),
+            ("127.0.0.1:0", "10000000", "key1", "app1")
+        );
+        assert_eq!(
+            (p.callback_retry, p.json_callbacks, p.subid_on_duplicate, p.cdr_url),
+            (Duration::from_millis(500), false, false, None)
+        );
+        let Ok(Command::Run { choice: Choice::Privacy(p), .. }) = parse(&args(
+            "privacy --devid 2 --authkey k --appid a --balance 0.5 --cdr-url http://h/cdr --call-start-url http://h/s \
+             --json-callbacks --clock-skew-secs -240 --callback-retry-ms 20 --subid-on-duplicate",
+        )) else {
+            panic!("privacy flags")
+        };
+        assert_eq!((p.devid.as_str(), p.authkey.as_str(), p.appid.as_str(), p.balance), ("2", "k", "a", 0.5));
+        assert_eq!((p.cdr_url.as_deref(), p.call_start_url.as_deref()), (Some("http://h/cdr"), Some("http://h/s")));
+        assert_eq!(
+            (p.json_callbacks, p.clock_skew_secs, p.callback_retry, p.subid_on_duplicate),
+            (true, -240, Duration::from_millis(20), true)
+        );
+        assert!(parse(&args("privacy --clock-skew-secs 1.5")).is_err());
+        assert!(parse(&args("privacy --balance x")).is_err());
     }
 }

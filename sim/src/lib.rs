@@ -1,12 +1,13 @@
 //! `telbridge-sim`: device and vendor simulators for telbridge's end-to-end tests and for
 //! trying telbridge without hardware — an EJOIN/GoIP gateway ([`goip`]), a WaveFax
-//! server ([`fax`]) and the QMsg cloud SMS platform ([`qmsg`]), written from the vendor API
-//! digests alone (no code shared with the agent's drivers). Each serves the vendor's HTTP
-//! API plus a control API under `/sim/`.
+//! server ([`fax`]), the QMsg cloud SMS platform ([`qmsg`]) and a cloud privacy-number
+//! platform ([`privacy`]), written from the vendor API digests alone (no code shared with
+//! the agent's drivers). Each serves the vendor's HTTP API plus a control API under `/sim/`.
 
 pub mod cli;
 pub mod fax;
 pub mod goip;
+pub mod privacy;
 pub mod push;
 pub mod qmsg;
 pub mod server;
@@ -31,6 +32,11 @@ pub async fn run(listener: TcpListener, choice: cli::Choice, stop: impl Future<O
         }
         cli::Choice::Qmsg(opts) => {
             let sim = qmsg::Sim::new(*opts);
+            sim.spawn();
+            sim.router()
+        }
+        cli::Choice::Privacy(opts) => {
+            let sim = privacy::Sim::new(*opts);
             sim.spawn();
             sim.router()
         }

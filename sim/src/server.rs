@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 server on hyper for the simulators: a router by method and exact
 //! path or path prefix, whole bodies read before a handler runs (64 MiB at most, 413
-//! beyond; 60 s at most, 408 beyond), and a graceful stop. Also the response helpers and
+//! beyond; 60 s at most, 408 beyond), a graceful stop, and [`hangup`]: a handler's way to
+//! close the connection without answering (a lost reply). Also the response helpers and
 //! the query-string parser the simulators share.
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -129,6 +130,18 @@ pub fn text_response(status: StatusCode, content_type: &'static str, body: Strin
     resp
 }
 
+/// Marks a response that must not be sent: the connection is closed instead.
+#[derive(Debug, Clone, Copy)]
+struct Hangup;
+
+/// A "response" that closes the connection without a byte of reply, as when a reply is
+/// lost on the way (the request has been acted upon).
+pub fn hangup() -> Response {
+    let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+    resp.extensions_mut().insert(Hangup);
+    resp
+}
+
 /// Raw bytes with 200, or a 404 when there are none.
 pub fn bytes_response(data: Option<Vec<u8>>) -> Response {
     match data {
@@ -226,7 +239,14 @@ pub async fn serve(listener: TcpListener, router: Router, stop: impl Future<Outp
         conns.spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let router = router.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(router, req).await) }
+                async move {
+                    let resp = handle(router, req).await;
+                    if resp.extensions().get::<Hangup>().is_some() {
+                        // hyper closes the connection, writing nothing, on a service error.
+                        return Err(std::io::Error::other("reply dropped on purpose"));
+                    }
+                    Ok(resp)
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())

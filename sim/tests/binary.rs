@@ -27,6 +27,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
         &["goip", "--help"],
         &["fax", "--help"],
         &["qmsg", "--help"],
+        &["privacy", "--help"],
         &["goip", "--ports", "2", "--help"],
     ];
     for args in levels {
@@ -36,7 +37,8 @@ fn help_prints_usage_and_exits_0_at_every_level() {
         assert!(
             text.starts_with("usage: telbridge-sim goip")
                 && text.contains("telbridge-sim fax")
-                && text.contains("telbridge-sim qmsg"),
+                && text.contains("telbridge-sim qmsg")
+                && text.contains("telbridge-sim privacy"),
             "{args:?}: {text}"
         );
     }
@@ -47,7 +49,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
 
 #[test]
 fn each_simulator_prints_its_address_first_and_serves_there() {
-    for kind in ["goip", "fax", "qmsg"] {
+    for kind in ["goip", "fax", "qmsg", "privacy"] {
         let mut child = sim()
             .args([kind, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -72,6 +74,7 @@ fn each_simulator_prints_its_address_first_and_serves_there() {
         let key = match kind {
             "goip" => "ssrc",
             "fax" => "logins",
+            "privacy" => "bindings",
             _ => "balance",
         };
         assert!(state.json().get(key).is_some(), "{kind}: {:?}", state.json());

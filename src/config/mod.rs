@@ -5,13 +5,16 @@
 //! are [`Secret`]s: never printed, redacted in [`Config::redacted_json`].
 
 mod callbacks;
+mod files;
 mod goip;
+mod privacy;
 mod qmsg;
 mod secret;
 mod wavefax;
 
 pub use callbacks::CallbacksConfig;
 pub use goip::{CIPHERS, GoipAuth, GoipConfig};
+pub use privacy::PrivacyConfig;
 pub use qmsg::QmsgConfig;
 pub use secret::{REDACTED, Secret};
 pub use wavefax::WavefaxConfig;
@@ -69,6 +72,9 @@ pub struct Config {
     /// QMsg cloud SMS accounts, `[[qmsg]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub qmsg: Vec<QmsgConfig>,
+    /// Privacy-number platform accounts, `[[privacy]]` tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub privacy: Vec<PrivacyConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -231,6 +237,7 @@ impl Default for Config {
             goip: Vec::new(),
             wavefax: Vec::new(),
             qmsg: Vec::new(),
+            privacy: Vec::new(),
         }
     }
 }
@@ -357,6 +364,7 @@ impl Config {
             ("goip", "goip.name", cfg!(feature = "goip"), all(&self.goip)),
             ("wavefax", "wavefax.name", cfg!(feature = "wavefax"), all(&self.wavefax)),
             ("qmsg", "qmsg.name", cfg!(feature = "qmsg"), all(&self.qmsg)),
+            ("privacy", "privacy.name", cfg!(feature = "privacy"), all(&self.privacy)),
         ]
     }
 
@@ -378,6 +386,7 @@ impl Config {
         all.extend(named("goip", &mut self.goip));
         all.extend(named("wavefax", &mut self.wavefax));
         all.extend(named("qmsg", &mut self.qmsg));
+        all.extend(named("privacy", &mut self.privacy));
         all
     }
 

@@ -123,25 +123,28 @@ fn default_command_retry() -> u64 {
     60
 }
 
-/// Envelope and base64 overhead of one chunk event beyond 4/3 of its bytes.
-pub const CHUNK_ENVELOPE_BYTES: usize = 1024;
-
 impl super::ConnectorConfig for WavefaxConfig {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn validate(&self, config: &super::Config) -> Result<(), ConfigError> {
-        self.check(config.mqtt.max_payload_bytes)?;
-        // One file's chunks must fit in half the outbox, or it could never be queued.
-        let chunked = (self.max_file_bytes as u64).div_ceil(3) * 4 * 11 / 10;
-        if self.upload_url.is_empty() && chunked > config.store.max_bytes / 2 {
-            return Err(invalid(
-                "wavefax.max_file_bytes",
-                format!("{}: a file this large needs store.max_bytes of at least {}", self.name, chunked * 2),
-            ));
-        }
-        Ok(())
+        self.check()?;
+        let keys = super::files::FileKeys {
+            chunk_bytes: "wavefax.chunk_bytes",
+            max_file_bytes: "wavefax.max_file_bytes",
+            spool_max_bytes: "wavefax.spool_max_bytes",
+            upload_url: "wavefax.upload_url",
+            tls_ca_file: "wavefax.tls_ca_file",
+        };
+        let values = super::files::FileValues {
+            chunk_bytes: self.chunk_bytes,
+            max_file_bytes: self.max_file_bytes,
+            spool_max_bytes: self.spool_max_bytes,
+            upload_url: &self.upload_url,
+            tls_ca_file: &self.tls_ca_file,
+        };
+        super::files::check(&keys, &self.name, &values, config.mqtt.max_payload_bytes, config.store.max_bytes)
     }
 
     fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {
@@ -150,8 +153,8 @@ impl super::ConnectorConfig for WavefaxConfig {
 }
 
 impl WavefaxConfig {
-    /// Checks one server's values; `max_payload` is `mqtt.max_payload_bytes`.
-    fn check(&self, max_payload: usize) -> Result<(), ConfigError> {
+    /// Checks one server's own values (the file relay's are checked by `files`).
+    fn check(&self) -> Result<(), ConfigError> {
         let n = &self.name;
         if !is_topic_segment(n) {
             return Err(invalid("wavefax.name", format!("{n:?} must be 1-64 characters of A-Z a-z 0-9 . _ -")));
@@ -171,31 +174,6 @@ impl WavefaxConfig {
         }
         if self.poll_out_secs == 0 {
             return Err(invalid("wavefax.poll_out_secs", format!("{n}: must be at least 1")));
-        }
-        if !(4096..=1024 * 1024).contains(&self.chunk_bytes) {
-            return Err(invalid("wavefax.chunk_bytes", format!("{n}: must be 4096-1048576")));
-        }
-        if self.chunk_bytes.div_ceil(3) * 4 + CHUNK_ENVELOPE_BYTES > max_payload {
-            return Err(invalid(
-                "wavefax.chunk_bytes",
-                format!(
-                    "{n}: a chunk of {} bytes does not fit mqtt.max_payload_bytes ({max_payload}) once base64-encoded",
-                    self.chunk_bytes
-                ),
-            ));
-        }
-        if self.max_file_bytes < 1024 {
-            return Err(invalid("wavefax.max_file_bytes", format!("{n}: must be at least 1024")));
-        }
-        if self.spool_max_bytes < self.max_file_bytes as u64 {
-            return Err(invalid("wavefax.spool_max_bytes", format!("{n}: must be at least max_file_bytes")));
-        }
-        if !self.upload_url.is_empty() {
-            crate::http::client::Url::parse(&self.upload_url)
-                .map_err(|e| invalid("wavefax.upload_url", format!("{n}: {e}")))?;
-        }
-        if !self.tls_ca_file.is_empty() && !std::path::Path::new(&self.tls_ca_file).is_file() {
-            return Err(invalid("wavefax.tls_ca_file", format!("{n}: {} is not a readable file", self.tls_ca_file)));
         }
         if self.timeout_ms < 100 {
             return Err(invalid("wavefax.timeout_ms", format!("{n}: must be at least 100")));

@@ -26,6 +26,8 @@ pub mod state;
 
 #[cfg(feature = "goip")]
 pub mod goip;
+#[cfg(feature = "privacy")]
+pub mod privacy;
 #[cfg(feature = "qmsg")]
 pub mod qmsg;
 #[cfg(feature = "wavefax")]
@@ -111,6 +113,8 @@ pub const KINDS: &[Kind] = &[
     wavefax::KIND,
     #[cfg(feature = "qmsg")]
     qmsg::KIND,
+    #[cfg(feature = "privacy")]
+    privacy::KIND,
 ];
 
 /// Forgets the finished state of instances no longer configured (a gateway removed or

@@ -8,7 +8,7 @@ pub mod http;
 pub mod https;
 pub mod netns;
 pub mod proxy;
-#[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg"))]
+#[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy"))]
 pub mod sim;
 pub mod site;
 pub mod tls;

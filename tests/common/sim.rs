@@ -32,6 +32,11 @@ impl Sim {
         sim
     }
 
+    /// Starts `telbridge-sim privacy` with `args`.
+    pub fn privacy(args: &[&str]) -> Sim {
+        Sim::start("privacy", args)
+    }
+
     /// Starts `telbridge-sim qmsg` with `args`.
     pub fn qmsg(args: &[&str]) -> Sim {
         Sim::start("qmsg", args)

@@ -1,0 +1,291 @@
+//! The account's cloud commands (target `privacy/{name}`): `privacy.account`,
+//! `privacy.bind_axb`, `privacy.release_axb`, `privacy.bind_xa`, `privacy.release_xa`,
+//! `privacy.bindings`, `privacy.recording.ack`.
+//!
+//! A bind's `reqid` is allocated and committed (with a count of the tries that used it)
+//! before its first try, per cloud command; every retry — after a timeout, a 1105/1500/1501,
+//! or a crash (binds are resumable) — sends the same one. The platform answers a repeated
+//! `reqid` 1004: on a retry that means the first try was taken, never a second binding.
+
+use super::driver::{Driver, bindings};
+use super::protocol::reply::{ErrorCode, Reply};
+use super::protocol::request::{self, Axb, Request, Xa};
+use super::service::ServiceError;
+use super::state::{self, Binding, BindingState, Kind, ReqId};
+use crate::command::{Command, CommandError, Outcome, Registry, Reply as CmdReply};
+use crate::connectors::peer;
+use crate::connectors::state::Json;
+use crate::event::now_ms;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+
+fn on<F, Fut>(registry: &mut Registry, d: &Arc<Driver>, name: &str, resumable: bool, f: F)
+where
+    F: Fn(Arc<Driver>, Command) -> Fut + Send + Sync + Copy + 'static,
+    Fut: Future<Output = CmdReply> + Send + 'static,
+{
+    let d = d.clone();
+    registry.register(&d.peer.source.clone(), name, resumable, move |c| f(d.clone(), c));
+}
+
+pub fn register(registry: &mut Registry, d: Arc<Driver>) {
+    on(registry, &d, "privacy.account", true, |d, _| async move {
+        let r = call(&d, &request::account_status()).await?;
+        Ok(Outcome::data(Value::Object(r.fields)))
+    });
+    on(registry, &d, "privacy.bind_axb", true, |d, c| async move { bind_axb(&d, c).await });
+    on(registry, &d, "privacy.bind_xa", true, |d, c| async move { bind_xa(&d, c).await });
+    on(registry, &d, "privacy.release_axb", true, |d, c| async move {
+        let subid = text(&c.args, "subid")?.ok_or_else(|| CommandError::bad_args("subid: missing"))?;
+        release(&d, state::binding_key, request::release_axb(&d.cfg.appid, &subid), subid.clone()).await
+    });
+    on(registry, &d, "privacy.release_xa", true, |d, c| async move {
+        let x = text(&c.args, "x")?.ok_or_else(|| CommandError::bad_args("x: missing"))?;
+        release(&d, state::xa_key, request::release_xa(&d.cfg.appid, &x), x.clone()).await
+    });
+    on(registry, &d, "privacy.bindings", true, |d, _| async move {
+        let scope = d.scope().to_string();
+        let list = d.store.call(move |db| bindings(db, &scope)).await.map_err(store)?;
+        Ok(Outcome::data(json!({"bindings": list.iter().map(Binding::json).collect::<Vec<_>>()})))
+    });
+    on(registry, &d, "privacy.recording.ack", true, |d, c| async move {
+        let file_id = text(&c.args, "file_id")?.ok_or_else(|| CommandError::bad_args("file_id: missing"))?;
+        let ok = c.args["ok"].as_bool().unwrap_or(true);
+        let reason = c.args["reason"].as_str().unwrap_or("");
+        match d.files.acknowledge(&file_id, ok, reason).await.map_err(store)? {
+            Some(a) => Ok(Outcome::data(
+                json!({"file_id": file_id, "taskid": a.item, "state": a.state.as_sql(), "reoffered": a.reoffered}),
+            )),
+            None => Err(CommandError::new("unknown_file", format!("no recording with file_id {file_id}"))),
+        }
+    });
+}
+
+fn store(e: crate::store::StoreError) -> CommandError {
+    CommandError::new("store", e.to_string())
+}
+
+/// A string argument (numbers accepted as written).
+fn text(args: &Value, key: &str) -> Result<Option<String>, CommandError> {
+    match &args[key] {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(CommandError::bad_args(format!("{key}: {other} is not a string"))),
+    }
+}
+
+fn need(args: &Value, key: &str) -> Result<String, CommandError> {
+    text(args, key)?.filter(|s| !s.is_empty()).ok_or_else(|| CommandError::bad_args(format!("{key}: missing")))
+}
+
+fn command_error(e: &ServiceError) -> CommandError {
+    match e {
+        ServiceError::Refused(code, reason) => {
+            let why = format!(
+                "error {} ({}){}",
+                code.0,
+                code.meaning(),
+                if reason.is_empty() { String::new() } else { format!(": {reason}") }
+            );
+            CommandError::new(code.name(), why)
+        }
+        e => peer::command_error(e, "refused"),
+    }
+}
+
+/// One call, retried within the account's window while the platform is unreachable or
+/// says 1105/1500/1501 — safe for every call here: binds carry their `reqid`.
+async fn call(d: &Driver, req: &Request) -> Result<Reply, CommandError> {
+    d.peer.retrying(|| d.peer.call(d.service.call(req, now_ms()))).await.map_err(|e| command_error(&e))
+}
+
+/// The command's `reqid`, allocated and committed before the first try; each try is
+/// counted (committed) before it goes out.
+async fn next_try(d: &Driver, cmd_id: &str) -> Result<ReqId, CommandError> {
+    let (scope, key) = (d.scope().to_string(), state::reqid_key(cmd_id));
+    d.store
+        .call(move |db| {
+            let mut r =
+                key.get(db, &scope)?.map(|j| j.0).unwrap_or_else(|| ReqId { reqid: crate::event::new_id(), tries: 0 });
+            r.tries += 1;
+            key.put(db, &scope, &Json(r.clone()))?;
+            Ok(r)
+        })
+        .await
+        .map_err(store)
+}
+
+/// Sends a bind, its `reqid` the same on every try; `Ok(None)` for a 1004 on a retry
+/// without a `subid` (bound by an earlier try).
+async fn bind(
+    d: &Driver,
+    cmd_id: &str,
+    build: impl Fn(&str) -> Result<Request, String>,
+) -> Result<(ReqId, Option<Reply>), CommandError> {
+    // Checked before anything is committed or sent.
+    build("check").map_err(CommandError::bad_args)?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(d.cfg.command_retry_secs);
+    let mut wait = std::time::Duration::from_millis(500);
+    loop {
+        let r = next_try(d, cmd_id).await?;
+        let req = build(&r.reqid).map_err(CommandError::bad_args)?;
+        match d.peer.call(d.service.call(&req, now_ms())).await {
+            Ok(reply) => return Ok((r, Some(reply))),
+            Err(ServiceError::Refused(ErrorCode::DUPLICATE, _)) if r.tries > 1 => {
+                log::info!(
+                    "{}: reqid {} answered 1004 on try {}: the first try was taken",
+                    d.scope(),
+                    r.reqid,
+                    r.tries
+                );
+                return Ok((r, None));
+            }
+            Err(e) if crate::connectors::Classify::class(&e) == crate::connectors::ErrorClass::Transient => {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    return Err(command_error(&e));
+                }
+                log::info!("{}: {e}; trying again with the same reqid in {:?}", d.scope(), wait.min(left));
+                tokio::time::sleep(wait.min(left)).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(10));
+            }
+            Err(e) => return Err(command_error(&e)),
+        }
+    }
+}
+
+/// Commits a binding; `Ok` carries its data for the result.
+async fn keep(d: &Driver, b: Binding) -> Result<Value, CommandError> {
+    let scope = d.scope().to_string();
+    let value = b.json();
+    d.store.call(move |db| b.key().put(db, &scope, &Json(b.clone()))).await.map_err(store)?;
+    Ok(value)
+}
+
+/// The options every bind takes.
+struct Options {
+    record: Option<bool>,
+    anucode: Option<String>,
+    user_data: Option<String>,
+}
+
+fn options(c: &Command) -> Result<Options, CommandError> {
+    let record = match &c.args["record"] {
+        Value::Null => None,
+        Value::Bool(b) => Some(*b),
+        other => return Err(CommandError::bad_args(format!("record: {other} is not true or false"))),
+    };
+    Ok(Options { record, anucode: text(&c.args, "anucode")?, user_data: text(&c.args, "user_data")? })
+}
+
+async fn bind_axb(d: &Driver, c: Command) -> CmdReply {
+    let Options { record, anucode, user_data } = options(&c)?;
+    let ttl = c.args["ttl"].as_u64().ok_or_else(|| CommandError::bad_args("ttl: seconds, required"))?;
+    let axb = Axb {
+        x: need(&c.args, "x")?,
+        anum: need(&c.args, "a")?,
+        bnum: need(&c.args, "b")?,
+        reqid: String::new(),
+        ttl,
+        record,
+        display: text(&c.args, "display")?,
+        anucode,
+        ansanu: text(&c.args, "ansanu")?,
+        user_data: user_data.clone(),
+    };
+    let (r, reply) =
+        bind(d, &c.id, |reqid| request::bind_axb(&d.cfg.appid, &Axb { reqid: reqid.to_string(), ..axb.clone() }))
+            .await?;
+    let subid = reply.as_ref().and_then(|r| r.text("subid"));
+    let now = now_ms();
+    let binding = Binding {
+        kind: Kind::Axb,
+        x: axb.x.clone(),
+        a: axb.anum.clone(),
+        b: Some(axb.bnum.clone()),
+        subid: subid.clone(),
+        reqid: r.reqid.clone(),
+        ttl,
+        expires_ms: now + ttl * 1000,
+        user_data,
+        cmd_id: c.id.clone(),
+        state: BindingState::Active,
+        created_ms: now,
+    };
+    let mut data = keep(d, binding).await?;
+    if subid.is_none() {
+        data["note"] = json!(
+            "the platform answered the retry 1004 (an earlier try was taken) without the subid: the binding exists, \
+             cannot be released, and ends by its TTL"
+        );
+    }
+    Ok(Outcome::data(data))
+}
+
+async fn bind_xa(d: &Driver, c: Command) -> CmdReply {
+    let Options { record, anucode, user_data } = options(&c)?;
+    let display = match &c.args["display"] {
+        Value::Null => None,
+        v => Some(v.as_u64().filter(|n| *n <= 1).ok_or_else(|| CommandError::bad_args("display: 0 or 1"))? as u8),
+    };
+    let xa = Xa {
+        x: need(&c.args, "x")?,
+        anum: need(&c.args, "a")?,
+        reqid: String::new(),
+        ttl: c.args["ttl"].as_u64().unwrap_or(0),
+        record,
+        display,
+        anucode,
+        user_data: user_data.clone(),
+    };
+    let (r, _) =
+        bind(d, &c.id, |reqid| request::bind_xa(&d.cfg.appid, &Xa { reqid: reqid.to_string(), ..xa.clone() })).await?;
+    let now = now_ms();
+    let binding = Binding {
+        kind: Kind::Xa,
+        x: xa.x.clone(),
+        a: xa.anum.clone(),
+        b: None,
+        subid: None,
+        reqid: r.reqid,
+        ttl: xa.ttl,
+        expires_ms: if xa.ttl == 0 { 0 } else { now + xa.ttl * 1000 },
+        user_data,
+        cmd_id: c.id.clone(),
+        state: BindingState::Active,
+        created_ms: now,
+    };
+    Ok(Outcome::data(keep(d, binding).await?))
+}
+
+/// A release: refused clearly when the agent knows the binding already ended; otherwise
+/// sent (a binding made elsewhere may be released too) and recorded.
+async fn release(
+    d: &Driver,
+    key: fn(&str) -> crate::connectors::state::Key<Json<Binding>>,
+    req: Request,
+    what: String,
+) -> CmdReply {
+    let scope = d.scope().to_string();
+    let known = {
+        let (scope, id) = (scope.clone(), what.clone());
+        d.store.call(move |db| key(&id).get(db, &scope)).await.map_err(store)?.map(|j| j.0)
+    };
+    if let Some(b) = &known
+        && b.state != BindingState::Active
+    {
+        let state = if b.state == BindingState::Released { "released" } else { "expired (its TTL passed)" };
+        return Err(CommandError::new("already_ended", format!("{what} is already {state}")));
+    }
+    call(d, &req).await?;
+    let Some(mut b) = known else {
+        return Ok(Outcome::data(json!({"released": what, "known": false})));
+    };
+    b.state = BindingState::Released;
+    let value = b.json();
+    let id = what.clone();
+    d.store.call(move |db| key(&id).put(db, &scope, &Json(b))).await.map_err(store)?;
+    Ok(Outcome::data(json!({"released": what, "known": true, "binding": value})))
+}

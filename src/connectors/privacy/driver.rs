@@ -1,0 +1,212 @@
+//! One platform account: its service, its peer, its file relay, and the housekeeping loop
+//! (expired bindings, recordings to fetch, re-offers and uploads).
+
+use super::service::Service;
+use super::state::{Binding, BindingState, Pending};
+use crate::config::PrivacyConfig;
+use crate::connectors::files::{FileRelay, Names, Settings};
+use crate::connectors::state::Json;
+use crate::connectors::{Ctx, Peer, PeerName};
+use crate::event::Class;
+use crate::http::client::{Client, Reach, Url};
+use crate::store::{Db, Store, StoreError};
+use rusqlite::params;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often expired bindings and pending recordings are looked for.
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
+
+pub struct Driver {
+    pub cfg: PrivacyConfig,
+    pub peer: Peer,
+    pub store: Store,
+    pub service: Service,
+    pub files: FileRelay,
+    pub trust_forwarded_for: bool,
+    /// Wakes the housekeeping loop (a CDR with a recording came in).
+    pub wake: tokio::sync::Notify,
+}
+
+impl Driver {
+    pub fn new(cfg: &PrivacyConfig, ctx: &Ctx) -> anyhow::Result<Driver> {
+        let peer = Peer::new(
+            ctx,
+            PeerName { kind: "privacy", label: "account", name: cfg.name.clone() },
+            Duration::from_secs(cfg.command_retry_secs),
+        );
+        let client = Arc::new(Client::new(Reach::Internet, &cfg.tls_ca_file));
+        let service = Service {
+            base: Url::parse(&cfg.url)?,
+            devid: cfg.devid.clone(),
+            authkey: cfg.authkey.expose().to_string(),
+            timeout: Duration::from_millis(cfg.timeout_ms),
+            client: Client::new(Reach::Internet, &cfg.tls_ca_file),
+        };
+        let names = Names {
+            announce: "call.recording",
+            chunk: "call.recording.file",
+            uploaded: "call.recording.uploaded",
+            item_key: "taskid",
+            item_header: "X-Telbridge-Task-Id",
+        };
+        let settings = Settings {
+            chunk_bytes: cfg.chunk_bytes,
+            spool_max_bytes: cfg.spool_max_bytes,
+            reoffer_secs: cfg.file_reoffer_secs,
+            upload_url: cfg.upload_url.clone(),
+            upload_token: cfg.upload_token.expose().to_string(),
+            timeout: Duration::from_millis(cfg.timeout_ms),
+            follow_up: false,
+        };
+        let files = FileRelay::new(&peer, names, settings, ctx.store.clone(), client);
+        Ok(Driver {
+            cfg: cfg.clone(),
+            peer,
+            store: ctx.store.clone(),
+            service,
+            files,
+            trust_forwarded_for: ctx.config.callbacks.trust_forwarded_for,
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    pub fn scope(&self) -> &str {
+        &self.peer.source
+    }
+
+    /// Until `stop`: expired bindings become `binding.expired`, pending recordings are
+    /// fetched and relayed, unacknowledged ones offered again.
+    pub async fn housekeeping(&self, stop: CancellationToken) -> anyhow::Result<()> {
+        loop {
+            let round = async {
+                self.expire().await?;
+                self.fetch_recordings().await?;
+                self.files.reoffer_due().await.map(drop)
+            };
+            match round.await {
+                Err(StoreError::Closed) => return Ok(()),
+                Err(e) => {
+                    log::warn!("{}: housekeeping: {e}", self.scope());
+                    self.peer.note_error(&e.to_string());
+                }
+                Ok(()) => {}
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(HOUSEKEEPING) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// Marks every active binding whose TTL passed `expired`, with its event, in one commit.
+    async fn expire(&self) -> Result<(), StoreError> {
+        let (scope, peer_source, agent) = (self.scope().to_string(), self.scope().to_string(), self.peer.agent.clone());
+        self.store
+            .call(move |db| {
+                let now = db.now_ms();
+                for mut b in bindings(db, &scope)? {
+                    if b.state != BindingState::Active || b.expires_ms == 0 || b.expires_ms > now {
+                        continue;
+                    }
+                    b.state = BindingState::Expired;
+                    b.key().put(db, &scope, &Json(b.clone()))?;
+                    let e =
+                        crate::event::NewEvent::new(peer_source.clone(), "binding.expired", b.json(), Class::Critical);
+                    db.enqueue_unbounded(&crate::store::OutboxItem::from_event(&e, &agent))?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Fetches each pending recording and hands it to the file relay; a recording the spool
+    /// has no room for waits (its CDR is in the cloud already).
+    async fn fetch_recordings(&self) -> Result<(), StoreError> {
+        let scope = self.scope().to_string();
+        let pending: Vec<(String, Pending)> = self
+            .store
+            .call(move |db| {
+                let mut stmt = db.conn().prepare(
+                    "SELECT substr(key, length('recording/') + 1), value FROM kv WHERE scope = ?1 AND key LIKE 'recording/%'",
+                )?;
+                let rows = stmt.query_map([&scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (taskid, raw) = row?;
+                    if let Ok(p) = serde_json::from_slice::<Pending>(&raw) {
+                        out.push((taskid, p));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        for (taskid, p) in pending {
+            if self.files.known(vec![taskid.clone()]).await?.is_empty() {
+                let file = match self.service.download(&p.url, self.cfg.max_file_bytes).await {
+                    Ok(data) => Ok(data),
+                    // Too large, or gone at the platform: relayed as metadata only.
+                    Err((true, why)) => Err(why),
+                    Err((false, why)) => {
+                        log::warn!("{}: recording of {taskid}: {why}; trying again", self.scope());
+                        continue;
+                    }
+                };
+                if !self.files.spool(&taskid, p.meta.clone(), file).await? {
+                    continue;
+                }
+            }
+            let scope = self.scope().to_string();
+            self.store
+                .call(move |db| {
+                    let key = format!("recording/{taskid}");
+                    db.conn().execute("DELETE FROM kv WHERE scope = ?1 AND key = ?2", params![scope, key])?;
+                    Ok(())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Every binding of the account.
+pub fn bindings(db: &mut Db<'_>, scope: &str) -> Result<Vec<Binding>, StoreError> {
+    let mut stmt = db.conn().prepare(
+        "SELECT key, value FROM kv WHERE scope = ?1 AND (key LIKE 'axb/%' OR key LIKE 'axb-reqid/%' OR key LIKE 'xa/%')
+         ORDER BY updated_ms",
+    )?;
+    let rows = stmt.query_map([scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, raw) = row?;
+        let b = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
+            scope: scope.to_string(),
+            key,
+            reason: e.to_string(),
+        })?;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// Forgets old request ids and bindings that ended (never an active one, nor a recording
+/// still to fetch).
+pub fn prune(db: &mut Db<'_>, scope: &str, cutoff_ms: u64) -> Result<usize, StoreError> {
+    let mut n = crate::connectors::state::prune_items(db, scope, &["reqid"], cutoff_ms)?;
+    n += db.conn().execute(
+        "DELETE FROM kv WHERE scope = ?1 AND updated_ms < ?2
+           AND (key LIKE 'axb/%' OR key LIKE 'axb-reqid/%' OR key LIKE 'xa/%')
+           AND json_extract(CAST(value AS TEXT), '$.state') != 'active'",
+        params![scope, cutoff_ms as i64],
+    )?;
+    Ok(n)
+}
+
+/// `{"error":0}`: the answer every callback gets once committed (the seed says nothing of
+/// what it expects; the digest's reading).
+pub fn ok_json() -> serde_json::Value {
+    json!({"error": 0})
+}
