@@ -250,24 +250,6 @@ fn a_busy_fax_fails_with_its_errcode_and_the_servers_preconditions_are_clear_err
 }
 
 /// Reassembles the chunks of `file_id` seen so far, checking their fields.
-fn reassemble(s: &Site, file_id: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let mut chunks: Vec<Value> = s.events("fax.file").into_iter().filter(|c| c["file_id"] == file_id).collect();
-    chunks.sort_by_key(|c| c["index"].as_u64());
-    chunks.dedup_by_key(|c| c["index"].as_u64());
-    let count = chunks.first()?["count"].as_u64()? as usize;
-    if chunks.len() < count {
-        return None;
-    }
-    let mut out = Vec::new();
-    for c in &chunks {
-        assert_eq!(c["offset"].as_u64(), Some(out.len() as u64));
-        out.extend(B64.decode(c["data"].as_str()?).ok()?);
-    }
-    assert_eq!(chunks[0]["sha256"], chunks[count - 1]["sha256"]);
-    Some(out)
-}
-
 #[test]
 fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted_only_after_the_ack() {
     use base64::Engine;
@@ -292,7 +274,7 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
         (Some(file.len() as u64), Some(sha256(&file).as_str()))
     );
     assert_eq!((info["chunks"].as_u64(), info["content_type"].as_str()), (Some(8), Some("application/pdf")));
-    let whole = wait_for(WAIT, "every chunk", || reassemble(&s, &file_id));
+    let whole = wait_for(WAIT, "every chunk", || s.reassemble("fax.file", &file_id));
     assert_eq!(whole, file, "byte-identical");
     assert_eq!(sha256(&whole), info["sha256"].as_str().expect("sha"));
 
@@ -452,7 +434,7 @@ fn a_full_spool_leaves_new_faxes_on_the_server_until_an_ack_makes_room() {
     let later = s.wait_event("fax.received", "the second fax", |d| d["fax_id"] == second.as_str());
     assert_eq!(later["file"]["bytes"], 15_000);
     s.wait_event("spool.recovered", "spool.recovered", |_| true);
-    let whole = wait_for(WAIT, "its chunks", || reassemble(&s, later["file"]["file_id"].as_str()?));
+    let whole = wait_for(WAIT, "its chunks", || s.reassemble("fax.file", later["file"]["file_id"].as_str()?));
     assert_eq!(whole, vec![2u8; 15_000]);
 }
 

@@ -193,16 +193,23 @@ fn every_secret_is_redacted_wherever_it_sits_in_the_config() {
     assert!(c.to_toml().expect("file form").contains("m-secret"), "the file form keeps the value");
 }
 
-#[test]
-fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
+/// The example file's commented-out `#[[table]]` block, uncommented (its `##` notes left out).
+fn example_block(table: &str) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/telbridge.example.toml");
     let text = std::fs::read_to_string(path).expect("example");
-    let block = text.split("#[[qmsg]]").nth(1).expect("a [[qmsg]] block");
-    let table: String = block
+    let block = text.split(&format!("#[[{table}]]")).nth(1).expect("the block");
+    block
         .lines()
+        .skip(1) // the rest of the marker's line
+        .take_while(|l| !l.trim().is_empty())
         .filter(|l| l.starts_with('#') && !l.starts_with("##"))
         .map(|l| format!("{}\n", &l[1..]))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
+    let table = example_block("qmsg");
     let c = Config::parse(&format!("{MINIMAL}[[qmsg]]\n{table}")).expect("qmsg account");
     assert_eq!(c.qmsg[0].name, "acct1");
     assert_eq!(c.qmsg[0].returnflag, "text");
@@ -211,4 +218,12 @@ fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
     assert!(Config::parse(&short).expect_err("short secret").to_string().contains("qmsg.callback_secret"));
     let cidr = format!("{MINIMAL}[[qmsg]]\n{}", table.replace("allow_from = []", "allow_from = [\"10.0.0.0/33\"]"));
     assert!(Config::parse(&cidr).expect_err("bad cidr").to_string().contains("qmsg.allow_from"));
+}
+
+#[test]
+fn the_examples_privacy_block_uncommented_is_a_valid_account() {
+    let table = example_block("privacy").replace("env:PRIVACY_AUTHKEY", "k");
+    let c = Config::parse(&format!("{MINIMAL}[[privacy]]\n{table}")).expect("privacy account");
+    assert!(c.privacy[0].fetch_recordings);
+    assert_eq!(c.privacy[0].authkey.expose(), "k");
 }

@@ -104,6 +104,26 @@ impl Site {
             .expect("event")
     }
 
+    /// A relayed file put together from its `chunk_kind` events (repeats dropped), once
+    /// every chunk is in; the chunks' offsets and hashes are checked on the way.
+    pub fn reassemble(&self, chunk_kind: &str, file_id: &str) -> Option<Vec<u8>> {
+        use base64::Engine;
+        let mut chunks: Vec<Value> = self.events(chunk_kind).into_iter().filter(|c| c["file_id"] == file_id).collect();
+        chunks.sort_by_key(|c| c["index"].as_u64());
+        chunks.dedup_by_key(|c| c["index"].as_u64());
+        let count = chunks.first()?["count"].as_u64()? as usize;
+        if chunks.len() < count {
+            return None;
+        }
+        let mut out = Vec::new();
+        for c in &chunks {
+            assert_eq!(c["offset"].as_u64(), Some(out.len() as u64));
+            out.extend(base64::engine::general_purpose::STANDARD.decode(c["data"].as_str()?).ok()?);
+        }
+        assert_eq!(chunks[0]["sha256"], chunks[count - 1]["sha256"]);
+        Some(out)
+    }
+
     /// The agent's own `agent.status` data.
     pub fn agent_status(&self) -> Value {
         let id = format!("status-{}", free_port());

@@ -9,3 +9,5 @@ pub mod auth;
 pub mod callback;
 pub mod reply;
 pub mod request;
+#[cfg(test)]
+mod vectors;
