@@ -196,6 +196,7 @@ fn every_secret_is_redacted_wherever_it_sits_in_the_config() {
 }
 
 #[test]
+#[cfg(feature = "qmsg")]
 fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
     let table = example_block("qmsg");
     let c = Config::parse(&format!("{MINIMAL}{table}")).expect("qmsg account");
@@ -209,6 +210,7 @@ fn the_examples_qmsg_block_uncommented_is_a_valid_account() {
 }
 
 #[test]
+#[cfg(feature = "privacy")]
 fn the_examples_privacy_block_uncommented_is_a_valid_account() {
     let table = example_block("privacy").replace("env:PRIVACY_AUTHKEY", "k");
     let c = Config::parse(&format!("{MINIMAL}{table}")).expect("privacy account");
