@@ -61,7 +61,7 @@ impl CallbacksConfig {
 /// Checks an allow-list of a vendor account (`allow_from`): every entry an address or CIDR.
 pub fn check_allow_list(key: &'static str, name: &str, list: &[String]) -> Result<(), ConfigError> {
     for entry in list {
-        if crate::connectors::callbacks::Cidr::parse(entry).is_none() {
+        if crate::http::cidr::Cidr::parse(entry).is_none() {
             return Err(invalid(key, format!("{name}: {entry:?} is not an address or CIDR (10.0.0.0/8, ::1)")));
         }
     }

@@ -18,6 +18,7 @@
 //! vendors really write it), [`state`] (typed connector state in the store's `kv`).
 //! Each connector is a folder with a pure `protocol/` part and a thin I/O part around it.
 
+#[cfg(feature = "callbacks")]
 pub mod callbacks;
 pub mod files;
 pub mod lenient;

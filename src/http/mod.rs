@@ -6,6 +6,7 @@
 //! `/healthz` and `/metrics`, [`client`] is the one outbound HTTP client. Handlers answer
 //! 2xx only after what they accepted is committed to the store.
 
+pub mod cidr;
 pub mod client;
 pub mod ingest;
 pub mod ops;

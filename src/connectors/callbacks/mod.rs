@@ -16,10 +16,9 @@
 //! Nothing is stored from a refused request. Every outcome is counted per route in
 //! `/metrics` as `telbridge_callbacks_total{route="vendor/name/kind",result="…"}`.
 
-pub mod cidr;
 pub mod decode;
 
-pub use cidr::Cidr;
+pub use crate::http::cidr::{self, Cidr};
 pub use decode::{Fields, decode};
 
 use crate::command::BoxFuture;

@@ -1,4 +1,4 @@
-//! Allow-lists of callback sources: addresses and CIDR blocks, IPv4 and IPv6.
+//! Allow-lists of callback sources: addresses and CIDR blocks, IPv4 and IPv6 (pure).
 
 use std::net::IpAddr;
 
