@@ -26,4 +26,20 @@ mod tests {
         assert_eq!(signature("key1", 1_622_020_210_513), "87a031df0dff3659");
         assert_eq!(header("10000000", "key1", 1_622_020_210_513), "Keytime 10000000,1622020210513,87a031df0dff3659");
     }
+
+    #[test]
+    fn our_header_has_the_shape_of_the_seeds_example() {
+        // Seed §2.1: "Authorization: Keytime 10000000,1622020210513,afc1b805b6d7fb21" (its key
+        // is not given, so only the shape can be compared).
+        let shape = |h: &str| -> Option<(usize, usize, usize)> {
+            let (devid, ts, sig) = match h.strip_prefix("Keytime ")?.split(',').collect::<Vec<_>>()[..] {
+                [a, b, c] => (a, b, c),
+                _ => return None,
+            };
+            let hex = sig.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            (ts.parse::<u64>().is_ok() && hex).then_some((devid.len(), ts.len(), sig.len()))
+        };
+        let seed = shape("Keytime 10000000,1622020210513,afc1b805b6d7fb21").expect("the seed's shape");
+        assert_eq!(shape(&header("10000000", "any key", 1_622_020_210_513)), Some(seed));
+    }
 }
