@@ -16,7 +16,7 @@
 use hyper::Method;
 use serde_json::{Map, Value};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -193,8 +193,8 @@ struct Item {
 pub struct Poster {
     queue: Arc<Mutex<VecDeque<Item>>>,
     wake: Arc<Notify>,
-    attempts: Arc<AtomicU64>,
-    answered: Arc<AtomicU64>,
+    attempts: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
     retry: Duration,
 }
 
@@ -221,7 +221,7 @@ impl Poster {
     }
 
     /// (attempts, answered with 200, waiting).
-    pub fn counts(&self) -> (u64, u64, usize) {
+    pub fn counts(&self) -> (usize, usize, usize) {
         (self.attempts.load(Ordering::Relaxed), self.answered.load(Ordering::Relaxed), self.queue().len())
     }
 

@@ -29,7 +29,7 @@ use replies::{GetReply, SendReply};
 use serde_json::{Value, json};
 use state::{Platform, Via};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -104,7 +104,7 @@ pub struct Sim {
     inner: Arc<Mutex<Inner>>,
     mo_push: GetPusher,
     report_push: GetPusher,
-    attempts: Arc<AtomicU64>,
+    attempts: Arc<AtomicUsize>,
 }
 
 /// A reply of raw bytes.
@@ -151,7 +151,7 @@ impl Sim {
         let mut platform = Platform::new(&opts.entid, &opts.uid, &opts.pwd, opts.balance, first);
         platform.pay_type = opts.pay_type;
         platform.forced = opts.status_code;
-        let attempts = Arc::new(AtomicU64::new(0));
+        let attempts = Arc::new(AtomicUsize::new(0));
         Sim {
             mo_push: GetPusher::new(opts.push_retry, attempts.clone()),
             report_push: GetPusher::new(opts.push_retry, attempts.clone()),

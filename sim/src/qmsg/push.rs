@@ -4,7 +4,7 @@
 
 use hyper::Method;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -32,14 +32,14 @@ pub fn with_query(base: &str, query: &str) -> String {
 pub struct GetPusher {
     queue: Arc<Mutex<VecDeque<String>>>,
     wake: Arc<Notify>,
-    answered: Arc<AtomicU64>,
+    answered: Arc<AtomicUsize>,
     /// Attempts of every pusher sharing it.
-    attempts: Arc<AtomicU64>,
+    attempts: Arc<AtomicUsize>,
     retry: Duration,
 }
 
 impl GetPusher {
-    pub fn new(retry: Duration, attempts: Arc<AtomicU64>) -> GetPusher {
+    pub fn new(retry: Duration, attempts: Arc<AtomicUsize>) -> GetPusher {
         GetPusher {
             queue: Arc::default(),
             wake: Arc::default(),
@@ -60,7 +60,7 @@ impl GetPusher {
     }
 
     /// (waiting, answered with `0`).
-    pub fn counts(&self) -> (usize, u64) {
+    pub fn counts(&self) -> (usize, usize) {
         (self.queue().len(), self.answered.load(Ordering::Relaxed))
     }
 
