@@ -68,11 +68,13 @@ pub fn decode(query: &str, content_type: Option<&str>, body: &[u8]) -> Result<Fi
     } else if !trimmed.is_empty() {
         pairs.extend(form_pairs(body));
     }
-    let all: Vec<u8> = pairs.iter().flat_map(|(k, v)| k.iter().chain(v.iter()).copied()).collect();
+    // Decided on every key and value by itself (joined, the end of one and the start of
+    // the next could pass for a character neither holds).
+    let parts = || pairs.iter().flat_map(|(k, v)| [k.as_slice(), v.as_slice()]);
     type Decoder = fn(&[u8]) -> Option<String>;
-    let (charset, decode): (&'static str, Decoder) = if std::str::from_utf8(&all).is_ok() {
+    let (charset, decode): (&'static str, Decoder) = if parts().all(|b| std::str::from_utf8(b).is_ok()) {
         ("utf-8", |b| String::from_utf8(b.to_vec()).ok())
-    } else if gbk(&all).is_some() {
+    } else if parts().all(|b| gbk(b).is_some()) {
         ("gbk", gbk)
     } else {
         ("unknown", |b| Some(String::from_utf8_lossy(b).into_owned()))
@@ -139,6 +141,14 @@ mod tests {
         let f = decode("", Some("application/json"), br#"{"mob":"1","n":2,"x":null}"#).expect("fields");
         assert_eq!((f.get("mob"), f.get("n"), f.get("x")), (Some("1"), Some("2"), Some("")));
         assert_eq!(f.json.expect("json")["n"], 2);
+    }
+
+    #[test]
+    fn a_value_that_decodes_only_joined_with_the_next_is_kept_raw() {
+        // C4 ends a value and E3 starts the next key: joined, C4 E3 is GBK's 你.
+        let f = decode("a=%C4&%E3=x", None, b"").expect("fields");
+        assert_eq!(f.charset, "unknown");
+        assert!(f.raw.is_some(), "neither value is text alone: the raw request is kept");
     }
 
     #[test]
