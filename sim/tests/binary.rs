@@ -6,6 +6,14 @@ use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_telbridge-sim");
 
+/// One test spawns at a time: under qemu-user a fork while another of the process's
+/// threads is busy can leave the child hung before its exec.
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The binary as a command; under `TELBRIDGE_TEST_EXEC_WRAPPER` (e.g. `qemu-mipsel` when the
 /// tests themselves run under qemu) through that wrapper.
 fn sim() -> Command {
@@ -21,6 +29,7 @@ fn sim() -> Command {
 
 #[test]
 fn help_prints_usage_and_exits_0_at_every_level() {
+    let _turn = one_at_a_time();
     let levels = [
         &["--help"][..],
         &["-h"],
@@ -49,6 +58,7 @@ fn help_prints_usage_and_exits_0_at_every_level() {
 
 #[test]
 fn each_simulator_prints_its_address_first_and_serves_there() {
+    let _turn = one_at_a_time();
     for kind in ["goip", "fax", "qmsg", "privacy"] {
         let mut child = sim()
             .args([kind, "--listen", "127.0.0.1:0"])
@@ -67,6 +77,8 @@ fn each_simulator_prints_its_address_first_and_serves_there() {
             let url = format!("http://{addr}/sim/state");
             telbridge_sim::push::request(&url, hyper::Method::GET, &[], vec![], std::time::Duration::from_secs(5)).await
         });
+        // Its blocking-pool thread ends before the next fork.
+        rt.shutdown_timeout(std::time::Duration::from_secs(5));
         let _ = child.kill();
         let _ = child.wait();
         let state = state.expect("state");
