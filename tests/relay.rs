@@ -308,3 +308,31 @@ fn order_across_restarts(agent_id: &str, mqtt: &str) {
         (common::http::get(agent.http_port, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
     });
 }
+
+#[test]
+fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
+    let dir = temp_dir("refuse");
+    let acl = dir.join("acl");
+    std::fs::write(&acl, "topic readwrite #\ntopic deny telbridge/v1/refuse/evt/app/denied/#\n").expect("acl");
+    let broker = Mosquitto::start_with(&dir, free_port(), &format!("acl_file {}\n", acl.display()));
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/refuse/#");
+    let agent = Agent::start(&write_config(&dir, "refuse", broker.port, http, "protocol = \"v5\"", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    assert_eq!(agent.post_events(&event("app/denied", 1)).status, 200);
+    assert_eq!(agent.post_events(&event("app/ok", 2)).status, 200);
+    let seen = rec.wait_until(WAIT, "the allowed event and the refusal alarm", |s| {
+        !arrivals(s, "app/ok").is_empty() && s.iter().any(|m| m.topic.ends_with("/evt/agent/relay.refused"))
+    });
+    let alarm = seen.iter().find(|m| m.topic.ends_with("/evt/agent/relay.refused")).expect("alarm").json();
+    assert_eq!(alarm["data"]["reason"], "NotAuthorized", "{alarm}");
+    assert!(arrivals(&seen, "app/denied").is_empty(), "the broker did not pass it on");
+    // Not deleted as if delivered: the refused row is still in the store.
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM outbox WHERE topic LIKE 'evt/app/denied/%'", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 1);
+    let metrics = String::from_utf8(common::http::get(http, "/metrics").expect("metrics").body).expect("utf8");
+    assert!(metrics.lines().any(|l| l.starts_with("telbridge_mqtt_refused_total ")), "{metrics}");
+}

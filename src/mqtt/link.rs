@@ -35,6 +35,12 @@ pub enum LinkEvent {
     /// A publish was parked on a packet id collision.
     Collided(u16),
     PubAck(u16),
+    /// MQTT 5: the broker acknowledged a publish with a failure reason (not authorised,
+    /// quota exceeded, …): it did not take the message.
+    Refused {
+        pkid: u16,
+        reason: String,
+    },
     Message {
         topic: String,
         payload: Vec<u8>,
@@ -52,7 +58,10 @@ impl LinkEvent {
     /// Whether the broker sent this: proof the path is alive.
     pub fn incoming(&self) -> bool {
         match self {
-            LinkEvent::Connected { .. } | LinkEvent::PubAck(_) | LinkEvent::Message { .. } => true,
+            LinkEvent::Connected { .. }
+            | LinkEvent::PubAck(_)
+            | LinkEvent::Refused { .. }
+            | LinkEvent::Message { .. } => true,
             LinkEvent::Other { incoming } => *incoming,
             LinkEvent::Published(_) | LinkEvent::Collided(_) | LinkEvent::Disconnected => false,
         }
@@ -298,7 +307,13 @@ fn from_v5(event: v5::Event) -> LinkEvent {
     use v5::mqttbytes::v5::Packet;
     match event {
         Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
-        Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
+        Event::Incoming(Packet::PubAck(a)) => {
+            use v5::mqttbytes::v5::PubAckReason;
+            match a.reason {
+                PubAckReason::Success | PubAckReason::NoMatchingSubscribers => LinkEvent::PubAck(a.pkid),
+                reason => LinkEvent::Refused { pkid: a.pkid, reason: format!("{reason:?}") },
+            }
+        }
         Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
             topic: String::from_utf8_lossy(&p.topic).into_owned(),
             payload: p.payload.to_vec(),

@@ -114,6 +114,7 @@ pub fn spawn(
     let shared = Arc::new(Mutex::new(Shared { correlator: Correlator::default(), connected: false, connection: 0 }));
     let (state_tx, state_rx) = watch::channel(LinkState::default());
     let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+    let (refused_tx, refused_rx) = mpsc::unbounded_channel();
     let (incoming_tx, incoming_rx) = mpsc::unbounded_channel();
     let loop_stop = CancellationToken::new();
     let backoff =
@@ -123,8 +124,15 @@ pub fn spawn(
     // Nothing at all from the broker for 1.5 times it ends the connection instead.
     let silent_after =
         (config.mqtt.keep_alive_secs > 0).then(|| Duration::from_millis(config.mqtt.keep_alive_secs * 1500));
-    let poller =
-        Poller { shared: shared.clone(), state: state_tx, acks: acks_tx, incoming: incoming_tx, backoff, silent_after };
+    let poller = Poller {
+        shared: shared.clone(),
+        state: state_tx,
+        acks: acks_tx,
+        refused: refused_tx,
+        incoming: incoming_tx,
+        backoff,
+        silent_after,
+    };
     let poll_task = tokio::spawn(poller.run(link_loop, loop_stop.clone(), metrics.clone()));
     let publisher = Publisher {
         client: client.clone(),
@@ -135,7 +143,7 @@ pub fn spawn(
         window: usize::from(window),
         metrics,
     };
-    let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, stop, loop_stop));
+    let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, refused_rx, stop, loop_stop));
     Ok((Uplink { client, state: state_rx, topics, tasks: vec![publish_task, poll_task] }, incoming_rx))
 }
 
@@ -143,6 +151,8 @@ struct Poller {
     shared: SharedRef,
     state: watch::Sender<LinkState>,
     acks: mpsc::UnboundedSender<i64>,
+    /// Rows the broker refused (MQTT 5 PUBACK with a failure reason), with the reason.
+    refused: mpsc::UnboundedSender<(i64, String)>,
     incoming: mpsc::UnboundedSender<Incoming>,
     backoff: (Duration, Duration),
     /// A connection that brought nothing in for this long is dead.
@@ -188,6 +198,11 @@ impl Poller {
                     let tag: Tag = lock(&self.shared).correlator.acked(pkid);
                     if let Some(seq) = tag {
                         let _ = self.acks.send(seq);
+                    }
+                }
+                Ok(LinkEvent::Refused { pkid, reason }) => {
+                    if let Some(seq) = lock(&self.shared).correlator.acked(pkid) {
+                        let _ = self.refused.send((seq, reason));
                     }
                 }
                 Ok(LinkEvent::Message { topic, payload, ack }) => {
@@ -246,6 +261,27 @@ struct Publisher {
     metrics: Metrics,
 }
 
+impl Publisher {
+    /// The broker refused row `seq` (MQTT 5): it stays in the store — never deleted as if
+    /// delivered — and is offered again on the next connection; `agent/relay.refused` says
+    /// so once per row, and `telbridge_mqtt_refused_total` counts every refusal.
+    async fn refused(&self, seq: i64, reason: &str) {
+        log::error!("the broker refused outbox row {seq} ({reason}); it stays in the store");
+        self.metrics.inc("telbridge_mqtt_refused_total");
+        let mut e = crate::event::NewEvent::new(
+            "agent",
+            "relay.refused",
+            serde_json::json!({"seq": seq, "reason": reason}),
+            crate::event::Class::Critical,
+        );
+        e.dedup_key = Some(format!("agent/relay.refused/{seq}"));
+        let alarm = crate::store::OutboxItem::from_event(&e, &self.agent);
+        if let Err(e) = self.store.enqueue_unbounded(alarm).await {
+            log::error!("cannot record relay.refused: {e}");
+        }
+    }
+}
+
 /// What became of a publish handed to [`Publisher::send`].
 enum Sent {
     Yes,
@@ -292,6 +328,7 @@ impl Publisher {
         self,
         mut state: watch::Receiver<LinkState>,
         mut acks: mpsc::UnboundedReceiver<i64>,
+        mut refused: mpsc::UnboundedReceiver<(i64, String)>,
         stop: CancellationToken,
         loop_stop: CancellationToken,
     ) -> Result<(), MqttError> {
@@ -380,6 +417,10 @@ impl Publisher {
                         in_flight.remove(seq);
                     }
                     let _ = deletes_tx.send(batch);
+                }
+                Some((seq, reason)) = refused.recv() => {
+                    in_flight.remove(&seq);
+                    self.refused(seq, &reason).await;
                 }
                 changed = state.changed() => {
                     if changed.is_err() {
