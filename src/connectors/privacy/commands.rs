@@ -46,8 +46,9 @@ pub fn register(registry: &mut Registry, d: Arc<Driver>) {
     });
     on(registry, &d, "privacy.bindings", true, |d, _| async move {
         let scope = d.scope().to_string();
-        let list = d.store.call(move |db| bindings(db, &scope)).await.map_err(store)?;
-        Ok(Outcome::data(json!({"bindings": list.iter().map(Binding::json).collect::<Vec<_>>()})))
+        let (list, unreadable) = d.store.call(move |db| bindings(db, &scope)).await.map_err(store)?;
+        let list: Vec<Value> = list.iter().map(Binding::json).collect();
+        Ok(Outcome::data(json!({"bindings": list, "unreadable": unreadable})))
     });
     on(registry, &d, "privacy.recording.ack", true, |d, c| async move {
         let file_id = text(&c.args, "file_id")?.ok_or_else(|| CommandError::bad_args("file_id: missing"))?;

@@ -81,18 +81,18 @@ impl Driver {
     /// fetched and relayed, unacknowledged ones offered again.
     pub async fn housekeeping(&self, stop: CancellationToken) -> anyhow::Result<()> {
         loop {
-            let round = async {
-                self.expire().await?;
-                self.fetch_recordings().await?;
-                self.files.reoffer_due().await.map(drop)
-            };
-            match round.await {
-                Err(StoreError::Closed) => return Ok(()),
-                Err(e) => {
-                    log::warn!("{}: housekeeping: {e}", self.scope());
-                    self.peer.note_error(&e.to_string());
+            // Each job on its own: one that fails never holds the others back.
+            let results =
+                [self.expire().await, self.fetch_recordings().await, self.files.reoffer_due().await.map(drop)];
+            for result in results {
+                match result {
+                    Err(StoreError::Closed) => return Ok(()),
+                    Err(e) => {
+                        log::warn!("{}: housekeeping: {e}", self.scope());
+                        self.peer.note_error(&e.to_string());
+                    }
+                    Ok(()) => {}
                 }
-                Ok(()) => {}
             }
             tokio::select! {
                 _ = stop.cancelled() => return Ok(()),
@@ -108,7 +108,11 @@ impl Driver {
         self.store
             .call(move |db| {
                 let now = db.now_ms();
-                for mut b in bindings(db, &scope)? {
+                let (list, unreadable) = bindings(db, &scope)?;
+                for key in unreadable {
+                    log::error!("{scope}: binding {key} does not decode; left as it is");
+                }
+                for mut b in list {
                     if b.state != BindingState::Active || b.expires_ms == 0 || b.expires_ms > now {
                         continue;
                     }
@@ -172,24 +176,23 @@ impl Driver {
     }
 }
 
-/// Every binding of the account.
-pub fn bindings(db: &mut Db<'_>, scope: &str) -> Result<Vec<Binding>, StoreError> {
+/// Every binding of the account, and the keys of any that do not decode (reported, never
+/// reset, and never in the way of the others).
+pub fn bindings(db: &mut Db<'_>, scope: &str) -> Result<(Vec<Binding>, Vec<String>), StoreError> {
     let mut stmt = db.conn().prepare(
         "SELECT key, value FROM kv WHERE scope = ?1 AND (key LIKE 'axb/%' OR key LIKE 'axb-reqid/%' OR key LIKE 'xa/%')
          ORDER BY updated_ms",
     )?;
     let rows = stmt.query_map([scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-    let mut out = Vec::new();
+    let (mut out, mut unreadable) = (Vec::new(), Vec::new());
     for row in rows {
         let (key, raw) = row?;
-        let b = serde_json::from_slice(&raw).map_err(|e| StoreError::Corrupt {
-            scope: scope.to_string(),
-            key,
-            reason: e.to_string(),
-        })?;
-        out.push(b);
+        match serde_json::from_slice(&raw) {
+            Ok(b) => out.push(b),
+            Err(_) => unreadable.push(key),
+        }
     }
-    Ok(out)
+    Ok((out, unreadable))
 }
 
 /// Forgets old request ids and bindings that ended (never an active one, nor a recording
@@ -209,4 +212,38 @@ pub fn prune(db: &mut Db<'_>, scope: &str, cutoff_ms: u64) -> Result<usize, Stor
 /// what it expects; the digest's reading).
 pub fn ok_json() -> serde_json::Value {
     json!({"error": 0})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connectors::privacy::state::Kind;
+
+    #[test]
+    fn a_binding_that_does_not_decode_is_reported_and_the_others_still_listed() {
+        let (store, _w) = crate::store::tests::open_temp("bindings");
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+        let (list, bad) = rt
+            .block_on(store.call(|db| {
+                let b = Binding {
+                    kind: Kind::Xa,
+                    x: "170".into(),
+                    a: "138".into(),
+                    b: None,
+                    subid: None,
+                    reqid: "r".into(),
+                    ttl: 0,
+                    expires_ms: 0,
+                    user_data: None,
+                    cmd_id: "c".into(),
+                    state: BindingState::Active,
+                    created_ms: 1,
+                };
+                b.key().put(db, "privacy/p1", &Json(b.clone()))?;
+                db.kv_put("privacy/p1", "axb/S9", b"{not json")?;
+                bindings(db, "privacy/p1")
+            }))
+            .expect("listed");
+        assert_eq!((list.len(), bad), (1, vec!["axb/S9".to_string()]));
+    }
 }

@@ -55,8 +55,7 @@ impl Driver {
     /// `sms.received` for a message, de-duplicated on what identifies it, so the same
     /// message by push and by poll (or pushed twice) reaches the cloud once.
     pub fn mo_event(&self, mo: &Mo, via: &str, extra: serde_json::Map<String, Value>) -> OutboxItem {
-        let digest = sha2::Sha256::digest(format!("{}\n{}\n{}\n{}", mo.mobile, mo.ext, mo.replytime, mo.text));
-        let key: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        let key = short_hash(&format!("{}\n{}\n{}\n{}", mo.mobile, mo.ext, mo.replytime, mo.text));
         let mut data = mo.data();
         data["via"] = via.into();
         let mut e = crate::event::NewEvent::new(self.scope(), "sms.received", data, Class::Critical);
@@ -125,11 +124,17 @@ impl Driver {
     /// One getSms: every message is committed before this returns. The platform returns a
     /// message once, so a commit that fails is retried (not the poll) until it holds.
     async fn poll_once(&self, stop: &CancellationToken) -> Result<usize, PollError> {
-        let mos = self.peer.call(self.service.get_sms()).await.map_err(PollError::Service)?;
-        if mos.is_empty() {
+        let fetched = self.peer.call(self.service.get_sms()).await.map_err(PollError::Service)?;
+        let mos = fetched.mos;
+        if mos.is_empty() && fetched.odd.is_empty() {
             return Ok(0);
         }
-        let items: Vec<OutboxItem> = mos.iter().map(|m| self.mo_event(m, "poll", serde_json::Map::new())).collect();
+        let mut items: Vec<OutboxItem> = mos.iter().map(|m| self.mo_event(m, "poll", serde_json::Map::new())).collect();
+        for raw in &fetched.odd {
+            let key = format!("{}/odd/{}", self.scope(), short_hash(raw));
+            let data = json!({"via": "poll", "raw": raw});
+            items.push(self.peer.event("sms.unreadable", data, Class::Critical, Some(key)));
+        }
         loop {
             // Outside the bound, like alarms: the platform will not return them again, so a
             // full outbox (or a full disk's refusal of new events) must not turn them away.
@@ -156,6 +161,11 @@ impl Driver {
             }
         }
     }
+}
+
+/// 24 hex characters of the SHA-256 of `text`: a de-duplication key part.
+fn short_hash(text: &str) -> String {
+    sha2::Sha256::digest(text.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, thiserror::Error)]

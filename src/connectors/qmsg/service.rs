@@ -1,7 +1,7 @@
 //! The thin I/O part: one HTTP exchange with the QMsg service per call.
 
 use super::protocol::codes::StatCode;
-use super::protocol::reply::{self, Mo, ReplyError, SendReply};
+use super::protocol::reply::{self, Fetched, ReplyError, SendReply};
 use super::protocol::request::{self, Account, Batch, Method};
 use crate::connectors::{Classify, ErrorClass};
 use crate::http::client::{self, Client, ClientError, Url};
@@ -100,14 +100,24 @@ impl Service {
         Ok(reply)
     }
 
-    /// One getSms call: the messages the platform had not returned before.
-    pub async fn get_sms(&self) -> Result<Vec<Mo>, ServiceError> {
+    /// One getSms call: the messages the platform had not returned before. A 2xx reply
+    /// that does not read at all is kept whole in `odd`: it may hold messages the platform
+    /// will not return again.
+    pub async fn get_sms(&self) -> Result<Fetched, ServiceError> {
         let target = request::get_sms(&self.base.target, &self.account, &self.returnflag, self.getall);
         let body = self.exchange(Method::Get, &target, None).await?;
-        let (code, mos) = reply::parse_get(&body)?;
-        if !code.is_ok() {
-            return Err(ServiceError::Refused(code));
+        let fetched = match reply::parse_get(&body) {
+            Ok(f) => f,
+            Err(e) if body.iter().any(|b| !b.is_ascii_whitespace()) => {
+                log::warn!("getSms: {e}; the reply is kept as it came");
+                let odd = vec![super::protocol::text(&body)];
+                Fetched { code: super::protocol::codes::StatCode::OK, mos: Vec::new(), odd }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !fetched.code.is_ok() {
+            return Err(ServiceError::Refused(fetched.code));
         }
-        Ok(mos)
+        Ok(fetched)
     }
 }

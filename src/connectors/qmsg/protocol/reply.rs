@@ -83,15 +83,29 @@ pub fn parse_send(body: &[u8]) -> Result<SendReply, ReplyError> {
     })
 }
 
-/// A getSms reply: its statCode and the messages (none when the code is not 0).
-pub fn parse_get(body: &[u8]) -> Result<(StatCode, Vec<Mo>), ReplyError> {
+/// What a getSms reply held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub code: StatCode,
+    pub mos: Vec<Mo>,
+    /// Parts that do not read as a message, as they came: the platform returns each
+    /// message once, so one odd row is kept (raw), never allowed to cost the others.
+    pub odd: Vec<String>,
+}
+
+/// A getSms reply: its statCode, the messages, and whatever did not read as one.
+pub fn parse_get(body: &[u8]) -> Result<Fetched, ReplyError> {
     let body = text(body);
+    let mut odd = Vec::new();
     if is_xml(&body) {
         let code = stat(tag(&body, "statCode").ok_or_else(|| ReplyError("xml without <statCode>".into()))?)?;
         let mut mos = Vec::new();
         let mut rest = body.as_str();
         while let Some(start) = rest.find("<MO>") {
-            let end = rest[start..].find("</MO>").ok_or_else(|| ReplyError("<MO> not closed".into()))? + start;
+            let Some(end) = rest[start..].find("</MO>").map(|e| e + start) else {
+                odd.push(rest[start..].to_string());
+                break;
+            };
             let mo = &rest[start..end];
             let field = |n: &str| tag(mo, n).map(unescape).unwrap_or_default();
             mos.push(Mo {
@@ -103,7 +117,7 @@ pub fn parse_get(body: &[u8]) -> Result<(StatCode, Vec<Mo>), ReplyError> {
             });
             rest = &rest[end + 5..];
         }
-        return Ok((code, mos));
+        return Ok(Fetched { code, mos, odd });
     }
     let mut lines = body.lines();
     let first =
@@ -120,7 +134,8 @@ pub fn parse_get(body: &[u8]) -> Result<(StatCode, Vec<Mo>), ReplyError> {
         let (Some(ext), Some(mobile), Some(replytime), Some(text)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(ReplyError(format!("getSms line {line:?} is not extno,mobile,replytime,msg")));
+            odd.push(line.to_string());
+            continue;
         };
         mos.push(Mo {
             mobile: mobile.trim().into(),
@@ -130,7 +145,7 @@ pub fn parse_get(body: &[u8]) -> Result<(StatCode, Vec<Mo>), ReplyError> {
             entid: String::new(),
         });
     }
-    Ok((code, mos))
+    Ok(Fetched { code, mos, odd })
 }
 
 impl Mo {
@@ -173,8 +188,9 @@ mod tests {
     fn the_seeds_text_get_reply_keeps_commas_in_messages() {
         let body = "0\n# 机构账户余额是(The organization's balance is):198\n# extno,mobile,replytime,msg\n\
                     00016,13916610888,2007-12-07 18:23:08,d44444444444\n00016,139,2007-12-07 18:24:00,a, b, c\n";
-        let (code, mos) = parse_get(body.as_bytes()).expect("reply");
+        let Fetched { code, mos, odd } = parse_get(body.as_bytes()).expect("reply");
         assert_eq!(code, StatCode(0));
+        assert!(odd.is_empty());
         assert_eq!(mos.len(), 2);
         assert_eq!(mos[0].mobile, "13916610888");
         assert_eq!(mos[0].ext, "00016");
@@ -187,13 +203,13 @@ mod tests {
         let body = "<qmsg><statCode>0</statCode><MO><entId>8000123</entId><srcId>13916610888</srcId><destId>000</destId>\
                     <msgContent>你好 &amp; bye</msgContent><replyTime>2007-12-07 18:23:08</replyTime></MO>\
                     <MO><srcId>139</srcId><destId>78988</destId><msgContent>d4</msgContent><replyTime>t</replyTime></MO></qmsg>";
-        let (_, mos) = parse_get(body.as_bytes()).expect("reply");
+        let mos = parse_get(body.as_bytes()).expect("reply").mos;
         assert_eq!(mos.len(), 2);
         assert_eq!(mos[0].text, "你好 & bye");
         assert_eq!(mos[0].entid, "8000123");
         assert_eq!(mos[1].ext, "78988");
-        let (_, none) = parse_get(b"<qmsg><statCode>0</statCode></qmsg>").expect("reply");
-        assert!(none.is_empty(), "no <MO>: nothing new");
+        let none = parse_get(b"<qmsg><statCode>0</statCode></qmsg>").expect("reply");
+        assert!(none.mos.is_empty() && none.odd.is_empty(), "no <MO>: nothing new");
     }
 
     #[test]
@@ -201,6 +217,15 @@ mod tests {
         assert!(parse_send(b"").is_err());
         assert!(parse_send(b"<html>oops</html>").is_err());
         assert!(parse_get(b"ok\n").is_err());
-        assert!(parse_get(b"0\nnot,enough\n").is_err());
+    }
+
+    #[test]
+    fn one_odd_row_of_a_get_reply_is_kept_raw_and_costs_the_others_nothing() {
+        let r =
+            parse_get(b"0\n1,139,2007-12-07 18:23:08,hi\nnot,enough\n2,138,2007-12-07 18:23:09,yo\n").expect("reply");
+        assert_eq!(r.mos.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["hi", "yo"]);
+        assert_eq!(r.odd, ["not,enough"]);
+        let xml = parse_get(b"<qmsg><statCode>0</statCode><MO><srcId>1</srcId></MO><MO><srcId>2</srcId>").expect("xml");
+        assert_eq!((xml.mos.len(), xml.odd.len()), (1, 1), "an unclosed <MO> is kept raw");
     }
 }
