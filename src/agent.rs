@@ -167,10 +167,17 @@ async fn start(
     let _ = std::fs::remove_file(applying_marker(path));
     let agent = config.agent.id.clone();
     // On a full disk these cannot be committed yet: the agent starts and relays anyway
-    // (a restart loop would re-send the outbox each time) and raises them when it can.
-    raise(&store, agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")}))).await;
+    // (a restart loop would re-send the outbox each time); the store's alarm queue raises
+    // them, in order, when it can.
+    let mut unraised = std::collections::VecDeque::new();
+    let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")}))];
     if let Some(reason) = notice {
-        raise(&store, agent_event(&agent, "config.rolled_back", json!({"reason": reason}))).await;
+        start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
+    }
+    for item in start_events {
+        if !unraised.is_empty() || store.enqueue_unbounded(item.clone()).await.is_err() {
+            unraised.push_back(item);
+        }
     }
 
     let ctx = Arc::new(AgentContext {
@@ -284,7 +291,7 @@ async fn start(
             background.spawn(supervise(task, background_stop.clone(), failed.clone()));
         }
     }
-    background.spawn(watch_store(store.clone(), config.agent.id.clone(), background_stop.clone()));
+    background.spawn(watch_store(store.clone(), config.agent.id.clone(), unraised, background_stop.clone()));
     background.spawn(prune_store(store.clone(), connectors, config.store.dedup_ttl_secs, background_stop.clone()));
     if let Some(interval) = crate::notify::watchdog_interval() {
         background.spawn(feed_watchdog(store, interval, background_stop.clone()));
@@ -351,34 +358,22 @@ async fn step(name: &str, f: impl std::future::Future<Output = ()>) {
 /// How often an event the store could not take is tried again.
 const RAISE_RETRY: Duration = Duration::from_secs(2);
 
-/// Stores one of the agent's own events outside the bound. When the store cannot take it
-/// now (a full disk), a task keeps trying until it can or the store closes.
-async fn raise(store: &Store, item: OutboxItem) {
-    let Err(e) = store.enqueue_unbounded(item.clone()).await else { return };
-    log::warn!("cannot store {} yet ({e}); trying again", item.topic);
-    let store = store.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(RAISE_RETRY).await;
-            match store.enqueue_unbounded(item.clone()).await {
-                Ok(_) | Err(StoreError::Closed) => return,
-                Err(_) => {}
-            }
-        }
-    });
-}
-
 /// Raises `agent/store.full` when the store starts refusing critical events and
 /// `agent/store.recovered` when it has room again; `agent/store.disk_full` and
 /// `agent/store.disk_recovered` the same for the file system. Alarms bypass the bound; one
 /// that cannot be stored yet (a full disk) waits in order with the ones after it, so the
-/// cloud never sees a recovery before the alarm it ends.
-async fn watch_store(store: Store, agent: String, stop: CancellationToken) {
+/// cloud never sees a recovery before the alarm it ends. `pending` holds the start's own
+/// events the store could not take yet.
+async fn watch_store(
+    store: Store,
+    agent: String,
+    mut pending: std::collections::VecDeque<OutboxItem>,
+    stop: CancellationToken,
+) {
     let mut stats = store.watch();
     let mut full = stats.borrow().ledger.full;
     // A disk found full while opening is reported too.
     let mut disk_full = false;
-    let mut pending: std::collections::VecDeque<OutboxItem> = std::collections::VecDeque::new();
     stats.mark_changed();
     loop {
         // While the disk is full, an empty commit now and then lets the writer find out

@@ -20,6 +20,20 @@ pub struct FileValues<'a> {
     pub tls_ca_file: &'a str,
 }
 
+/// The defaults every file relay shares (serde `default = "…"` paths point here).
+pub fn default_chunk() -> usize {
+    96 * 1024
+}
+pub fn default_spool() -> u64 {
+    32 * 1024 * 1024
+}
+pub fn default_max_file() -> usize {
+    10 * 1024 * 1024
+}
+pub fn default_reoffer() -> u64 {
+    3600
+}
+
 /// Envelope and base64 overhead of one chunk event beyond 4/3 of its bytes.
 pub const CHUNK_ENVELOPE_BYTES: usize = 1024;
 

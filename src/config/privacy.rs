@@ -32,16 +32,16 @@ pub struct PrivacyConfig {
     #[serde(default)]
     pub fetch_recordings: bool,
     /// File bytes per MQTT chunk (sent base64-encoded inside the event).
-    #[serde(default = "default_chunk")]
+    #[serde(default = "super::files::default_chunk")]
     pub chunk_bytes: usize,
     /// Recordings kept until the cloud acknowledges them, in bytes at most.
-    #[serde(default = "default_spool")]
+    #[serde(default = "super::files::default_spool")]
     pub spool_max_bytes: u64,
     /// Largest recording downloaded; a larger one is relayed as metadata only.
-    #[serde(default = "default_max_file")]
+    #[serde(default = "super::files::default_max_file")]
     pub max_file_bytes: usize,
     /// A recording not acknowledged this long after it was offered is offered again; 0 = never.
-    #[serde(default = "default_reoffer")]
+    #[serde(default = "super::files::default_reoffer")]
     pub file_reoffer_secs: u64,
     /// Instead of MQTT chunks, POST each recording here (`http://` or `https://`).
     #[serde(default)]
@@ -58,18 +58,6 @@ fn default_timeout() -> u64 {
 }
 fn default_command_retry() -> u64 {
     60
-}
-fn default_chunk() -> usize {
-    96 * 1024
-}
-fn default_spool() -> u64 {
-    32 * 1024 * 1024
-}
-fn default_max_file() -> usize {
-    10 * 1024 * 1024
-}
-fn default_reoffer() -> u64 {
-    3600
 }
 
 impl super::ConnectorConfig for PrivacyConfig {

@@ -43,17 +43,17 @@ pub struct WavefaxConfig {
     #[serde(default)]
     pub delete_after_ack: bool,
     /// File bytes per MQTT chunk (sent base64-encoded inside the event).
-    #[serde(default = "default_chunk")]
+    #[serde(default = "super::files::default_chunk")]
     pub chunk_bytes: usize,
     /// Received files kept until the cloud acknowledges them, in bytes at most; when full,
     /// new faxes stay on the server until acknowledgements make room.
-    #[serde(default = "default_spool")]
+    #[serde(default = "super::files::default_spool")]
     pub spool_max_bytes: u64,
     /// Largest file downloaded (received faxes and `fax.send` documents).
-    #[serde(default = "default_max_file")]
+    #[serde(default = "super::files::default_max_file")]
     pub max_file_bytes: usize,
     /// A file not acknowledged this long after it was offered is offered again; 0 = never.
-    #[serde(default = "default_reoffer")]
+    #[serde(default = "super::files::default_reoffer")]
     pub file_reoffer_secs: u64,
     /// Instead of MQTT chunks, POST each received file here (`http://` or `https://`).
     #[serde(default)]
@@ -103,18 +103,6 @@ fn default_lookback() -> u64 {
 }
 fn default_true() -> bool {
     true
-}
-fn default_chunk() -> usize {
-    96 * 1024
-}
-fn default_spool() -> u64 {
-    32 * 1024 * 1024
-}
-fn default_max_file() -> usize {
-    10 * 1024 * 1024
-}
-fn default_reoffer() -> u64 {
-    3600
 }
 fn default_timeout() -> u64 {
     30_000

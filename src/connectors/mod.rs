@@ -154,6 +154,16 @@ pub fn prune_retired(db: &mut Db<'_>, live: &[String], cutoff_ms: u64) -> Result
     Ok(n)
 }
 
+/// One connector per configured instance, each made by `new` (for kinds whose making does
+/// no I/O).
+pub fn each<C, D: Connector + 'static>(
+    configs: &[C],
+    ctx: &Ctx,
+    new: fn(&C, &Ctx) -> anyhow::Result<D>,
+) -> anyhow::Result<Connectors> {
+    configs.iter().map(|c| Ok(Arc::new(new(c, ctx)?) as Arc<dyn Connector>)).collect()
+}
+
 /// Builds every configured instance of every kind in `kinds`.
 pub async fn build(kinds: &[Kind], ctx: &Ctx) -> anyhow::Result<Connectors> {
     let mut all = Vec::new();

@@ -45,7 +45,9 @@ impl Classify for StoreError {
     fn class(&self) -> ErrorClass {
         match self {
             // Full waits for the uplink; a failed commit (a full disk) may pass.
-            StoreError::Full | StoreError::DiskFull | StoreError::Sqlite(_) => ErrorClass::Transient,
+            StoreError::Full | StoreError::DiskFull | StoreError::Io(_) | StoreError::Sqlite(_) => {
+                ErrorClass::Transient
+            }
             StoreError::Invalid(_) | StoreError::Corrupt { .. } => ErrorClass::BadReply,
             StoreError::Closed => ErrorClass::Fatal,
         }

@@ -178,6 +178,21 @@ impl Client {
         self.exchange(url, ex).await
     }
 
+    /// GETs `url` whole, at most `limit` bytes (files: documents, recordings); any status
+    /// is an answer for the caller to read.
+    pub async fn get(&self, url: &Url, limit: usize, timeout: Duration) -> Result<Reply, ClientError> {
+        let ex = Exchange {
+            method: hyper::Method::GET,
+            target: &url.target,
+            content_type: None,
+            headers: &[],
+            body: None,
+            timeout,
+            max_reply_bytes: limit,
+        };
+        self.exchange(url, ex).await
+    }
+
     fn request(&self, url: &Url, ex: &Exchange<'_>) -> Result<hyper::http::Request<Vec<u8>>, ClientError> {
         let uri = format!("{}{}", url.base(), ex.target);
         let mut req = hyper::http::Request::builder().method(ex.method.clone()).uri(&uri);

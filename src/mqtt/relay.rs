@@ -20,8 +20,6 @@ pub struct LinkState {
     pub connected: bool,
     /// CONNACKs received since start.
     pub connects: u64,
-    /// CONNACKs that came without a session.
-    pub resets: u64,
     /// Connection errors since start.
     pub errors: u64,
     pub last_error: Option<String>,
@@ -189,7 +187,6 @@ impl Poller {
                     self.state.send_modify(|st| {
                         st.connected = true;
                         st.connects += 1;
-                        st.resets += u64::from(!session_present);
                     });
                 }
                 Ok(LinkEvent::Published(pkid)) => lock(&self.shared).correlator.published(pkid),

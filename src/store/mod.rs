@@ -31,6 +31,9 @@ pub enum StoreError {
     /// The file system has no room (SQLITE_FULL): nothing of the call was written.
     #[error("the disk is full")]
     DiskFull,
+    /// The file could not be read, written or opened (SQLITE_IOERR, SQLITE_CANTOPEN).
+    #[error("sqlite i/o: {0}")]
+    Io(String),
     #[error("sqlite: {0}")]
     Sqlite(String),
     #[error("store is closed")]
@@ -44,10 +47,13 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
-            return StoreError::DiskFull;
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen) => {
+                StoreError::Io(e.to_string())
+            }
+            _ => StoreError::Sqlite(e.to_string()),
         }
-        StoreError::Sqlite(e.to_string())
     }
 }
 
@@ -238,11 +244,7 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
 /// Whether an error opening the store may come from a full disk (not a locked or
 /// corrupt file): then the reserve is given back before trying again.
 fn needs_room(e: &StoreError) -> bool {
-    match e {
-        StoreError::DiskFull => true,
-        StoreError::Sqlite(m) => ["disk", "unable to open", "I/O"].iter().any(|w| m.contains(w)),
-        _ => false,
-    }
+    matches!(e, StoreError::DiskFull | StoreError::Io(_))
 }
 
 /// The WAL beside the store file.

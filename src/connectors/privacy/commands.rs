@@ -104,7 +104,7 @@ async fn call(d: &Driver, req: &Request) -> Result<Reply, CommandError> {
 
 /// The command's `reqid`, allocated and committed before the first try; each try is
 /// counted (committed) before it goes out.
-async fn next_try(d: &Driver, cmd_id: &str) -> Result<ReqId, CommandError> {
+async fn next_try(d: &Driver, cmd_id: &str) -> Result<ReqId, crate::store::StoreError> {
     let (scope, key) = (d.scope().to_string(), state::reqid_key(cmd_id));
     d.store
         .call(move |db| {
@@ -115,11 +115,29 @@ async fn next_try(d: &Driver, cmd_id: &str) -> Result<ReqId, CommandError> {
             Ok(r)
         })
         .await
-        .map_err(store)
 }
 
-/// Sends a bind, its `reqid` the same on every try; `Ok(None)` for a 1004 on a retry
-/// without a `subid` (bound by an earlier try).
+/// One try of a bind: the platform's answer, or the store failing to count the try.
+#[derive(Debug, thiserror::Error)]
+enum Try {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl crate::connectors::Classify for Try {
+    fn class(&self) -> crate::connectors::ErrorClass {
+        match self {
+            Try::Service(e) => e.class(),
+            Try::Store(e) => e.class(),
+        }
+    }
+}
+
+/// Sends a bind, its `reqid` the same on every try (the peer's retry window: unreachable,
+/// timeouts, 1105/1500/1501); `Ok(None)` for a 1004 on a retry without a `subid` (bound by
+/// an earlier try).
 async fn bind(
     d: &Driver,
     cmd_id: &str,
@@ -127,34 +145,27 @@ async fn bind(
 ) -> Result<(ReqId, Option<Reply>), CommandError> {
     // Checked before anything is committed or sent.
     build("check").map_err(CommandError::bad_args)?;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(d.cfg.command_retry_secs);
-    let mut wait = std::time::Duration::from_millis(500);
-    loop {
+    let attempt = || async {
         let r = next_try(d, cmd_id).await?;
-        let req = build(&r.reqid).map_err(CommandError::bad_args)?;
+        let req = build(&r.reqid).map_err(|why| Try::Service(ServiceError::Reply(why)))?;
         match d.peer.call(d.service.call(&req, now_ms())).await {
-            Ok(reply) => return Ok((r, Some(reply))),
+            Ok(reply) => Ok((r, Some(reply))),
             Err(ServiceError::Refused(ErrorCode::DUPLICATE, _)) if r.tries > 1 => {
                 log::info!(
-                    "{}: reqid {} answered 1004 on try {}: the first try was taken",
+                    "{}: reqid {} answered 1004 on try {}: an earlier try was taken",
                     d.scope(),
                     r.reqid,
                     r.tries
                 );
-                return Ok((r, None));
+                Ok((r, None))
             }
-            Err(e) if crate::connectors::Classify::class(&e) == crate::connectors::ErrorClass::Transient => {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                if left.is_zero() {
-                    return Err(command_error(&e));
-                }
-                log::info!("{}: {e}; trying again with the same reqid in {:?}", d.scope(), wait.min(left));
-                tokio::time::sleep(wait.min(left)).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(10));
-            }
-            Err(e) => return Err(command_error(&e)),
+            Err(e) => Err(Try::Service(e)),
         }
-    }
+    };
+    d.peer.retrying(attempt).await.map_err(|e| match e {
+        Try::Service(e) => command_error(&e),
+        Try::Store(e) => store(e),
+    })
 }
 
 /// Commits a binding; `Ok` carries its data for the result.

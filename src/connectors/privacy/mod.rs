@@ -19,7 +19,7 @@ pub mod protocol;
 mod service;
 mod state;
 
-use super::{Connector, Ctx, Kind, Task};
+use super::{Connector, Kind, Task};
 use crate::command::Registry;
 use crate::http::Router;
 use crate::store::{Db, StoreError};
@@ -27,15 +27,8 @@ use driver::Driver;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub const KIND: Kind = Kind { name: "privacy", build: |ctx| Box::pin(async move { build(&ctx) }) };
-
-fn build(ctx: &Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
-    let mut all: Vec<Arc<dyn Connector>> = Vec::new();
-    for cfg in &ctx.config.privacy {
-        all.push(Arc::new(Driver::new(cfg, ctx)?));
-    }
-    Ok(all)
-}
+pub const KIND: Kind =
+    Kind { name: "privacy", build: |ctx| Box::pin(async move { super::each(&ctx.config.privacy, &ctx, Driver::new) }) };
 
 impl Connector for Driver {
     fn peer(&self) -> &super::Peer {

@@ -94,16 +94,7 @@ impl Service {
     /// (too large, a bad URL, 4xx: `true`) or worth another try.
     pub async fn download(&self, url: &str, limit: usize) -> Result<Vec<u8>, (bool, String)> {
         let url = Url::parse(url).map_err(|e| (true, e.to_string()))?;
-        let ex = client::Exchange {
-            method: hyper::Method::GET,
-            target: &url.target,
-            content_type: None,
-            headers: &[],
-            body: None,
-            timeout: self.timeout,
-            max_reply_bytes: limit,
-        };
-        let reply = self.client.exchange(&url, ex).await.map_err(|e| match e {
+        let reply = self.client.get(&url, limit, self.timeout).await.map_err(|e| match e {
             ClientError::TooLarge(n) => (true, format!("larger than max_file_bytes ({n})")),
             e => (false, e.to_string()),
         })?;

@@ -18,7 +18,7 @@ pub mod protocol;
 mod service;
 mod state;
 
-use super::{Connector, Ctx, Kind, Task};
+use super::{Connector, Kind, Task};
 use crate::command::Registry;
 use crate::http::Router;
 use crate::store::{Db, StoreError};
@@ -26,15 +26,8 @@ use driver::Driver;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-pub const KIND: Kind = Kind { name: "qmsg", build: |ctx| Box::pin(async move { build(&ctx) }) };
-
-fn build(ctx: &Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
-    let mut all: Vec<Arc<dyn Connector>> = Vec::new();
-    for cfg in &ctx.config.qmsg {
-        all.push(Arc::new(Driver::new(cfg, ctx)?));
-    }
-    Ok(all)
-}
+pub const KIND: Kind =
+    Kind { name: "qmsg", build: |ctx| Box::pin(async move { super::each(&ctx.config.qmsg, &ctx, Driver::new) }) };
 
 impl Connector for Driver {
     fn peer(&self) -> &super::Peer {

@@ -21,23 +21,16 @@ pub mod server;
 pub mod state;
 
 use crate::command::Registry;
-use crate::connectors::{Connector, Ctx, Kind, Task};
+use crate::connectors::{Connector, Kind, Task};
 use crate::store::{Db, StoreError};
 use driver::Driver;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The `[[wavefax]]` fax servers.
-pub const KIND: Kind = Kind { name: "wavefax", build: |ctx| Box::pin(async move { build(&ctx) }) };
-
-/// Builds a driver for every `[[wavefax]]` server.
-fn build(ctx: &Ctx) -> anyhow::Result<Vec<Arc<dyn Connector>>> {
-    let mut drivers: Vec<Arc<dyn Connector>> = Vec::new();
-    for cfg in &ctx.config.wavefax {
-        drivers.push(Arc::new(Driver::new(cfg, ctx)?));
-    }
-    Ok(drivers)
-}
+/// A driver for every `[[wavefax]]` server.
+pub const KIND: Kind =
+    Kind { name: "wavefax", build: |ctx| Box::pin(async move { super::each(&ctx.config.wavefax, &ctx, Driver::new) }) };
 
 impl Connector for Driver {
     fn peer(&self) -> &crate::connectors::Peer {

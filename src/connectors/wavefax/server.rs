@@ -194,16 +194,7 @@ impl Server {
         } else {
             (Url::parse(file_url)?, &*self.internet)
         };
-        let ex = client::Exchange {
-            method: hyper::Method::GET,
-            target: &url.target,
-            content_type: None,
-            headers: &[],
-            body: None,
-            timeout: self.timeout,
-            max_reply_bytes: limit,
-        };
-        let reply = client.exchange(&url, ex).await.map_err(|e| match e {
+        let reply = client.get(&url, limit, self.timeout).await.map_err(|e| match e {
             ClientError::TooLarge(_) => ServerError::TooLarge(limit),
             other => ServerError::Unreachable(other),
         })?;
