@@ -157,6 +157,12 @@ pub fn bytes_response(data: Option<Vec<u8>>) -> Response {
 /// Percent-decodes one query component; `+` is a space (form encoding). Invalid escapes
 /// are kept as they are; the bytes are read as UTF-8 (lossily).
 pub fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(s)).into_owned()
+}
+
+/// Percent-decodes one component to raw bytes; `+` is a space (form encoding). Invalid
+/// escapes are kept as they are.
+pub fn percent_decode_bytes(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -165,20 +171,18 @@ pub fn percent_decode(s: &str) -> String {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = |c: u8| char::from(c).to_digit(16);
-                match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+                if let (Some(h), Some(l)) = (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
                 }
+                out.push(b'%');
             }
             c => out.push(c),
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The query string as name → value (decoded; a repeated name keeps its last value).

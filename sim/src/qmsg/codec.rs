@@ -12,31 +12,6 @@ pub enum Charset {
     Utf8,
 }
 
-/// Percent-decodes one component to raw bytes; `+` is a space (form encoding). Invalid
-/// escapes are kept as they are.
-pub fn percent_decode_bytes(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = |c: u8| char::from(c).to_digit(16);
-                if let (Some(h), Some(l)) = (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    out
-}
-
 /// The text behind `bytes` in `charset`, and whether some bytes were not valid in it
 /// (those become U+FFFD, the way a server that guessed the wrong charset shows mojibake).
 pub fn decode(bytes: &[u8], charset: Charset) -> (String, bool) {
@@ -71,8 +46,8 @@ impl Params {
     pub fn add(&mut self, raw: &str, charset: Charset) {
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (name, e1) = decode(&percent_decode_bytes(k), charset);
-            let (value, e2) = decode(&percent_decode_bytes(v), charset);
+            let (name, e1) = decode(&crate::server::percent_decode_bytes(k), charset);
+            let (value, e2) = decode(&crate::server::percent_decode_bytes(v), charset);
             self.decode_errors |= e1 || e2;
             self.values.entry(name).or_insert(value);
         }
