@@ -133,6 +133,7 @@ fn unauthenticated_bodies_are_refused_on_their_headers_and_buffered_bodies_stay_
     // the end, took the agent from 11 MB to 213 MB: bodies were read before the token check.
     let (agent, _dir) = agent("ingress-hostile", "max_buffered_bytes = 2097152\nmax_connections = 16\n");
     let port = agent.http_port;
+    let before = rss_kib(agent.pid().expect("pid"));
     let mut open = Vec::new();
     for _ in 0..200 {
         let mut s = withheld_body(port, None, 1 << 20, 64 << 10);
@@ -155,8 +156,13 @@ fn unauthenticated_bodies_are_refused_on_their_headers_and_buffered_bodies_stay_
     assert_eq!(busy, 503, "over the budget: busy, not buffered");
     assert!(held.len() <= 2, "at most two 1 MiB bodies reserved, not {}", held.len());
     let rss = rss_kib(agent.pid().expect("pid"));
-    println!("agent RSS under the attack: {rss} KiB");
-    assert!(rss < 64 * 1024, "memory stays bounded: {rss} KiB");
+    println!("agent RSS under the attack: {rss} KiB (before: {before} KiB)");
+    // Under qemu-user the process measured is the emulator, its translated code included
+    // (~50 MB before the attack): there the growth is what tells; 200 bodies read in full
+    // grew the agent by ~200 MB.
+    let emulated = std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER").is_ok_and(|w| !w.is_empty());
+    assert!(emulated || rss < 64 * 1024, "memory stays bounded: {rss} KiB");
+    assert!(rss.saturating_sub(before) < 32 * 1024, "memory grew by {} KiB", rss.saturating_sub(before));
     held.clear();
     // The held bodies are gone: a good client is served again.
     let ok = wait_for(std::time::Duration::from_secs(20), "a good client served", || {
