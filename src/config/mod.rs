@@ -5,6 +5,7 @@
 //! are [`Secret`]s: never printed, redacted in [`Config::redacted_json`].
 
 mod callbacks;
+mod callcenter;
 mod files;
 mod goip;
 mod privacy;
@@ -13,6 +14,7 @@ mod secret;
 mod wavefax;
 
 pub use callbacks::CallbacksConfig;
+pub use callcenter::{CallcenterConfig, is_agent, is_customer, minor_version};
 pub use goip::{CIPHERS, GoipAuth, GoipConfig};
 pub use privacy::PrivacyConfig;
 pub use qmsg::QmsgConfig;
@@ -75,6 +77,9 @@ pub struct Config {
     /// Privacy-number platform accounts, `[[privacy]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub privacy: Vec<PrivacyConfig>,
+    /// Call-center OpenAPI accounts, `[[callcenter]]` tables.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callcenter: Vec<CallcenterConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -238,6 +243,7 @@ impl Default for Config {
             wavefax: Vec::new(),
             qmsg: Vec::new(),
             privacy: Vec::new(),
+            callcenter: Vec::new(),
         }
     }
 }
@@ -365,6 +371,7 @@ impl Config {
             ("wavefax", "wavefax.name", cfg!(feature = "wavefax"), all(&self.wavefax)),
             ("qmsg", "qmsg.name", cfg!(feature = "qmsg"), all(&self.qmsg)),
             ("privacy", "privacy.name", cfg!(feature = "privacy"), all(&self.privacy)),
+            ("callcenter", "callcenter.name", cfg!(feature = "callcenter"), all(&self.callcenter)),
         ]
     }
 
@@ -387,6 +394,7 @@ impl Config {
         all.extend(named("wavefax", &mut self.wavefax));
         all.extend(named("qmsg", &mut self.qmsg));
         all.extend(named("privacy", &mut self.privacy));
+        all.extend(named("callcenter", &mut self.callcenter));
         all
     }
 

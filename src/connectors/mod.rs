@@ -25,6 +25,8 @@ pub mod lenient;
 pub mod peer;
 pub mod state;
 
+#[cfg(feature = "callcenter")]
+pub mod callcenter;
 #[cfg(feature = "goip")]
 pub mod goip;
 #[cfg(feature = "privacy")]
@@ -116,6 +118,8 @@ pub const KINDS: &[Kind] = &[
     qmsg::KIND,
     #[cfg(feature = "privacy")]
     privacy::KIND,
+    #[cfg(feature = "callcenter")]
+    callcenter::KIND,
 ];
 
 /// Forgets the finished state of instances no longer configured (a gateway removed or

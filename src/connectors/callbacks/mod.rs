@@ -56,6 +56,9 @@ impl From<StoreError> for Refusal {
 /// A vendor's handler of one kind of callback.
 pub type Handler = Arc<dyn Fn(Fields) -> BoxFuture<Result<Taken, Refusal>> + Send + Sync>;
 
+/// A vendor's answer to a callback it refuses (status and reason).
+pub type Refuse = fn(StatusCode, &str) -> Response;
+
 /// One vendor account's callback endpoint.
 pub struct Endpoint {
     vendor: &'static str,
@@ -64,6 +67,9 @@ pub struct Endpoint {
     allow: Vec<Cidr>,
     trust_forwarded_for: bool,
     metrics: Metrics,
+    /// How a refusal of a decoded request (400, 503) is written when the vendor expects
+    /// its own form; the agent's error JSON otherwise.
+    refuse: Option<Refuse>,
 }
 
 impl Endpoint {
@@ -77,7 +83,21 @@ impl Endpoint {
         metrics: Metrics,
     ) -> Endpoint {
         let allow = allow_from.iter().filter_map(|a| Cidr::parse(a)).collect();
-        Endpoint { vendor, name: name.to_string(), secret: secret.to_string(), allow, trust_forwarded_for, metrics }
+        Endpoint {
+            vendor,
+            name: name.to_string(),
+            secret: secret.to_string(),
+            allow,
+            trust_forwarded_for,
+            metrics,
+            refuse: None,
+        }
+    }
+
+    /// Refusals written in the vendor's own form (the callcenter's `{"result":{"error":…}}`).
+    pub fn refusing_with(mut self, refuse: Refuse) -> Endpoint {
+        self.refuse = Some(refuse);
+        self
     }
 
     fn count(&self, kind: &str, result: &str) {
@@ -151,7 +171,11 @@ impl Endpoint {
                         Err(Refusal::Bad(why)) => ep.refuse(kind, &why),
                         Err(Refusal::Store(e)) => {
                             ep.count(kind, "unavailable");
-                            store_unavailable(&e, &ep.metrics)
+                            let answer = store_unavailable(&e, &ep.metrics);
+                            match ep.refuse {
+                                Some(refuse) => refuse(answer.status(), &e.to_string()),
+                                None => answer,
+                            }
                         }
                     }
                 }
@@ -162,6 +186,9 @@ impl Endpoint {
     fn refuse(&self, kind: &str, why: &str) -> Response {
         log::warn!("{}/{}: {kind} callback refused: {why}", self.vendor, self.name);
         self.count(kind, "bad");
-        error(StatusCode::BAD_REQUEST, "bad_callback", why)
+        match self.refuse {
+            Some(refuse) => refuse(StatusCode::BAD_REQUEST, why),
+            None => error(StatusCode::BAD_REQUEST, "bad_callback", why),
+        }
     }
 }

@@ -18,6 +18,7 @@
 //! as metadata only: too large or unavailable; left at the source).
 
 pub mod chunks;
+pub mod fetch;
 mod upload;
 
 use super::Peer;

@@ -8,9 +8,8 @@
 
 use super::driver::{Driver, ok_json};
 use super::protocol::callback::{self, CDR_FIELDS, START_FIELDS};
-use super::state::{self, Pending};
+use super::state;
 use crate::connectors::callbacks::{Endpoint, Fields, Handler, Refusal, Taken};
-use crate::connectors::state::Json;
 use crate::event::{Class, NewEvent};
 use crate::http::{Response, Router, json_response};
 use crate::store::{Enqueued, OutboxItem};
@@ -82,7 +81,7 @@ async fn take(d: &Driver, f: Fields, cdr: bool) -> Result<Taken, Refusal> {
                     .iter()
                     .map(|k| (k.to_string(), data.get(*k).cloned().unwrap_or(Value::Null)))
                     .collect();
-                state::recording_key(&taskid).put(db, &scope, &Json(Pending { url, meta: Value::Object(meta) }))?;
+                crate::connectors::files::fetch::queue(db, &scope, &taskid, url, Value::Object(meta))?;
             }
             Ok(first)
         })

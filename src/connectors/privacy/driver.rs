@@ -2,7 +2,7 @@
 //! (expired bindings, recordings to fetch, re-offers and uploads).
 
 use super::service::Service;
-use super::state::{Binding, BindingState, Pending};
+use super::state::{Binding, BindingState};
 use crate::config::PrivacyConfig;
 use crate::connectors::files::{FileRelay, Names, Settings};
 use crate::connectors::state::Json;
@@ -82,8 +82,11 @@ impl Driver {
     pub async fn housekeeping(&self, stop: CancellationToken) -> anyhow::Result<()> {
         loop {
             // Each job on its own: one that fails never holds the others back.
-            let results =
-                [self.expire().await, self.fetch_recordings().await, self.files.reoffer_due().await.map(drop)];
+            let results = [
+                self.expire().await,
+                self.files.fetch_queued(self.cfg.max_file_bytes).await,
+                self.files.reoffer_due().await.map(drop),
+            ];
             for result in results {
                 match result {
                     Err(StoreError::Closed) => return Ok(()),
@@ -125,54 +128,6 @@ impl Driver {
                 Ok(())
             })
             .await
-    }
-
-    /// Fetches each pending recording and hands it to the file relay; a recording the spool
-    /// has no room for waits (its CDR is in the cloud already).
-    async fn fetch_recordings(&self) -> Result<(), StoreError> {
-        let scope = self.scope().to_string();
-        let pending: Vec<(String, Pending)> = self
-            .store
-            .call(move |db| {
-                let mut stmt = db.conn().prepare(
-                    "SELECT substr(key, length('recording/') + 1), value FROM kv WHERE scope = ?1 AND key LIKE 'recording/%'",
-                )?;
-                let rows = stmt.query_map([&scope], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (taskid, raw) = row?;
-                    if let Ok(p) = serde_json::from_slice::<Pending>(&raw) {
-                        out.push((taskid, p));
-                    }
-                }
-                Ok(out)
-            })
-            .await?;
-        for (taskid, p) in pending {
-            if self.files.known(vec![taskid.clone()]).await?.is_empty() {
-                let file = match self.service.download(&p.url, self.cfg.max_file_bytes).await {
-                    Ok(data) => Ok(data),
-                    // Too large, or gone at the platform: relayed as metadata only.
-                    Err((true, why)) => Err(why),
-                    Err((false, why)) => {
-                        log::warn!("{}: recording of {taskid}: {why}; trying again", self.scope());
-                        continue;
-                    }
-                };
-                if !self.files.spool(&taskid, p.meta.clone(), file).await? {
-                    continue;
-                }
-            }
-            let scope = self.scope().to_string();
-            self.store
-                .call(move |db| {
-                    let key = format!("recording/{taskid}");
-                    db.conn().execute("DELETE FROM kv WHERE scope = ?1 AND key = ?2", params![scope, key])?;
-                    Ok(())
-                })
-                .await?;
-        }
-        Ok(())
     }
 }
 

@@ -89,19 +89,4 @@ impl Service {
         }
         Ok(parsed)
     }
-
-    /// Downloads a recording, at most `limit` bytes. An error says whether it is for good
-    /// (too large, a bad URL, 4xx: `true`) or worth another try.
-    pub async fn download(&self, url: &str, limit: usize) -> Result<Vec<u8>, (bool, String)> {
-        let url = Url::parse(url).map_err(|e| (true, e.to_string()))?;
-        let reply = self.client.get(&url, limit, self.timeout).await.map_err(|e| match e {
-            ClientError::TooLarge(n) => (true, format!("larger than max_file_bytes ({n})")),
-            e => (false, e.to_string()),
-        })?;
-        match reply.status {
-            200..=299 => Ok(reply.body.to_vec()),
-            s @ 400..=499 => Err((true, format!("http status {s}"))),
-            s => Err((false, format!("http status {s}"))),
-        }
-    }
 }

@@ -1,5 +1,6 @@
 //! What an account keeps: each bind command's `reqid` (committed before the first try) and
-//! how many tries used it, the bindings made, and recordings waiting to be fetched.
+//! how many tries used it, and the bindings made (recordings to fetch wait in the file
+//! relay's queue, `files::fetch`).
 
 use crate::connectors::state::{Json, Key};
 use serde::{Deserialize, Serialize};
@@ -77,16 +78,4 @@ pub fn binding_key(subid: &str) -> Key<Json<Binding>> {
 
 pub fn xa_key(x: &str) -> Key<Json<Binding>> {
     Key::item("xa", x)
-}
-
-/// A CDR's recording to fetch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    pub url: String,
-    /// The announcement's data (the CDR's, trimmed).
-    pub meta: Value,
-}
-
-pub fn recording_key(taskid: &str) -> Key<Json<Pending>> {
-    Key::item("recording", taskid)
 }
