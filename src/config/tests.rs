@@ -159,13 +159,14 @@ fn fax_servers_are_validated_with_their_name_and_their_secrets_redacted() {
 }
 
 #[test]
-#[cfg(not(all(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy")))]
+#[cfg(not(all(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy", feature = "callcenter")))]
 fn a_build_without_a_driver_refuses_its_table_by_name() {
     let tables = [
         ("goip", cfg!(feature = "goip"), example_block("goip")),
         ("wavefax", cfg!(feature = "wavefax"), example_block("wavefax")),
         ("qmsg", cfg!(feature = "qmsg"), example_block("qmsg")),
         ("privacy", cfg!(feature = "privacy"), example_block("privacy").replace("env:PRIVACY_AUTHKEY", "k")),
+        ("callcenter", cfg!(feature = "callcenter"), example_block("callcenter").replace("env:CALLCENTER_APIKEY", "k")),
     ];
     for (table, _, block) in tables.iter().filter(|(_, built, _)| !built) {
         let err = Config::parse(&format!("{MINIMAL}{block}")).expect_err("not built");
@@ -216,4 +217,23 @@ fn the_examples_privacy_block_uncommented_is_a_valid_account() {
     let c = Config::parse(&format!("{MINIMAL}{table}")).expect("privacy account");
     assert!(c.privacy[0].fetch_recordings);
     assert_eq!(c.privacy[0].authkey.expose(), "k");
+}
+
+#[test]
+#[cfg(feature = "callcenter")]
+fn the_examples_callcenter_block_uncommented_is_a_valid_account_and_bad_values_are_named() {
+    let table = example_block("callcenter").replace("env:CALLCENTER_APIKEY", "k");
+    let c = Config::parse(&format!("{MINIMAL}{table}")).expect("callcenter account");
+    assert_eq!((c.callcenter[0].version.as_str(), c.callcenter[0].utc_offset_minutes), ("V2.0.6", 480));
+    assert!(!c.redacted_json().to_string().contains("\"k\""), "the apikey is redacted");
+    for (from, to, key) in [
+        ("version = \"V2.0.6\"", "version = \"2.0.6\"", "callcenter.version"),
+        ("customer = \"C2\"", "customer = \"C 2\"", "callcenter.customer"),
+        ("agent = \"1000\"", "agent = \"123456789\"", "callcenter.agent"),
+        ("cdr_poll_secs = 300", "cdr_poll_secs = 2", "callcenter.cdr_poll_secs"),
+    ] {
+        let bad = format!("{MINIMAL}{}", table.replace(from, to));
+        let err = Config::parse(&bad).expect_err(key).to_string();
+        assert!(err.starts_with(key), "{err}");
+    }
 }

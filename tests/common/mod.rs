@@ -8,7 +8,7 @@ pub mod http;
 pub mod https;
 pub mod netns;
 pub mod proxy;
-#[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy"))]
+#[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy", feature = "callcenter"))]
 pub mod sim;
 pub mod site;
 pub mod tls;

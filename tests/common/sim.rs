@@ -37,6 +37,11 @@ impl Sim {
         Sim::start("privacy", args)
     }
 
+    /// Starts `telbridge-sim callcenter` with `args`.
+    pub fn callcenter(args: &[&str]) -> Sim {
+        Sim::start("callcenter", args)
+    }
+
     /// Starts `telbridge-sim qmsg` with `args`.
     pub fn qmsg(args: &[&str]) -> Sim {
         Sim::start("qmsg", args)
