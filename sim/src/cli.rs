@@ -1,6 +1,6 @@
 //! The command line: `telbridge-sim goip [options]`, `telbridge-sim fax [options]`,
-//! `telbridge-sim qmsg [options]`, `telbridge-sim privacy [options]`, and `--help` at any
-//! level (usage on stdout, exit 0).
+//! `telbridge-sim qmsg [options]`, `telbridge-sim privacy [options]`,
+//! `telbridge-sim callcenter [options]`, and `--help` at any level (usage on stdout, exit 0).
 
 use crate::goip::crypto::AuthOrder;
 use std::time::Duration;
@@ -30,6 +30,15 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
   Defaults: 127.0.0.1:0, devid 10000000, key key1, appid app1, balance 100, no callbacks (call
   start and CDR are POSTed as forms, or JSON with --json-callbacks, retried every 500 ms until
   answered 200), clock not skewed, a repeated reqid answered 1004 without a subid.
+       telbridge-sim callcenter [--listen ADDR] [--customer C] [--apikey KEY] [--agents LIST] [--notify-url URL]
+                                [--max-skew-secs N] [--clock-skew-secs N] [--notify-retry-ms N] [--records-page N]
+                                [--cdr-page N] [--call-ms N] [--recording-bytes N]
+  Simulates a cloud call-center OpenAPI (POST /openapi/V2.0.x/<ApiName>, JSON envelope signed with
+  md5(customer@timestamp@seq@apikey)). Defaults: 127.0.0.1:0, customer C2, the seed's apikey
+  E416D0F85DC0CB67C85E070A32D9F0123AFF4762, agents 1000,1001,1002 (OFFLINE), no notify URL,
+  timestamps within 300 s, clock not skewed, notifications retried every 500 ms (up to 100 tries)
+  until answered 200 with result.error 0, getRecordsList pages of 500, getCdrList uncapped
+  (--cdr-page 0), a call lasts 300 ms, recordings of 65536 bytes.
   Each prints `listening on ADDR` on stdout once it accepts connections.
 ";
 
@@ -42,6 +51,8 @@ pub enum Choice {
     Qmsg(Box<crate::qmsg::Options>),
     /// Boxed like QMsg's.
     Privacy(Box<crate::privacy::Options>),
+    /// Boxed like QMsg's.
+    Callcenter(Box<crate::callcenter::Options>),
 }
 
 /// What the command line asks for.
@@ -81,7 +92,9 @@ fn each_flag(
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some(kind) = args.first() else { return Err("which simulator? (goip, fax, qmsg or privacy)".into()) };
+    let Some(kind) = args.first() else {
+        return Err("which simulator? (goip, fax, qmsg, privacy or callcenter)".into());
+    };
     let rest = &args[1..];
     if is_help(kind) || rest.iter().any(|a| a == "--help" || a == "-h") {
         return Ok(Command::Help);
@@ -132,7 +145,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         "qmsg" => Choice::Qmsg(Box::new(qmsg_options(rest, &mut listen)?)),
         "privacy" => Choice::Privacy(Box::new(privacy_options(rest, &mut listen)?)),
-        other => return Err(format!("unknown simulator {other:?} (this build has: goip, fax, qmsg, privacy)")),
+        "callcenter" => Choice::Callcenter(Box::new(callcenter_options(rest, &mut listen)?)),
+        other => {
+            return Err(format!("unknown simulator {other:?} (this build has: goip, fax, qmsg, privacy, callcenter)"));
+        }
     };
     Ok(Command::Run { listen, choice })
 }
@@ -188,6 +204,41 @@ fn privacy_options(rest: &[String], listen: &mut String) -> Result<crate::privac
                     value.parse::<i64>().map_err(|_| format!("{flag}: {value:?} is not a whole number"))?;
             }
             "--callback-retry-ms" => o.callback_retry = Duration::from_millis(number(flag, value)?.max(1)),
+            _ => return Err(format!("unknown option {flag}")),
+        }
+        Ok(())
+    })?;
+    Ok(o)
+}
+
+fn callcenter_options(rest: &[String], listen: &mut String) -> Result<crate::callcenter::Options, String> {
+    let mut o = crate::callcenter::Options::default();
+    let size = |flag: &str, v: &str| usize::try_from(number(flag, v)?).map_err(|_| format!("{flag}: {v} is too large"));
+    each_flag(rest, &[], |flag, value| {
+        match flag {
+            "--listen" => *listen = value.to_string(),
+            "--customer" if crate::callcenter::auth::valid_customer(value) => o.customer = value.to_string(),
+            "--customer" => return Err(format!("{flag}: {value:?} is not [A-Za-z0-9-_]+")),
+            "--apikey" => o.apikey = value.to_string(),
+            "--agents" => {
+                let agents: Vec<String> =
+                    value.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect();
+                if agents.is_empty() || agents.iter().any(|a| a.len() > 8 || !a.bytes().all(|b| b.is_ascii_digit())) {
+                    return Err(format!("{flag}: {value:?} is not a comma-separated list of 1-8 digit agent numbers"));
+                }
+                o.agents = agents;
+            }
+            "--notify-url" => o.notify_url = Some(value.to_string()),
+            "--max-skew-secs" => o.max_skew_secs = number(flag, value)?,
+            "--clock-skew-secs" => {
+                o.clock_skew_secs =
+                    value.parse::<i64>().map_err(|_| format!("{flag}: {value:?} is not a whole number"))?;
+            }
+            "--notify-retry-ms" => o.notify_retry = Duration::from_millis(number(flag, value)?.max(1)),
+            "--records-page" => o.records_page = size(flag, value)?.max(1),
+            "--cdr-page" => o.cdr_page = size(flag, value)?,
+            "--call-ms" => o.call_ms = number(flag, value)?,
+            "--recording-bytes" => o.recording_bytes = number(flag, value)?.min(64 << 20),
             _ => return Err(format!("unknown option {flag}")),
         }
         Ok(())
@@ -263,5 +314,39 @@ mod tests {
         );
         assert!(parse(&args("privacy --clock-skew-secs 1.5")).is_err());
         assert!(parse(&args("privacy --balance x")).is_err());
+    }
+
+    #[test]
+    fn callcenter_options_are_parsed_with_their_defaults() {
+        assert!(matches!(parse(&args("callcenter --help")), Ok(Command::Help)));
+        let Ok(Command::Run { listen, choice: Choice::Callcenter(c) }) = parse(&args("callcenter")) else {
+            panic!("callcenter")
+        };
+        assert_eq!(
+            (listen.as_str(), c.customer.as_str(), c.apikey.as_str(), c.agents.join(",")),
+            ("127.0.0.1:0", "C2", "E416D0F85DC0CB67C85E070A32D9F0123AFF4762", "1000,1001,1002".to_string())
+        );
+        assert_eq!(
+            (c.max_skew_secs, c.clock_skew_secs, c.notify_retry, c.records_page, c.cdr_page, c.call_ms),
+            (300, 0, Duration::from_millis(500), 500, 0, 300)
+        );
+        assert_eq!((c.recording_bytes, c.notify_url), (65_536, None));
+        let Ok(Command::Run { choice: Choice::Callcenter(c), .. }) = parse(&args(
+            "callcenter --customer SCCC-test --apikey k --agents 8000,8001 --notify-url http://h/n \
+             --max-skew-secs 60 --clock-skew-secs -400 --notify-retry-ms 20 --records-page 2 --cdr-page 3 \
+             --call-ms 50 --recording-bytes 100",
+        )) else {
+            panic!("callcenter flags")
+        };
+        assert_eq!((c.customer.as_str(), c.apikey.as_str(), c.agents.len()), ("SCCC-test", "k", 2));
+        assert_eq!((c.notify_url.as_deref(), c.max_skew_secs, c.clock_skew_secs), (Some("http://h/n"), 60, -400));
+        assert_eq!(
+            (c.notify_retry, c.records_page, c.cdr_page, c.call_ms, c.recording_bytes),
+            (Duration::from_millis(20), 2, 3, 50, 100)
+        );
+        assert!(parse(&args("callcenter --agents 123456789")).is_err());
+        assert!(parse(&args("callcenter --agents x")).is_err());
+        assert!(parse(&args("callcenter --customer C2@x")).is_err());
+        assert!(parse(&args("callcenter --call-ms -1")).is_err());
     }
 }

@@ -1,9 +1,11 @@
 //! `telbridge-sim`: device and vendor simulators for telbridge's end-to-end tests and for
 //! trying telbridge without hardware — an EJOIN/GoIP gateway ([`goip`]), a WaveFax
-//! server ([`fax`]), the QMsg cloud SMS platform ([`qmsg`]) and a cloud privacy-number
-//! platform ([`privacy`]), written from the vendor API digests alone (no code shared with
-//! the agent's drivers). Each serves the vendor's HTTP API plus a control API under `/sim/`.
+//! server ([`fax`]), the QMsg cloud SMS platform ([`qmsg`]), a cloud privacy-number
+//! platform ([`privacy`]) and a cloud call-center OpenAPI ([`callcenter`]), written from the
+//! vendor API digests alone (no code shared with the agent's drivers). Each serves the
+//! vendor's HTTP API plus a control API under `/sim/`.
 
+pub mod callcenter;
 pub mod cli;
 pub mod fax;
 pub mod goip;
@@ -37,6 +39,11 @@ pub async fn run(listener: TcpListener, choice: cli::Choice, stop: impl Future<O
         }
         cli::Choice::Privacy(opts) => {
             let sim = privacy::Sim::new(*opts);
+            sim.spawn();
+            sim.router()
+        }
+        cli::Choice::Callcenter(opts) => {
+            let sim = callcenter::Sim::new(*opts);
             sim.spawn();
             sim.router()
         }

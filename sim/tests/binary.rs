@@ -37,6 +37,8 @@ fn help_prints_usage_and_exits_0_at_every_level() {
         &["fax", "--help"],
         &["qmsg", "--help"],
         &["privacy", "--help"],
+        &["callcenter", "--help"],
+        &["callcenter", "--agents", "8000", "--help"],
         &["goip", "--ports", "2", "--help"],
     ];
     for args in levels {
@@ -47,19 +49,23 @@ fn help_prints_usage_and_exits_0_at_every_level() {
             text.starts_with("usage: telbridge-sim goip")
                 && text.contains("telbridge-sim fax")
                 && text.contains("telbridge-sim qmsg")
-                && text.contains("telbridge-sim privacy"),
+                && text.contains("telbridge-sim privacy")
+                && text.contains("telbridge-sim callcenter [--listen ADDR] [--customer C] [--apikey KEY]"),
             "{args:?}: {text}"
         );
     }
     let out = sim().args(["goip", "--ports"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ports needs a value"));
+    let out = sim().args(["callcenter", "--agents", "123456789"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--agents"));
 }
 
 #[test]
 fn each_simulator_prints_its_address_first_and_serves_there() {
     let _turn = one_at_a_time();
-    for kind in ["goip", "fax", "qmsg", "privacy"] {
+    for kind in ["goip", "fax", "qmsg", "privacy", "callcenter"] {
         let mut child = sim()
             .args([kind, "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
@@ -87,6 +93,7 @@ fn each_simulator_prints_its_address_first_and_serves_there() {
             "goip" => "ssrc",
             "fax" => "logins",
             "privacy" => "bindings",
+            "callcenter" => "agents",
             _ => "balance",
         };
         assert!(state.json().get(key).is_some(), "{kind}: {:?}", state.json());

@@ -22,6 +22,8 @@ use serde_json::{Map, Value, json};
 
 /// Callees per request (digest: "`callees`* (≤1000)").
 const CHUNK: usize = 1000;
+/// Creations sent (each after a look-up found no new task) before the command gives up.
+const MAX_CREATIONS: u32 = 3;
 
 pub async fn create(d: &Driver, c: Command) -> Reply {
     let callees = c.args.get("callees").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -48,11 +50,11 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
         .collect::<Result<_, _>>()?;
 
     let mut job = load(d, &c.id).await?.unwrap_or(TaskJob { user_data: user_data.clone(), ..TaskJob::default() });
-    if job.task_id.is_none() {
-        if job.before.is_none() {
-            job.before = Some(current_task(d, &agent).await?.unwrap_or_default());
-            save(d, &c.id, &job).await?;
-        }
+    if job.task_id.is_none() && job.before.is_none() {
+        job.before = Some(current_task(d, &agent).await?.unwrap_or_default());
+        save(d, &c.id, &job).await?;
+    }
+    while job.task_id.is_none() {
         if job.create_tries > 0
             && let Some(found) = current_task(d, &agent).await?
             && Some(&found) != job.before.as_ref()
@@ -65,17 +67,28 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
             job.chunks_done = 1;
             job.adopted = true;
             save(d, &c.id, &job).await?;
+            break;
         }
-    }
-    if job.task_id.is_none() {
+        if job.create_tries >= MAX_CREATIONS {
+            let why = format!("{} creations sent, none answered, and no new task for seat {agent}", job.create_tries);
+            return Err(CommandError::new("uncertain", why));
+        }
         job.create_tries += 1;
         save(d, &c.id, &job).await?;
-        let r = step(d, Api::CallTaskCreate, &agent, create_req).await?;
-        let id = r.text("taskID").ok_or_else(|| CommandError::new("bad_reply", "CallTaskCreate answered no taskID"))?;
-        job.task_id = Some(id);
-        job.chunks_done = 1;
-        job.reports.push(r.fields.get("report").cloned().unwrap_or(Value::Null));
-        save(d, &c.id, &job).await?;
+        match step(d, Api::CallTaskCreate, &agent, create_req.clone()).await {
+            Ok(r) => {
+                let id = r
+                    .text("taskID")
+                    .ok_or_else(|| CommandError::new("bad_reply", "CallTaskCreate answered no taskID"))?;
+                job.task_id = Some(id);
+                job.chunks_done = 1;
+                job.reports.push(r.fields.get("report").cloned().unwrap_or(Value::Null));
+                save(d, &c.id, &job).await?;
+            }
+            // The answer was lost: the seat's task is looked up before anything is sent again.
+            Err(e) if e.code == "uncertain" => log::warn!("{}: task creation: {}", d.scope(), e.reason),
+            Err(e) => return Err(e),
+        }
     }
     let task_id = job.task_id.clone().unwrap_or_default();
     for (i, mut add) in adds.into_iter().enumerate() {
@@ -109,10 +122,16 @@ async fn step(d: &Driver, api: Api, agent: &str, req: Map<String, Value>) -> Res
     Ok(r)
 }
 
-/// The seat's task as CallTaskQuery says (`None`: none).
+/// The seat's task as CallTaskQuery says (`None`: none — also when the platform refuses the
+/// query, as a platform with no task for the seat may).
 async fn current_task(d: &Driver, agent: &str) -> Result<Option<String>, CommandError> {
     let req = request(d, Api::CallTaskQuery, &json!({"agent": agent}))?;
-    let r = step(d, Api::CallTaskQuery, agent, req).await?;
+    let call = single(Api::CallTaskQuery, Some(agent.to_string()), req);
+    let r = send(d, &call).await?.into_iter().next().ok_or_else(|| CommandError::new("bad_reply", "no response"))?;
+    if r.error != 0 {
+        log::info!("{}: CallTaskQuery for seat {agent}: error {} {}: no task", d.scope(), r.error, r.msg);
+        return Ok(None);
+    }
     Ok(r.text("taskID").filter(|t| t != "0"))
 }
 
