@@ -97,7 +97,7 @@ fn click_to_call_reaches_the_cloud_as_start_end_and_billing_and_its_recording_ar
 fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects() {
     let cb = free_port();
     let sim = sim(cb, &[]);
-    let s = site("cc-notify", &sim, cb, "");
+    let s = site("cc-notify", &sim, cb, "max_skew_secs = 2");
     let send = |extra: Value| {
         let mut body = json!({"notify": {"type": "callin", "customer": "C2", "agent": "1000", "number": "139",
                                           "call type": "0", "seq": "9", "userData": "u1", "vendorX": "kept"}});
@@ -125,6 +125,30 @@ fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects(
     assert_eq!(s.events("call.in").len(), 1, "stored once, nothing from the forged or stale ones");
     let refused = s.rec.all().iter().filter(|m| m.topic.contains("/evt/callcenter/")).count();
     assert_eq!(refused, 1, "no other event at all");
+
+    // A stored notification retried by the platform after the skew has passed (same seq and
+    // timestamp) is answered success again and stores nothing; a new one that old is refused.
+    let signed = |seq: &str, ts: &str| {
+        use md5::{Digest, Md5};
+        let sum = Md5::digest(format!("C2@{ts}@{seq}@E416D0F85DC0CB67C85E070A32D9F0123AFF4762").as_bytes());
+        let digest: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+        json!({"authentication": {"customer": "C2", "digest": digest, "seq": seq, "timestamp": ts},
+               "notify": {"type": "callout", "agent": "1000", "number": "137", "call_type": "1", "seq": "11"},
+               "param": {"debug": false, "lang": "en_US"}})
+    };
+    let post = |body: &Value| {
+        let r = common::http::post_json(cb, &format!("/callcenter/cc1/{SECRET}/notify"), None, body).expect("post");
+        (r.status, r.json()["result"]["error"].as_i64())
+    };
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis().to_string();
+    assert_eq!(post(&signed("777001", &ts)), (200, Some(0)));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(post(&signed("777001", &ts)), (200, Some(0)), "a retry of a stored one, past the skew");
+    let (status, error) = post(&signed("777002", &ts));
+    assert_eq!(status, 400, "a new one that old");
+    assert_ne!(error, Some(0));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.events("call.out").len(), 1, "stored once");
 
     // A notification without a type is a call event, every field kept.
     let untyped = send(json!({"notify": {"agent": "1000", "number": "139", "call_type": "1", "seq": "10"}}));
