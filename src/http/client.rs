@@ -41,6 +41,14 @@ pub enum ClientError {
     TooLarge(usize),
 }
 
+impl ClientError {
+    /// Nothing reached the peer (no connection was made): any request may be sent again.
+    /// Otherwise the request may have arrived and only its answer been lost.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(self, ClientError::Connect { .. } | ClientError::BadUrl(_) | ClientError::Tls(_))
+    }
+}
+
 /// An absolute `http(s)://` URL, split the way requests use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {

@@ -90,12 +90,11 @@ impl Service {
             timeout: self.timeout,
             max_reply_bytes: 4 * 1024 * 1024,
         };
-        let reply = self.client.exchange(&self.base, ex).await.map_err(|e| match e {
-            e @ (ClientError::Connect { .. } | ClientError::BadUrl(_) | ClientError::Tls(_)) => {
-                ServiceError::NotSent(e)
-            }
-            e => ServiceError::NoAnswer(e),
-        })?;
+        let reply = self
+            .client
+            .exchange(&self.base, ex)
+            .await
+            .map_err(|e| if e.nothing_sent() { ServiceError::NotSent(e) } else { ServiceError::NoAnswer(e) })?;
         if !(200..300).contains(&reply.status) {
             return Err(ServiceError::Status(reply.status));
         }

@@ -72,12 +72,11 @@ impl Service {
             timeout: self.timeout,
             max_reply_bytes: 256 * 1024,
         };
-        let reply = self.client.exchange(&self.base, ex).await.map_err(|e| match e {
-            e @ (ClientError::Connect { .. } | ClientError::BadUrl(_) | ClientError::Tls(_)) => {
-                ServiceError::NotSent(e)
-            }
-            e => ServiceError::NoAnswer(e),
-        })?;
+        let reply = self
+            .client
+            .exchange(&self.base, ex)
+            .await
+            .map_err(|e| if e.nothing_sent() { ServiceError::NotSent(e) } else { ServiceError::NoAnswer(e) })?;
         match reply.status {
             401 => return Err(ServiceError::Unauthorized),
             200..=299 => {}
