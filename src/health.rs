@@ -20,6 +20,9 @@ pub struct DriverHealth {
     pub since: String,
     pub last_error: Option<String>,
     pub errors: u64,
+    /// What the part says of itself beyond up/down (the tunnel: mode, probe, reconnects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Shared health table, keyed by driver instance (`goip/gw1`).
@@ -38,6 +41,7 @@ impl Health {
             since: since.clone(),
             last_error: None,
             errors: 0,
+            detail: None,
         });
         let changed = entry.state != state;
         if changed {
@@ -57,6 +61,14 @@ impl Health {
         if let Some(entry) = map.get_mut(driver) {
             entry.errors += 1;
             entry.last_error = Some(error.to_string());
+        }
+    }
+
+    /// Replaces `driver`'s detail.
+    pub fn set_detail(&self, driver: &str, detail: serde_json::Value) {
+        let mut map = self.drivers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = map.get_mut(driver) {
+            entry.detail = Some(detail);
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Default, Clone)]
 pub struct Metrics {
     counters: Arc<Mutex<BTreeMap<String, u64>>>,
+    gauges: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl Metrics {
@@ -31,6 +32,16 @@ impl Metrics {
         self.counters.lock().unwrap_or_else(|e| e.into_inner()).get(series).copied().unwrap_or(0)
     }
 
+    /// Sets a gauge (a value that goes up and down: `telbridge_tunnel_up{…}`).
+    pub fn set(&self, series: &str, v: u64) {
+        self.gauges.lock().unwrap_or_else(|e| e.into_inner()).insert(series.to_string(), v);
+    }
+
+    /// Every gauge set with [`Metrics::set`], by series name.
+    pub fn gauges(&self) -> BTreeMap<String, u64> {
+        self.gauges.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Every counter, by series name.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.counters.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -38,7 +49,7 @@ impl Metrics {
 }
 
 /// Renders counters and gauges in the Prometheus text exposition format.
-pub fn render(counters: &BTreeMap<String, u64>, gauges: &[(&str, u64)]) -> String {
+pub fn render(counters: &BTreeMap<String, u64>, gauges: &[(&str, u64)], labelled: &BTreeMap<String, u64>) -> String {
     let mut out = String::new();
     let mut typed = std::collections::BTreeSet::new();
     for (series, value) in counters {
@@ -50,6 +61,14 @@ pub fn render(counters: &BTreeMap<String, u64>, gauges: &[(&str, u64)]) -> Strin
     }
     for (name, value) in gauges {
         out.push_str(&format!("# TYPE {name} gauge\n{name} {value}\n"));
+    }
+    let mut typed = std::collections::BTreeSet::new();
+    for (series, value) in labelled {
+        let name = series.split('{').next().unwrap_or(series);
+        if typed.insert(name.to_string()) {
+            out.push_str(&format!("# TYPE {name} gauge\n"));
+        }
+        out.push_str(&format!("{series} {value}\n"));
     }
     out
 }
@@ -64,7 +83,7 @@ mod tests {
         m.inc("telbridge_driver_errors_total{driver=\"a\"}");
         m.add("telbridge_driver_errors_total{driver=\"b\"}", 2);
         m.inc("telbridge_events_in_total");
-        let text = render(&m.snapshot(), &[("telbridge_store_rows", 5)]);
+        let text = render(&m.snapshot(), &[("telbridge_store_rows", 5)], &m.gauges());
         assert_eq!(
             text,
             "# TYPE telbridge_driver_errors_total counter\n\

@@ -11,6 +11,7 @@ mod goip;
 mod privacy;
 mod qmsg;
 mod secret;
+mod tunnel;
 mod wavefax;
 
 pub use callbacks::CallbacksConfig;
@@ -19,6 +20,7 @@ pub use goip::{CIPHERS, GoipAuth, GoipConfig};
 pub use privacy::PrivacyConfig;
 pub use qmsg::QmsgConfig;
 pub use secret::{REDACTED, Secret};
+pub use tunnel::{TunnelConfig, TunnelMode};
 pub use wavefax::WavefaxConfig;
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,9 @@ pub struct Config {
     /// The vendor callback listener.
     #[serde(default)]
     pub callbacks: CallbacksConfig,
+    /// The outbound tunnel to the callback listener.
+    #[serde(default)]
+    pub tunnel: TunnelConfig,
     /// EJOIN/GoIP gateways, `[[goip]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goip: Vec<GoipConfig>,
@@ -239,6 +244,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             http: HttpConfig::default(),
             callbacks: CallbacksConfig::default(),
+            tunnel: TunnelConfig::default(),
             goip: Vec::new(),
             wavefax: Vec::new(),
             qmsg: Vec::new(),
@@ -342,6 +348,7 @@ impl Config {
             return Err(invalid("http.max_connections", "must be 1-10000"));
         }
         self.callbacks.validate()?;
+        self.tunnel.validate()?;
         let mut names = std::collections::HashSet::new();
         for (table, name_key, built, instances) in self.connector_tables() {
             if !instances.is_empty() && !built {

@@ -33,6 +33,7 @@ pub mod goip;
 pub mod privacy;
 #[cfg(feature = "qmsg")]
 pub mod qmsg;
+pub mod tunnel;
 #[cfg(feature = "wavefax")]
 pub mod wavefax;
 
@@ -120,6 +121,7 @@ pub const KINDS: &[Kind] = &[
     privacy::KIND,
     #[cfg(feature = "callcenter")]
     callcenter::KIND,
+    tunnel::KIND,
 ];
 
 /// Forgets the finished state of instances no longer configured (a gateway removed or

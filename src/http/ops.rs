@@ -68,6 +68,6 @@ impl Ops {
             ("telbridge_store_reserve_held", u64::from(s.reserve_held)),
             ("telbridge_mqtt_connected", u64::from(link.connected)),
         ];
-        text_response(StatusCode::OK, "text/plain; version=0.0.4", render(&counters, &gauges))
+        text_response(StatusCode::OK, "text/plain; version=0.0.4", render(&counters, &gauges, &self.metrics.gauges()))
     }
 }
