@@ -44,6 +44,27 @@ ensure_nftables() {
     apt_install nftables
 }
 
+# For tests of SSH tunnels (tests/common/sshd.rs): a real OpenSSH server, which each test
+# starts itself on a port of its own, and the client with ssh-keygen. The system service is
+# not wanted: Debian's package enables and starts it, so it is disabled and stopped again
+# (with systemd, or through the init script without it). The tests skip without sshd.
+ensure_sshd() {
+    if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; then
+        return 0
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    apt_install openssh-server openssh-client
+    if command -v systemctl >/dev/null 2>&1; then
+        $sudo systemctl disable --now ssh 2>/dev/null || true
+        $sudo systemctl disable --now ssh.socket 2>/dev/null || true
+    fi
+    if [ ! -d /run/systemd/system ] && [ -x /etc/init.d/ssh ]; then
+        $sudo /etc/init.d/ssh stop >/dev/null 2>&1 || true
+    fi
+}
+
 # For the demos: a scratch dir in $work, background pids in $pids (killed on exit), and
 # port helpers.
 demo_init() {

@@ -11,6 +11,7 @@ pub mod proxy;
 #[cfg(any(feature = "goip", feature = "wavefax", feature = "qmsg", feature = "privacy", feature = "callcenter"))]
 pub mod sim;
 pub mod site;
+pub mod sshd;
 pub mod tls;
 
 use serde_json::Value;

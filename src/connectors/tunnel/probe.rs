@@ -95,20 +95,32 @@ pub fn route(t: Arc<Tunnel>, router: &mut Router) {
     });
 }
 
+/// Tries after the transport came up before the tunnel is called down: an external client
+/// may take a moment to set up its forward (0.5, 1, 2, 4 s apart).
+const SETTLE_TRIES: u32 = 5;
+
 /// Until `stop`: a probe every `probe_secs`, and soon after the transport comes up.
 pub async fn run(t: &Tunnel, stop: CancellationToken) -> anyhow::Result<()> {
     let every = Duration::from_secs(t.cfg.probe_secs);
     loop {
-        tokio::select! {
+        let settling = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(every) => {}
-            // The forward may take a moment to listen on the public side.
-            _ = t.probe_now.notified() => tokio::time::sleep(Duration::from_millis(200)).await,
+            _ = tokio::time::sleep(every) => false,
+            _ = t.probe_now.notified() => true,
+        };
+        let tries = if settling { SETTLE_TRIES } else { 1 };
+        for i in 0..tries {
+            if settling {
+                tokio::select! {
+                    _ = stop.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_millis(if i == 0 { 200 } else { 250 << i })) => {}
+                }
+            }
+            let verdict = t.probes.probe(&t.cfg.public_url).await;
+            if verdict.is_ok() || i + 1 == tries {
+                t.probed(verdict).await;
+                break;
+            }
         }
-        if stop.is_cancelled() {
-            return Ok(());
-        }
-        let verdict = t.probes.probe(&t.cfg.public_url).await;
-        t.probed(verdict).await;
     }
 }

@@ -1,0 +1,242 @@
+//! End to end with the outbound tunnel: a real OpenSSH `sshd` started by the test on
+//! loopback (tests/common/sshd.rs), a real broker and the real agent binary. Vendor
+//! callbacks POSTed to the server's forwarded port reach the agent and become events; the
+//! tunnel comes back by itself after sshd dies; nothing but callbacks is reachable through
+//! it; a wrong host key, a forward the server refuses and a key others can read are
+//! refused and said; the command mode supervises OpenSSH's `ssh -N -R` and leaves no child.
+//! Skipped, saying why, where no sshd can run.
+
+mod common;
+
+use common::site::{Site, WAIT};
+use common::sshd::{Sshd, SshdOptions};
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const SECRET: &str = "cb-s3cret-0123456789";
+
+fn sshd_or_skip(test: &str) -> bool {
+    if std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER").is_ok_and(|w| !w.is_empty()) {
+        eprintln!(
+            "SKIPPED {test}: under an exec wrapper (qemu) the agent's SSH client runs emulated; covered on the host"
+        );
+        return false;
+    }
+    Sshd::available().inspect_err(|why| eprintln!("SKIPPED {test}: {why}")).is_ok()
+}
+
+/// The tables of a site with a privacy account (callbacks only) and a tunnel.
+fn tables(cb: u16, tunnel: &str) -> String {
+    format!(
+        "[callbacks]\nlisten = \"127.0.0.1:{cb}\"\n\
+         [[privacy]]\nname = \"p1\"\nurl = \"http://127.0.0.1:9\"\ndevid = \"10000000\"\nauthkey = \"key1\"\n\
+         appid = \"app1\"\ncallback_secret = \"{SECRET}\"\n\
+         [tunnel]\nprobe_secs = 5\nprobe_timeout_ms = 2000\nreconnect_min_ms = 200\nreconnect_max_ms = 1000\n{tunnel}\n"
+    )
+}
+
+fn ssh_tunnel(sshd: &Sshd, remote_port: u16, host_key: &str) -> String {
+    format!(
+        "mode = \"ssh\"\npublic_url = \"http://127.0.0.1:{remote_port}\"\nserver = \"127.0.0.1:{}\"\nuser = \"{}\"\n\
+         key_file = \"{}\"\nhost_key = \"{host_key}\"\nremote_port = {remote_port}\nkeepalive_secs = 1\nkeepalive_max = 2\n",
+        sshd.port,
+        sshd.user,
+        sshd.client_key.display()
+    )
+}
+
+/// The tunnel's events so far, `tunnel.up` / `tunnel.down`, in order.
+fn changes(s: &Site, mode: &str) -> Vec<String> {
+    s.rec
+        .all()
+        .iter()
+        .filter(|m| m.topic.contains(&format!("/evt/tunnel/{mode}/tunnel.")))
+        .map(|m| m.json()["type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn wait_changes(s: &Site, mode: &str, n: usize, what: &str) -> Vec<Value> {
+    let suffix = format!("/evt/tunnel/{mode}/tunnel.");
+    let seen = s.rec.wait_until(WAIT, what, |all| all.iter().filter(|m| m.topic.contains(&suffix)).count() >= n);
+    seen.iter().filter(|m| m.topic.contains(&suffix)).map(|m| m.json()).collect()
+}
+
+fn post_cdr(port: u16, taskid: &str) -> u16 {
+    let body = format!(
+        "devid=10000000&appid=app1&taskid={taskid}&subid=S1&caller=1&rcaller=2&callee=3&result=answered&beginTime=1"
+    );
+    common::http::request(
+        port,
+        "POST",
+        &format!("/privacy/p1/{SECRET}/cdr"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .map(|r| r.status)
+    .unwrap_or(0)
+}
+
+#[test]
+fn a_callback_through_the_ssh_tunnel_becomes_an_event_and_the_tunnel_survives_sshd_dying() {
+    if !sshd_or_skip("ssh tunnel") {
+        return;
+    }
+    let mut sshd = Sshd::start(SshdOptions::default());
+    let (cb, remote) = (free_port(), free_port());
+    let s = Site::start("tunnel-ssh", "tunnel/ssh", &tables(cb, &ssh_tunnel(&sshd, remote, &sshd.host_fingerprint)));
+    let up = wait_changes(&s, "ssh", 1, "tunnel.up");
+    assert_eq!(up[0]["type"], "tunnel.up", "{up:?}\n{}", s.agent.log());
+    assert!(up[0]["data"]["last_probe_rtt_ms"].is_u64(), "{up:?}");
+
+    // A vendor's callback arrives at the server's port and reaches the cloud.
+    assert_eq!(post_cdr(remote, "T1"), 200);
+    s.rec.wait_until(WAIT, "the CDR", |all| {
+        all.iter().any(|m| m.topic.ends_with("/evt/privacy/p1/call.cdr") && m.json()["data"]["taskid"] == "T1")
+    });
+    // Nothing but the callback listener is reachable through the tunnel.
+    let through = |method: &str, path: &str| {
+        common::http::request(remote, method, path, &[("Authorization", &format!("Bearer {TOKEN}"))], b"{}")
+            .map(|r| r.status)
+            .unwrap_or(0)
+    };
+    for (method, path) in [
+        ("GET", "/metrics"),
+        ("GET", "/healthz"),
+        ("POST", "/v1/events"),
+        ("POST", "/goip/gw1/sms"),
+        ("GET", "/_probe/guess"),
+    ] {
+        assert_eq!(through(method, path), 404, "{method} {path} through the tunnel");
+    }
+    assert_eq!(common::http::get(s.agent.http_port, "/metrics").expect("metrics").status, 200, "on the main listener");
+    let metrics =
+        String::from_utf8_lossy(&common::http::get(s.agent.http_port, "/metrics").expect("m").body).to_string();
+    assert!(metrics.contains("telbridge_tunnel_up{mode=\"ssh\"} 1"), "{metrics}");
+
+    // sshd dies: the tunnel goes down; sshd is back: the tunnel comes back by itself.
+    sshd.kill();
+    let down = wait_changes(&s, "ssh", 2, "tunnel.down");
+    assert_eq!(down[1]["type"], "tunnel.down");
+    assert!(down[1]["data"]["last_error"].is_string(), "{down:?}");
+    sshd.restart();
+    wait_changes(&s, "ssh", 3, "tunnel.up again");
+    assert_eq!(changes(&s, "ssh"), ["tunnel.up", "tunnel.down", "tunnel.up"]);
+    assert_eq!(post_cdr(remote, "T2"), 200, "the same public port works again");
+    let status = s.call("st-1", "tunnel.status", json!({}));
+    assert_eq!(
+        (status["data"]["up"].as_bool(), status["data"]["mode"].as_str()),
+        (Some(true), Some("ssh")),
+        "{status}"
+    );
+    assert!(status["data"]["reconnects"].as_u64() >= Some(1), "{status}");
+    let health = common::http::get(s.agent.http_port, "/healthz").expect("healthz").json();
+    assert_eq!(health["drivers_down"], json!([]), "{health}");
+}
+
+#[test]
+fn a_wrong_host_key_and_a_refused_forward_keep_the_tunnel_down_and_say_why() {
+    if !sshd_or_skip("refusals") {
+        return;
+    }
+    let sshd = Sshd::start(SshdOptions::default());
+    let (cb, remote) = (free_port(), free_port());
+    // The client's own key is a valid key, but not the server's.
+    let s = Site::start("tunnel-hostkey", "tunnel/ssh", &tables(cb, &ssh_tunnel(&sshd, remote, &sshd.client_pub)));
+    let down = wait_changes(&s, "ssh", 1, "tunnel.down");
+    let why = down[0]["data"]["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(why.contains("host key mismatch") && why.contains(&sshd.host_fingerprint), "{why}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(changes(&s, "ssh"), ["tunnel.down"], "never up");
+    let health = common::http::get(s.agent.http_port, "/healthz").expect("healthz").json();
+    assert_eq!(health["drivers_down"], json!(["tunnel/ssh"]), "{health}");
+    drop(s);
+
+    // sshd takes the login but refuses the forward: the probe never comes back.
+    let refusing = Sshd::start(SshdOptions { allow_forwarding: false, ..SshdOptions::default() });
+    let (cb, remote) = (free_port(), free_port());
+    let s = Site::start(
+        "tunnel-noforward",
+        "tunnel/ssh",
+        &tables(cb, &ssh_tunnel(&refusing, remote, &refusing.host_fingerprint)),
+    );
+    let down = wait_changes(&s, "ssh", 1, "tunnel.down");
+    let why = down[0]["data"]["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(why.contains("refused the remote forward") || why.contains("probe"), "{why}");
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(changes(&s, "ssh"), ["tunnel.down"], "never up");
+    assert!(refusing.log().contains("Accepted publickey"), "the login itself was taken");
+}
+
+#[test]
+fn a_key_file_others_can_read_stops_the_agent_at_start_with_a_clear_message() {
+    if !sshd_or_skip("key mode") {
+        return;
+    }
+    let sshd = Sshd::start(SshdOptions::default());
+    let dir = temp_dir("tunnel-keymode");
+    let key = dir.join("key");
+    std::fs::copy(&sshd.client_key, &key).expect("copy key");
+    std::process::Command::new("chmod").args(["640", key.to_str().expect("path")]).status().expect("chmod");
+    let tunnel = ssh_tunnel(&sshd, free_port(), &sshd.host_fingerprint)
+        .replace(&sshd.client_key.display().to_string(), &key.display().to_string());
+    let config = write_config(&dir, "keymode", free_port(), free_port(), "", &tables(free_port(), &tunnel));
+    let out = agent_command().args(["run", "-c"]).arg(&config).output().expect("run");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("readable by group or others") && text.contains("chmod 600"), "{text}");
+}
+
+/// The pid the agent logged for the n-th start of its tunnel command.
+fn command_pid(s: &Site, n: usize) -> u32 {
+    wait_for(WAIT, "the tunnel command's start", || {
+        let log = s.agent.log();
+        let pids: Vec<u32> = log
+            .lines()
+            .filter_map(|l| l.split("tunnel command started (pid ").nth(1))
+            .filter_map(|rest| rest.trim_end_matches(')').parse().ok())
+            .collect();
+        pids.get(n).copied()
+    })
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+#[test]
+fn the_command_mode_supervises_openssh_restarts_it_and_leaves_no_child_behind() {
+    if !sshd_or_skip("command mode") {
+        return;
+    }
+    let sshd = Sshd::start(SshdOptions::default());
+    let (cb, remote) = (free_port(), free_port());
+    let mut argv = sshd.ssh_command(&format!("127.0.0.1:{remote}:127.0.0.1:{cb}"));
+    argv.insert(1, "-v".into()); // its debug lines go to the agent's log
+    let tunnel = format!(
+        "mode = \"command\"\npublic_url = \"http://127.0.0.1:{remote}\"\ncommand = {}\nstop_timeout_ms = 2000\n",
+        serde_json::to_string(&argv).expect("argv")
+    );
+    let mut s = Site::start("tunnel-command", "tunnel/command", &tables(cb, &tunnel));
+    wait_changes(&s, "command", 1, "tunnel.up");
+    assert_eq!(changes(&s, "command"), ["tunnel.up"], "{}", s.agent.log());
+    assert_eq!(post_cdr(remote, "C1"), 200);
+
+    // The child is killed: the agent notices, starts it again, and the tunnel comes back.
+    let first = command_pid(&s, 0);
+    std::process::Command::new("kill").args(["-9", &first.to_string()]).status().expect("kill");
+    wait_changes(&s, "command", 3, "down and up again");
+    assert_eq!(changes(&s, "command"), ["tunnel.up", "tunnel.down", "tunnel.up"]);
+    let second = command_pid(&s, 1);
+    assert_ne!(first, second);
+    assert!(s.agent.log().contains("tunnel command: debug1:"), "the child's output is in the agent's log");
+    assert_eq!(post_cdr(remote, "C2"), 200);
+
+    // SIGTERM to the agent: it stops its child and waits for it.
+    assert_eq!(s.agent.terminate(), Some(0));
+    assert!(!alive(second), "the tunnel command outlived the agent");
+    assert!(!alive(first));
+}
