@@ -132,6 +132,18 @@ fn a_callback_through_the_ssh_tunnel_becomes_an_event_and_the_tunnel_survives_ss
     assert!(status["data"]["reconnects"].as_u64() >= Some(1), "{status}");
     let health = common::http::get(s.agent.http_port, "/healthz").expect("healthz").json();
     assert_eq!(health["drivers_down"], json!([]), "{health}");
+    s.rec.command(
+        &format!("telbridge/v1/{}/cmd/agent", s.name),
+        &json!({"id": "st-2", "cmd": "agent.status", "args": {}}).to_string(),
+    );
+    let agent = s.result("st-2");
+    assert_eq!(agent["data"]["drivers"]["tunnel/ssh"]["detail"]["up"], true, "{agent}");
+
+    // tunnel.restart: the session is torn down and made again.
+    let r = s.call("re-1", "tunnel.restart", json!({}));
+    assert_eq!(r["data"]["restarting"], true, "{r}");
+    wait_changes(&s, "ssh", 5, "down and up after the restart");
+    assert_eq!(changes(&s, "ssh"), ["tunnel.up", "tunnel.down", "tunnel.up", "tunnel.down", "tunnel.up"]);
 }
 
 #[test]
@@ -239,4 +251,86 @@ fn the_command_mode_supervises_openssh_restarts_it_and_leaves_no_child_behind() 
     assert_eq!(s.agent.terminate(), Some(0));
     assert!(!alive(second), "the tunnel command outlived the agent");
     assert!(!alive(first));
+}
+
+#[test]
+fn a_callback_reaches_an_agent_that_accepts_no_inbound_connection_only_through_its_own_tunnel() {
+    if !sshd_or_skip("no inbound") {
+        return;
+    }
+    let netns = match common::netns::Netns::create() {
+        Ok(n) => n,
+        Err(why) => {
+            eprintln!("SKIPPED no inbound: {why}");
+            return;
+        }
+    };
+    let dir = temp_dir("tunnel-netns");
+    let broker = Mosquitto::start(&dir);
+    let rec = Recorder::start(broker.port, "telbridge/v1/netns-agent/#");
+    let mqtt = netns.forward_to_loopback(broker.port);
+    // sshd outside the namespace; the forward listens on the veth address (as a public
+    // server's would on its public side).
+    let sshd = Sshd::start(SshdOptions {
+        listen: netns.outside.to_string(),
+        extra: vec!["GatewayPorts clientspecified".into()],
+        ..SshdOptions::default()
+    });
+    let (cb, remote, http) = (free_port(), free_port(), free_port());
+    let tunnel = format!(
+        "mode = \"ssh\"\npublic_url = \"http://{out}:{remote}\"\nserver = \"{out}:{}\"\nuser = \"{}\"\nkey_file = \"{}\"\n\
+         host_key = \"{}\"\nremote_bind = \"{out}\"\nremote_port = {remote}\n",
+        sshd.port,
+        sshd.user,
+        sshd.client_key.display(),
+        sshd.host_fingerprint,
+        out = netns.outside
+    );
+    // The callback listener listens on every address of the namespace: only the rules keep
+    // strangers out.
+    let config = write_config(
+        &dir,
+        "netns-agent",
+        mqtt,
+        http,
+        "",
+        &tables(cb, &tunnel).replace(&format!("127.0.0.1:{cb}"), &format!("0.0.0.0:{cb}")),
+    );
+    let text = std::fs::read_to_string(&config)
+        .expect("config")
+        .replace("[mqtt]\n", &format!("[mqtt]\nhost = \"{}\"\n", netns.outside));
+    std::fs::write(&config, text).expect("config");
+    netns.refuse_inbound();
+    let log = std::fs::File::create(dir.join("agent.log")).expect("log");
+    let mut agent = netns
+        .command(env!("CARGO_BIN_EXE_telbridge"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("agent in the namespace");
+    let agent_log = || std::fs::read_to_string(dir.join("agent.log")).unwrap_or_default();
+    rec.wait_until(WAIT, "tunnel.up", |all| all.iter().any(|m| m.topic.ends_with("/evt/tunnel/ssh/tunnel.up")));
+
+    // Straight in: refused (dropped), although the listener is there.
+    let direct = std::net::TcpStream::connect_timeout(&(netns.inside, cb).into(), Duration::from_secs(2));
+    assert!(direct.is_err(), "the namespace takes no inbound connection");
+    // Through the agent's own outbound SSH connection: the callback arrives.
+    let body = "devid=10000000&appid=app1&taskid=N1&subid=S1&caller=1&rcaller=2&callee=3&result=answered&beginTime=1";
+    let r = common::http::request_to(
+        &netns.outside.to_string(),
+        remote,
+        "POST",
+        &format!("/privacy/p1/{SECRET}/cdr"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .expect("post through the tunnel");
+    assert_eq!(r.status, 200, "{}", agent_log());
+    rec.wait_until(WAIT, "the CDR", |all| {
+        all.iter().any(|m| m.topic.ends_with("/evt/privacy/p1/call.cdr") && m.json()["data"]["taskid"] == "N1")
+    });
+    let _ = agent.kill();
+    let _ = agent.wait();
 }

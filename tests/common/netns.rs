@@ -15,6 +15,12 @@ const SILENCE: &str = "table inet tb {\n\
     chain in { type filter hook input priority 0; policy drop; iif \"lo\" accept; }\n\
     chain out { type filter hook output priority 0; policy drop; oif \"lo\" accept; }\n}\n";
 
+/// Refuses every connection into the namespace (but loopback); what it opens itself, and
+/// the replies to that, pass.
+const NO_INBOUND: &str = "table inet tbin {\n\
+    chain in { type filter hook input priority 0; policy accept; iif \"lo\" accept; \
+    ct state established,related accept; ct state new drop; }\n}\n";
+
 /// A namespace and its veth pair; deleted on drop.
 pub struct Netns {
     /// The namespace's name (for `ip netns exec`).
@@ -139,6 +145,14 @@ impl Netns {
         use std::io::Write;
         let mut nft = self.command("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().expect("ip netns exec nft");
         nft.stdin.take().expect("stdin").write_all(SILENCE.as_bytes()).expect("nft rules");
+        assert!(nft.wait().expect("nft").success(), "nft refused the rules");
+    }
+
+    /// From now on nothing can connect into the namespace; connections it makes still work.
+    pub fn refuse_inbound(&self) {
+        use std::io::Write;
+        let mut nft = self.command("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn().expect("ip netns exec nft");
+        nft.stdin.take().expect("stdin").write_all(NO_INBOUND.as_bytes()).expect("nft rules");
         assert!(nft.wait().expect("nft").success(), "nft refused the rules");
     }
 
