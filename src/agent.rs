@@ -101,6 +101,7 @@ async fn run_once(
     let startup = |e: anyhow::Error| RunError::Startup(e);
     let config = Config::load(path).map_err(|e| startup(anyhow!("{}: {e}", path.display())))?;
     crate::scrub::set(config.secret_values());
+    crate::logring::set_limit(config.agent.log_ring_bytes);
     if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
         log::set_max_level(level);
     }

@@ -15,6 +15,7 @@ pub mod connectors;
 pub mod event;
 pub mod health;
 pub mod http;
+pub mod logring;
 pub mod metrics;
 pub mod mqtt;
 pub mod notify;

@@ -115,6 +115,9 @@ impl<L: log::Log> log::Log for Scrubbing<L> {
     fn log(&self, record: &log::Record<'_>) {
         let line = record.args().to_string();
         let clean = text(&line);
+        if self.0.enabled(record.metadata()) && record.level() <= log::max_level() {
+            crate::logring::push(record.level(), record.target(), &clean);
+        }
         self.0.log(
             &log::Record::builder()
                 .metadata(record.metadata().clone())

@@ -215,3 +215,43 @@ fn cdr_and_records_collection_survives_a_restart_and_relays_each_record_once() {
     let max_key = per_key(&s, "recording.listed", "key").keys().filter_map(|k| k.parse::<u64>().ok()).max();
     assert_eq!(cursor.parse::<u64>().ok(), max_key, "the committed cursor is the last key relayed");
 }
+
+#[test]
+fn agent_logs_after_a_failed_command_return_its_error_lines_without_the_secret_and_diagnostics_are_bounded() {
+    let cb = free_port();
+    let sim = sim(cb, &[]);
+    let s = site("cc-logs", &sim, cb, "");
+    const APIKEY: &str = "E416D0F85DC0CB67C85E070A32D9F0123AFF4762";
+    // A seat that is not one, carrying the account's secret: refused, and logged.
+    let r = s.call("bad-seat", "cc.call", json!({"agent": APIKEY, "callee": "1"}));
+    assert_eq!(r["error"]["code"], "bad_args", "{r}");
+    assert!(!r.to_string().contains(APIKEY), "the result is scrubbed: {r}");
+    let agent = |id: &str, cmd: &str, args: Value| {
+        s.rec.command(
+            &format!("telbridge/v1/{}/cmd/agent", s.name),
+            &json!({"id": id, "cmd": cmd, "args": args}).to_string(),
+        );
+        s.result(id)
+    };
+    let logs = agent("logs-1", "agent.logs", json!({"contains": "bad-seat", "level": "info"}));
+    let lines = logs["data"]["lines"].as_array().cloned().unwrap_or_default();
+    assert!(!lines.is_empty(), "{logs}");
+    assert!(
+        lines.iter().any(|l| l["text"].as_str().is_some_and(|t| t.contains("failed") && t.contains("***"))),
+        "{logs}"
+    );
+    assert!(!logs.to_string().contains(APIKEY), "no secret in the logs: {logs}");
+    let warn = agent("logs-2", "agent.logs", json!({"level": "error"}));
+    assert!(
+        warn["data"]["lines"].as_array().is_some_and(|l| l.iter().all(|x| x["level"] == "error")),
+        "filtered by level: {warn}"
+    );
+    let diag = agent("diag-1", "agent.diagnostics", json!({}));
+    let d = &diag["data"];
+    assert_eq!(d["version"], env!("CARGO_PKG_VERSION"), "{diag}");
+    assert!(d["disk"]["available_bytes"].as_u64().is_some_and(|n| n > 0), "{diag}");
+    assert!(d["memory"]["VmRSS_kb"].as_u64().is_some_and(|n| n > 0), "{diag}");
+    assert!(d["last_errors"].get("callcenter/cc1").is_some(), "{diag}");
+    assert_eq!(d["config"]["callcenter"][0]["apikey"], "***", "{diag}");
+    assert!(!diag.to_string().contains(APIKEY));
+}

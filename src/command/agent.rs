@@ -1,7 +1,8 @@
 //! The `agent.*` commands: remote management of the agent itself.
 //!
 //! `agent.ping`, `agent.status`, `agent.config.get`, `agent.config.set`,
-//! `agent.restart`, `agent.log_level`. Replies never contain secrets.
+//! `agent.restart`, `agent.log_level`, `agent.logs`, `agent.diagnostics` ([`super::diagnostics`]).
+//! Replies never contain secrets.
 
 use super::{Command, CommandError, Effect, Outcome, Registry, Reply};
 use crate::config::{Config, log_level_filter};
@@ -60,6 +61,16 @@ pub fn register(registry: &mut Registry, ctx: Arc<AgentContext>) {
         })
     });
     registry.register(TARGET, "agent.log_level", true, |cmd| async move { log_level(&cmd.args) });
+    let c = ctx.clone();
+    registry.register(TARGET, "agent.logs", true, move |cmd| {
+        let r = super::diagnostics::logs(&c, &cmd.args);
+        async move { r }
+    });
+    let c = ctx.clone();
+    registry.register(TARGET, "agent.diagnostics", true, move |_| {
+        let r = super::diagnostics::diagnostics(&c);
+        async move { r }
+    });
 }
 
 /// The `agent.status` reply: version, uptime, store, MQTT, drivers. No secrets.

@@ -12,6 +12,7 @@
 //! error at the next start.
 
 pub mod agent;
+mod diagnostics;
 mod dispatch;
 pub mod protocol;
 

@@ -94,6 +94,13 @@ pub struct AgentConfig {
     pub id: String,
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// Recent log lines kept in memory for `agent.logs`, in bytes (0 = none).
+    #[serde(default = "default_log_ring")]
+    pub log_ring_bytes: usize,
+}
+
+fn default_log_ring() -> usize {
+    256 * 1024
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -239,7 +246,11 @@ impl Default for HttpConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            agent: AgentConfig { id: "agent".into(), log_level: default_log_level() },
+            agent: AgentConfig {
+                id: "agent".into(),
+                log_level: default_log_level(),
+                log_ring_bytes: default_log_ring(),
+            },
             mqtt: MqttConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),

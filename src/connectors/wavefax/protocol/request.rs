@@ -232,17 +232,6 @@ pub fn format_time(epoch_secs: i64, offset_minutes: i32) -> String {
     iso[..19].chars().filter(|c| *c != '-' && *c != ':').collect()
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's method).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Reads `YYYYMMDDTHHNNSS` as seconds on the server's local clock (the inverse of
 /// [`format_time`] with offset 0). Also takes a space or nothing instead of `T`, and
 /// `YYYY-MM-DD HH:MM:SS`, which some servers write.
@@ -258,7 +247,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || d < 1 || d > month_days[mo as usize - 1] || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
-    let days = days_from_civil(i64::from(y), mo, d);
+    let days = crate::event::days_from_civil(i64::from(y), mo, d);
     Some(days * 86_400 + i64::from(h * 3600 + mi * 60 + sec))
 }
 
