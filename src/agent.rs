@@ -40,6 +40,18 @@ const TASK_STOP_TIMEOUT: Duration = Duration::from_secs(8);
 enum Exit {
     Shutdown,
     Restart(String),
+    Ended(Ended),
+}
+
+/// How the agent ended, for `main`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Stopped (a signal, or the caller's shutdown).
+    Stopped,
+    /// Replace this process with `argv` (an update's watcher, a rolled-back version).
+    Exec(Vec<std::ffi::OsString>),
+    /// Exit [`crate::update::PROMOTE`]: healthy on probation, the watcher hands over.
+    Promote,
 }
 
 /// A failure before the agent was up (eligible for config rollback) or after.
@@ -64,17 +76,19 @@ impl Default for Options {
     }
 }
 
-/// Runs the agent with the config at `path` until `shutdown` is cancelled.
-pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs the agent with the config at `path` until `shutdown` is cancelled (or an update
+/// asks for another process).
+pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<Ended> {
     run_with(path, shutdown, Options::default()).await
 }
 
 /// [`run`] with explicit [`Options`].
-pub async fn run_with(path: &Path, shutdown: CancellationToken, options: Options) -> anyhow::Result<()> {
+pub async fn run_with(path: &Path, shutdown: CancellationToken, options: Options) -> anyhow::Result<Ended> {
     let mut notice: Option<String> = None;
     loop {
         match run_once(path, &shutdown, &options, notice.take()).await {
-            Ok(Exit::Shutdown) => return Ok(()),
+            Ok(Exit::Shutdown) => return Ok(Ended::Stopped),
+            Ok(Exit::Ended(how)) => return Ok(how),
             Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
             Err(RunError::Startup(e)) if applying_marker(path).exists() && prev_path(path).exists() => {
                 log::error!("new config failed to start: {e:#}; restoring the previous one");
@@ -171,7 +185,9 @@ async fn start(
     // (a restart loop would re-send the outbox each time); the store's alarm queue raises
     // them, in order, when it can.
     let mut unraised = std::collections::VecDeque::new();
-    let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": env!("CARGO_PKG_VERSION")}))];
+    let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": crate::version::version()}))];
+    let (update_events, trial) = crate::update::trial::at_start(config);
+    start_events.extend(update_events);
     if let Some(reason) = notice {
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
     }
@@ -244,9 +260,10 @@ async fn start(
         topics: uplink.topics.clone(),
         agent,
         metrics: metrics.clone(),
-        effects: effects_tx,
+        effects: effects_tx.clone(),
         max_command_bytes: config.mqtt.max_command_bytes,
     };
+    let trial_effects = effects_tx;
     let command_tasks = TaskTracker::new();
     let resumed = dispatcher.resume_pending(&command_tasks).await?;
     if resumed > 0 {
@@ -278,7 +295,7 @@ async fn start(
     }
     log::info!(
         "telbridge {} up: http {}, broker {}:{}",
-        env!("CARGO_PKG_VERSION"),
+        crate::version::version(),
         config.http.listen,
         config.mqtt.host,
         config.mqtt.port
@@ -291,6 +308,16 @@ async fn start(
         for task in c.clone().tasks(background_stop.clone()) {
             background.spawn(supervise(task, background_stop.clone(), failed.clone()));
         }
+    }
+    if let Some(trial) = trial {
+        let link = uplink.state.clone();
+        background.spawn(trial.run(
+            link,
+            store.clone(),
+            config.agent.id.clone(),
+            trial_effects,
+            background_stop.clone(),
+        ));
     }
     background.spawn(watch_store(store.clone(), config.agent.id.clone(), unraised, background_stop.clone()));
     background.spawn(prune_store(store.clone(), connectors, config.store.dedup_ttl_secs, background_stop.clone()));
@@ -318,7 +345,14 @@ impl Parts {
     async fn run_until_stop(mut self, shutdown: &CancellationToken) -> Result<Exit, RunError> {
         let exit = tokio::select! {
             _ = shutdown.cancelled() => Ok(Exit::Shutdown),
-            Some(Effect::Restart { reason }) = self.effects.recv() => Ok(Exit::Restart(reason)),
+            Some(effect) = self.effects.recv() => Ok(match effect {
+                Effect::Restart { reason } => Exit::Restart(reason),
+                Effect::Exec { argv, reason } => {
+                    log::warn!("stopping to hand over: {reason}");
+                    Exit::Ended(Ended::Exec(argv))
+                }
+                Effect::Promote => Exit::Ended(Ended::Promote),
+            }),
             failure = self.uplink.failed() => Err(anyhow!("mqtt uplink failed: {failure}")),
             r = &mut self.dispatcher => Err(anyhow!("command dispatcher stopped: {r:?}")),
             Some((task, e)) = self.failures.recv() => Err(anyhow!("{task} failed: {e:#}")),

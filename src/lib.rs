@@ -23,3 +23,5 @@ pub mod schedule;
 pub mod scrub;
 pub mod store;
 pub mod tls;
+pub mod update;
+pub mod version;

@@ -2,6 +2,7 @@
 //! one tokio runtime, and hands over to [`telbridge::agent::run`].
 
 use std::process::ExitCode;
+use telbridge::agent::Ended;
 use telbridge::cli::{self, Cli};
 use telbridge::config::Config;
 use tokio_util::sync::CancellationToken;
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
     };
     match cli {
         Cli::Version => {
-            println!("telbridge {}", env!("CARGO_PKG_VERSION"));
+            println!("telbridge {}", telbridge::version::version());
             ExitCode::SUCCESS
         }
         Cli::Help => {
@@ -35,6 +36,28 @@ fn main() -> ExitCode {
             }
         },
         Cli::Run { config } => run(config),
+        Cli::WatchUpdate { dir } => telbridge::update::watch::run(&dir),
+        Cli::Keygen { key } => tool(telbridge::update::tools::keygen(&key)),
+        Cli::Sign { key, file, version, target } => {
+            tool(telbridge::update::tools::sign(&key, &file, &version, &target))
+        }
+        Cli::Restamp { out, version, fail_start } => {
+            tool(telbridge::update::tools::restamp(&out, &version, fail_start))
+        }
+    }
+}
+
+/// A release tool's outcome: its output on stdout, or its error.
+fn tool(r: Result<String, String>) -> ExitCode {
+    match r {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("telbridge: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -55,9 +78,18 @@ fn run(config: std::path::PathBuf) -> ExitCode {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signals(shutdown.clone()));
         match telbridge::agent::run(&config, shutdown).await {
-            Ok(()) => {
+            Ok(Ended::Stopped) => {
                 log::info!("stopped");
                 ExitCode::SUCCESS
+            }
+            Ok(Ended::Promote) => ExitCode::from(telbridge::update::PROMOTE),
+            Ok(Ended::Exec(argv)) => {
+                use std::os::unix::process::CommandExt;
+                let Some((program, args)) = argv.split_first() else { return ExitCode::from(1) };
+                log::warn!("replacing this process with {}", program.to_string_lossy());
+                let err = std::process::Command::new(program).args(args).exec();
+                log::error!("cannot exec {}: {err}", program.to_string_lossy());
+                ExitCode::from(1)
             }
             Err(e) => {
                 log::error!("{e:#}");

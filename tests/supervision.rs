@@ -65,7 +65,10 @@ fn run_agent(name: &str, kinds: &'static [Kind], stop_after: Duration) -> anyhow
             stop.cancel();
         });
         let options = Options { kinds, listener: Some(listener) };
-        tokio::time::timeout(Duration::from_secs(60), run_with(&config, shutdown, options)).await.expect("agent ended")
+        tokio::time::timeout(Duration::from_secs(60), run_with(&config, shutdown, options))
+            .await
+            .expect("agent ended")
+            .map(drop)
     })
 }
 

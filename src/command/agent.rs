@@ -67,6 +67,12 @@ pub fn register(registry: &mut Registry, ctx: Arc<AgentContext>) {
         async move { r }
     });
     let c = ctx.clone();
+    // Not resumable: an update cut by a crash is answered `interrupted`; the cloud sends it again.
+    registry.register(TARGET, "agent.update", false, move |cmd| {
+        let c = c.clone();
+        async move { crate::update::apply::apply(&c, &cmd).await }
+    });
+    let c = ctx.clone();
     registry.register(TARGET, "agent.diagnostics", true, move |_| {
         let r = super::diagnostics::diagnostics(&c);
         async move { r }
@@ -79,7 +85,7 @@ pub fn status(ctx: &AgentContext) -> Value {
     let link = ctx.link.borrow().clone();
     json!({
         "agent": ctx.config.agent.id,
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": crate::version::version(),
         "uptime_secs": ctx.started.elapsed().as_secs(),
         "log_level": log::max_level().to_string().to_lowercase(),
         "store": {

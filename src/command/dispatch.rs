@@ -17,6 +17,12 @@ use tokio_util::task::TaskTracker;
 pub enum Effect {
     /// Stop everything and start again, re-reading the config file.
     Restart { reason: String },
+    /// Stop everything, then replace this process with `argv` (an update's watcher, or the
+    /// previous version after a rollback).
+    Exec { argv: Vec<std::ffi::OsString>, reason: String },
+    /// Stop everything and exit [`crate::update::PROMOTE`]: the new version was healthy
+    /// under the update watcher, which hands over to it.
+    Promote,
 }
 
 /// Receives commands from the uplink and runs them through the registry.

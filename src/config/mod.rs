@@ -12,6 +12,7 @@ mod privacy;
 mod qmsg;
 mod secret;
 mod tunnel;
+mod update;
 mod wavefax;
 
 pub use callbacks::CallbacksConfig;
@@ -21,6 +22,7 @@ pub use privacy::PrivacyConfig;
 pub use qmsg::QmsgConfig;
 pub use secret::{REDACTED, Secret};
 pub use tunnel::{TunnelConfig, TunnelMode};
+pub use update::UpdateConfig;
 pub use wavefax::WavefaxConfig;
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +72,9 @@ pub struct Config {
     /// The outbound tunnel to the callback listener.
     #[serde(default)]
     pub tunnel: TunnelConfig,
+    /// Remote software updates.
+    #[serde(default)]
+    pub update: UpdateConfig,
     /// EJOIN/GoIP gateways, `[[goip]]` tables.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub goip: Vec<GoipConfig>,
@@ -256,6 +261,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             callbacks: CallbacksConfig::default(),
             tunnel: TunnelConfig::default(),
+            update: UpdateConfig::default(),
             goip: Vec::new(),
             wavefax: Vec::new(),
             qmsg: Vec::new(),
@@ -360,6 +366,7 @@ impl Config {
         }
         self.callbacks.validate()?;
         self.tunnel.validate()?;
+        self.update.validate()?;
         let mut names = std::collections::HashSet::new();
         for (table, name_key, built, instances) in self.connector_tables() {
             if !instances.is_empty() && !built {

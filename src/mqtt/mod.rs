@@ -47,7 +47,7 @@ pub fn status_payload(state: &str, agent: &str, reason: Option<&str>, ts_ms: Opt
     let mut v = serde_json::json!({
         "state": state,
         "agent": agent,
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": crate::version::version(),
     });
     if let Some(reason) = reason {
         v["reason"] = reason.into();

@@ -1,0 +1,54 @@
+//! Remote software update (`agent.update`): signed, atomic, and rolled back by itself when
+//! the new version fails. See docs/update.md.
+//!
+//! 1. [`manifest`]: the signed manifest is checked before anything is downloaded (trusted
+//!    key, target, version, size); [`apply`] downloads within the size, checks SHA-256 and
+//!    the ELF identity, runs the new binary's `--version` and `check-config`;
+//! 2. [`swap`] puts it at the path the service manager starts, atomically, keeping the
+//!    previous one; the result `{"restarting":true,…}` and `agent.update.applied` are
+//!    committed; the agent stops cleanly and becomes the [`watch`]er (the previous code);
+//! 3. the watcher runs the new version as its child: healthy (store open, MQTT connected)
+//!    within `probation_secs` → the new version takes the watcher's place (same process,
+//!    `exec`) and reports `agent.update.done`; it exits, crashes `max_starts` times or is
+//!    not healthy in time → the previous binary is put back and started, and reports
+//!    `agent.update.rolled_back` with the reason.
+//!
+//! The [`probation`] marker (`{dir}/probation.json`) carries the state across the restarts.
+
+pub mod apply;
+pub mod manifest;
+pub mod probation;
+pub mod swap;
+pub mod tools;
+pub mod trial;
+pub mod watch;
+
+use crate::config::Config;
+use std::path::{Path, PathBuf};
+
+/// The exit code of a new version that became healthy under the watcher: the watcher
+/// replaces itself with it.
+pub const PROMOTE: u8 = 75;
+/// Set by the watcher in its child's environment.
+pub const WATCHED_ENV: &str = "TELBRIDGE_UPDATE_WATCHED";
+
+/// Where downloads, kept versions and the marker live.
+pub fn dir(config: &Config) -> PathBuf {
+    if !config.update.dir.is_empty() {
+        return PathBuf::from(&config.update.dir);
+    }
+    let store = &config.store.path;
+    store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("update")
+}
+
+/// The path the service manager starts: configured, else the absolute path this process
+/// was started as (systemd passes the unit's `ExecStart` path, a symlink), else its file.
+pub fn binary(config: &Config) -> PathBuf {
+    if !config.update.binary.is_empty() {
+        return PathBuf::from(&config.update.binary);
+    }
+    match std::env::args_os().next().map(PathBuf::from) {
+        Some(p) if p.is_absolute() => p,
+        _ => std::env::current_exe().unwrap_or_else(|_| PathBuf::from("telbridge")),
+    }
+}
