@@ -15,7 +15,11 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     assert!(unit.contains("Type=notify") && unit.contains("WatchdogSec=") && unit.contains("StateDirectory=telbridge"));
     // verify checks that ExecStart exists: point it at the binary under test.
     let path = dir.join("telbridge.service");
-    std::fs::write(&path, unit.replace("/usr/bin/telbridge", env!("CARGO_BIN_EXE_telbridge"))).expect("write");
+    assert!(unit.contains("ExecStart=/var/lib/telbridge/bin/telbridge run"), "started through the update symlink");
+    let unit = unit
+        .replace("/var/lib/telbridge/bin/telbridge", env!("CARGO_BIN_EXE_telbridge"))
+        .replace("/usr/bin/telbridge", env!("CARGO_BIN_EXE_telbridge"));
+    std::fs::write(&path, unit).expect("write");
     let out = std::process::Command::new("systemd-analyze").arg("verify").arg(&path).output().expect("systemd-analyze");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && !text.contains("telbridge.service:"), "{text}");

@@ -89,6 +89,8 @@ pub fn wrapped_command(bin: &str) -> Command {
 pub struct Agent {
     pub config: PathBuf,
     pub http_port: u16,
+    /// The program started (the test build's agent unless [`Agent::start_exe`]).
+    exe: Option<PathBuf>,
     child: Option<Child>,
     log: PathBuf,
     env: Vec<(String, String)>,
@@ -103,14 +105,34 @@ impl Agent {
     pub fn start_with_env(config: &Path, http_port: u16, env: &[(&str, &str)]) -> Agent {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let log = config.with_extension("log");
-        let mut agent = Agent { config: config.to_path_buf(), http_port, child: None, log, env };
+        let mut agent = Agent { config: config.to_path_buf(), http_port, exe: None, child: None, log, env };
+        agent.spawn();
+        agent
+    }
+
+    /// Starts the agent binary at `exe` (a copy, or a symlink to one, as a service manager
+    /// would start it).
+    pub fn start_exe(exe: &Path, config: &Path, http_port: u16) -> Agent {
+        let log = config.with_extension("log");
+        let mut agent = Agent {
+            config: config.to_path_buf(),
+            http_port,
+            exe: Some(exe.to_path_buf()),
+            child: None,
+            log,
+            env: Vec::new(),
+        };
         agent.spawn();
         agent
     }
 
     fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
-        let child = agent_command()
+        let mut command = match &self.exe {
+            Some(exe) => wrapped_command(&exe.display().to_string()),
+            None => agent_command(),
+        };
+        let child = command
             .args(["run", "-c"])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .arg(&self.config)

@@ -1,0 +1,372 @@
+//! End to end with remote self-update: the real agent binary started through a symlink (as
+//! the shipped systemd unit starts it), a copy restamped with another version, signed with
+//! `telbridge keygen`/`sign` and served over HTTP by the test. Applied, it reports the new
+//! version and `agent.update.done`; a copy that fails at start, or one that never connects,
+//! is rolled back by itself; bad signatures, wrong hashes, another architecture, an
+//! untrusted key and a replayed older manifest are refused with nothing changed on disk;
+//! SIGKILL during the download or the swap leaves a working agent.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn skip_under_wrapper(test: &str) -> bool {
+    if std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER").is_ok_and(|w| !w.is_empty()) {
+        eprintln!("SKIPPED {test}: under an exec wrapper (qemu-user) the agent cannot exec another emulated binary");
+        return true;
+    }
+    false
+}
+
+fn tool(args: &[&str]) -> String {
+    let out = agent_command().args(args).output().expect("telbridge tool");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Serves files by path; `delay` between 64 KiB pieces.
+fn serve(files: Vec<(String, Vec<u8>)>, delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let files = Arc::new(files);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let files = files.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let mut out = stream;
+                let Some((_, body)) = files.iter().find(|(p, _)| *p == path) else {
+                    let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    return;
+                };
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = out.write_all(head.as_bytes());
+                for piece in body.chunks(64 * 1024) {
+                    if out.write_all(piece).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(delay);
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A site whose agent runs as `{dir}/bin/telbridge` → `{dir}/bin/telbridge-0.1.0`.
+struct UpdateSite {
+    dir: PathBuf,
+    broker: Mosquitto,
+    rec: Recorder,
+    agent: Agent,
+    link: PathBuf,
+    key: PathBuf,
+    name: String,
+}
+
+impl UpdateSite {
+    fn start(name: &str, extra: &str) -> UpdateSite {
+        let dir = temp_dir(name);
+        let key = dir.join("signing.pk8");
+        let public = tool(&["keygen", "--key", key.to_str().expect("key")]);
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("bin");
+        let original = bin.join(format!("telbridge-{}", env!("CARGO_PKG_VERSION")));
+        std::fs::copy(env!("CARGO_BIN_EXE_telbridge"), &original).expect("copy");
+        let link = bin.join("telbridge");
+        std::os::unix::fs::symlink(&original, &link).expect("symlink");
+        let broker = Mosquitto::start(&dir);
+        let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
+        let http = free_port();
+        let update = format!(
+            "[update]\npublic_keys = [\"{public}\"]\nbinary = \"{}\"\ndir = \"{}\"\nprobation_secs = 15\nmax_starts = 2\nmax_bytes = 536870912\n{extra}",
+            link.display(),
+            dir.join("update").display()
+        );
+        let config = write_config(&dir, name, broker.port, http, "", &update);
+        let agent = Agent::start_exe(&link, &config, http);
+        let site = UpdateSite { dir, broker, rec, agent, link, key, name: name.to_string() };
+        site.wait_started(1);
+        site
+    }
+
+    fn command(&self, id: &str, cmd: &str, args: Value) -> Value {
+        self.rec.command(
+            &format!("telbridge/v1/{}/cmd/agent", self.name),
+            &json!({"id": id, "cmd": cmd, "args": args}).to_string(),
+        );
+        let suffix = format!("/res/{id}");
+        let seen = self.rec.wait_until(WAIT, id, |s| s.iter().any(|m| m.topic.ends_with(&suffix)));
+        seen.iter().find(|m| m.topic.ends_with(&suffix)).map(|m| m.json()).expect("result")
+    }
+
+    fn events(&self, kind: &str) -> Vec<Value> {
+        self.rec.on(&format!("/evt/agent/{kind}")).iter().map(|m| m.json()["data"].clone()).collect()
+    }
+
+    fn wait_event(&self, kind: &str, n: usize) -> Vec<Value> {
+        let suffix = format!("/evt/agent/{kind}");
+        self.rec.wait_until(WAIT, kind, |s| s.iter().filter(|m| m.topic.ends_with(&suffix)).count() >= n);
+        self.events(kind)
+    }
+
+    /// Waits for the `n`th `agent.started`; the versions so far.
+    fn wait_started(&self, n: usize) -> Vec<String> {
+        self.wait_event("agent.started", n).iter().map(|d| d["version"].as_str().unwrap_or("").to_string()).collect()
+    }
+
+    /// A copy of the agent reporting `version`, signed; (manifest, signature, bytes).
+    fn release(&self, version: &str, fail_start: bool) -> (String, String, Vec<u8>) {
+        let file = self.dir.join(format!("release-{version}"));
+        let mut args = vec!["restamp", "--out", file.to_str().expect("path"), "--version", version];
+        if fail_start {
+            args.push("--fail-start");
+        }
+        tool(&args);
+        self.sign(&file, version, &self.key)
+    }
+
+    fn sign(&self, file: &Path, version: &str, key: &Path) -> (String, String, Vec<u8>) {
+        let signed: Value = serde_json::from_str(&tool(&[
+            "sign",
+            "--key",
+            key.to_str().expect("key"),
+            "--file",
+            file.to_str().expect("file"),
+            "--version",
+            version,
+        ]))
+        .expect("sign output");
+        let m = signed["manifest"].as_str().expect("manifest").to_string();
+        (m, signed["signature"].as_str().expect("signature").to_string(), std::fs::read(file).expect("read"))
+    }
+
+    fn target(&self) -> PathBuf {
+        std::fs::read_link(&self.link).expect("link")
+    }
+}
+
+impl Drop for UpdateSite {
+    /// The copies are the size of a debug build (~90 MB each): not kept.
+    fn drop(&mut self) {
+        self.agent.kill();
+        for sub in ["bin", "update"] {
+            let _ = std::fs::remove_dir_all(self.dir.join(sub));
+        }
+        for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("release-") || name == "foreign" {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+#[test]
+fn an_update_is_applied_reported_and_the_new_version_runs_in_the_same_process() {
+    if skip_under_wrapper("update applied") {
+        return;
+    }
+    let s = UpdateSite::start("upd-apply", "");
+    let pid = s.agent.pid();
+    let (manifest, signature, bytes) = s.release("0.2.0", false);
+    let port = serve(vec![("/telbridge".into(), bytes)], Duration::ZERO);
+    let url = format!("http://127.0.0.1:{port}/telbridge");
+    let r = s.command("u1", "agent.update", json!({"url": url, "manifest": manifest, "signature": signature}));
+    assert_eq!(r["data"]["restarting"], true, "{r}\n{}", s.agent.log());
+    assert_eq!(s.wait_event("agent.update.applied", 1)[0]["to"], "0.2.0");
+    let done = s.wait_event("agent.update.done", 1);
+    assert_eq!((done[0]["from"].as_str(), done[0]["to"].as_str()), (Some(env!("CARGO_PKG_VERSION")), Some("0.2.0")));
+    let versions = s.wait_started(3);
+    assert_eq!(versions.last().map(String::as_str), Some("0.2.0"), "{versions:?}");
+    assert!(s.target().ends_with("telbridge-0.2.0"), "{:?}", s.target());
+    assert_eq!(s.agent.pid(), pid, "the same process throughout (exec), as a service manager expects");
+    let status = s.command("st", "agent.status", json!({}));
+    assert_eq!(status["data"]["version"], "0.2.0");
+    assert!(!s.dir.join("update/probation.json").exists());
+    // The same release again: already running.
+    let again = s.command("u2", "agent.update", json!({"url": url, "manifest": manifest, "signature": signature}));
+    assert_eq!(again["error"]["code"], "refused", "{again}");
+}
+
+#[test]
+fn bad_signatures_hashes_architectures_keys_and_replays_are_refused_and_nothing_changes() {
+    if skip_under_wrapper("update refusals") {
+        return;
+    }
+    let s = UpdateSite::start("upd-refuse", "");
+    let before = s.target();
+    let (manifest, signature, bytes) = s.release("0.2.0", false);
+    // Another architecture: the same file with another ELF machine, signed properly.
+    let mut foreign = bytes.clone();
+    let machine = if u16::from_le_bytes([foreign[18], foreign[19]]) == 8 { 62u16 } else { 8u16 };
+    foreign[18..20].copy_from_slice(&machine.to_le_bytes());
+    let foreign_file = s.dir.join("foreign");
+    std::fs::write(&foreign_file, &foreign).expect("foreign");
+    let (foreign_manifest, foreign_sig, _) = s.sign(&foreign_file, "0.2.0", &s.key);
+    // An untrusted key.
+    let other_key = s.dir.join("other.pk8");
+    tool(&["keygen", "--key", other_key.to_str().expect("key")]);
+    let (_, untrusted_sig, _) = s.sign(&s.dir.join("release-0.2.0"), "0.2.0", &other_key);
+    // A replayed older signed release.
+    let (old_manifest, old_sig, old_bytes) = s.release("0.0.9", false);
+    let port = serve(
+        vec![("/new".into(), bytes.clone()), ("/foreign".into(), foreign), ("/old".into(), old_bytes)],
+        Duration::ZERO,
+    );
+    let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let mut tampered_sig = signature.clone().into_bytes();
+    tampered_sig[10] = if tampered_sig[10] == b'A' { b'B' } else { b'A' };
+    let wrong_sha = {
+        let m: Value = serde_json::from_str(&manifest).expect("m");
+        let mut m = m.clone();
+        m["sha256"] = json!("0".repeat(64));
+        m.to_string()
+    };
+    let (wrong_sha_sig, _) = {
+        let f = s.dir.join("wrong-sha.json");
+        std::fs::write(&f, &wrong_sha).expect("write");
+        // Sign that exact manifest text with the trusted key through the library.
+        (sign_text(&s.key, &wrong_sha), ())
+    };
+    let cases = [
+        (
+            "bad signature",
+            json!({"url": url("/new"), "manifest": manifest, "signature": String::from_utf8(tampered_sig).expect("utf8")}),
+            "refused",
+        ),
+        ("untrusted key", json!({"url": url("/new"), "manifest": manifest, "signature": untrusted_sig}), "refused"),
+        ("wrong sha-256", json!({"url": url("/new"), "manifest": wrong_sha, "signature": wrong_sha_sig}), "bad_file"),
+        (
+            "wrong architecture",
+            json!({"url": url("/foreign"), "manifest": foreign_manifest, "signature": foreign_sig}),
+            "wrong_architecture",
+        ),
+        ("replayed older", json!({"url": url("/old"), "manifest": old_manifest, "signature": old_sig}), "refused"),
+    ];
+    for (i, (what, args, code)) in cases.iter().enumerate() {
+        let r = s.command(&format!("r{i}"), "agent.update", args.clone());
+        assert_eq!(r["error"]["code"], *code, "{what}: {r}");
+    }
+    assert_eq!(s.target(), before, "the started binary is untouched");
+    let left: Vec<String> = std::fs::read_dir(s.dir.join("update"))
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing left in the update dir: {left:?}");
+    assert!(s.events("agent.update.applied").is_empty());
+    assert_eq!(s.wait_started(1), [env!("CARGO_PKG_VERSION")]);
+}
+
+/// Signs `text` with the PKCS#8 key at `key` (the `sign` tool signs files; a test needs a
+/// tampered manifest signed properly).
+fn sign_text(key: &Path, text: &str) -> String {
+    telbridge::update::manifest::sign(&std::fs::read(key).expect("key"), text).expect("sign")
+}
+
+#[test]
+fn a_version_that_fails_at_start_is_rolled_back_and_the_previous_one_reports() {
+    if skip_under_wrapper("update rollback") {
+        return;
+    }
+    let s = UpdateSite::start("upd-crash", "");
+    let before = s.target();
+    let (manifest, signature, bytes) = s.release("0.3.0", true);
+    let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
+    let r = s.command(
+        "u1",
+        "agent.update",
+        json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature}),
+    );
+    assert_eq!(r["data"]["restarting"], true, "{r}");
+    let back = s.wait_event("agent.update.rolled_back", 1);
+    assert_eq!(back[0]["to"], "0.3.0");
+    assert!(back[0]["reason"].as_str().is_some_and(|r| r.contains("0.3.0")), "{back:?}");
+    let versions = s.wait_started(2);
+    assert_eq!(versions.last().map(String::as_str), Some(env!("CARGO_PKG_VERSION")), "{versions:?}");
+    assert_eq!(s.target(), before, "the previous binary is back");
+    assert!(s.events("agent.update.done").is_empty());
+}
+
+#[test]
+fn a_version_that_never_connects_is_rolled_back_within_its_probation() {
+    if skip_under_wrapper("update never connects") {
+        return;
+    }
+    let mut s = UpdateSite::start("upd-noconnect", "");
+    let before = s.target();
+    let (manifest, signature, bytes) = s.release("0.2.0", false);
+    let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
+    let r = s.command(
+        "u1",
+        "agent.update",
+        json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature}),
+    );
+    assert_eq!(r["data"]["restarting"], true, "{r}");
+    s.wait_event("agent.update.applied", 1);
+    // The broker goes away before the new version can connect, for longer than its probation.
+    s.broker.stop();
+    wait_for(Duration::from_secs(40), "the rollback", || (s.target() == before).then_some(()));
+    s.broker.resume();
+    let back = s.wait_event("agent.update.rolled_back", 1);
+    assert!(back[0]["reason"].as_str().is_some_and(|r| r.contains("not healthy")), "{back:?}");
+    let versions = s.wait_started(2);
+    assert_eq!(versions.last().map(String::as_str), Some(env!("CARGO_PKG_VERSION")), "{versions:?}");
+}
+
+#[test]
+fn sigkill_during_the_download_or_the_swap_leaves_a_working_agent() {
+    if skip_under_wrapper("update sigkill") {
+        return;
+    }
+    let mut s = UpdateSite::start("upd-kill", "");
+    let before = s.target();
+    let (manifest, signature, bytes) = s.release("0.2.0", false);
+    let slow = serve(vec![("/t".into(), bytes.clone())], Duration::from_millis(200));
+    s.rec.command(
+        &format!("telbridge/v1/{}/cmd/agent", s.name),
+        &json!({"id": "k1", "cmd": "agent.update",
+                "args": {"url": format!("http://127.0.0.1:{slow}/t"), "manifest": manifest, "signature": signature}})
+        .to_string(),
+    );
+    wait_for(WAIT, "the download to start", || s.agent.log().contains("downloading").then_some(()));
+    std::thread::sleep(Duration::from_millis(500));
+    s.agent.kill();
+    assert_eq!(s.target(), before);
+    s.agent = Agent::start_exe(&s.link, &s.agent.config.clone(), s.agent.http_port);
+    let versions = s.wait_started(2);
+    assert_eq!(versions.last().map(String::as_str), Some(env!("CARGO_PKG_VERSION")), "old, working");
+
+    // Killed at the swap: as soon as the update is applied.
+    let fast = serve(vec![("/t".into(), bytes)], Duration::ZERO);
+    s.rec.command(
+        &format!("telbridge/v1/{}/cmd/agent", s.name),
+        &json!({"id": "k2", "cmd": "agent.update",
+                "args": {"url": format!("http://127.0.0.1:{fast}/t"), "manifest": manifest, "signature": signature}})
+        .to_string(),
+    );
+    wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
+    s.agent.kill();
+    s.agent = Agent::start_exe(&s.link, &s.agent.config.clone(), s.agent.http_port);
+    let versions = s.wait_started(3);
+    let last = versions.last().cloned().unwrap_or_default();
+    assert!(last == "0.2.0" || last == env!("CARGO_PKG_VERSION"), "old or new, never none: {versions:?}");
+    let status = s.command("st", "agent.status", json!({}));
+    assert_eq!(status["data"]["version"], last.as_str());
+}
