@@ -1,7 +1,11 @@
 //! `cargo bench --bench relay`: relay throughput from the HTTP ingress to PUBACK, next
-//! to a plain rumqttc QoS 1 publisher against the same mosquitto in the same run; the
-//! agent's idle and peak RSS; the stripped release binary's size. Prints numbers only;
-//! nothing is asserted (these machines are noisy).
+//! to a plain rumqttc QoS 1 publisher against the same mosquitto in the same run; per
+//! event the agent's CPU, store commits (each one fsync of the WAL with `synchronous =
+//! full`) and bytes written to disk (`/proc/PID/io` `write_bytes`); with valgrind
+//! installed, **instructions per event** under callgrind (they repeat exactly from run to
+//! run, unlike times: the headline figure); the agent's idle and peak RSS; the stripped
+//! release binary's size. Prints numbers only; nothing is asserted (these machines are
+//! noisy). `BENCH_CALLGRIND=0` skips the callgrind runs.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -11,6 +15,10 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const EVENTS: usize = 20_000;
+/// The stored envelope of one bench event (id, seq, ts, source, type, data), about.
+const ENVELOPE: usize = 300;
+/// Events per callgrind run (valgrind runs ~50x slower).
+const CALLGRIND_EVENTS: usize = 2_000;
 const PAYLOAD: usize = 200;
 
 /// Rounds of (plain publisher, agent) run alternately; medians are reported, so a noisy
@@ -23,6 +31,7 @@ fn main() {
     for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
+        let (mut commits, mut written) = (vec![], vec![]);
         for round in 0..ROUNDS {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
@@ -36,9 +45,13 @@ fn main() {
             let pid = agent.pid().expect("pid");
             std::thread::sleep(Duration::from_millis(500));
             idle = idle.max(rss_kb(pid, "VmRSS"));
-            let cpu_before = cpu_secs(pid);
+            let (cpu_before, commits_before, written_before) =
+                (cpu_secs(pid), counter(http, "telbridge_store_commits_total"), io(pid, "write_bytes"));
             agent_rates.push(relay(http, events, batch, clients));
             cpu.push((cpu_secs(pid) - cpu_before) / events as f64 * 1e6);
+            commits
+                .push((counter(http, "telbridge_store_commits_total") - commits_before) as f64 * 100.0 / events as f64);
+            written.push((io(pid, "write_bytes") - written_before) as f64 / events as f64);
             peak = peak.max(rss_kb(pid, "VmHWM"));
         }
         let (p, a) = (median(&mut plain), median(&mut agent_rates));
@@ -46,6 +59,18 @@ fn main() {
         println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
         println!("  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain", a / p * 100.0);
         println!("  agent CPU per event: {:.1} us; RSS idle {idle} KB, peak {peak} KB", median(&mut cpu));
+        println!(
+            "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope)",
+            median(&mut commits),
+            median(&mut written),
+            median(&mut written) / ENVELOPE as f64
+        );
+        if std::env::var("BENCH_CALLGRIND").map(|v| v != "0").unwrap_or(true) {
+            match instructions(&dir, broker.port, batch, clients, label) {
+                Ok(per_event) => println!("  instructions per event (callgrind, whole agent): {per_event:.0}"),
+                Err(why) => println!("  instructions per event: not measured ({why})"),
+            }
+        }
     }
     let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
     println!("telbridge binary (bench profile = release, stripped): {size} bytes");
@@ -133,4 +158,65 @@ fn cpu_secs(pid: u32) -> f64 {
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
     ticks / 100.0
+}
+
+/// A counter of `/proc/PID/io`.
+fn io(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}: "))).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Instructions per event of the whole agent (every thread) under callgrind: counters
+/// zeroed once the agent is up, dumped after the load.
+fn instructions(dir: &std::path::Path, broker: u16, batch: usize, clients: usize, label: &str) -> Result<f64, String> {
+    let ok = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        return Err("valgrind is not installed".into());
+    }
+    let run_dir = dir.join(format!("callgrind-{}", label.replace([' ', ','], "_")));
+    std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
+    let out = run_dir.join("callgrind.out");
+    let script = run_dir.join("under-callgrind.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={} {} \"$@\"\n",
+            out.display(),
+            env!("CARGO_BIN_EXE_telbridge")
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::process::Command::new("chmod")
+        .args(["+x", &script.display().to_string()])
+        .status()
+        .map_err(|e| e.to_string())?;
+    let http = free_port();
+    let config = write_config(&run_dir, "bench", broker, http, "", "");
+    let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?.replace("\"debug\"", "\"info\"");
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+    let mut agent = Agent::start_exe(&script, &config, http);
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = agent.pid().ok_or("no pid")?;
+    let control = |arg: &str| std::process::Command::new("callgrind_control").args([arg, &pid.to_string()]).output();
+    control("-z").map_err(|e| format!("callgrind_control: {e}"))?;
+    relay(http, CALLGRIND_EVENTS, batch, clients);
+    control("-d").map_err(|e| format!("callgrind_control: {e}"))?;
+    std::thread::sleep(Duration::from_secs(1));
+    agent.kill();
+    // The dump after zeroing: the file with the highest part number.
+    let mut parts: Vec<_> = std::fs::read_dir(&run_dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("callgrind.out")))
+        .collect();
+    parts.sort();
+    let dump = parts.iter().rev().find(|p| p.extension().is_some_and(|e| e.to_string_lossy().parse::<u32>().is_ok()));
+    let text = std::fs::read_to_string(dump.ok_or("no callgrind dump")?).map_err(|e| e.to_string())?;
+    let total: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or("no totals in the dump")?;
+    Ok(total as f64 / CALLGRIND_EVENTS as f64)
 }

@@ -55,6 +55,7 @@ impl Ops {
             ("telbridge_store_dropped_total", s.ledger.dropped),
             ("telbridge_store_refused_total", s.ledger.refused),
             ("telbridge_store_commit_errors_total", s.commit_errors),
+            ("telbridge_store_commits_total", s.commits),
         ] {
             counters.insert(name.to_string(), v);
         }

@@ -452,6 +452,10 @@ impl Publisher {
 
 /// How long deletes that failed (a full disk) wait before they are tried again.
 const DELETE_RETRY: Duration = Duration::from_secs(2);
+/// How long acknowledged rows are gathered before their delete is sent to the store.
+const DELETE_GATHER: Duration = Duration::from_millis(50);
+/// Acknowledged rows that are deleted at once without waiting for more.
+const DELETE_BATCH: usize = 2000;
 
 /// Deletes acknowledged rows in batches, off the publishing path. Deletes that fail (a
 /// full disk, an I/O error) are kept and tried again with the next batch or after
@@ -473,8 +477,15 @@ async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64
                 _ = tokio::time::sleep(DELETE_RETRY) => Vec::new(),
             }
         };
-        while let Ok(more) = batches.try_recv() {
-            batch.extend(more);
+        // Gathered a moment (or to a size): one commit deletes many PUBACKs' rows, often in
+        // the same commit as new events (the writer groups what is queued).
+        let until = tokio::time::Instant::now() + DELETE_GATHER;
+        while open && batch.len() < DELETE_BATCH {
+            match tokio::time::timeout_at(until, batches.recv()).await {
+                Ok(Some(more)) => batch.extend(more),
+                Ok(None) => open = false,
+                Err(_) => break,
+            }
         }
         let retrying = !failed.is_empty();
         batch.append(&mut failed);

@@ -230,13 +230,24 @@ impl Db<'_> {
         read_outbox(self.conn, after_seq, limit)
     }
 
-    /// Deletes acknowledged rows; already-deleted ones are ignored.
+    /// Deletes acknowledged rows; already-deleted ones are ignored. Consecutive seqs (the
+    /// usual case: PUBACKs come in order) go as one range per statement.
     pub fn ack(&mut self, seqs: &[i64]) -> Result<usize, StoreError> {
-        let mut stmt = self.conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING bytes, class")?;
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut stmt =
+            self.conn.prepare_cached("DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2 RETURNING bytes, class")?;
         let mut deleted = 0;
-        for seq in seqs {
-            let row: Option<(i64, i64)> = stmt.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-            if let Some((bytes, class)) = row {
+        let mut i = 0;
+        while i < sorted.len() {
+            let mut j = i;
+            while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+                j += 1;
+            }
+            let mut rows = stmt.query([sorted[i], sorted[j]])?;
+            while let Some(r) = rows.next()? {
+                let (bytes, class): (i64, i64) = (r.get(0)?, r.get(1)?);
                 deleted += 1;
                 self.ledger.rows -= 1;
                 self.ledger.bytes -= bytes as u64;
@@ -244,6 +255,7 @@ impl Db<'_> {
                     self.ledger.critical_rows -= 1;
                 }
             }
+            i = j + 1;
         }
         if self.ledger.full && self.ledger.bytes * 10 < self.max_bytes * 9 {
             self.ledger.full = false;

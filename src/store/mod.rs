@@ -63,6 +63,8 @@ pub struct StoreStats {
     pub ledger: Ledger,
     /// Bumped by every commit that added outbox rows.
     pub outbox_version: u64,
+    /// Commits that held since start (each one fsync of the WAL with `synchronous = full`).
+    pub commits: u64,
     /// Commits that failed since start, and the last reason.
     pub commit_errors: u64,
     pub last_error: Option<String>,

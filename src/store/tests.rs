@@ -243,3 +243,23 @@ fn the_file_gives_its_space_back_once_the_outbox_is_drained() {
         writer.join();
     });
 }
+
+#[test]
+fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
+    let dir = temp_dir("ranges");
+    rt().block_on(async {
+        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        let items: Vec<OutboxItem> =
+            (0..10).map(|i| item(if i % 3 == 0 { Class::Critical } else { Class::Telemetry }, 10)).collect();
+        store.enqueue(items).await.expect("enqueue");
+        // Two runs (2-4, 7-8), a single (10), out of order, one repeated, one unknown.
+        assert_eq!(store.ack(vec![8, 3, 2, 4, 10, 7, 3, 99]).await.expect("ack"), 6);
+        assert_eq!(seqs(&store).await, vec![1, 5, 6, 9]);
+        let ledger = store.stats().ledger;
+        assert_eq!(
+            (ledger.rows, ledger.critical_rows),
+            (4, 1),
+            "the ledger follows the deleted rows (critical: seqs 1, 4, 7, 10)"
+        );
+    });
+}

@@ -158,6 +158,7 @@ impl Writer {
                 s.outbox_version += 1;
             }
             s.failing = commit.is_err();
+            s.commits += u64::from(commit.is_ok());
             if let Err(e) = &commit {
                 s.commit_errors += 1;
                 s.last_error = Some(e.to_string());
