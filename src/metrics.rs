@@ -51,26 +51,24 @@ impl Metrics {
 /// Renders counters and gauges in the Prometheus text exposition format.
 pub fn render(counters: &BTreeMap<String, u64>, gauges: &[(&str, u64)], labelled: &BTreeMap<String, u64>) -> String {
     let mut out = String::new();
-    let mut typed = std::collections::BTreeSet::new();
-    for (series, value) in counters {
-        let name = series.split('{').next().unwrap_or(series);
-        if typed.insert(name.to_string()) {
-            out.push_str(&format!("# TYPE {name} counter\n"));
-        }
-        out.push_str(&format!("{series} {value}\n"));
-    }
+    series(&mut out, "counter", counters);
     for (name, value) in gauges {
         out.push_str(&format!("# TYPE {name} gauge\n{name} {value}\n"));
     }
+    series(&mut out, "gauge", labelled);
+    out
+}
+
+/// Series that may carry labels, one `# TYPE` line per name.
+fn series(out: &mut String, kind: &str, all: &BTreeMap<String, u64>) {
     let mut typed = std::collections::BTreeSet::new();
-    for (series, value) in labelled {
+    for (series, value) in all {
         let name = series.split('{').next().unwrap_or(series);
         if typed.insert(name.to_string()) {
-            out.push_str(&format!("# TYPE {name} gauge\n"));
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
         }
         out.push_str(&format!("{series} {value}\n"));
     }
-    out
 }
 
 #[cfg(test)]

@@ -158,6 +158,15 @@ impl UpdateSite {
         (m, signed["signature"].as_str().expect("signature").to_string(), std::fs::read(file).expect("read"))
     }
 
+    /// Sends the update to `release` served from here; asserts it is applied.
+    fn update_to(&self, release: (String, String, Vec<u8>)) {
+        let (manifest, signature, bytes) = release;
+        let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
+        let url = format!("http://127.0.0.1:{port}/t");
+        let r = self.command("u1", "agent.update", json!({"url": url, "manifest": manifest, "signature": signature}));
+        assert_eq!(r["data"]["restarting"], true, "{r}");
+    }
+
     fn target(&self) -> PathBuf {
         std::fs::read_link(&self.link).expect("link")
     }
@@ -285,14 +294,7 @@ fn a_version_that_fails_at_start_is_rolled_back_and_the_previous_one_reports() {
     }
     let s = UpdateSite::start("upd-crash", "");
     let before = s.target();
-    let (manifest, signature, bytes) = s.release("0.3.0", true);
-    let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
-    let r = s.command(
-        "u1",
-        "agent.update",
-        json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature}),
-    );
-    assert_eq!(r["data"]["restarting"], true, "{r}");
+    s.update_to(s.release("0.3.0", true));
     let back = s.wait_event("agent.update.rolled_back", 1);
     assert_eq!(back[0]["to"], "0.3.0");
     assert!(back[0]["reason"].as_str().is_some_and(|r| r.contains("0.3.0")), "{back:?}");
@@ -309,14 +311,7 @@ fn a_version_that_never_connects_is_rolled_back_within_its_probation() {
     }
     let mut s = UpdateSite::start("upd-noconnect", "");
     let before = s.target();
-    let (manifest, signature, bytes) = s.release("0.2.0", false);
-    let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
-    let r = s.command(
-        "u1",
-        "agent.update",
-        json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature}),
-    );
-    assert_eq!(r["data"]["restarting"], true, "{r}");
+    s.update_to(s.release("0.2.0", false));
     s.wait_event("agent.update.applied", 1);
     // The broker goes away before the new version can connect, for longer than its probation.
     s.broker.stop();
