@@ -8,6 +8,7 @@
 //! cargo features, both on by default. The simulators are a crate of their own (`sim/`).
 
 pub mod agent;
+pub mod background;
 pub mod cli;
 pub mod command;
 pub mod config;
