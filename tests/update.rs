@@ -158,12 +158,23 @@ impl UpdateSite {
         (m, signed["signature"].as_str().expect("signature").to_string(), std::fs::read(file).expect("read"))
     }
 
-    /// Sends the update to `release` served from here; asserts it is applied.
-    fn update_to(&self, release: (String, String, Vec<u8>)) {
+    /// Sends the update to `release` served from here, without waiting for its result.
+    fn send_update(&self, release: (String, String, Vec<u8>)) {
         let (manifest, signature, bytes) = release;
         let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
-        let url = format!("http://127.0.0.1:{port}/t");
-        let r = self.command("u1", "agent.update", json!({"url": url, "manifest": manifest, "signature": signature}));
+        let args = json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature});
+        self.rec.command(
+            &format!("telbridge/v1/{}/cmd/agent", self.name),
+            &json!({"id": "u1", "cmd": "agent.update", "args": args}).to_string(),
+        );
+    }
+
+    /// Sends the update to `release`; asserts it is applied.
+    fn update_to(&self, release: (String, String, Vec<u8>)) {
+        self.send_update(release);
+        let suffix = "/res/u1";
+        let seen = self.rec.wait_until(WAIT, "u1", |s| s.iter().any(|m| m.topic.ends_with(suffix)));
+        let r = seen.iter().find(|m| m.topic.ends_with(suffix)).map(|m| m.json()).expect("result");
         assert_eq!(r["data"]["restarting"], true, "{r}");
     }
 
@@ -311,9 +322,10 @@ fn a_version_that_never_connects_is_rolled_back_within_its_probation() {
     }
     let mut s = UpdateSite::start("upd-noconnect", "");
     let before = s.target();
-    s.update_to(s.release("0.2.0", false));
-    s.wait_event("agent.update.applied", 1);
-    // The broker goes away before the new version can connect, for longer than its probation.
+    s.send_update(s.release("0.2.0", false));
+    // The broker goes away as soon as the new binary is in place — before the new version
+    // can connect — for longer than its probation.
+    wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
     s.broker.stop();
     wait_for(Duration::from_secs(40), "the rollback", || (s.target() == before).then_some(()));
     s.broker.resume();
