@@ -456,6 +456,8 @@ const DELETE_RETRY: Duration = Duration::from_secs(2);
 const DELETE_GATHER: Duration = Duration::from_millis(50);
 /// Acknowledged rows that are deleted at once without waiting for more.
 const DELETE_BATCH: usize = 2000;
+/// Rows per delete call (each its own commit unless the writer groups them).
+const DELETE_CHUNK: usize = 250;
 
 /// Deletes acknowledged rows in batches, off the publishing path. Deletes that fail (a
 /// full disk, an I/O error) are kept and tried again with the next batch or after
@@ -489,22 +491,32 @@ async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64
         }
         let retrying = !failed.is_empty();
         batch.append(&mut failed);
-        let n = batch.len() as u64;
-        match store.ack(batch.clone()).await {
-            Ok(_) => {
-                if retrying {
-                    log::info!("deleted acknowledged rows after an earlier failure");
+        // In bounded pieces: on a full disk each delete must fit the reserve's room, and one
+        // that fails must not hold the others back (nor grow with every retry).
+        let mut done = 0;
+        for piece in batch.chunks(DELETE_CHUNK) {
+            match store.ack(piece.to_vec()).await {
+                Ok(_) => {
+                    done += piece.len();
+                    metrics.add("telbridge_events_out_total", piece.len() as u64);
                 }
-                metrics.add("telbridge_events_out_total", n);
-            }
-            Err(e) if open => {
-                if !retrying {
-                    log::error!("cannot delete {n} acknowledged rows (trying again): {e}");
+                Err(e) => {
+                    let left = batch.len() - done;
+                    if !open {
+                        // Left in the store: sent again after the restart, a duplicate, not a loss.
+                        log::error!("cannot delete {left} acknowledged rows before stopping: {e}");
+                    } else {
+                        if !retrying {
+                            log::error!("cannot delete {left} acknowledged rows (trying again): {e}");
+                        }
+                        failed = batch[done..].to_vec();
+                    }
+                    break;
                 }
-                failed = batch;
             }
-            // Left in the store: sent again after the restart, a duplicate, not a loss.
-            Err(e) => log::error!("cannot delete {n} acknowledged rows before stopping: {e}"),
+        }
+        if retrying && failed.is_empty() {
+            log::info!("deleted acknowledged rows after an earlier failure");
         }
     }
 }
