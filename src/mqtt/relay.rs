@@ -452,11 +452,9 @@ impl Publisher {
 
 /// How long deletes that failed (a full disk) wait before they are tried again.
 const DELETE_RETRY: Duration = Duration::from_secs(2);
-/// How long acknowledged rows are gathered before their delete is sent to the store.
-const DELETE_GATHER: Duration = Duration::from_millis(50);
-/// Acknowledged rows that are deleted at once without waiting for more.
+/// Acknowledged rows taken into one delete call, at most.
 const DELETE_BATCH: usize = 2000;
-/// Rows per delete call (each its own commit unless the writer groups them).
+/// Rows per delete call on a full disk (each its own commit unless the writer groups them).
 const DELETE_CHUNK: usize = 250;
 
 /// Deletes acknowledged rows in batches, off the publishing path. Deletes that fail (a
@@ -479,22 +477,28 @@ async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64
                 _ = tokio::time::sleep(DELETE_RETRY) => Vec::new(),
             }
         };
-        // Gathered a moment (or to a size): one commit deletes many PUBACKs' rows, often in
-        // the same commit as new events (the writer groups what is queued).
-        let until = tokio::time::Instant::now() + DELETE_GATHER;
-        while open && batch.len() < DELETE_BATCH {
-            match tokio::time::timeout_at(until, batches.recv()).await {
-                Ok(Some(more)) => batch.extend(more),
-                Ok(None) => open = false,
-                Err(_) => break,
+        // What has already arrived goes along, but nothing waits for more: a delivered row
+        // still in the store is sent again after a crash, so the delete goes at once. Under
+        // load it joins the writer's next commit with the new events anyway (the writer
+        // takes every queued job), which is where the commits are saved.
+        while batch.len() < DELETE_BATCH {
+            match batches.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
             }
         }
         let retrying = !failed.is_empty();
         batch.append(&mut failed);
-        // In bounded pieces: on a full disk each delete must fit the reserve's room, and one
+        // One call (one job in the writer's next commit) while there is room; on a full disk
+        // in bounded pieces, each its own commit: each must fit the reserve's room, and one
         // that fails must not hold the others back (nor grow with every retry).
+        let piece_len = if store.stats().disk_full { DELETE_CHUNK } else { batch.len().max(1) };
         let mut done = 0;
-        for piece in batch.chunks(DELETE_CHUNK) {
+        for piece in batch.chunks(piece_len) {
             match store.ack(piece.to_vec()).await {
                 Ok(_) => {
                     done += piece.len();

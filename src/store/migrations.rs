@@ -7,6 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_wavefax.sql"),
     include_str!("migrations/0003_spool.sql"),
+    include_str!("migrations/0004_outbox_telemetry_index.sql"),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
@@ -40,6 +41,31 @@ mod tests {
         assert_eq!(v, latest());
         let n: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).expect("outbox");
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn eviction_finds_telemetry_through_the_partial_index_and_critical_rows_write_no_entry() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        migrate(&mut conn).expect("migrate");
+        let plan: Vec<String> = conn
+            .prepare("EXPLAIN QUERY PLAN SELECT seq, bytes FROM outbox WHERE class = 1 ORDER BY seq")
+            .expect("plan")
+            .query_map([], |r| r.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("details");
+        assert!(plan.iter().any(|d| d.contains("outbox_telemetry")), "{plan:?}");
+        for class in [0, 0, 1] {
+            conn.execute(
+                "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES ('t', x'00', ?1, 0, 1)",
+                [class],
+            )
+            .expect("row");
+        }
+        let entries: i64 = conn
+            .query_row("SELECT count(*) FROM outbox INDEXED BY outbox_telemetry WHERE class = 1", [], |r| r.get(0))
+            .expect("index");
+        assert_eq!(entries, 1);
     }
 
     #[test]

@@ -68,7 +68,13 @@ pub struct Writer {
     disk_full: Option<Instant>,
     /// The wait before the next try to take the reserve back (doubling while it fails).
     retake_wait: Duration,
+    /// The id floor last committed to `meta` (see [`FLOOR_LEAD_MS`]).
+    floor_saved: u64,
 }
+
+/// How far ahead of the newest id the persisted id floor is written: the row is rewritten
+/// only when ids pass it, about once a second under load instead of once per commit.
+const FLOOR_LEAD_MS: u64 = 1000;
 
 /// Steps `sql` to its end (`incremental_vacuum` frees one page per step).
 fn step_all(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
@@ -113,6 +119,7 @@ impl Writer {
             reserve,
             disk_full,
             retake_wait: DISK_RETRY,
+            floor_saved: 0,
         }
     }
 
@@ -299,15 +306,22 @@ impl Writer {
                 self.ledger = Ledger { refused, dropped, full, ..snapshot };
             }
         }
-        if enqueued {
-            let floor = crate::event::id_floor().to_string();
+        // The floor is saved ahead of the ids, so only about once a second (not a page
+        // written by every commit); a restart never issues an id older than one stored.
+        let floor = crate::event::id_floor();
+        let saved = (enqueued && floor > self.floor_saved).then_some(floor + FLOOR_LEAD_MS);
+        if let Some(saved) = saved {
             if let Err(e) = tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('id_floor_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [floor],
+                [saved.to_string()],
             ) {
                 return (Err(e.into()), false);
             }
         }
-        (tx.commit().map_err(StoreError::from), enqueued)
+        let commit = tx.commit().map_err(StoreError::from);
+        if let (Ok(()), Some(saved)) = (&commit, saved) {
+            self.floor_saved = saved;
+        }
+        (commit, enqueued)
     }
 }
