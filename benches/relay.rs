@@ -28,7 +28,18 @@ const ROUNDS: usize = 3;
 fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
+    let insn = Counter::from_env();
     for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
+        if let Counter::Qemu { qemu, agent } = &insn {
+            // Under emulation only the instruction count means anything.
+            match instructions(&insn, &dir, broker.port, batch, clients, label) {
+                Ok(per_event) => {
+                    println!("{label}: {per_event:.0} guest instructions per event ({agent} under {qemu})")
+                }
+                Err(why) => println!("{label}: instructions not measured ({why})"),
+            }
+            continue;
+        }
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
         let (mut commits, mut written) = (vec![], vec![]);
@@ -66,7 +77,7 @@ fn main() {
             median(&mut written) / ENVELOPE as f64
         );
         if std::env::var("BENCH_CALLGRIND").map(|v| v != "0").unwrap_or(true) {
-            match instructions(&dir, broker.port, batch, clients, label) {
+            match instructions(&insn, &dir, broker.port, batch, clients, label) {
                 Ok(per_event) => println!("  instructions per event (callgrind, whole agent): {per_event:.0}"),
                 Err(why) => println!("  instructions per event: not measured ({why})"),
             }
@@ -166,26 +177,94 @@ fn io(pid: u32, field: &str) -> u64 {
     text.lines().find_map(|l| l.strip_prefix(&format!("{field}: "))).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
-/// Instructions per event of the whole agent (every thread) under callgrind: counters
-/// zeroed once the agent is up, dumped after the load.
-fn instructions(dir: &std::path::Path, broker: u16, batch: usize, clients: usize, label: &str) -> Result<f64, String> {
-    let ok = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        return Err("valgrind is not installed".into());
+/// Where instructions are counted: callgrind on this machine, or the guest instructions of
+/// a cross-built agent under qemu-user (`BENCH_QEMU` = the qemu binary, `BENCH_AGENT` = the
+/// agent built for its target), through the plugin in `benches/qemu-insn.c`.
+enum Counter {
+    Callgrind,
+    Qemu { qemu: String, agent: String },
+}
+
+impl Counter {
+    fn from_env() -> Counter {
+        match (std::env::var("BENCH_QEMU"), std::env::var("BENCH_AGENT")) {
+            (Ok(qemu), Ok(agent)) if !qemu.is_empty() => Counter::Qemu { qemu, agent },
+            _ => Counter::Callgrind,
+        }
     }
-    let run_dir = dir.join(format!("callgrind-{}", label.replace([' ', ','], "_")));
+
+    /// The shell line that runs the agent with its instructions counted into `out`.
+    fn wrapper(&self, dir: &std::path::Path, out: &std::path::Path) -> Result<String, String> {
+        match self {
+            Counter::Callgrind => {
+                let ok =
+                    std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+                if !ok {
+                    return Err("valgrind is not installed".into());
+                }
+                Ok(format!(
+                    "valgrind --tool=callgrind --callgrind-out-file={} {}",
+                    out.display(),
+                    env!("CARGO_BIN_EXE_telbridge")
+                ))
+            }
+            Counter::Qemu { qemu, agent } => {
+                let plugin = dir.join("qemu-insn.so");
+                let source = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/qemu-insn.c");
+                let built = std::process::Command::new("cc")
+                    .args(["-shared", "-fPIC", "-O2", "-o", &plugin.display().to_string(), source, "-lpthread"])
+                    .status()
+                    .map_err(|e| format!("cc: {e}"))?;
+                if !built.success() {
+                    return Err("the qemu plugin did not build".into());
+                }
+                Ok(format!("{qemu} -plugin {},out={} {agent}", plugin.display(), out.display()))
+            }
+        }
+    }
+
+    /// The agent's instruction count so far (callgrind: its counters are zeroed at the
+    /// first call, dumped at the second).
+    fn read(&self, pid: u32, dir: &std::path::Path, out: &std::path::Path, first: bool) -> Result<u64, String> {
+        match self {
+            Counter::Callgrind => {
+                let arg = if first { "-z" } else { "-d" };
+                std::process::Command::new("callgrind_control")
+                    .args([arg, &pid.to_string()])
+                    .output()
+                    .map_err(|e| format!("callgrind_control: {e}"))?;
+                if first {
+                    return Ok(0);
+                }
+                std::thread::sleep(Duration::from_secs(1));
+                callgrind_total(dir)
+            }
+            Counter::Qemu { .. } => {
+                // The plugin writes the total every 20 ms.
+                std::thread::sleep(Duration::from_millis(100));
+                let text = std::fs::read_to_string(out).map_err(|e| format!("{}: {e}", out.display()))?;
+                text.trim().parse().map_err(|e| format!("count {text:?}: {e}"))
+            }
+        }
+    }
+}
+
+/// Instructions per event of the whole agent (every thread), counted from when the agent
+/// is up to the end of the load.
+fn instructions(
+    counter: &Counter,
+    dir: &std::path::Path,
+    broker: u16,
+    batch: usize,
+    clients: usize,
+    label: &str,
+) -> Result<f64, String> {
+    let run_dir = dir.join(format!("instructions-{}", label.replace([' ', ','], "_")));
     std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
-    let out = run_dir.join("callgrind.out");
-    let script = run_dir.join("under-callgrind.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file={} {} \"$@\"\n",
-            out.display(),
-            env!("CARGO_BIN_EXE_telbridge")
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let out = run_dir.join("count.out");
+    let script = run_dir.join("counted.sh");
+    let wrapper = counter.wrapper(&run_dir, &out)?;
+    std::fs::write(&script, format!("#!/bin/sh\nexec {wrapper} \"$@\"\n")).map_err(|e| e.to_string())?;
     std::process::Command::new("chmod")
         .args(["+x", &script.display().to_string()])
         .status()
@@ -197,26 +276,26 @@ fn instructions(dir: &std::path::Path, broker: u16, batch: usize, clients: usize
     let mut agent = Agent::start_exe(&script, &config, http);
     std::thread::sleep(Duration::from_secs(2));
     let pid = agent.pid().ok_or("no pid")?;
-    let control = |arg: &str| std::process::Command::new("callgrind_control").args([arg, &pid.to_string()]).output();
-    control("-z").map_err(|e| format!("callgrind_control: {e}"))?;
+    let before = counter.read(pid, &run_dir, &out, true)?;
     relay(http, CALLGRIND_EVENTS, batch, clients);
-    control("-d").map_err(|e| format!("callgrind_control: {e}"))?;
-    std::thread::sleep(Duration::from_secs(1));
+    let after = counter.read(pid, &run_dir, &out, false)?;
     agent.kill();
-    // The dump after zeroing: the file with the highest part number.
-    let mut parts: Vec<_> = std::fs::read_dir(&run_dir)
+    Ok(after.saturating_sub(before) as f64 / CALLGRIND_EVENTS as f64)
+}
+
+/// The total of callgrind's dump after zeroing: the file with the highest part number.
+fn callgrind_total(dir: &std::path::Path) -> Result<u64, String> {
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("callgrind.out")))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("count.out")))
         .collect();
     parts.sort();
     let dump = parts.iter().rev().find(|p| p.extension().is_some_and(|e| e.to_string_lossy().parse::<u32>().is_ok()));
     let text = std::fs::read_to_string(dump.ok_or("no callgrind dump")?).map_err(|e| e.to_string())?;
-    let total: u64 = text
-        .lines()
+    text.lines()
         .find_map(|l| l.strip_prefix("summary: ").or_else(|| l.strip_prefix("totals: ")))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .ok_or("no totals in the dump")?;
-    Ok(total as f64 / CALLGRIND_EVENTS as f64)
+        .ok_or_else(|| "no totals in the dump".into())
 }

@@ -310,13 +310,13 @@ impl Writer {
         // written by every commit); a restart never issues an id older than one stored.
         let floor = crate::event::id_floor();
         let saved = (enqueued && floor > self.floor_saved).then_some(floor + FLOOR_LEAD_MS);
-        if let Some(saved) = saved {
-            if let Err(e) = tx.execute(
+        if let Some(saved) = saved
+            && let Err(e) = tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('id_floor_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [saved.to_string()],
-            ) {
-                return (Err(e.into()), false);
-            }
+            )
+        {
+            return (Err(e.into()), false);
         }
         let commit = tx.commit().map_err(StoreError::from);
         if let (Ok(()), Some(saved)) = (&commit, saved) {
