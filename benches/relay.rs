@@ -22,8 +22,11 @@ const CALLGRIND_EVENTS: usize = 2_000;
 const PAYLOAD: usize = 200;
 
 /// Rounds of (plain publisher, agent) run alternately; medians are reported, so a noisy
-/// neighbour on the machine skews one round, not the result.
-const ROUNDS: usize = 3;
+/// neighbour on the machine skews one round, not the result. `BENCH_ROUNDS=0` runs only
+/// the instruction counts.
+fn rounds() -> usize {
+    std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+}
 
 fn main() {
     let dir = temp_dir("bench");
@@ -41,9 +44,10 @@ fn main() {
             continue;
         }
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
+        let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
         let (mut commits, mut written) = (vec![], vec![]);
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
             std::fs::create_dir_all(&run_dir).expect("dir");
@@ -65,17 +69,24 @@ fn main() {
             written.push((io(pid, "write_bytes") - written_before) as f64 / events as f64);
             peak = peak.max(rss_kb(pid, "VmHWM"));
         }
-        let (p, a) = (median(&mut plain), median(&mut agent_rates));
-        println!("{label} ({events} events of ~{PAYLOAD} B, median of {ROUNDS} alternating rounds):");
-        println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
-        println!("  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain", a / p * 100.0);
-        println!("  agent CPU per event: {:.1} us; RSS idle {idle} KB, peak {peak} KB", median(&mut cpu));
-        println!(
-            "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope)",
-            median(&mut commits),
-            median(&mut written),
-            median(&mut written) / ENVELOPE as f64
-        );
+        if rounds > 0 {
+            let (p, a) = (median(&mut plain), median(&mut agent_rates));
+            println!("{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds):");
+            println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
+            println!(
+                "  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain",
+                a / p * 100.0
+            );
+            println!("  agent CPU per event: {:.1} us; RSS idle {idle} KB, peak {peak} KB", median(&mut cpu));
+            println!(
+                "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope)",
+                median(&mut commits),
+                median(&mut written),
+                median(&mut written) / ENVELOPE as f64
+            );
+        } else {
+            println!("{label}:");
+        }
         if std::env::var("BENCH_CALLGRIND").map(|v| v != "0").unwrap_or(true) {
             match instructions(&insn, &dir, broker.port, batch, clients, label) {
                 Ok(per_event) => println!("  instructions per event (callgrind, whole agent): {per_event:.0}"),
@@ -202,11 +213,9 @@ impl Counter {
                 if !ok {
                     return Err("valgrind is not installed".into());
                 }
-                Ok(format!(
-                    "valgrind --tool=callgrind --callgrind-out-file={} {}",
-                    out.display(),
-                    env!("CARGO_BIN_EXE_telbridge")
-                ))
+                // BENCH_AGENT: another build of the agent (one with symbols, to profile).
+                let agent = std::env::var("BENCH_AGENT").unwrap_or_else(|_| env!("CARGO_BIN_EXE_telbridge").into());
+                Ok(format!("valgrind --tool=callgrind --callgrind-out-file={} {agent}", out.display()))
             }
             Counter::Qemu { qemu, agent } => {
                 let plugin = dir.join("qemu-insn.so");

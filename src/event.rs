@@ -81,7 +81,12 @@ pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> V
     });
     let extra = scrubbed.as_ref().unwrap_or(&event.extra);
     let envelope = Envelope { id, ts: &ts, agent, source: &event.source, kind: &event.kind, data: &data, extra };
-    serde_json::to_vec(&envelope).unwrap_or_default()
+    // Sized once for the usual envelope (growing the buffer step by step showed in profiles).
+    let mut out = Vec::with_capacity(384);
+    match serde_json::to_writer(&mut out, &envelope) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The payload with `"seq":N` added after its `id` (or first, for an object without
@@ -107,7 +112,32 @@ pub fn format_rfc3339_ms(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            ms % 1000
+        );
+    }
+    // Every event's timestamp: digits laid out directly (format! was a tenth of an event's
+    // cost in the relay bench).
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y as u64);
+    put(5, 2, u64::from(m));
+    put(8, 2, u64::from(d));
+    put(11, 2, rem / 3600);
+    put(14, 2, rem % 3600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 3, ms % 1000);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reads `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (what [`format_rfc3339_ms`] writes) as ms since the epoch.
@@ -170,9 +200,15 @@ pub fn random_hex<const N: usize>() -> String {
     to_hex(&random_bytes::<N>())
 }
 
-/// Bytes as lower-case hex.
+/// Bytes as lower-case hex (on the hot path: every event id; no formatting machinery).
 pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// UUIDv7 generator state: monotonic even when the clock stands still or steps back.
@@ -218,8 +254,15 @@ pub fn format_uuid_v7(ms: u64, counter: u16, random: [u8; 8]) -> String {
     b[7] = counter as u8;
     b[8..].copy_from_slice(&random);
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    let hex = to_hex(&b);
+    let mut id = String::with_capacity(36);
+    for (i, range) in [0..8, 8..12, 12..16, 16..20, 20..32].into_iter().enumerate() {
+        if i > 0 {
+            id.push('-');
+        }
+        id.push_str(&hex[range]);
+    }
+    id
 }
 
 static CLOCK: Mutex<(IdClock, u64)> = Mutex::new((IdClock { last_ms: 0, counter: 0 }, 0));
@@ -276,6 +319,12 @@ mod tests {
         assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(format_rfc3339_ms(1_795_339_259_007), "2026-11-22T09:20:59.007Z");
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(to_hex(&[]), "");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::metrics::Metrics;
 use crate::mqtt::topics::{is_event_type, is_source};
 use crate::store::{Enqueued, OutboxItem, Store, StoreError};
 use hyper::StatusCode;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Events one request may carry, at most.
 pub const MAX_BATCH: usize = 1000;
@@ -73,20 +73,33 @@ impl Ingest {
         match self.store.enqueue(items).await {
             Ok(outcomes) => {
                 self.metrics.add("telbridge_events_in_total", n);
-                let list: Vec<Value> = ids
-                    .iter()
+                let events: Vec<Fate> = ids
+                    .into_iter()
                     .zip(outcomes)
                     .map(|(id, o)| match o {
-                        Enqueued::Stored(_) => json!({"id": id, "status": "stored"}),
-                        Enqueued::Duplicate(first) => json!({"id": first, "status": "duplicate"}),
-                        Enqueued::Dropped => json!({"id": null, "status": "dropped"}),
+                        Enqueued::Stored(_) => Fate { id: Some(id), status: "stored" },
+                        Enqueued::Duplicate(first) => Fate { id: Some(first), status: "duplicate" },
+                        Enqueued::Dropped => Fate { id: None, status: "dropped" },
                     })
                     .collect();
-                json_response(StatusCode::OK, &json!({"events": list}))
+                json_response(StatusCode::OK, &Reply { events })
             }
             Err(e) => store_unavailable(&e, &self.metrics),
         }
     }
+}
+
+/// The reply to a stored request: `{"events":[{"id":…,"status":…},…]}`, one per event.
+#[derive(serde::Serialize)]
+struct Reply {
+    events: Vec<Fate>,
+}
+
+/// What became of one event of the request.
+#[derive(serde::Serialize)]
+struct Fate {
+    id: Option<String>,
+    status: &'static str,
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` (compared in constant time).

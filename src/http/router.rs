@@ -8,7 +8,7 @@
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -126,8 +126,8 @@ impl Miss {
 }
 
 /// A JSON response.
-pub fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let mut resp = hyper::Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp

@@ -102,7 +102,7 @@ fn check_file(m: &Manifest, data: &[u8]) -> Result<(), CommandError> {
     if data.len() as u64 != m.size {
         return Err(refused("bad_file", format!("{} bytes, the manifest says {}", data.len(), m.size)));
     }
-    let sha: String = Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect();
+    let sha = crate::event::to_hex(&Sha256::digest(data));
     if sha != m.sha256 {
         return Err(refused("bad_file", format!("SHA-256 {sha}, the manifest says {}", m.sha256)));
     }

@@ -31,7 +31,7 @@ pub fn sign(key: &Path, file: &Path, version: &str, target: &str) -> Result<Stri
         version: version.into(),
         target: target.into(),
         size: data.len() as u64,
-        sha256: Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: crate::event::to_hex(&Sha256::digest(&data)),
     };
     let text = serde_json::to_string(&m).map_err(|e| e.to_string())?;
     let signature = manifest::sign(&pkcs8, &text)?;

@@ -165,7 +165,7 @@ impl Driver {
 
 /// 24 hex characters of the SHA-256 of `text`: a de-duplication key part.
 fn short_hash(text: &str) -> String {
-    sha2::Sha256::digest(text.as_bytes()).iter().take(12).map(|b| format!("{b:02x}")).collect()
+    crate::event::to_hex(&sha2::Sha256::digest(text.as_bytes())[..12])
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 /// The digest of a request or notification.
 pub fn digest(customer: &str, timestamp: &str, seq: &str, apikey: &str) -> String {
     let sum = Md5::digest(format!("{customer}@{timestamp}@{seq}@{apikey}").as_bytes());
-    sum.iter().map(|b| format!("{b:02x}")).collect()
+    crate::event::to_hex(&sum)
 }
 
 /// Whether `given` is the digest of these values (any letter case; constant time).

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 /// Characters 24..40 of the lower-case hex SHA-256 of `authkey` followed by `ts_ms`.
 pub fn signature(authkey: &str, ts_ms: u64) -> String {
     let digest = Sha256::digest(format!("{authkey}{ts_ms}"));
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::event::to_hex(&digest);
     hex[24..40].to_string()
 }
 
