@@ -263,3 +263,53 @@ fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
         );
     });
 }
+
+#[test]
+fn a_sequence_number_is_never_given_out_twice_after_the_newest_rows_were_delivered() {
+    let dir = temp_dir("seq");
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        store.enqueue((0..5).map(|_| item(Class::Critical, 10)).collect()).await.expect("enqueue");
+        // Everything delivered: the outbox is empty, the numbers 1-5 were given out.
+        assert_eq!(store.ack(vec![1, 2, 3, 4, 5]).await.expect("ack"), 5);
+        assert!(seqs(&store).await.is_empty());
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Critical, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(6), Enqueued::Stored(7)]), "{out:?}");
+        // Older rows delivered, the newest kept: its number alone carries the count.
+        assert_eq!(store.ack(vec![6]).await.expect("ack"), 1);
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
+        assert_eq!(store.stats().ledger.last_seq, 7);
+        let out = store.enqueue(vec![item(Class::Telemetry, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(8)]), "{out:?}");
+    });
+}
+
+#[test]
+fn a_store_of_schema_3_keeps_its_rows_and_its_last_number_through_the_rebuild() {
+    let dir = temp_dir("schema3");
+    let path = dir.join("t.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("old file");
+        for (i, sql) in super::migrations::first(3).iter().enumerate() {
+            conn.execute_batch(sql).expect("old schema");
+            conn.pragma_update(None, "user_version", i as u32 + 1).expect("version");
+        }
+        conn.execute_batch(
+            "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES ('a', x'01', 0, 1, 70), ('b', x'02', 1, 1, 70), ('c', x'03', 0, 1, 70);
+             DELETE FROM outbox WHERE seq = 3;",
+        )
+        .expect("old rows");
+    }
+    rt().block_on(async {
+        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        assert_eq!(seqs(&store).await, vec![1, 2]);
+        assert_eq!(store.stats().ledger.last_seq, 3, "AUTOINCREMENT had given out 3");
+        let out = store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(4)]), "{out:?}");
+    });
+}
