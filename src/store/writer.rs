@@ -70,7 +70,13 @@ pub struct Writer {
     retake_wait: Duration,
     /// The id floor last committed to `meta` (see [`FLOOR_LEAD_MS`]).
     floor_saved: u64,
+    /// When the file sizes were last looked at (see [`SIZE_EVERY`]).
+    sized_at: Option<Instant>,
 }
+
+/// How often, at most, the store and WAL sizes are looked at after commits (for the WAL
+/// limit and the stats) while the disk has room.
+const SIZE_EVERY: Duration = Duration::from_millis(250);
 
 /// How far ahead of the newest id the persisted id floor is written: the row is rewritten
 /// only when ids pass it, about once a second under load instead of once per commit.
@@ -120,6 +126,7 @@ impl Writer {
             disk_full,
             retake_wait: DISK_RETRY,
             floor_saved: 0,
+            sized_at: None,
         }
     }
 
@@ -180,17 +187,24 @@ impl Writer {
         }
         // After the callers are answered: space. On a full disk every commit (deletes,
         // mostly) hands its freed pages and the WAL back, then the reserve is tried.
+        // The file sizes are looked at (two stat calls) at most every SIZE_EVERY under load,
+        // and at every commit while the disk is full.
+        let disk_full = self.disk_full.is_some();
+        let mut look = disk_full || self.sized_at.is_none_or(|at| at.elapsed() >= SIZE_EVERY);
         if commit.is_ok() {
-            let disk_full = self.disk_full.is_some();
             if disk_full || self.ledger.rows == 0 {
-                self.reclaim(disk_full);
-            } else if std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT) {
+                look |= self.reclaim(disk_full);
+            } else if look && std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT) {
                 self.checkpoint();
             }
             if disk_full {
                 self.retake_reserve();
             }
         }
+        if !look {
+            return;
+        }
+        self.sized_at = Some(Instant::now());
         let (file_bytes, reserve_held) = (super::file_bytes(&self.path), self.reserve.held());
         let disk_full = self.disk_full.is_some();
         self.stats.send_if_modified(|s| {
@@ -238,11 +252,15 @@ impl Writer {
 
     /// Gives the free pages back to the file system and empties the WAL: when the outbox
     /// is empty and there is enough to be worth it (a flash router's space is small), or
-    /// whatever there is when the disk is full.
-    fn reclaim(&mut self, always: bool) {
-        let free: i64 = self.conn.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap_or(0);
+    /// whatever there is when the disk is full. True when it did (the sizes then changed).
+    fn reclaim(&mut self, always: bool) -> bool {
+        let free: i64 = self
+            .conn
+            .prepare_cached("PRAGMA freelist_count")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .unwrap_or(0);
         if free < RECLAIM_MIN_PAGES && !always {
-            return;
+            return false;
         }
         let before = super::file_bytes(&self.path);
         // On a full disk the WAL goes first: vacuuming writes pages into it.
@@ -255,6 +273,7 @@ impl Writer {
             Ok(()) => log::debug!("store: file {before} -> {after} bytes"),
             Err(e) => log::debug!("store: reclaiming space failed: {e}"),
         }
+        true
     }
 
     /// Runs every job in one transaction; returns the commit's outcome and whether
