@@ -46,7 +46,7 @@ fn main() {
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
         let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
-        let (mut commits, mut written) = (vec![], vec![]);
+        let (mut commits, mut written, mut idle_anon) = (vec![], vec![], 0);
         for round in 0..rounds {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
@@ -60,6 +60,9 @@ fn main() {
             let pid = agent.pid().expect("pid");
             std::thread::sleep(Duration::from_millis(500));
             idle = idle.max(rss_kb(pid, "VmRSS"));
+            // The rest of the RSS is clean pages of the binary and libraries (shared, given
+            // back by the kernel under pressure): what the agent itself holds is anonymous.
+            idle_anon = idle_anon.max(rss_kb(pid, "RssAnon"));
             let (cpu_before, commits_before, written_before) =
                 (cpu_secs(pid), counter(http, "telbridge_store_commits_total"), io(pid, "write_bytes"));
             agent_rates.push(relay(http, events, batch, clients));
@@ -77,7 +80,10 @@ fn main() {
                 "  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain",
                 a / p * 100.0
             );
-            println!("  agent CPU per event: {:.1} us; RSS idle {idle} KB, peak {peak} KB", median(&mut cpu));
+            println!(
+                "  agent CPU per event: {:.1} us; RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",
+                median(&mut cpu)
+            );
             println!(
                 "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope)",
                 median(&mut commits),
