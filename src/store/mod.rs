@@ -194,8 +194,13 @@ impl Store {
         .map_err(|e| StoreError::Invalid(format!("reader task: {e}")))?
     }
 
+    /// Deletes delivered rows. The call may wait [`writer::SHARE_WAIT`] for new events to
+    /// share its commit.
     pub async fn ack(&self, seqs: Vec<i64>) -> Result<usize, StoreError> {
-        self.call(move |db| db.ack(&seqs)).await
+        let (reply, rx) = oneshot::channel();
+        let job = writer::CallJob::waiting(move |db: &mut Db<'_>| db.ack(&seqs), reply);
+        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     pub fn stats(&self) -> StoreStats {

@@ -14,6 +14,11 @@ pub trait Job: Send {
     fn run(&mut self, db: &mut Db<'_>) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+    /// Whether this job may wait a moment ([`SHARE_WAIT`]) for others to share its commit
+    /// (deletes of delivered rows) instead of committing alone.
+    fn can_wait(&self) -> bool {
+        false
+    }
 }
 
 /// A closure and the channel its answer goes back on.
@@ -21,11 +26,17 @@ pub struct CallJob<F, R> {
     f: Option<F>,
     result: Option<Result<R, StoreError>>,
     reply: oneshot::Sender<Result<R, StoreError>>,
+    can_wait: bool,
 }
 
 impl<F, R> CallJob<F, R> {
     pub fn new(f: F, reply: oneshot::Sender<Result<R, StoreError>>) -> Self {
-        CallJob { f: Some(f), result: None, reply }
+        CallJob { f: Some(f), result: None, reply, can_wait: false }
+    }
+
+    /// A job that may wait [`SHARE_WAIT`] for company (see [`Job::can_wait`]).
+    pub fn waiting(f: F, reply: oneshot::Sender<Result<R, StoreError>>) -> Self {
+        CallJob { can_wait: true, ..Self::new(f, reply) }
     }
 }
 
@@ -54,6 +65,10 @@ where
         };
         let _ = self.reply.send(result);
     }
+
+    fn can_wait(&self) -> bool {
+        self.can_wait
+    }
 }
 
 pub struct Writer {
@@ -77,6 +92,11 @@ pub struct Writer {
 /// How often, at most, the store and WAL sizes are looked at after commits (for the WAL
 /// limit and the stats) while the disk has room.
 const SIZE_EVERY: Duration = Duration::from_millis(250);
+
+/// How long a commit of deletes alone waits for other jobs to share it. A delivered row is
+/// sent again if the agent dies before its delete commits, so this is kept to a few
+/// milliseconds (about one fsync on a router's flash); 50 ms was seen to matter.
+pub const SHARE_WAIT: Duration = Duration::from_millis(3);
 
 /// How far ahead of the newest id the persisted id floor is written: the row is rewritten
 /// only when ids pass it, about once a second under load instead of once per commit.
@@ -135,16 +155,31 @@ impl Writer {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.batch_max);
         while let Some(first) = jobs.blocking_recv() {
             batch.push(first);
-            while batch.len() < self.batch_max {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+            self.take_queued(&mut jobs, &mut batch);
+            // Only deletes of delivered rows: they wait a moment for new events, so both
+            // share one commit (one fsync, and the pages every commit writes once) instead of
+            // two. Never on a full disk, where deletes go alone and at once.
+            if self.disk_full.is_none() && batch.iter().all(|job| job.can_wait()) {
+                let until = Instant::now() + SHARE_WAIT;
+                while !batch.iter().any(|job| !job.can_wait()) && Instant::now() < until && !jobs.is_closed() {
+                    std::thread::sleep(SHARE_WAIT / 8);
+                    self.take_queued(&mut jobs, &mut batch);
                 }
             }
             self.commit_batch(&mut batch);
         }
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
         log::debug!("store writer stopped");
+    }
+
+    /// Adds what is already waiting, up to `store.batch_max` jobs.
+    fn take_queued(&self, jobs: &mut mpsc::Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
+        while batch.len() < self.batch_max {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
