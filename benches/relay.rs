@@ -1,7 +1,8 @@
 //! `cargo bench --bench relay`: relay throughput from the HTTP ingress to PUBACK, next
 //! to a plain rumqttc QoS 1 publisher against the same mosquitto in the same run; per
 //! event the agent's CPU, store commits (each one fsync of the WAL with `synchronous =
-//! full`) and bytes written to disk (`/proc/PID/io` `write_bytes`); with valgrind
+//! full`) and bytes written to disk (`/proc/PID/io` `write_bytes`, and `cancelled_write_bytes`:
+//! written to temp files deleted before write-back); with valgrind
 //! installed, **instructions per event** under callgrind (they repeat exactly from run to
 //! run, unlike times: the headline figure); the agent's idle and peak RSS; the stripped
 //! release binary's size. Prints numbers only; nothing is asserted (these machines are
@@ -46,7 +47,7 @@ fn main() {
         let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
         let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
-        let (mut commits, mut written, mut idle_anon) = (vec![], vec![], 0);
+        let (mut commits, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], 0);
         for round in 0..rounds {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
@@ -63,13 +64,20 @@ fn main() {
             // The rest of the RSS is clean pages of the binary and libraries (shared, given
             // back by the kernel under pressure): what the agent itself holds is anonymous.
             idle_anon = idle_anon.max(rss_kb(pid, "RssAnon"));
-            let (cpu_before, commits_before, written_before) =
-                (cpu_secs(pid), counter(http, "telbridge_store_commits_total"), io(pid, "write_bytes"));
+            let (cpu_before, commits_before, written_before, cancelled_before) = (
+                cpu_secs(pid),
+                counter(http, "telbridge_store_commits_total"),
+                io(pid, "write_bytes"),
+                io(pid, "cancelled_write_bytes"),
+            );
             agent_rates.push(relay(http, events, batch, clients));
             cpu.push((cpu_secs(pid) - cpu_before) / events as f64 * 1e6);
             commits
                 .push((counter(http, "telbridge_store_commits_total") - commits_before) as f64 * 100.0 / events as f64);
             written.push((io(pid, "write_bytes") - written_before) as f64 / events as f64);
+            // Written to files deleted or truncated before the kernel wrote them back (SQLite's
+            // temp files): they never reached the disk.
+            cancelled.push((io(pid, "cancelled_write_bytes") - cancelled_before) as f64 / events as f64);
             peak = peak.max(rss_kb(pid, "VmHWM"));
         }
         if rounds > 0 {
@@ -84,11 +92,12 @@ fn main() {
                 "  agent CPU per event: {:.1} us; RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",
                 median(&mut cpu)
             );
+            let (gross, gone) = (median(&mut written), median(&mut cancelled));
             println!(
-                "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope)",
+                "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope), {gone:.0} of them to files gone before write-back",
                 median(&mut commits),
-                median(&mut written),
-                median(&mut written) / ENVELOPE as f64
+                gross,
+                gross / ENVELOPE as f64
             );
         } else {
             println!("{label}:");

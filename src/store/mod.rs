@@ -245,9 +245,6 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes / 4096).max(64) as i64)?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Each store call runs in a savepoint whose undo pages SQLite keeps in a statement
-    // journal: in memory rather than a temp file (it wrote ~10 % of the agent's bytes).
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 
