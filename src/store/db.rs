@@ -28,7 +28,7 @@ pub struct Ledger {
     pub refused: u64,
     /// Set when a critical event was refused; cleared below 90 % of the bound.
     pub full: bool,
-    /// The last outbox sequence number given out (never re-used: see [`Db::keep_last_seq`]).
+    /// The last outbox sequence number given out (AUTOINCREMENT: never re-used).
     pub last_seq: i64,
 }
 
@@ -43,12 +43,10 @@ impl Ledger {
         self.rows = rows as u64;
         self.bytes = bytes as u64;
         self.critical_rows = critical as u64;
-        self.last_seq = conn.query_row(
-            "SELECT max(coalesce((SELECT max(seq) FROM outbox), 0),
-                        coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_last_seq'), 0))",
-            [],
-            |r| r.get(0),
-        )?;
+        self.last_seq = conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
         Ok(())
     }
 }
@@ -220,26 +218,9 @@ impl Db<'_> {
         }
         if let Some(last) = last_seq {
             self.conn.execute("DELETE FROM outbox WHERE class = 1 AND seq <= ?1", [last])?;
-            self.keep_last_seq(last)?;
             self.ledger.rows -= count;
             self.ledger.bytes -= freed;
             self.ledger.evicted += count;
-        }
-        Ok(())
-    }
-
-    /// Sequence numbers are given out by the writer (max + 1 lives in the ledger); the last
-    /// one is written down only when a delete up to `deleted_up_to` may have taken the
-    /// newest row, in the same commit, so a restart never gives a number out again. (The
-    /// table's AUTOINCREMENT did this by rewriting a page in every commit.)
-    fn keep_last_seq(&mut self, deleted_up_to: i64) -> Result<(), StoreError> {
-        if deleted_up_to >= self.ledger.last_seq {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO meta (key, value) VALUES ('outbox_last_seq', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                )?
-                .execute([self.ledger.last_seq.to_string()])?;
         }
         Ok(())
     }
@@ -275,9 +256,6 @@ impl Db<'_> {
                 }
             }
             i = j + 1;
-        }
-        if let Some(&newest) = sorted.last() {
-            self.keep_last_seq(newest)?;
         }
         if self.ledger.full && self.ledger.bytes * 10 < self.max_bytes * 9 {
             self.ledger.full = false;

@@ -7,7 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_wavefax.sql"),
     include_str!("migrations/0003_spool.sql"),
-    include_str!("migrations/0004_outbox_rebuilt.sql"),
+    include_str!("migrations/0004_outbox_telemetry_index.sql"),
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.
@@ -20,12 +20,6 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<u32> {
         tx.commit()?;
     }
     Ok(MIGRATIONS.len() as u32)
-}
-
-/// The first `n` migrations (tests that build an older schema).
-#[cfg(test)]
-pub fn first(n: usize) -> &'static [&'static str] {
-    &MIGRATIONS[..n]
 }
 
 /// The schema version this build writes.
