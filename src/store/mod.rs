@@ -137,9 +137,8 @@ impl Store {
             [],
             |r| r.get(0),
         ))?;
-        if let Some(floor) = floor.and_then(|f| f.parse().ok()) {
-            crate::event::raise_id_floor(floor);
-        }
+        let floor: u64 = floor.and_then(|f| f.parse().ok()).unwrap_or(0);
+        crate::event::raise_id_floor(floor);
         let reserve_held = !released && reserve.take();
         let stats = StoreStats {
             ledger,
@@ -152,7 +151,7 @@ impl Store {
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx);
+        let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))

@@ -263,3 +263,20 @@ fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
         );
     });
 }
+
+#[test]
+fn a_sequence_number_is_never_given_out_twice_after_the_newest_rows_were_delivered() {
+    let dir = temp_dir("seq");
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        store.enqueue((0..5).map(|_| item(Class::Critical, 10)).collect()).await.expect("enqueue");
+        // Everything delivered: the outbox is empty, the numbers 1-5 were given out.
+        assert_eq!(store.ack(vec![1, 2, 3, 4, 5]).await.expect("ack"), 5);
+        assert!(seqs(&store).await.is_empty());
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(6), Enqueued::Stored(7)]), "{out:?}");
+    });
+}

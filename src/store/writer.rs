@@ -83,7 +83,9 @@ pub struct Writer {
     disk_full: Option<Instant>,
     /// The wait before the next try to take the reserve back (doubling while it fails).
     retake_wait: Duration,
-    /// The id floor last committed to `meta` (see [`FLOOR_LEAD_MS`]).
+    /// The id floor last committed to `meta` (see [`FLOOR_LEAD_MS`]): the one loaded at
+    /// start, so quick restarts do not push ids further ahead each time. Rewritten once ids
+    /// reach it, so it stays above every id issued.
     floor_saved: u64,
     /// When the file sizes were last looked at (see [`SIZE_EVERY`]).
     sized_at: Option<Instant>,
@@ -133,6 +135,7 @@ impl Writer {
         ledger: Ledger,
         reserve: Reserve,
         stats: watch::Sender<StoreStats>,
+        floor_saved: u64,
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
         Writer {
@@ -145,7 +148,7 @@ impl Writer {
             reserve,
             disk_full,
             retake_wait: DISK_RETRY,
-            floor_saved: 0,
+            floor_saved,
             sized_at: None,
         }
     }
@@ -363,7 +366,7 @@ impl Writer {
         // The floor is saved ahead of the ids, so only about once a second (not a page
         // written by every commit); a restart never issues an id older than one stored.
         let floor = crate::event::id_floor();
-        let saved = (enqueued && floor > self.floor_saved).then_some(floor + FLOOR_LEAD_MS);
+        let saved = (enqueued && floor >= self.floor_saved).then_some(floor + FLOOR_LEAD_MS);
         if let Some(saved) = saved
             && let Err(e) = tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('id_floor_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -3,3 +3,8 @@
 -- stored and again when deleted.
 DROP INDEX outbox_by_class;
 CREATE INDEX outbox_telemetry ON outbox (seq) WHERE class = 1;
+-- The table itself keeps AUTOINCREMENT although sqlite_sequence is a page written by every
+-- commit: a build from before this migration (a package downgrade) reads its last sequence
+-- number from sqlite_sequence, and would give numbers out again without it. Dropping it needs
+-- a migration older builds refuse, and an update's rollback that keeps working (see
+-- docs/update.md).
