@@ -142,18 +142,24 @@ pub fn format_rfc3339_ms(ms: u64) -> String {
 
 /// Reads `YYYY-MM-DDTHH:MM:SS[.mmm]Z` (what [`format_rfc3339_ms`] writes) as ms since the epoch.
 pub fn parse_rfc3339_ms(s: &str) -> Option<u64> {
+    // Digits only: no sign, no spaces (`str::parse` alone takes "-1" and "+1").
+    let number = |p: &str| (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<i64>().ok())?;
     let s = s.strip_suffix('Z')?;
     let (date, time) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let mut d = date.splitn(3, '-').map(number);
     let (y, mo, day) = (d.next()??, d.next()??, d.next()??);
     let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let mut t = hms.splitn(3, ':').map(number);
     let (h, mi, sec) = (t.next()??, t.next()??, t.next()??);
-    let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    let ms = number(format!("{frac:0<3}").get(..3)?)?;
     if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     let days = days_from_civil(y, mo as u32, day as u32);
+    // A day the month does not have (Feb 30) would roll over into the next month.
+    if civil_from_days(days) != (y, mo as u32, day as u32) {
+        return None;
+    }
     u64::try_from(((days * 86_400 + h * 3600 + mi * 60 + sec) * 1000) + ms).ok()
 }
 
@@ -319,6 +325,24 @@ mod tests {
         assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339_ms(951_782_400_123), "2000-02-29T00:00:00.123Z");
         assert_eq!(format_rfc3339_ms(1_795_339_259_007), "2026-11-22T09:20:59.007Z");
+    }
+
+    #[test]
+    fn rfc3339_parsing_reads_what_is_written_and_refuses_signs_and_impossible_days() {
+        for ms in [0, 951_782_400_123, 1_795_339_259_007] {
+            assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ms)), Some(ms));
+        }
+        assert_eq!(parse_rfc3339_ms("2026-11-22T09:20:59Z"), Some(1_795_339_259_000));
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-11-22T-1:00:00Z",
+            "2026-11-22T09:20:59.-5Z",
+            "2026-+1-22T09:20:59Z",
+            "2026-11-22 09:20:59Z",
+            "2026-11-22T09:20:59",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
     }
 
     #[test]
