@@ -208,6 +208,23 @@ impl Peer {
     pub fn note_error(&self, error: &str) {
         self.health.note_error(&self.source, error);
     }
+
+    /// Reports one round of background jobs that ran each on its own (a failed one never
+    /// holds the others back): each failure logged and noted. False once the store has
+    /// closed: the agent is stopping.
+    pub fn note_round(&self, what: &str, results: impl IntoIterator<Item = Result<(), StoreError>>) -> bool {
+        for result in results {
+            match result {
+                Err(StoreError::Closed) => return false,
+                Err(e) => {
+                    log::warn!("{}: {what}: {e}", self.source);
+                    self.note_error(&e.to_string());
+                }
+                Ok(()) => {}
+            }
+        }
+        true
+    }
 }
 
 /// A peer `goip/gw1` on a fresh store, for tests.

@@ -105,17 +105,10 @@ impl Driver {
     /// Until `stop`: queued recordings fetched, unacknowledged ones offered again.
     pub async fn housekeeping(&self, stop: CancellationToken) -> anyhow::Result<()> {
         loop {
-            for result in
-                [self.files.fetch_queued(self.cfg.max_file_bytes).await, self.files.reoffer_due().await.map(drop)]
-            {
-                match result {
-                    Err(StoreError::Closed) => return Ok(()),
-                    Err(e) => {
-                        log::warn!("{}: housekeeping: {e}", self.scope());
-                        self.peer.note_error(&e.to_string());
-                    }
-                    Ok(()) => {}
-                }
+            let results =
+                [self.files.fetch_queued(self.cfg.max_file_bytes).await, self.files.reoffer_due().await.map(drop)];
+            if !self.peer.note_round("housekeeping", results) {
+                return Ok(());
             }
             tokio::select! {
                 _ = stop.cancelled() => return Ok(()),

@@ -87,15 +87,8 @@ impl Driver {
                 self.files.fetch_queued(self.cfg.max_file_bytes).await,
                 self.files.reoffer_due().await.map(drop),
             ];
-            for result in results {
-                match result {
-                    Err(StoreError::Closed) => return Ok(()),
-                    Err(e) => {
-                        log::warn!("{}: housekeeping: {e}", self.scope());
-                        self.peer.note_error(&e.to_string());
-                    }
-                    Ok(()) => {}
-                }
+            if !self.peer.note_round("housekeeping", results) {
+                return Ok(());
             }
             tokio::select! {
                 _ = stop.cancelled() => return Ok(()),
