@@ -45,9 +45,18 @@ pub async fn apply(ctx: &AgentContext, cmd: &Command) -> Reply {
     if reply.status != 200 {
         return Err(refused("download_failed", format!("HTTP {}", reply.status)));
     }
-    check_file(&m, &reply.body)?;
     let file = dir.join(format!("telbridge-{}", m.version));
-    write_executable(&file, &reply.body).map_err(|e| refused("io", format!("{}: {e}", file.display())))?;
+    // Hashing a binary of megabytes (seconds on a MIPS router) and writing it with fsync
+    // stay off the runtime's threads.
+    {
+        let (m, file, body) = (m.clone(), file.clone(), reply.body.clone());
+        tokio::task::spawn_blocking(move || {
+            check_file(&m, &body)?;
+            write_executable(&file, &body).map_err(|e| refused("io", format!("{}: {e}", file.display())))
+        })
+        .await
+        .map_err(|e| refused("io", e.to_string()))??;
+    }
     if let Err(e) = try_binary(&file, &m.version, &ctx.config_path).await {
         let _ = std::fs::remove_file(&file);
         return Err(e);
@@ -106,7 +115,7 @@ fn check_file(m: &Manifest, data: &[u8]) -> Result<(), CommandError> {
     if sha != m.sha256 {
         return Err(refused("bad_file", format!("SHA-256 {sha}, the manifest says {}", m.sha256)));
     }
-    let own = std::fs::read("/proc/self/exe").ok().and_then(|b| elf_identity(&b[..b.len().min(64)]));
+    let own = own_elf_header().ok().and_then(|b| elf_identity(&b));
     let new = elf_identity(&data[..data.len().min(64)]);
     match (own, new) {
         (Some(a), Some(b)) if a == b => Ok(()),
@@ -115,6 +124,14 @@ fn check_file(m: &Manifest, data: &[u8]) -> Result<(), CommandError> {
             Err(refused("wrong_architecture", format!("ELF class/order/machine {b:?}, this machine runs {own:?}")))
         }
     }
+}
+
+/// The first 64 bytes of the running binary (its ELF header), not the whole file.
+fn own_elf_header() -> std::io::Result<[u8; 64]> {
+    use std::io::Read;
+    let mut header = [0u8; 64];
+    std::fs::File::open("/proc/self/exe")?.read_exact(&mut header)?;
+    Ok(header)
 }
 
 fn write_executable(path: &Path, data: &[u8]) -> std::io::Result<()> {
