@@ -9,7 +9,7 @@ use super::protocol::inferred::CDR_ALIASES;
 use super::service::{Service, ServiceError};
 use super::state::{CDR_CURSOR, RECORDS_CURSOR};
 use crate::config::CallcenterConfig;
-use crate::connectors::files::{FileRelay, Names, Settings};
+use crate::connectors::files::{FileRelay, Names, file_settings};
 use crate::connectors::lenient::{text_of, u64_of};
 use crate::connectors::{Ctx, Peer, PeerName};
 use crate::event::Class;
@@ -71,15 +71,7 @@ impl Driver {
             item_key: "key",
             item_header: "X-Telbridge-Record-Key",
         };
-        let settings = Settings {
-            chunk_bytes: cfg.chunk_bytes,
-            spool_max_bytes: cfg.spool_max_bytes,
-            reoffer_secs: cfg.file_reoffer_secs,
-            upload_url: cfg.upload_url.clone(),
-            upload_token: cfg.upload_token.expose().to_string(),
-            timeout: Duration::from_millis(cfg.timeout_ms),
-            follow_up: false,
-        };
+        let settings = file_settings!(cfg, follow_up: false);
         let client = Arc::new(Client::new(Reach::Internet, &cfg.tls_ca_file));
         let files = FileRelay::new(&peer, names, settings, ctx.store.clone(), client);
         Ok(Driver {

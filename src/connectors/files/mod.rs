@@ -94,6 +94,26 @@ pub struct Settings {
     pub follow_up: bool,
 }
 
+/// The [`Settings`] of a connector config that names its file keys like every file-relaying
+/// table does (`chunk_bytes`, `spool_max_bytes`, `file_reoffer_secs`, `upload_url`,
+/// `upload_token`, `timeout_ms`), with its follow-up flag.
+#[cfg(any(feature = "wavefax", feature = "privacy", feature = "callcenter"))]
+macro_rules! file_settings {
+    ($cfg:expr, follow_up: $follow_up:expr) => {
+        $crate::connectors::files::Settings {
+            chunk_bytes: $cfg.chunk_bytes,
+            spool_max_bytes: $cfg.spool_max_bytes,
+            reoffer_secs: $cfg.file_reoffer_secs,
+            upload_url: $cfg.upload_url.clone(),
+            upload_token: $cfg.upload_token.expose().to_string(),
+            timeout: std::time::Duration::from_millis($cfg.timeout_ms),
+            follow_up: $follow_up,
+        }
+    };
+}
+#[cfg(any(feature = "wavefax", feature = "privacy", feature = "callcenter"))]
+pub(crate) use file_settings;
+
 /// One connector instance's file relay.
 pub struct FileRelay {
     source: String,

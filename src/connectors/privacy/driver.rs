@@ -4,7 +4,7 @@
 use super::service::Service;
 use super::state::{Binding, BindingState};
 use crate::config::PrivacyConfig;
-use crate::connectors::files::{FileRelay, Names, Settings};
+use crate::connectors::files::{FileRelay, Names, file_settings};
 use crate::connectors::state::Json;
 use crate::connectors::{Ctx, Peer, PeerName};
 use crate::event::Class;
@@ -52,15 +52,7 @@ impl Driver {
             item_key: "taskid",
             item_header: "X-Telbridge-Task-Id",
         };
-        let settings = Settings {
-            chunk_bytes: cfg.chunk_bytes,
-            spool_max_bytes: cfg.spool_max_bytes,
-            reoffer_secs: cfg.file_reoffer_secs,
-            upload_url: cfg.upload_url.clone(),
-            upload_token: cfg.upload_token.expose().to_string(),
-            timeout: Duration::from_millis(cfg.timeout_ms),
-            follow_up: false,
-        };
+        let settings = file_settings!(cfg, follow_up: false);
         let files = FileRelay::new(&peer, names, settings, ctx.store.clone(), client);
         Ok(Driver {
             cfg: cfg.clone(),

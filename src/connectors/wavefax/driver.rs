@@ -10,7 +10,7 @@ use super::protocol::reply::ReplyError;
 use super::protocol::request::Call;
 use super::server::{Credentials, Server, ServerError};
 use crate::config::WavefaxConfig;
-use crate::connectors::files::{FileRelay, Names, Settings};
+use crate::connectors::files::{FileRelay, Names, file_settings};
 use crate::connectors::{Classify, Ctx, ErrorClass, Peer, PeerName};
 use crate::event::{Class, now_ms};
 use crate::schedule::{Job, run_jobs};
@@ -111,15 +111,7 @@ impl Driver {
             item_key: "fax_id",
             item_header: "X-Telbridge-Fax-Id",
         };
-        let settings = Settings {
-            chunk_bytes: cfg.chunk_bytes,
-            spool_max_bytes: cfg.spool_max_bytes,
-            reoffer_secs: cfg.file_reoffer_secs,
-            upload_url: cfg.upload_url.clone(),
-            upload_token: cfg.upload_token.expose().to_string(),
-            timeout: Duration::from_millis(cfg.timeout_ms),
-            follow_up: cfg.delete_after_ack,
-        };
+        let settings = file_settings!(cfg, follow_up: cfg.delete_after_ack);
         let files = FileRelay::new(&peer, names, settings, store.clone(), server.internet_client());
         Ok(Driver {
             name: cfg.name.clone(),
