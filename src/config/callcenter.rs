@@ -198,21 +198,7 @@ impl super::ConnectorConfig for CallcenterConfig {
         if !(-720..=840).contains(&self.utc_offset_minutes) {
             return Err(invalid("callcenter.utc_offset_minutes", format!("{n}: -720 to 840")));
         }
-        let keys = super::files::FileKeys {
-            chunk_bytes: "callcenter.chunk_bytes",
-            max_file_bytes: "callcenter.max_file_bytes",
-            spool_max_bytes: "callcenter.spool_max_bytes",
-            upload_url: "callcenter.upload_url",
-            tls_ca_file: "callcenter.tls_ca_file",
-        };
-        let values = super::files::FileValues {
-            chunk_bytes: self.chunk_bytes,
-            max_file_bytes: self.max_file_bytes,
-            spool_max_bytes: self.spool_max_bytes,
-            upload_url: &self.upload_url,
-            tls_ca_file: &self.tls_ca_file,
-        };
-        super::files::check(&keys, n, &values, config.mqtt.max_payload_bytes, config.store.max_bytes)
+        super::files::check_files!(self, "callcenter", n, config)
     }
 
     fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {

@@ -20,6 +20,33 @@ pub struct FileValues<'a> {
     pub tls_ca_file: &'a str,
 }
 
+/// Checks the file relay keys of a connector table that names them like every
+/// file-relaying table does: `check_files!(self, "privacy", name, config)`.
+macro_rules! check_files {
+    ($cfg:expr, $table:literal, $name:expr, $config:expr) => {
+        $crate::config::files::check(
+            &$crate::config::files::FileKeys {
+                chunk_bytes: concat!($table, ".chunk_bytes"),
+                max_file_bytes: concat!($table, ".max_file_bytes"),
+                spool_max_bytes: concat!($table, ".spool_max_bytes"),
+                upload_url: concat!($table, ".upload_url"),
+                tls_ca_file: concat!($table, ".tls_ca_file"),
+            },
+            $name,
+            &$crate::config::files::FileValues {
+                chunk_bytes: $cfg.chunk_bytes,
+                max_file_bytes: $cfg.max_file_bytes,
+                spool_max_bytes: $cfg.spool_max_bytes,
+                upload_url: &$cfg.upload_url,
+                tls_ca_file: &$cfg.tls_ca_file,
+            },
+            $config.mqtt.max_payload_bytes,
+            $config.store.max_bytes,
+        )
+    };
+}
+pub(crate) use check_files;
+
 /// The defaults every file relay shares (serde `default = "…"` paths point here).
 pub fn default_chunk() -> usize {
     96 * 1024

@@ -85,21 +85,7 @@ impl super::ConnectorConfig for PrivacyConfig {
         if self.timeout_ms < 100 {
             return Err(invalid("privacy.timeout_ms", format!("{n}: must be at least 100")));
         }
-        let keys = super::files::FileKeys {
-            chunk_bytes: "privacy.chunk_bytes",
-            max_file_bytes: "privacy.max_file_bytes",
-            spool_max_bytes: "privacy.spool_max_bytes",
-            upload_url: "privacy.upload_url",
-            tls_ca_file: "privacy.tls_ca_file",
-        };
-        let values = super::files::FileValues {
-            chunk_bytes: self.chunk_bytes,
-            max_file_bytes: self.max_file_bytes,
-            spool_max_bytes: self.spool_max_bytes,
-            upload_url: &self.upload_url,
-            tls_ca_file: &self.tls_ca_file,
-        };
-        super::files::check(&keys, n, &values, config.mqtt.max_payload_bytes, config.store.max_bytes)
+        super::files::check_files!(self, "privacy", n, config)
     }
 
     fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {

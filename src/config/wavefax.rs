@@ -118,21 +118,7 @@ impl super::ConnectorConfig for WavefaxConfig {
 
     fn validate(&self, config: &super::Config) -> Result<(), ConfigError> {
         self.check()?;
-        let keys = super::files::FileKeys {
-            chunk_bytes: "wavefax.chunk_bytes",
-            max_file_bytes: "wavefax.max_file_bytes",
-            spool_max_bytes: "wavefax.spool_max_bytes",
-            upload_url: "wavefax.upload_url",
-            tls_ca_file: "wavefax.tls_ca_file",
-        };
-        let values = super::files::FileValues {
-            chunk_bytes: self.chunk_bytes,
-            max_file_bytes: self.max_file_bytes,
-            spool_max_bytes: self.spool_max_bytes,
-            upload_url: &self.upload_url,
-            tls_ca_file: &self.tls_ca_file,
-        };
-        super::files::check(&keys, &self.name, &values, config.mqtt.max_payload_bytes, config.store.max_bytes)
+        super::files::check_files!(self, "wavefax", &self.name, config)
     }
 
     fn secrets(&mut self) -> Vec<(&'static str, &mut Secret)> {
