@@ -33,7 +33,12 @@ fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
     let insn = Counter::from_env();
+    // `BENCH_ONLY=batched` or `BENCH_ONLY=single` runs one of the two loads.
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
+        if !only.is_empty() && only != if batch == 1 { "single" } else { "batched" } {
+            continue;
+        }
         if let Counter::Qemu { qemu, agent } = &insn {
             // Under emulation only the instruction count means anything.
             match instructions(&insn, &dir, broker.port, batch, clients, label) {
@@ -48,6 +53,7 @@ fn main() {
         let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
         let (mut commits, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], 0);
+        let (mut kernel, mut load_cpu, mut broker_cpu) = (vec![], vec![], vec![]);
         for round in 0..rounds {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
@@ -70,8 +76,13 @@ fn main() {
                 io(pid, "write_bytes"),
                 io(pid, "cancelled_write_bytes"),
             );
+            let (load_before, broker_before) = (cpu_secs(std::process::id()).0, cpu_secs(broker.pid()).0);
             agent_rates.push(relay(http, events, batch, clients));
-            cpu.push((cpu_secs(pid) - cpu_before) / events as f64 * 1e6);
+            let cpu_after = cpu_secs(pid);
+            load_cpu.push((cpu_secs(std::process::id()).0 - load_before) / events as f64 * 1e6);
+            broker_cpu.push((cpu_secs(broker.pid()).0 - broker_before) / events as f64 * 1e6);
+            cpu.push((cpu_after.0 - cpu_before.0) / events as f64 * 1e6);
+            kernel.push((cpu_after.1 - cpu_before.1) / events as f64 * 1e6);
             commits
                 .push((counter(http, "telbridge_store_commits_total") - commits_before) as f64 * 100.0 / events as f64);
             written.push((io(pid, "write_bytes") - written_before) as f64 / events as f64);
@@ -89,8 +100,16 @@ fn main() {
                 a / p * 100.0
             );
             println!(
-                "  agent CPU per event: {:.1} us; RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",
-                median(&mut cpu)
+                "  agent CPU per event: {:.1} us ({:.1} us of it in the kernel); RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",
+                median(&mut cpu),
+                median(&mut kernel)
+            );
+            // The machine is shared: what the load generator and the broker spend beside the agent.
+            println!(
+                "  beside it, per event: load generator {:.1} us, mosquitto {:.1} us of CPU ({} cores here)",
+                median(&mut load_cpu),
+                median(&mut broker_cpu),
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
             );
             let (gross, gone) = (median(&mut written), median(&mut cancelled));
             println!(
@@ -190,11 +209,12 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 }
 
 /// User + system CPU seconds a process has used.
-fn cpu_secs(pid: u32) -> f64 {
+/// The agent's CPU time so far (user and kernel), and the kernel's part, in seconds.
+fn cpu_secs(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
-    ticks / 100.0
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+    (ticks(11) + ticks(12), ticks(12))
 }
 
 /// A counter of `/proc/PID/io`.

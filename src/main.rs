@@ -67,7 +67,7 @@ fn run(config: std::path::PathBuf) -> ExitCode {
     let logger = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace);
     let _ = log::set_boxed_logger(Box::new(telbridge::scrub::Scrubbing(logger)));
     log::set_max_level(log::LevelFilter::Info);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers()).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("telbridge: cannot start the runtime: {e}");
@@ -117,4 +117,10 @@ async fn on_signals(shutdown: CancellationToken) {
         }
     }
     std::process::exit(130);
+}
+
+/// The runtime's worker threads: one per core, at most two (the store's writer has a
+/// thread of its own). On a single-core router a second worker only adds wake-ups.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(2)
 }

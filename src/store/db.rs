@@ -92,13 +92,15 @@ impl OutboxItem {
 }
 
 /// Reads outbox rows after `after_seq` in sequence order, on any connection.
+///
+/// The limit is applied here, not as `LIMIT ?`: SQLite plans a bound LIMIT as a constant,
+/// so binding it again expires the statement and every read parsed and planned it anew.
+/// The rows come in rowid order, so stopping early costs nothing.
 pub fn read_outbox(conn: &Connection, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-        Ok(OutboxRow { seq: r.get(0)?, topic: r.get(1)?, payload: r.get(2)? })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut stmt = conn.prepare_cached("SELECT seq, topic, payload FROM outbox WHERE seq > ?1 ORDER BY seq")?;
+    let rows =
+        stmt.query_map([after_seq], |r| Ok(OutboxRow { seq: r.get(0)?, topic: r.get(1)?, payload: r.get(2)? }))?;
+    Ok(rows.take(limit).collect::<Result<_, _>>()?)
 }
 
 /// How a command's arrival was recorded.

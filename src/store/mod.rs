@@ -13,6 +13,7 @@
 mod db;
 mod migrations;
 mod reserve;
+mod tx;
 mod writer;
 
 pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};

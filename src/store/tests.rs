@@ -154,6 +154,47 @@ fn concurrent_callers_are_group_committed_and_all_answered() {
 }
 
 #[test]
+fn a_call_that_fails_after_writing_undoes_only_its_own_rows_in_a_shared_commit() {
+    let dir = temp_dir("undo");
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config(&dir, 1 << 24)).expect("open");
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    s.call(move |db| {
+                        db.enqueue(&item(Class::Critical, 100))?;
+                        if i % 2 == 1 {
+                            return Err(StoreError::Invalid(format!("call {i} fails after its insert")));
+                        }
+                        Ok(i)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut kept = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(i) => {
+                    assert_eq!(i % 2, 0);
+                    kept += 1;
+                }
+                Err(e) => assert!(e.to_string().contains("fails after its insert"), "{e}"),
+            }
+        }
+        assert_eq!(kept, 100);
+        let stats = store.stats();
+        assert_eq!((stats.ledger.rows, stats.commit_errors), (100, 0));
+        assert!(stats.commits < 200, "200 calls in {} commits", stats.commits);
+        let rows = store.outbox_after(0, 1000).await.expect("rows");
+        assert_eq!(rows.len(), 100);
+        // The undone rows' numbers are given out again: the sequence stays gap-free.
+        assert!(rows.iter().enumerate().all(|(i, r)| r.seq == i as i64 + 1));
+    });
+}
+
+#[test]
 fn a_disk_full_error_fails_the_callers_keeps_earlier_data_and_refuses_new_events_until_room() {
     let dir = temp_dir("diskfull");
     rt().block_on(async {

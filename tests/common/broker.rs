@@ -83,6 +83,11 @@ impl Mosquitto {
         wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(addr).ok());
     }
 
+    /// The broker's process id while it runs (0 when stopped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     /// SIGTERM: mosquitto saves its sessions and exits.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
