@@ -33,10 +33,16 @@ fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
     let insn = Counter::from_env();
-    // `BENCH_ONLY=batched` or `BENCH_ONLY=single` runs one of the two loads.
+    // `BENCH_ONLY=batched`, `single` or `lone` runs one of the loads. The lone client is the
+    // field's trickle: every event its own request and its own commit.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    for (label, batch, clients) in [("batches of 100, 4 clients", 100, 4), ("one event per request, 8 clients", 1, 8)] {
-        if !only.is_empty() && only != if batch == 1 { "single" } else { "batched" } {
+    let loads = [
+        ("batched", "batches of 100, 4 clients", 100, 4),
+        ("single", "one event per request, 8 clients", 1, 8),
+        ("lone", "one event per request, 1 client", 1, 1),
+    ];
+    for (name, label, batch, clients) in loads {
+        if !only.is_empty() && only != name {
             continue;
         }
         if let Counter::Qemu { qemu, agent } = &insn {
@@ -49,7 +55,11 @@ fn main() {
             }
             continue;
         }
-        let events = if batch == 1 { EVENTS / 4 } else { EVENTS };
+        let events = match (batch, clients) {
+            (1, 1) => EVENTS / 8,
+            (1, _) => EVENTS / 4,
+            _ => EVENTS,
+        };
         let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
         let (mut commits, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], 0);

@@ -217,16 +217,7 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     let (path, sync) = (config.path.as_path(), config.synchronous);
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // Freed pages go back to the file system when the outbox drains (see the writer): a
-    // new file is made incremental before its first table; an older one is converted once,
-    // by a VACUUM (which needs room for a copy: on a full disk it waits for a later start).
-    let auto_vacuum: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
-    if auto_vacuum != 2 {
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-        if let Err(e) = conn.execute_batch("VACUUM") {
-            log::warn!("store: cannot make {} shrinkable yet: {e}", path.display());
-        }
-    }
+    shape_file(&conn, path);
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // Unknown or refused pragmas are silently ignored by SQLite: read the mode back.
     if !mode.eq_ignore_ascii_case("wal") {
@@ -242,10 +233,54 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     // `reserve_bytes` keeps that within what the reserve gives back on a full disk, so the
     // checkpoint after the deletes can still run (SQLite's default: every 4 MiB).
     if config.reserve_bytes > 0 {
-        conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes / 4096).max(64) as i64)?;
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes as i64 / page.max(512)).max(64))?;
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// The page size of a new store: every commit writes whole pages (the rows' leaves, the
+/// header, the pointer map, the freelist trunk, `sqlite_sequence`) into the WAL and again at
+/// the checkpoint, so small pages write less for the small commits an agent mostly makes.
+/// Measured (`cargo bench --bench relay`, bytes written per event): one event per request
+/// from one client 12,465 with 4 KiB pages, 6,291 with 1 KiB; from 8 clients 4,854 and 2,260;
+/// batches of 100 about a third more (974 and 1,285), files spooled 8–17 % slower.
+pub const PAGE_SIZE: i64 = 1024;
+
+/// A store file at most this large (file and WAL) is rewritten at start to [`PAGE_SIZE`]
+/// pages; a larger one (a backlog, spooled files) keeps its page size until a start that
+/// finds it drained (the rewrite needs a copy's room and time).
+const RESHAPE_MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Gives a new file, or one made by an older version, its shape before the first table:
+/// [`PAGE_SIZE`] pages and `auto_vacuum = INCREMENTAL` (freed pages go back to the file
+/// system when the outbox drains, see the writer). An existing file is rewritten by a VACUUM
+/// out of WAL mode (the page size cannot change in it); on a full disk, or when another
+/// process holds the file, that is logged and left for a later start.
+fn shape_file(conn: &Connection, path: &Path) {
+    let read = |pragma: &str| conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get::<_, i64>(0)).unwrap_or(0);
+    let (auto_vacuum, page) = (read("auto_vacuum"), read("page_size"));
+    let bytes = file_bytes(path);
+    let resize = page != PAGE_SIZE && bytes <= RESHAPE_MAX_BYTES;
+    if auto_vacuum == 2 && !resize {
+        return;
+    }
+    let shaped = (|| -> rusqlite::Result<()> {
+        if resize {
+            conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
+            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        }
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        conn.execute_batch("VACUUM")
+    })();
+    match shaped {
+        Ok(()) if bytes > 0 && page != read("page_size") => {
+            log::info!("store: {} now has {} byte pages (was {page})", path.display(), read("page_size"))
+        }
+        Ok(()) => {}
+        Err(e) => log::warn!("store: cannot reshape {} yet: {e}", path.display()),
+    }
 }
 
 /// Whether an error opening the store may come from a full disk (not a locked or

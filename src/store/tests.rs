@@ -67,6 +67,60 @@ fn the_journal_mode_is_wal() {
     assert_eq!(mode, "wal");
     let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("sync");
     assert_eq!(sync, 2, "FULL");
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).expect("page size");
+    assert_eq!(page, PAGE_SIZE, "a new store's pages");
+}
+
+/// A store file as a 4 KiB-page build left it, with `rows` outbox rows of `size` bytes.
+fn old_store(dir: &Path, rows: usize, size: usize) -> StoreConfig {
+    let config = config(dir, 1 << 30);
+    let mut conn = rusqlite::Connection::open(&config.path).expect("open");
+    conn.pragma_update(None, "page_size", 4096).expect("page size");
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL").expect("auto_vacuum");
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).expect("wal");
+    migrations::migrate(&mut conn).expect("migrate");
+    for _ in 0..rows {
+        conn.execute(
+            "INSERT INTO outbox (topic, payload, class, created_ms, bytes) VALUES ('evt/t/x', ?1, 0, 0, ?2)",
+            rusqlite::params![vec![b'x'; size], size as i64],
+        )
+        .expect("row");
+    }
+    config
+}
+
+fn page_size(path: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.query_row("PRAGMA page_size", [], |r| r.get(0)).expect("page size")
+}
+
+#[test]
+fn a_small_store_from_an_older_build_gets_small_pages_at_start_and_keeps_its_rows() {
+    let dir = temp_dir("reshape");
+    let config = old_store(&dir, 50, 300);
+    assert_eq!(page_size(&config.path), 4096);
+    rt().block_on(async {
+        let (store, w) = Store::open(&config).expect("open");
+        assert_eq!(seqs(&store).await, (1..=50).collect::<Vec<_>>());
+        assert_eq!(store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue"), vec![Enqueued::Stored(51)]);
+        drop(store);
+        w.join();
+    });
+    assert_eq!(page_size(&config.path), PAGE_SIZE);
+    let conn = rusqlite::Connection::open(&config.path).expect("open");
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_large_store_keeps_its_page_size_until_a_start_finds_it_small() {
+    let dir = temp_dir("reshape-large");
+    let config = old_store(&dir, 5000, 1000);
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config).expect("open");
+        assert_eq!(store.stats().ledger.rows, 5000);
+    });
+    assert_eq!(page_size(&config.path), 4096);
 }
 
 #[test]

@@ -93,6 +93,8 @@ pub struct Writer {
     /// Callers (jobs that cannot wait) the last commit that had any served: how many the
     /// next one waits for (see [`Writer::gather`]).
     callers_seen: usize,
+    /// The file's page size.
+    page_bytes: i64,
     /// How long the last commit took, from BEGIN to the end of COMMIT: how long, at most,
     /// the next one waits for company (within [`GROUP_WAIT`]).
     commit_took: Duration,
@@ -144,9 +146,9 @@ const DISK_RETRY_MAX: Duration = Duration::from_secs(600);
 /// fill the disk). `journal_size_limit` is the same.
 pub const WAL_LIMIT: u64 = 4 * 1024 * 1024;
 
-/// Free pages (4 KiB each) worth reclaiming once the outbox is empty: 4 MiB, so a busy
-/// agent whose outbox empties often does not vacuum after every burst.
-const RECLAIM_MIN_PAGES: i64 = 1024;
+/// Free pages worth reclaiming once the outbox is empty: 4 MiB, so a busy agent whose
+/// outbox empties often does not vacuum after every burst.
+const RECLAIM_MIN_BYTES: i64 = 4 * 1024 * 1024;
 
 impl Writer {
     pub fn new(
@@ -158,7 +160,9 @@ impl Writer {
         floor_saved: u64,
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
+        let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
         Writer {
+            page_bytes,
             conn,
             path: config.path.clone(),
             batch_max: config.batch_max,
@@ -342,7 +346,7 @@ impl Writer {
             .prepare_cached("PRAGMA freelist_count")
             .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
             .unwrap_or(0);
-        if free < RECLAIM_MIN_PAGES && !always {
+        if free * self.page_bytes < RECLAIM_MIN_BYTES && !always {
             return false;
         }
         let before = super::file_bytes(&self.path);
