@@ -67,6 +67,10 @@ fn run(config: std::path::PathBuf) -> ExitCode {
     let logger = simple_logger::SimpleLogger::new().with_level(log::LevelFilter::Trace);
     let _ = log::set_boxed_logger(Box::new(telbridge::scrub::Scrubbing(logger)));
     log::set_max_level(log::LevelFilter::Info);
+    if let Err(e) = telbridge::update::follow_watcher() {
+        eprintln!("telbridge: {e}; not starting");
+        return ExitCode::from(1);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(workers()).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -375,3 +375,41 @@ fn sigkill_during_the_download_or_the_swap_leaves_a_working_agent() {
     let status = s.command("st", "agent.status", json!({}));
     assert_eq!(status["data"]["version"], last.as_str());
 }
+
+/// The processes whose command line names `config` (the agent, a watcher, its child).
+fn processes_with(config: &std::path::Path) -> Vec<u32> {
+    let needle = config.to_string_lossy().into_owned();
+    let mut found = vec![];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        // A zombie has an empty command line: it is gone.
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_watcher_killed_outright_takes_the_new_version_on_probation_with_it() {
+    if skip_under_wrapper("update watcher killed") {
+        return;
+    }
+    let mut s = UpdateSite::start("upd-orphan", "");
+    let before = s.target();
+    let config = s.agent.config.clone();
+    // The broker goes away at the swap: the new version stays on probation, not healthy.
+    s.send_update(s.release("0.2.0", false));
+    wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
+    s.broker.stop();
+    wait_for(WAIT, "the new version on probation", || s.agent.log().contains("on probation").then_some(()));
+    s.agent.kill();
+    // Nothing of it runs on: not the new version, holding the port and the store.
+    wait_for(WAIT, "the watcher's child to stop", || processes_with(&config).is_empty().then_some(()));
+    s.broker.resume();
+    s.agent = Agent::start_exe(&s.link, &config, s.agent.http_port);
+    let status = s.command("st", "agent.status", json!({}));
+    let version = status["data"]["version"].as_str().unwrap_or_default().to_string();
+    assert!(version == "0.2.0" || version == env!("CARGO_PKG_VERSION"), "{status}");
+}

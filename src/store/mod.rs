@@ -11,6 +11,7 @@
 //! waits on it for new outbox rows.
 
 mod db;
+mod lock;
 mod migrations;
 mod reserve;
 mod tx;
@@ -89,6 +90,9 @@ pub struct Store {
     /// A read-only connection for the relay's outbox reads: in WAL mode it sees every
     /// committed row without queueing behind the writer's fsyncs.
     reader: Arc<Mutex<Connection>>,
+    /// The writer thread, unparked after each job sent: it parks while it waits for jobs to
+    /// share a commit.
+    writer: std::thread::Thread,
 }
 
 impl std::fmt::Debug for Store {
@@ -117,6 +121,7 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
+        let lock = lock::acquire(&config.path, lock::LOCK_WAIT)?;
         let mut reserve = reserve::Reserve::new(&config.path, config.reserve_bytes);
         let open = || -> Result<Connection, StoreError> {
             let mut conn = open_connection(config)?;
@@ -152,13 +157,13 @@ impl Store {
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor);
+        let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor, lock);
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
-        let reader = Arc::new(Mutex::new(reader));
-        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader }, WriterHandle(handle)))
+        let (reader, writer) = (Arc::new(Mutex::new(reader)), handle.thread().clone());
+        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, writer }, WriterHandle(handle)))
     }
 
     /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
@@ -168,9 +173,15 @@ impl Store {
         F: FnOnce(&mut Db<'_>) -> Result<R, StoreError> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
-        let job = writer::CallJob::new(f, reply);
-        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        self.send(Box::new(writer::CallJob::new(f, reply))).await?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues a job for the writer and wakes it if it is waiting for company.
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.writer.unpark();
+        Ok(())
     }
 
     /// Appends events to the outbox, all or none.
@@ -198,8 +209,7 @@ impl Store {
     /// share its commit.
     pub async fn ack(&self, seqs: Vec<i64>) -> Result<usize, StoreError> {
         let (reply, rx) = oneshot::channel();
-        let job = writer::CallJob::waiting(move |db: &mut Db<'_>| db.ack(&seqs), reply);
-        self.jobs.send(Box::new(job)).await.map_err(|_| StoreError::Closed)?;
+        self.send(Box::new(writer::CallJob::waiting(move |db: &mut Db<'_>| db.ack(&seqs), reply))).await?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 

@@ -95,6 +95,8 @@ pub struct Writer {
     callers_seen: usize,
     /// The file's page size.
     page_bytes: i64,
+    /// One agent per store, until the writer has closed the file.
+    _lock: super::lock::StoreLock,
     /// How long the last commit took, from BEGIN to the end of COMMIT: how long, at most,
     /// the next one waits for company (within [`GROUP_WAIT`]).
     commit_took: Duration,
@@ -158,10 +160,12 @@ impl Writer {
         reserve: Reserve,
         stats: watch::Sender<StoreStats>,
         floor_saved: u64,
+        lock: super::lock::StoreLock,
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
         Writer {
+            _lock: lock,
             page_bytes,
             conn,
             path: config.path.clone(),
@@ -189,11 +193,7 @@ impl Writer {
             // share one commit (one fsync, and the pages every commit writes once) instead of
             // two. Never on a full disk, where deletes go alone and at once.
             if self.disk_full.is_none() && callers(&batch) == 0 {
-                let until = Instant::now() + SHARE_WAIT;
-                while callers(&batch) == 0 && Instant::now() < until && !jobs.is_closed() {
-                    std::thread::sleep(SHARE_WAIT / 8);
-                    self.take_queued(&mut jobs, &mut batch);
-                }
+                self.wait_for(&mut jobs, &mut batch, Instant::now() + SHARE_WAIT, |batch| callers(batch) > 0);
             }
             if self.disk_full.is_none() && callers(&batch) > 0 {
                 self.gather(&mut jobs, &mut batch);
@@ -209,17 +209,27 @@ impl Writer {
     /// together), then remembers how many came. Like PostgreSQL's `commit_delay`, it waits
     /// only where there was company: after a lone caller it does not wait at all.
     fn gather(&mut self, jobs: &mut mpsc::Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
-        let wait = self.commit_took.clamp(*GROUP_WAIT.start(), *GROUP_WAIT.end());
-        let (until, step) = (Instant::now() + wait, wait / 6);
-        while callers(batch) < self.callers_seen
-            && batch.len() < self.batch_max
-            && Instant::now() < until
-            && !jobs.is_closed()
-        {
-            std::thread::sleep(step);
+        let until = Instant::now() + self.commit_took.clamp(*GROUP_WAIT.start(), *GROUP_WAIT.end());
+        let seen = self.callers_seen;
+        self.wait_for(jobs, batch, until, |batch| callers(batch) >= seen);
+        self.callers_seen = callers(batch);
+    }
+
+    /// Takes jobs as they come until `enough` says so, the batch is full or `until`. The
+    /// thread parks in between; a sender's unpark ([`super::Store`]) wakes it at once, so a
+    /// job never waits out a sleep.
+    fn wait_for(
+        &self,
+        jobs: &mut mpsc::Receiver<Box<dyn Job>>,
+        batch: &mut Vec<Box<dyn Job>>,
+        until: Instant,
+        enough: impl Fn(&[Box<dyn Job>]) -> bool,
+    ) {
+        while !enough(batch) && batch.len() < self.batch_max && !jobs.is_closed() {
+            let Some(left) = until.checked_duration_since(Instant::now()) else { break };
+            std::thread::park_timeout(left);
             self.take_queued(jobs, batch);
         }
-        self.callers_seen = callers(batch);
     }
 
     /// Adds what is already waiting, up to `store.batch_max` jobs.

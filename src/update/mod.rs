@@ -29,8 +29,23 @@ use std::path::{Path, PathBuf};
 /// The exit code of a new version that became healthy under the watcher: the watcher
 /// replaces itself with it.
 pub const PROMOTE: u8 = 75;
-/// Set by the watcher in its child's environment.
+/// Set by the watcher in its child's environment: the watcher's process id.
 pub const WATCHED_ENV: &str = "TELBRIDGE_UPDATE_WATCHED";
+
+/// In a new version the watcher started: asks the kernel for SIGTERM when the watcher dies
+/// (even by SIGKILL, when no cleanup of its own runs), so the new version never runs on alone
+/// beside the next start, holding the port and the store. Run before any thread starts: the
+/// kernel watches the thread that forked the child, the watcher's only one. Err when the
+/// watcher is already gone.
+pub fn follow_watcher() -> Result<(), String> {
+    let Some(watcher) = std::env::var(WATCHED_ENV).ok().and_then(|v| v.parse::<i32>().ok()) else { return Ok(()) };
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(|e| format!("prctl: {e}"))?;
+    // The watcher may have died before the request was made.
+    if nix::unistd::getppid().as_raw() != watcher {
+        return Err(format!("the update watcher (pid {watcher}) is gone"));
+    }
+    Ok(())
+}
 
 /// Where downloads, kept versions and the marker live.
 pub fn dir(config: &Config) -> PathBuf {
