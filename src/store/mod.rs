@@ -90,9 +90,8 @@ pub struct Store {
     /// A read-only connection for the relay's outbox reads: in WAL mode it sees every
     /// committed row without queueing behind the writer's fsyncs.
     reader: Arc<Mutex<Connection>>,
-    /// The writer thread, unparked after each job sent: it parks while it waits for jobs to
-    /// share a commit.
-    writer: std::thread::Thread,
+    /// Rung after each job sent (see [`writer::Bell`]).
+    bell: writer::Bell,
 }
 
 impl std::fmt::Debug for Store {
@@ -158,12 +157,13 @@ impl Store {
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor, lock);
+        let listening = w.listening();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
-        let (reader, writer) = (Arc::new(Mutex::new(reader)), handle.thread().clone());
-        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, writer }, WriterHandle(handle)))
+        let (reader, bell) = (Arc::new(Mutex::new(reader)), writer::Bell::new(handle.thread().clone(), listening));
+        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, bell }, WriterHandle(handle)))
     }
 
     /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
@@ -177,10 +177,10 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Queues a job for the writer and wakes it if it is waiting for company.
+    /// Queues a job for the writer, and wakes it if it waits for a caller (see [`writer::Bell`]).
     async fn send(&self, job: Job) -> Result<(), StoreError> {
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
-        self.writer.unpark();
+        self.bell.ring();
         Ok(())
     }
 

@@ -6,6 +6,8 @@ use super::{Db, Ledger, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::Connection;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -19,6 +21,30 @@ pub trait Job: Send {
     /// (deletes of delivered rows) instead of committing alone.
     fn can_wait(&self) -> bool {
         false
+    }
+}
+
+/// How a sender wakes the writer while it waits for the first caller to share a commit of
+/// deletes ([`SHARE_WAIT`]; a caller arriving mid-sleep waited out the rest of it: one
+/// client posting events got half its rate). Only then: while a group commit gathers, the
+/// writer looks in short steps instead, as a wake-up for every job there cost more CPU and
+/// made smaller commits (measured).
+#[derive(Clone, Debug)]
+pub struct Bell {
+    thread: std::thread::Thread,
+    listening: Arc<AtomicBool>,
+}
+
+impl Bell {
+    pub fn new(thread: std::thread::Thread, listening: Arc<AtomicBool>) -> Self {
+        Bell { thread, listening }
+    }
+
+    /// After a job was queued: wakes the writer if it listens.
+    pub fn ring(&self) {
+        if self.listening.load(Ordering::SeqCst) {
+            self.thread.unpark();
+        }
     }
 }
 
@@ -95,6 +121,8 @@ pub struct Writer {
     callers_seen: usize,
     /// The file's page size.
     page_bytes: i64,
+    /// Set while the writer waits for a sender's [`Bell`].
+    listening: Arc<AtomicBool>,
     /// One agent per store, until the writer has closed the file.
     _lock: super::lock::StoreLock,
     /// How long the last commit took, from BEGIN to the end of COMMIT: how long, at most,
@@ -166,6 +194,7 @@ impl Writer {
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
         Writer {
             _lock: lock,
+            listening: Arc::default(),
             page_bytes,
             conn,
             path: config.path.clone(),
@@ -183,6 +212,11 @@ impl Writer {
         }
     }
 
+    /// The flag behind the [`Bell`] for this writer.
+    pub fn listening(&self) -> Arc<AtomicBool> {
+        self.listening.clone()
+    }
+
     /// Serves jobs until every sender is gone, then checkpoints and closes the file.
     pub fn run(mut self, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.batch_max);
@@ -193,7 +227,7 @@ impl Writer {
             // share one commit (one fsync, and the pages every commit writes once) instead of
             // two. Never on a full disk, where deletes go alone and at once.
             if self.disk_full.is_none() && callers(&batch) == 0 {
-                self.wait_for(&mut jobs, &mut batch, Instant::now() + SHARE_WAIT, |batch| callers(batch) > 0);
+                self.wait_for(&mut jobs, &mut batch, Instant::now() + SHARE_WAIT, None, |batch| callers(batch) > 0);
             }
             if self.disk_full.is_none() && callers(&batch) > 0 {
                 self.gather(&mut jobs, &mut batch);
@@ -209,27 +243,32 @@ impl Writer {
     /// together), then remembers how many came. Like PostgreSQL's `commit_delay`, it waits
     /// only where there was company: after a lone caller it does not wait at all.
     fn gather(&mut self, jobs: &mut mpsc::Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
-        let until = Instant::now() + self.commit_took.clamp(*GROUP_WAIT.start(), *GROUP_WAIT.end());
+        let wait = self.commit_took.clamp(*GROUP_WAIT.start(), *GROUP_WAIT.end());
         let seen = self.callers_seen;
-        self.wait_for(jobs, batch, until, |batch| callers(batch) >= seen);
+        self.wait_for(jobs, batch, Instant::now() + wait, Some(wait / 6), |batch| callers(batch) >= seen);
         self.callers_seen = callers(batch);
     }
 
-    /// Takes jobs as they come until `enough` says so, the batch is full or `until`. The
-    /// thread parks in between; a sender's unpark ([`super::Store`]) wakes it at once, so a
-    /// job never waits out a sleep.
+    /// Takes jobs as they come until `enough` says so, the batch is full or `until`: looking
+    /// every `step`, or, without one, parked until a sender rings the [`Bell`].
     fn wait_for(
         &self,
         jobs: &mut mpsc::Receiver<Box<dyn Job>>,
         batch: &mut Vec<Box<dyn Job>>,
         until: Instant,
+        step: Option<Duration>,
         enough: impl Fn(&[Box<dyn Job>]) -> bool,
     ) {
+        self.listening.store(step.is_none(), Ordering::SeqCst);
         while !enough(batch) && batch.len() < self.batch_max && !jobs.is_closed() {
             let Some(left) = until.checked_duration_since(Instant::now()) else { break };
-            std::thread::park_timeout(left);
+            match step {
+                Some(step) => std::thread::sleep(step.min(left)),
+                None => std::thread::park_timeout(left),
+            }
             self.take_queued(jobs, batch);
         }
+        self.listening.store(false, Ordering::SeqCst);
     }
 
     /// Adds what is already waiting, up to `store.batch_max` jobs.
