@@ -413,3 +413,25 @@ fn a_watcher_killed_outright_takes_the_new_version_on_probation_with_it() {
     let version = status["data"]["version"].as_str().unwrap_or_default().to_string();
     assert!(version == "0.2.0" || version == env!("CARGO_PKG_VERSION"), "{status}");
 }
+
+#[test]
+fn a_new_version_started_by_an_older_watcher_runs_and_one_whose_watcher_is_gone_does_not() {
+    let dir = temp_dir("upd-oldwatcher");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let config = write_config(&dir, "upd-oldwatcher", broker.port, http, "", "");
+    // A watcher from an older release names no pid: the new version runs all the same.
+    let mut agent = Agent::start_with_env(&config, http, &[("TELBRIDGE_UPDATE_WATCHED", "1")]);
+    assert!(agent.is_running(), "{}", agent.log());
+    agent.kill();
+    // A watcher that is not its parent (any more): the new version does not start.
+    let out = agent_command()
+        .args(["run", "-c", config.to_str().expect("config")])
+        .env("TELBRIDGE_UPDATE_WATCHED", "1")
+        .env("TELBRIDGE_UPDATE_WATCHER_PID", "1")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the update watcher (pid 1) is gone"), "{stderr}");
+}

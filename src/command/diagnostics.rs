@@ -90,18 +90,10 @@ fn last_errors(status: &Value) -> Value {
 
 /// The store's filesystem: size, free and available bytes.
 fn disk(store: &std::path::Path) -> Value {
-    let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    match nix::sys::statvfs::statvfs(dir) {
-        Ok(s) => {
-            // The field types differ between targets.
-            fn n<T: Into<u64>>(v: T) -> u64 {
-                v.into()
-            }
-            let block = n(s.fragment_size());
-            json!({"path": dir, "total_bytes": n(s.blocks()) * block, "free_bytes": n(s.blocks_free()) * block,
-                   "available_bytes": n(s.blocks_available()) * block})
-        }
-        Err(e) => json!({"path": dir, "error": e.to_string()}),
+    let dir = crate::store::store_dir(store);
+    match crate::store::disk_space(store) {
+        Ok(d) => json!({"path": dir, "total_bytes": d.total, "free_bytes": d.free, "available_bytes": d.available}),
+        Err(e) => json!({"path": dir, "error": e}),
     }
 }
 

@@ -241,7 +241,7 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_size_limit", writer::WAL_LIMIT as i64)?;
     // A checkpoint grows the store file by the new pages in the WAL. Checkpointing every
     // `reserve_bytes` keeps that within what the reserve gives back on a full disk, so the
-    // checkpoint after the deletes can still run (SQLite's default: every 4 MiB).
+    // checkpoint after the deletes can still run (SQLite's default: every 1,000 pages).
     if config.reserve_bytes > 0 {
         let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes as i64 / page.max(512)).max(64))?;
@@ -272,14 +272,19 @@ fn shape_file(conn: &Connection, path: &Path) {
     let read = |pragma: &str| conn.query_row(&format!("PRAGMA {pragma}"), [], |r| r.get::<_, i64>(0)).unwrap_or(0);
     let (auto_vacuum, page) = (read("auto_vacuum"), read("page_size"));
     let bytes = file_bytes(path);
-    let resize = page != PAGE_SIZE && bytes <= RESHAPE_MAX_BYTES;
+    // The rewrite needs room for the rollback journal and the copy besides the file: without
+    // it, leaving WAL mode could leave a store that cannot go back to it on this start.
+    let room = bytes == 0 || disk_space(path).is_ok_and(|d| d.available >= 3 * bytes + RESHAPE_MAX_BYTES);
+    let resize = page != PAGE_SIZE && bytes <= RESHAPE_MAX_BYTES && room;
     if auto_vacuum == 2 && !resize {
         return;
     }
     let shaped = (|| -> rusqlite::Result<()> {
         if resize {
-            conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
-            conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
+            if mode.eq_ignore_ascii_case("delete") {
+                conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            }
         }
         conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.execute_batch("VACUUM")
@@ -291,6 +296,34 @@ fn shape_file(conn: &Connection, path: &Path) {
         Ok(()) => {}
         Err(e) => log::warn!("store: cannot reshape {} yet: {e}", path.display()),
     }
+}
+
+/// The store's file system: its size, the bytes free, and those free to this process.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskSpace {
+    pub total: u64,
+    pub free: u64,
+    pub available: u64,
+}
+
+/// The space on the file system of the store at `path` (its directory).
+pub fn disk_space(path: &Path) -> Result<DiskSpace, String> {
+    // The field types differ between targets.
+    fn n<T: Into<u64>>(v: T) -> u64 {
+        v.into()
+    }
+    let s = nix::sys::statvfs::statvfs(store_dir(path)).map_err(|e| e.to_string())?;
+    let block = n(s.fragment_size());
+    Ok(DiskSpace {
+        total: n(s.blocks()) * block,
+        free: n(s.blocks_free()) * block,
+        available: n(s.blocks_available()) * block,
+    })
+}
+
+/// The directory the store file is in.
+pub fn store_dir(path: &Path) -> &Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// Whether an error opening the store may come from a full disk (not a locked or

@@ -1,5 +1,6 @@
 //! The writer's transaction control through cached statements: `BEGIN IMMEDIATE`,
-//! `SAVEPOINT`, `RELEASE`, `ROLLBACK TO` and `COMMIT` are prepared once per connection.
+//! `SAVEPOINT`, `RELEASE`, `ROLLBACK TO`, `ROLLBACK` and `COMMIT` are prepared once per
+//! connection.
 //! rusqlite's `Transaction` and `Savepoint` parse each of them at every call (and format
 //! the savepoint's name): about a tenth of a one-event request's instructions in the
 //! relay bench.
@@ -19,6 +20,10 @@ pub(super) struct Tx<'c> {
 impl<'c> Tx<'c> {
     /// Takes the write lock at once (`BEGIN IMMEDIATE`).
     pub(super) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        // A transaction left open (a ROLLBACK that failed) would make every BEGIN fail.
+        if !conn.is_autocommit() {
+            run(conn, "ROLLBACK")?;
+        }
         run(conn, "BEGIN IMMEDIATE")?;
         Ok(Tx { conn })
     }

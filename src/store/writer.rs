@@ -134,9 +134,10 @@ pub struct Writer {
 /// limit and the stats) while the disk has room.
 const SIZE_EVERY: Duration = Duration::from_millis(250);
 
-/// How long a commit of deletes alone waits for other jobs to share it. A delivered row is
-/// sent again if the agent dies before its delete commits, so this is kept to a few
-/// milliseconds (about one fsync on a router's flash); 50 ms was seen to matter.
+/// How long a commit of deletes alone waits for a caller to share it (then the group commit
+/// may wait up to one commit's time more, see [`GROUP_WAIT`]). A delivered row is sent again
+/// if the agent dies before its delete commits, so this is kept to a few milliseconds (about
+/// one fsync on a router's flash); 50 ms was seen to matter.
 pub const SHARE_WAIT: Duration = Duration::from_millis(3);
 
 /// The bounds of how long a commit with callers waiting for it (new events) waits for as
@@ -260,13 +261,17 @@ impl Writer {
         enough: impl Fn(&[Box<dyn Job>]) -> bool,
     ) {
         self.listening.store(step.is_none(), Ordering::SeqCst);
-        while !enough(batch) && batch.len() < self.batch_max && !jobs.is_closed() {
+        loop {
+            // First after the flag is up: a job sent just before did not ring.
+            self.take_queued(jobs, batch);
+            if enough(batch) || batch.len() >= self.batch_max || jobs.is_closed() {
+                break;
+            }
             let Some(left) = until.checked_duration_since(Instant::now()) else { break };
             match step {
                 Some(step) => std::thread::sleep(step.min(left)),
                 None => std::thread::park_timeout(left),
             }
-            self.take_queued(jobs, batch);
         }
         self.listening.store(false, Ordering::SeqCst);
     }
@@ -445,7 +450,7 @@ impl Writer {
                 out_of_space: false,
             };
             let ok = job.run(&mut db);
-            let job_enqueued = db.enqueued;
+            let (job_enqueued, job_out_of_space) = (db.enqueued, db.out_of_space);
             // A statement that failed for want of space (inside a commit that held).
             *out_of_space |= db.out_of_space && self.disk_full.is_none();
             let closed = if ok {
@@ -459,7 +464,16 @@ impl Writer {
                 tx.undo()
             };
             if let Err(e) = closed {
-                return (Err(e.into()), false);
+                // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL
+                // among them): then the batch failed for the job's reason, not the savepoint's.
+                let gone = !ok && self.conn.is_autocommit();
+                return match (gone, job_out_of_space) {
+                    (true, true) => (Err(StoreError::DiskFull), false),
+                    (true, false) => {
+                        (Err(StoreError::Sqlite("a call failed and SQLite rolled back its batch".into())), false)
+                    }
+                    (false, _) => (Err(e.into()), false),
+                };
             }
         }
         // The floor is saved ahead of the ids, so only about once a second (not a page

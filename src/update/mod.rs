@@ -29,22 +29,30 @@ use std::path::{Path, PathBuf};
 /// The exit code of a new version that became healthy under the watcher: the watcher
 /// replaces itself with it.
 pub const PROMOTE: u8 = 75;
-/// Set by the watcher in its child's environment: the watcher's process id.
+/// Set by the watcher in its child's environment (present: on probation under a watcher;
+/// every release's watcher sets it, to "1").
 pub const WATCHED_ENV: &str = "TELBRIDGE_UPDATE_WATCHED";
+/// Set beside [`WATCHED_ENV`] by watchers from this release on: the watcher's process id.
+pub const WATCHER_PID_ENV: &str = "TELBRIDGE_UPDATE_WATCHER_PID";
 
 /// In a new version the watcher started: asks the kernel for SIGTERM when the watcher dies
 /// (even by SIGKILL, when no cleanup of its own runs), so the new version never runs on alone
-/// beside the next start, holding the port and the store. Run before any thread starts: the
-/// kernel watches the thread that forked the child, the watcher's only one. Err when the
-/// watcher is already gone.
+/// beside the next start, holding the port and the store. The request belongs to the calling
+/// thread, so it is made before any other starts (the runtime's threads do not carry it). Err
+/// when the watcher is already gone. A watcher from an older release (the previous version
+/// watches the new one) names no pid: the signal is asked for all the same, without the check.
 pub fn follow_watcher() -> Result<(), String> {
-    let Some(watcher) = std::env::var(WATCHED_ENV).ok().and_then(|v| v.parse::<i32>().ok()) else { return Ok(()) };
+    if std::env::var_os(WATCHED_ENV).is_none() {
+        return Ok(());
+    }
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(|e| format!("prctl: {e}"))?;
     // The watcher may have died before the request was made.
-    if nix::unistd::getppid().as_raw() != watcher {
-        return Err(format!("the update watcher (pid {watcher}) is gone"));
+    match std::env::var(WATCHER_PID_ENV).ok().and_then(|v| v.parse::<i32>().ok()) {
+        Some(watcher) if nix::unistd::getppid().as_raw() != watcher => {
+            Err(format!("the update watcher (pid {watcher}) is gone"))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Where downloads, kept versions and the marker live.

@@ -48,7 +48,8 @@ async fn watch(dir: &Path, mut m: Marker) -> ExitCode {
         }
         let spawned = tokio::process::Command::new(&m.installed.binary)
             .args([std::ffi::OsStr::new("run"), "-c".as_ref(), m.config.as_os_str()])
-            .env(super::WATCHED_ENV, std::process::id().to_string())
+            .env(super::WATCHED_ENV, "1")
+            .env(super::WATCHER_PID_ENV, std::process::id().to_string())
             // systemd's WATCHDOG_PID names the watcher: the child pings for the service
             // (NotifyAccess=all) without it.
             .env_remove("WATCHDOG_PID")
