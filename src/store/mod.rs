@@ -254,8 +254,8 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
 /// header, the pointer map, the freelist trunk, `sqlite_sequence`) into the WAL and again at
 /// the checkpoint, so small pages write less for the small commits an agent mostly makes.
 /// Measured (`cargo bench --bench relay`, bytes written per event): one event per request
-/// from one client 12,465 with 4 KiB pages, 6,291 with 1 KiB; from 8 clients 4,854 and 2,260;
-/// batches of 100 about a third more (974 and 1,285), files spooled 8–17 % slower.
+/// from one client 12,465 with 4 KiB pages, 6,221 with 1 KiB; from 8 clients 4,854 and 2,161;
+/// batches of 100 about a tenth more (974 and 1,065), files spooled 8–17 % slower.
 pub const PAGE_SIZE: i64 = 1024;
 
 /// A store file at most this large (file and WAL) is rewritten at start to [`PAGE_SIZE`]
