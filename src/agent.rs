@@ -133,6 +133,14 @@ async fn run_once(
     let joined = tokio::time::timeout(STOP_STEP_TIMEOUT, tokio::task::spawn_blocking(move || writer.join())).await;
     if joined.is_err() {
         log::warn!("store writer did not close in time");
+        // Something still holds the store: a restart in this process would run a second
+        // writer beside it (each counting sequence numbers on its own). The process ends
+        // instead, and the service manager starts a fresh one.
+        if let Ok(Exit::Restart(reason)) = result {
+            return Err(RunError::Runtime(anyhow!(
+                "cannot restart in place ({reason}): the store writer did not close in time"
+            )));
+        }
     }
     result
 }

@@ -276,6 +276,9 @@ fn shape_file(conn: &Connection, path: &Path) {
     // it, leaving WAL mode could leave a store that cannot go back to it on this start.
     let room = bytes == 0 || disk_space(path).is_ok_and(|d| d.available >= 3 * bytes + RESHAPE_MAX_BYTES);
     let resize = page != PAGE_SIZE && bytes <= RESHAPE_MAX_BYTES && room;
+    if page != PAGE_SIZE && bytes <= RESHAPE_MAX_BYTES && !room {
+        log::info!("store: {} keeps {page} byte pages until a start with room to rewrite it", path.display());
+    }
     if auto_vacuum == 2 && !resize {
         return;
     }

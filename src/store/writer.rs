@@ -292,6 +292,11 @@ impl Writer {
         let (commit, enqueued) = self.run_batch(batch);
         self.commit_took = started.elapsed();
         if commit.is_err() {
+            // The recount must not see the failed batch's rows (a ROLLBACK that failed in
+            // the transaction's drop is tried again here).
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
             self.ledger = before;
             let _ = self.ledger.recount(&self.conn);
         }
