@@ -47,9 +47,10 @@ pub async fn apply(ctx: &AgentContext, cmd: &Command) -> Reply {
     }
     let file = dir.join(format!("telbridge-{}", m.version));
     // Hashing a binary of megabytes (seconds on a MIPS router) and writing it with fsync
-    // stay off the runtime's threads.
+    // stay off the runtime's threads. The download moves there (not copied: it may be
+    // most of a router's free memory).
     {
-        let (m, file, body) = (m.clone(), file.clone(), reply.body.clone());
+        let (m, file, body) = (m.clone(), file.clone(), reply.body);
         tokio::task::spawn_blocking(move || {
             check_file(&m, &body)?;
             write_executable(&file, &body).map_err(|e| refused("io", format!("{}: {e}", file.display())))
