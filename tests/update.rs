@@ -14,6 +14,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -34,12 +35,17 @@ fn tool(args: &[&str]) -> String {
 
 /// Serves files by path; `delay` between 64 KiB pieces.
 fn serve(files: Vec<(String, Vec<u8>)>, delay: Duration) -> u16 {
+    serve_gated(files, delay, Arc::new(AtomicBool::new(true)))
+}
+
+/// [`serve`], answering only once `open` is set (the request is read and held until then).
+fn serve_gated(files: Vec<(String, Vec<u8>)>, delay: Duration, open: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let files = Arc::new(files);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let files = files.clone();
+            let (files, open) = (files.clone(), open.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().expect("clone"));
                 let mut line = String::new();
@@ -50,6 +56,9 @@ fn serve(files: Vec<(String, Vec<u8>)>, delay: Duration) -> u16 {
                     if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
                         break;
                     }
+                }
+                while !open.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
                 let mut out = stream;
                 let Some((_, body)) = files.iter().find(|(p, _)| *p == path) else {
@@ -160,8 +169,22 @@ impl UpdateSite {
 
     /// Sends the update to `release` served from here, without waiting for its result.
     fn send_update(&self, release: (String, String, Vec<u8>)) {
+        self.send_update_from(release, Arc::new(AtomicBool::new(true)));
+    }
+
+    /// Sends the update to `release`, stopping the broker while the download is held: the
+    /// new version then never connects, however fast it starts.
+    fn send_update_offline(&mut self, release: (String, String, Vec<u8>)) {
+        let open = Arc::new(AtomicBool::new(false));
+        self.send_update_from(release, open.clone());
+        wait_for(WAIT, "the download to start", || self.agent.log().contains("downloading").then_some(()));
+        self.broker.stop();
+        open.store(true, Ordering::Release);
+    }
+
+    fn send_update_from(&self, release: (String, String, Vec<u8>), open: Arc<AtomicBool>) {
         let (manifest, signature, bytes) = release;
-        let port = serve(vec![("/t".into(), bytes)], Duration::ZERO);
+        let port = serve_gated(vec![("/t".into(), bytes)], Duration::ZERO, open);
         let args = json!({"url": format!("http://127.0.0.1:{port}/t"), "manifest": manifest, "signature": signature});
         self.rec.command(
             &format!("telbridge/v1/{}/cmd/agent", self.name),
@@ -322,11 +345,11 @@ fn a_version_that_never_connects_is_rolled_back_within_its_probation() {
     }
     let mut s = UpdateSite::start("upd-noconnect", "");
     let before = s.target();
-    s.send_update(s.release("0.2.0", false));
-    // The broker goes away as soon as the new binary is in place — before the new version
-    // can connect — for longer than its probation.
+    // The broker goes away while the new binary downloads — before the new version can
+    // connect — for longer than its probation.
+    let release = s.release("0.2.0", false);
+    s.send_update_offline(release);
     wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
-    s.broker.stop();
     wait_for(Duration::from_secs(40), "the rollback", || (s.target() == before).then_some(()));
     s.broker.resume();
     let back = s.wait_event("agent.update.rolled_back", 1);
@@ -399,10 +422,10 @@ fn a_watcher_killed_outright_takes_the_new_version_on_probation_with_it() {
     let mut s = UpdateSite::start("upd-orphan", "");
     let before = s.target();
     let config = s.agent.config.clone();
-    // The broker goes away at the swap: the new version stays on probation, not healthy.
-    s.send_update(s.release("0.2.0", false));
+    // The broker goes away during the download: the new version stays on probation, not healthy.
+    let release = s.release("0.2.0", false);
+    s.send_update_offline(release);
     wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
-    s.broker.stop();
     wait_for(WAIT, "the new version on probation", || s.agent.log().contains("on probation").then_some(()));
     s.agent.kill();
     // Nothing of it runs on: not the new version, holding the port and the store.
