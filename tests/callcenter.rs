@@ -142,6 +142,7 @@ fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects(
     };
     let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis().to_string();
     assert_eq!(post(&signed("777001", &ts)), (200, Some(0)));
+    s.wait_event("call.out", "the notification relayed", |d| d["seq"] == "11");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(post(&signed("777001", &ts)), (200, Some(0)), "a retry of a stored one, past the skew");
     let (status, error) = post(&signed("777002", &ts));

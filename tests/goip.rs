@@ -15,9 +15,11 @@ const SECRET: &str = "push-s3cret";
 
 /// Starts a site whose `[[goip]]` device `gw1` is at `device_url`.
 fn site(name: &str, device_url: &str, device_extra: &str) -> Site {
+    // 2 s unless the test sets its own.
+    let timeout = if device_extra.contains("timeout_ms") { "" } else { "timeout_ms = 2000\n" };
     let goip = format!(
         "[[goip]]\nname = \"gw1\"\nurl = \"{device_url}\"\nusername = \"admin\"\npassword = \"admin\"\n\
-         push_secret = \"{SECRET}\"\ntimeout_ms = 2000\n{device_extra}\n"
+         push_secret = \"{SECRET}\"\n{timeout}{device_extra}\n"
     );
     Site::start(name, "goip/gw1", &goip)
 }
@@ -214,9 +216,10 @@ fn a_delivery_report_is_its_own_event() {
 
 #[test]
 fn a_send_interrupted_by_a_crash_is_not_sent_twice() {
-    // The device accepts the task, then takes 1.5 s to answer: the agent dies in between.
-    let sim = Sim::goip(&["--post-delay-ms", "1500", "--send-interval-ms", "20"]);
-    let mut s = site("goip-crash", &sim.url(), "");
+    // The device accepts the task, then takes 5 s to answer: the agent dies in between (and
+    // its second try, after the restart, is given three times that).
+    let sim = Sim::goip(&["--post-delay-ms", "5000", "--send-interval-ms", "20"]);
+    let mut s = site("goip-crash", &sim.url(), "timeout_ms = 15000");
     s.send("crash-1", "sms.send", json!({"to": "13700000001", "text": "once"}));
     wait_for(WAIT, "the device to accept the task", || (sim.state()["tasks"].as_array()?.len() == 1).then_some(()));
     s.agent.kill();

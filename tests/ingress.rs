@@ -143,9 +143,10 @@ fn unauthenticated_bodies_are_refused_on_their_headers_and_buffered_bodies_stay_
     // With a token, bodies are buffered only within max_buffered_bytes (2 MiB): two 1 MiB
     // bodies in flight at most; the next is told to come back.
     let mut held = Vec::new();
-    let busy = wait_for(std::time::Duration::from_secs(20), "a body over the budget refused", || {
+    let busy = wait_for(std::time::Duration::from_secs(30), "a body over the budget refused", || {
         let mut s = withheld_body(port, Some(TOKEN), 1 << 20, 1024);
-        match reply_within(&mut s, std::time::Duration::from_millis(300)) {
+        // Long enough that a busy agent's 503 is not taken for a held body.
+        match reply_within(&mut s, std::time::Duration::from_secs(3)) {
             Some(status) => Some(status),
             None => {
                 held.push(s); // reserved and waiting for its body

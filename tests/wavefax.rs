@@ -324,8 +324,10 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
 
 #[test]
 fn a_send_cut_off_by_a_crash_after_the_server_took_it_is_adopted_not_submitted_again() {
-    // The server records the job, then holds its reply for 3 s: the agent dies meanwhile.
-    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "100"]);
+    // The server records the job, then holds its reply for 8 s, longer than the agent's 5 s
+    // timeout: the agent dies meanwhile (a late kill would find a timed-out submit, adopted
+    // all the same).
+    let sim = Sim::fax(&["--submit-delay-ms", "8000", "--step-ms", "100"]);
     let mut s = fax_site("fax-crash", &sim, "poll_in_secs = 0");
     s.send("crash-1", "fax.send", json!({"to": "87057352", "documents": [{"data": "SUkqAA==", "filename": "p.tif"}]}));
     wait_for(WAIT, "the server to take the job", || (sim.state()["out"].as_array()?.len() == 1).then_some(()));
@@ -491,7 +493,8 @@ fn a_merged_send_cut_off_by_a_crash_is_adopted_though_the_server_renamed_its_fil
     // its own; the agent must find the job by what it sent, never submit a second time. Jobs
     // take ~3 s to be sent (7 steps of 400 ms), so the first lookups after the restart see
     // only the earlier fax, which matches number and subject but belongs to another command.
-    let sim = Sim::fax(&["--submit-delay-ms", "3000", "--step-ms", "400", "--rename-merged"]);
+    // The reply is held longer than the agent's 5 s timeout, so a late kill changes nothing.
+    let sim = Sim::fax(&["--submit-delay-ms", "8000", "--step-ms", "400", "--rename-merged"]);
     let mut s = fax_site("fax-merge-crash", &sim, "poll_in_secs = 0");
     let docs = json!([{"data": "SUkqAA==", "filename": "a.tif"}, {"data": "SUkqAA==", "filename": "b.tif"}]);
     let fax = json!({"to": "87057352", "subject": "Quote", "documents": docs});
@@ -518,7 +521,9 @@ fn a_merged_send_cut_off_by_a_crash_is_adopted_though_the_server_renamed_its_fil
 fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_server_is_back() {
     let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
-    let sim = Sim::fax(&["--listen", &listen, "--submit-delay-ms", "10000"]);
+    // Its jobs never finish, so never show in its list: the agent cannot find and adopt the
+    // job before the server dies, however late the test is.
+    let sim = Sim::fax(&["--listen", &listen, "--submit-delay-ms", "10000", "--step-ms", "60000"]);
     let s = fax_site(
         "fax-uncertain",
         &sim,
