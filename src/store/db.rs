@@ -134,6 +134,10 @@ pub struct Db<'a> {
     pub(super) disk_full: bool,
     /// Set when the call failed for want of space (the writer then treats the disk as full).
     pub(super) out_of_space: bool,
+    /// The rows this batch added, for the relay's [`super::tail::Tail`] once committed.
+    pub(super) fresh: &'a mut Vec<OutboxRow>,
+    /// The newest seq this call deleted or evicted (0: none).
+    pub(super) removed_max: i64,
 }
 
 impl Db<'_> {
@@ -193,6 +197,7 @@ impl Db<'_> {
                 "INSERT INTO outbox (seq, topic, payload, class, created_ms, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![seq, item.topic, payload, item.class.as_i64(), self.now_ms as i64, size as i64])?;
+        self.fresh.push(OutboxRow { seq, topic: item.topic.clone(), payload });
         self.ledger.last_seq = seq;
         self.ledger.rows += 1;
         self.ledger.bytes += size;
@@ -220,6 +225,7 @@ impl Db<'_> {
         }
         if let Some(last) = last_seq {
             self.conn.execute("DELETE FROM outbox WHERE class = 1 AND seq <= ?1", [last])?;
+            self.removed_max = self.removed_max.max(last);
             self.ledger.rows -= count;
             self.ledger.bytes -= freed;
             self.ledger.evicted += count;
@@ -238,6 +244,7 @@ impl Db<'_> {
         let mut sorted = seqs.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
+        self.removed_max = self.removed_max.max(sorted.last().copied().unwrap_or(0));
         let mut stmt =
             self.conn.prepare_cached("DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2 RETURNING bytes, class")?;
         let mut deleted = 0;

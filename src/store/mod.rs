@@ -14,6 +14,7 @@ mod db;
 mod lock;
 mod migrations;
 mod reserve;
+mod tail;
 mod tx;
 mod writer;
 
@@ -90,6 +91,8 @@ pub struct Store {
     /// A read-only connection for the relay's outbox reads: in WAL mode it sees every
     /// committed row without queueing behind the writer's fsyncs.
     reader: Arc<Mutex<Connection>>,
+    /// The rows the writer committed last, for the relay to take without reading them back.
+    tail: Arc<Mutex<tail::Tail>>,
     /// Rung after each job sent (see [`writer::Bell`]).
     bell: writer::Bell,
 }
@@ -157,13 +160,14 @@ impl Store {
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
         let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor, lock);
+        let tail = w.tail();
         let listening = w.listening();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
         let (reader, bell) = (Arc::new(Mutex::new(reader)), writer::Bell::new(handle.thread().clone(), listening));
-        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, bell }, WriterHandle(handle)))
+        Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, tail, bell }, WriterHandle(handle)))
     }
 
     /// Runs `f` on the writer thread inside the next group commit; answers after COMMIT.
@@ -194,8 +198,12 @@ impl Store {
         self.call(move |db| db.enqueue_unbounded(&item)).await
     }
 
-    /// The oldest committed outbox rows after `after_seq`, read beside the writer.
+    /// The oldest committed outbox rows after `after_seq`: handed over by the writer when
+    /// they were committed lately (see [`tail`]), else read beside the writer.
     pub async fn outbox_after(&self, after_seq: i64, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        if let Some(rows) = self.tail.lock().unwrap_or_else(|e| e.into_inner()).take_after(after_seq, limit) {
+            return Ok(rows);
+        }
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let conn = reader.lock().unwrap_or_else(|e| e.into_inner());

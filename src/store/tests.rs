@@ -375,3 +375,38 @@ fn a_sequence_number_is_never_given_out_twice_after_the_newest_rows_were_deliver
         assert!(matches!(out[..], [Enqueued::Stored(6), Enqueued::Stored(7)]), "{out:?}");
     });
 }
+
+#[test]
+fn the_rows_the_relay_takes_from_memory_are_exactly_the_committed_ones() {
+    let dir = temp_dir("tail");
+    rt().block_on(async {
+        // Room for about 20 rows of 100 bytes: telemetry is evicted on the way.
+        let (store, _writer) = Store::open(&config(&dir, 4000)).expect("open");
+        let (mut cursor, mut from_memory) = (0i64, 0);
+        for round in 0..12 {
+            let class = if round % 4 == 3 { Class::Critical } else { Class::Telemetry };
+            let good = store.enqueue((0..3).map(|_| item(class, 100)).collect());
+            // A call that writes a row, then fails: its row never reaches the relay.
+            let bad = store.call(|db| {
+                db.enqueue(&item(Class::Critical, 100))?;
+                Err::<(), _>(StoreError::Invalid("changed its mind".into()))
+            });
+            let (good, bad) = tokio::join!(good, bad);
+            good.expect("enqueue");
+            assert!(bad.is_err());
+            if round % 5 == 4 {
+                // A delete of rows not taken yet (as after a reconnect).
+                let newest = store.stats().ledger.last_seq;
+                store.ack(vec![newest]).await.expect("ack");
+            }
+            let served = store.tail.lock().expect("tail").take_after(cursor, 0).is_some();
+            from_memory += usize::from(served);
+            let want = store.call(move |db| db.outbox_after(cursor, 1000)).await.expect("sqlite");
+            let got = store.outbox_after(cursor, 1000).await.expect("rows");
+            assert_eq!(got, want, "round {round}, after {cursor} (from memory: {served})");
+            cursor = got.last().map_or(cursor, |r| r.seq);
+        }
+        assert!(store.stats().ledger.evicted > 0, "telemetry was evicted on the way");
+        assert!(from_memory >= 6, "most reads came from memory: {from_memory} of 12");
+    });
+}

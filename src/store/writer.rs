@@ -6,13 +6,14 @@ pub use gather::{Bell, SHARE_WAIT};
 use gather::{GROUP_WAIT, callers};
 
 use super::reserve::Reserve;
+use super::tail::Tail;
 use super::tx::Tx;
-use super::{Db, Ledger, StoreError, StoreStats};
+use super::{Db, Ledger, OutboxRow, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::Connection;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -109,6 +110,10 @@ pub struct Writer {
     /// How long the last commit took, from BEGIN to the end of COMMIT: how long, at most,
     /// the next one waits for company (within [`GROUP_WAIT`]).
     commit_took: Duration,
+    /// The batch's new outbox rows, and the newest seq it deleted: for the [`Tail`].
+    fresh: Vec<OutboxRow>,
+    removed_max: i64,
+    tail: Arc<Mutex<Tail>>,
 }
 
 /// How often, at most, the store and WAL sizes are looked at after commits (for the WAL
@@ -172,7 +177,15 @@ impl Writer {
             sized_at: None,
             callers_seen: 1,
             commit_took: *GROUP_WAIT.start(),
+            fresh: Vec::new(),
+            removed_max: 0,
+            tail: Arc::new(Mutex::new(Tail::new(ledger.last_seq, super::tail::TAIL_BYTES))),
         }
+    }
+
+    /// The rows this writer hands to the relay (see [`Tail`]).
+    pub fn tail(&self) -> Arc<Mutex<Tail>> {
+        self.tail.clone()
     }
 
     /// The flag behind the [`Bell`] for this writer.
@@ -206,6 +219,7 @@ impl Writer {
         let started = Instant::now();
         let (commit, enqueued) = self.run_batch(batch);
         self.commit_took = started.elapsed();
+        self.hand_over(commit.is_ok());
         if commit.is_err() {
             // The recount must not see the failed batch's rows (a ROLLBACK that failed in
             // the transaction's drop is tried again here).
@@ -273,6 +287,22 @@ impl Writer {
             (s.file_bytes, s.reserve_held, s.disk_full) = (file_bytes, reserve_held, disk_full);
             wake
         });
+    }
+
+    /// Gives the relay the rows just committed (before anyone hears of them); a failed
+    /// batch's rows are dropped, never handed out.
+    fn hand_over(&mut self, committed: bool) {
+        let removed_max = std::mem::take(&mut self.removed_max);
+        if !committed {
+            self.fresh.clear();
+            return;
+        }
+        if self.fresh.is_empty() && removed_max == 0 {
+            return;
+        }
+        let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
+        tail.forget(removed_max);
+        tail.extend(self.fresh.drain(..));
     }
 
     /// A commit failed for want of space: new events are refused (503) from now on, and
@@ -368,11 +398,19 @@ impl Writer {
                 enqueued: false,
                 disk_full: self.disk_full.is_some(),
                 out_of_space: false,
+                fresh: &mut self.fresh,
+                removed_max: 0,
             };
+            let fresh_before = db.fresh.len();
             let ok = job.run(&mut db);
-            let (job_enqueued, job_out_of_space) = (db.enqueued, db.out_of_space);
+            let (job_enqueued, job_out_of_space, job_removed) = (db.enqueued, db.out_of_space, db.removed_max);
+            if !ok {
+                db.fresh.truncate(fresh_before);
+            }
+            // Deletes count even when undone: forgetting the tail is always safe.
+            self.removed_max = self.removed_max.max(job_removed);
             // A statement that failed for want of space (inside a commit that held).
-            *out_of_space |= db.out_of_space && self.disk_full.is_none();
+            *out_of_space |= job_out_of_space && self.disk_full.is_none();
             let closed = if ok {
                 enqueued |= job_enqueued;
                 tx.release()
