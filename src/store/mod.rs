@@ -181,6 +181,18 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// [`Store::call`] for the store's own calls that can run again (see [`writer::Job::can_run_again`]).
+    async fn call_again<R, F>(&self, f: F, can_wait: bool) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnMut(&mut Db<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job = if can_wait { writer::RepeatJob::waiting(f, reply) } else { writer::RepeatJob::new(f, reply) };
+        self.send(Box::new(job)).await?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
     /// Queues a job for the writer, and wakes it if it waits for a caller (see [`writer::Bell`]).
     async fn send(&self, job: Job) -> Result<(), StoreError> {
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
@@ -190,12 +202,12 @@ impl Store {
 
     /// Appends events to the outbox, all or none.
     pub async fn enqueue(&self, items: Vec<OutboxItem>) -> Result<Vec<Enqueued>, StoreError> {
-        self.call(move |db| items.iter().map(|item| db.enqueue(item)).collect()).await
+        self.call_again(move |db| items.iter().map(|item| db.enqueue(item)).collect(), false).await
     }
 
     /// Appends one event outside the bound (alarms, command results).
     pub async fn enqueue_unbounded(&self, item: OutboxItem) -> Result<Enqueued, StoreError> {
-        self.call(move |db| db.enqueue_unbounded(&item)).await
+        self.call_again(move |db| db.enqueue_unbounded(&item), false).await
     }
 
     /// The oldest committed outbox rows after `after_seq`: handed over by the writer when
@@ -216,9 +228,7 @@ impl Store {
     /// Deletes delivered rows. The call may wait [`writer::SHARE_WAIT`] for new events to
     /// share its commit.
     pub async fn ack(&self, seqs: Vec<i64>) -> Result<usize, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Box::new(writer::CallJob::waiting(move |db: &mut Db<'_>| db.ack(&seqs), reply))).await?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.call_again(move |db| db.ack(&seqs), true).await
     }
 
     pub fn stats(&self) -> StoreStats {

@@ -410,3 +410,42 @@ fn the_rows_the_relay_takes_from_memory_are_exactly_the_committed_ones() {
         assert!(from_memory >= 6, "most reads came from memory: {from_memory} of 12");
     });
 }
+
+#[test]
+fn enqueues_sharing_a_commit_without_savepoints_lose_only_the_refused_ones_and_count_each_once() {
+    let dir = temp_dir("again");
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config(&dir, 50_000)).expect("open");
+        // Every third call writes its first event, then its second does not fit (Full):
+        // the batch is rolled back and run again, a savepoint each.
+        let tasks: Vec<_> = (0..150)
+            .map(|i| {
+                let s = store.clone();
+                let mut items = vec![item(Class::Critical, 100)];
+                if i % 3 == 2 {
+                    items.push(item(Class::Critical, 60_000));
+                }
+                tokio::spawn(async move { (i, s.enqueue(items).await) })
+            })
+            .collect();
+        let mut stored = Vec::new();
+        for t in tasks {
+            match t.await.expect("task") {
+                (i, Ok(out)) => {
+                    assert_ne!(i % 3, 2, "call {i} did not fit");
+                    stored.extend(out);
+                }
+                (i, Err(e)) => assert!(i % 3 == 2 && matches!(e, StoreError::Full), "call {i}: {e}"),
+            }
+        }
+        let stats = store.stats();
+        assert_eq!((stats.ledger.rows, stats.ledger.refused, stats.commit_errors), (100, 50, 0));
+        assert!(stats.commits < 150, "150 calls in {} commits", stats.commits);
+        let mut answered: Vec<i64> =
+            stored.iter().map(|e| if let Enqueued::Stored(seq) = e { *seq } else { 0 }).collect();
+        answered.sort_unstable();
+        assert_eq!(answered, (1..=100).collect::<Vec<_>>(), "each caller was told its own row's number");
+        let rows = store.call(|db| db.outbox_after(0, 1000)).await.expect("rows");
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), answered, "and those rows are the ones on disk");
+    });
+}

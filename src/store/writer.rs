@@ -1,84 +1,25 @@
 //! The writer thread: drains waiting jobs into one transaction and answers after COMMIT.
 
 mod gather;
+mod job;
+mod pass;
 
 pub use gather::{Bell, SHARE_WAIT};
 use gather::{GROUP_WAIT, callers};
+pub use job::{CallJob, Job, RepeatJob};
+use pass::{Pass, Passed};
 
 use super::reserve::Reserve;
 use super::tail::Tail;
 use super::tx::Tx;
-use super::{Db, Ledger, OutboxRow, StoreError, StoreStats};
+use super::{Ledger, OutboxRow, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot, watch};
-
-/// One store call: runs in the transaction, then learns whether the commit held.
-pub trait Job: Send {
-    /// Runs against the open transaction; false means "roll my savepoint back".
-    fn run(&mut self, db: &mut Db<'_>) -> bool;
-    /// Answers the caller once the batch's fate is known.
-    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
-    /// Whether this job may wait a moment ([`SHARE_WAIT`]) for others to share its commit
-    /// (deletes of delivered rows) instead of committing alone.
-    fn can_wait(&self) -> bool {
-        false
-    }
-}
-
-/// A closure and the channel its answer goes back on.
-pub struct CallJob<F, R> {
-    f: Option<F>,
-    result: Option<Result<R, StoreError>>,
-    reply: oneshot::Sender<Result<R, StoreError>>,
-    can_wait: bool,
-}
-
-impl<F, R> CallJob<F, R> {
-    pub fn new(f: F, reply: oneshot::Sender<Result<R, StoreError>>) -> Self {
-        CallJob { f: Some(f), result: None, reply, can_wait: false }
-    }
-
-    /// A job that may wait [`SHARE_WAIT`] for company (see [`Job::can_wait`]).
-    pub fn waiting(f: F, reply: oneshot::Sender<Result<R, StoreError>>) -> Self {
-        CallJob { can_wait: true, ..Self::new(f, reply) }
-    }
-}
-
-impl<F, R> Job for CallJob<F, R>
-where
-    R: Send + 'static,
-    F: FnOnce(&mut Db<'_>) -> Result<R, StoreError> + Send + 'static,
-{
-    fn run(&mut self, db: &mut Db<'_>) -> bool {
-        let result = match self.f.take() {
-            Some(f) => f(db),
-            None => Err(StoreError::Invalid("job ran twice".into())),
-        };
-        let ok = result.is_ok();
-        db.out_of_space |= matches!(result, Err(StoreError::DiskFull));
-        self.result = Some(result);
-        ok
-    }
-
-    fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
-        let result = match (commit, self.result) {
-            (_, Some(Err(e))) => Err(e),
-            (Err(e), _) => Err(e),
-            (Ok(()), Some(ok)) => ok,
-            (Ok(()), None) => Err(StoreError::Invalid("job did not run".into())),
-        };
-        let _ = self.reply.send(result);
-    }
-
-    fn can_wait(&self) -> bool {
-        self.can_wait
-    }
-}
+use tokio::sync::{mpsc, watch};
 
 pub struct Writer {
     conn: Connection,
@@ -379,61 +320,42 @@ impl Writer {
     }
 
     fn run_jobs(&mut self, batch: &mut [Box<dyn Job>], out_of_space: &mut bool) -> (Result<(), StoreError>, bool) {
-        let now_ms = crate::event::now_ms();
-        let tx = match Tx::begin(&self.conn) {
-            Ok(tx) => tx,
-            Err(e) => return (Err(e.into()), false),
+        // Jobs that can run again go first, and without a savepoint each while none fails;
+        // one failing rolls the batch back and they run again, a savepoint each. (Callers
+        // wait for their answers, so the order of a batch's jobs is nobody's order.)
+        batch.sort_by_key(|job| !job.can_run_again());
+        let again = batch.iter().filter(|job| job.can_run_again()).count();
+        let start = self.ledger;
+        let mut pass = Pass {
+            conn: &self.conn,
+            ledger: &mut self.ledger,
+            fresh: &mut self.fresh,
+            removed_max: &mut self.removed_max,
+            max_bytes: self.max_bytes,
+            disk_full: self.disk_full.is_some(),
+            now_ms: crate::event::now_ms(),
+            enqueued: false,
+            out_of_space: false,
         };
-        let mut enqueued = false;
-        for job in batch.iter_mut() {
-            let snapshot = self.ledger;
-            if let Err(e) = tx.savepoint() {
-                return (Err(e.into()), false);
+        let ran = (|| -> Result<Tx<'_>, StoreError> {
+            let mut tx = Tx::begin(&self.conn)?;
+            let (repeatable, once) = batch.split_at_mut(again);
+            if let Passed::Failed(n) = pass.run(&tx, repeatable, false)? {
+                log::debug!("store: call {n} of a batch failed; the batch runs again, a savepoint each");
+                drop(tx);
+                pass.restart(start);
+                tx = Tx::begin(&self.conn)?;
+                pass.run(&tx, repeatable, true)?;
             }
-            let mut db = Db {
-                conn: &self.conn,
-                ledger: &mut self.ledger,
-                max_bytes: self.max_bytes,
-                now_ms,
-                enqueued: false,
-                disk_full: self.disk_full.is_some(),
-                out_of_space: false,
-                fresh: &mut self.fresh,
-                removed_max: 0,
-            };
-            let fresh_before = db.fresh.len();
-            let ok = job.run(&mut db);
-            let (job_enqueued, job_out_of_space, job_removed) = (db.enqueued, db.out_of_space, db.removed_max);
-            if !ok {
-                db.fresh.truncate(fresh_before);
-            }
-            // Deletes count even when undone: forgetting the tail is always safe.
-            self.removed_max = self.removed_max.max(job_removed);
-            // A statement that failed for want of space (inside a commit that held).
-            *out_of_space |= job_out_of_space && self.disk_full.is_none();
-            let closed = if ok {
-                enqueued |= job_enqueued;
-                tx.release()
-            } else {
-                // The job's rows go; the ledger goes back with them, except the counters
-                // of refusals, which are facts about this call.
-                let (refused, dropped, full) = (self.ledger.refused, self.ledger.dropped, self.ledger.full);
-                self.ledger = Ledger { refused, dropped, full, ..snapshot };
-                tx.undo()
-            };
-            if let Err(e) = closed {
-                // SQLite rolls the whole transaction back itself on some errors (SQLITE_FULL
-                // among them): then the batch failed for the job's reason, not the savepoint's.
-                let gone = !ok && self.conn.is_autocommit();
-                return match (gone, job_out_of_space) {
-                    (true, true) => (Err(StoreError::DiskFull), false),
-                    (true, false) => {
-                        (Err(StoreError::Sqlite("a call failed and SQLite rolled back its batch".into())), false)
-                    }
-                    (false, _) => (Err(e.into()), false),
-                };
-            }
-        }
+            pass.run(&tx, once, true)?;
+            Ok(tx)
+        })();
+        *out_of_space |= pass.out_of_space;
+        let enqueued = pass.enqueued;
+        let tx = match ran {
+            Ok(tx) => tx,
+            Err(e) => return (Err(e), false),
+        };
         // The floor is saved ahead of the ids, so only about once a second (not a page
         // written by every commit); a restart never issues an id older than one stored.
         let floor = crate::event::id_floor();
