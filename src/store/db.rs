@@ -1,7 +1,7 @@
 //! The operations that run on the writer thread, inside its group-commit transaction.
 //!
-//! [`Db`] is what a store call's closure receives: the open transaction (a savepoint per
-//! call, so one failing call rolls back alone) and the [`Ledger`] of outbox content that
+//! [`Db`] is what a store call's closure receives: the open transaction (one failing call
+//! is undone alone, see the writer) and the [`Ledger`] of outbox content that
 //! enforces `store.max_bytes`. The bound's policy lives in [`Db::enqueue`]:
 //! telemetry is evicted oldest-first to make room; when only critical rows remain, a
 //! critical event is refused with [`StoreError::Full`] (ingress answers 503) and a
@@ -135,8 +135,9 @@ pub struct Db<'a> {
     /// Set when the call failed for want of space (the writer then treats the disk as full).
     pub(super) out_of_space: bool,
     /// The rows this batch added, for the relay's [`super::tail::Tail`] once committed.
-    pub(super) fresh: &'a mut Vec<OutboxRow>,
-    /// The newest seq this call deleted or evicted (0: none).
+    pub(super) fresh: &'a mut super::tail::Fresh,
+    /// The newest seq this call asked to delete or evicted (0: none), whether or not the
+    /// rows were there.
     pub(super) removed_max: i64,
 }
 

@@ -1,14 +1,16 @@
 //! The durable store: one SQLite file in WAL mode, owned by one writer thread.
 //!
 //! Every operation is a closure sent over a channel to the writer, which runs the
-//! closures that are waiting (up to `store.batch_max`) in one transaction — a savepoint
-//! each — and answers them only after the COMMIT returned. So a caller that got `Ok` knows
+//! closures that are waiting (up to `store.batch_max`) in one transaction — so that one
+//! failing call is undone alone, a savepoint each, or, for the store's own calls that can
+//! run again, none while none fails (see `writer/pass.rs`) — and answers them only after
+//! the COMMIT returned. So a caller that got `Ok` knows
 //! its rows are on disk (with `synchronous = FULL`), and fsync cost is shared by a batch.
 //! A failed commit (disk full, read-only file system, I/O error) answers every caller of
 //! the batch with the error; nothing is half-written and the writer keeps going.
 //!
-//! After each commit the writer publishes [`StoreStats`] on a watch channel; the relay
-//! waits on it for new outbox rows.
+//! After each commit the writer hands the new outbox rows to the relay in memory (`tail`)
+//! and publishes [`StoreStats`] on a watch channel; the relay waits on it for new rows.
 
 mod db;
 mod lock;

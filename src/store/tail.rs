@@ -13,6 +13,48 @@ use std::collections::VecDeque;
 /// Bytes of rows held at most; beyond it the oldest go and are read from SQLite.
 pub const TAIL_BYTES: usize = 256 * 1024;
 
+/// The rows one batch adds, kept for the tail until its commit: at most [`TAIL_BYTES`]
+/// of them (a connector may queue a whole spooled file in one call); past that none, and
+/// the relay reads the batch from SQLite.
+#[derive(Debug, Default)]
+pub struct Fresh {
+    rows: Vec<OutboxRow>,
+    bytes: usize,
+    overflow: bool,
+}
+
+impl Fresh {
+    pub fn push(&mut self, row: OutboxRow) {
+        if self.overflow || self.bytes + size(&row) > TAIL_BYTES {
+            self.overflow = true;
+            return;
+        }
+        self.bytes += size(&row);
+        self.rows.push(row);
+    }
+
+    /// Nothing to hand over: no rows, none left out.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && !self.overflow
+    }
+
+    /// How many rows are kept (to [`Fresh::truncate`] back to).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Drops the rows of a call that was undone (an overflow stays: it is only a cost).
+    pub fn truncate(&mut self, len: usize) {
+        for row in self.rows.drain(len.min(self.rows.len())..) {
+            self.bytes -= size(&row);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = Fresh::default();
+    }
+}
+
 #[derive(Debug)]
 pub struct Tail {
     rows: VecDeque<OutboxRow>,
@@ -33,7 +75,7 @@ impl Tail {
     }
 
     /// Rows just committed, in seq order.
-    pub fn extend(&mut self, rows: impl IntoIterator<Item = OutboxRow>) {
+    fn extend(&mut self, rows: impl IntoIterator<Item = OutboxRow>) {
         for row in rows {
             self.bytes += size(&row);
             self.rows.push_back(row);
@@ -43,14 +85,30 @@ impl Tail {
         }
     }
 
-    /// Rows up to `removed_max` left the outbox while some may have been held here (evicted, or
-    /// deleted before they were taken): nothing held is vouched for any more.
+    /// Rows up to `removed_max` are leaving the outbox (evicted, or deleted before they
+    /// were taken): called before their COMMIT, so nothing held that they may be is
+    /// vouched for any more.
     pub fn forget(&mut self, removed_max: i64) {
         if removed_max > self.after {
             self.after = self.rows.back().map_or(self.after, |r| r.seq.max(self.after));
             self.rows.clear();
             self.bytes = 0;
         }
+    }
+
+    /// The rows a batch committed. `removed_max`: the newest seq it asked to delete or
+    /// evicted (it may have evicted some of its own rows).
+    pub fn add(&mut self, fresh: &mut Fresh, removed_max: i64, last_seq: i64) {
+        let own_evicted = fresh.rows.first().is_some_and(|r| r.seq <= removed_max);
+        if fresh.overflow || own_evicted {
+            // Not all of them, or not only live ones: none; the relay reads them from SQLite.
+            self.rows.clear();
+            self.bytes = 0;
+            self.after = self.after.max(last_seq);
+        } else {
+            self.extend(fresh.rows.drain(..));
+        }
+        fresh.clear();
     }
 
     /// Up to `limit` rows after `seq`, taken out; None when rows after `seq` may be missing
@@ -110,6 +168,35 @@ mod tests {
         assert_eq!(seqs(&tail.take_after(2, 10).expect("held")), [3, 4, 5]);
     }
 
+    fn fresh(seqs: impl IntoIterator<Item = i64>) -> Fresh {
+        let mut fresh = Fresh::default();
+        seqs.into_iter().for_each(|seq| fresh.push(row(seq)));
+        fresh
+    }
+
+    #[test]
+    fn a_batch_that_evicted_rows_of_its_own_hands_none_over() {
+        let mut tail = Tail::new(100, 1000);
+        tail.add(&mut fresh([101, 102]), 101, 102);
+        assert!(tail.take_after(100, 10).is_none(), "101 is gone: SQLite knows");
+        assert_eq!(tail.take_after(102, 10).expect("held"), []);
+        tail.add(&mut fresh([103]), 0, 103);
+        assert_eq!(seqs(&tail.take_after(102, 10).expect("held")), [103]);
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_tail_is_read_from_sqlite() {
+        let mut tail = Tail::new(0, TAIL_BYTES);
+        let mut big = fresh(1..=2);
+        big.push(OutboxRow { seq: 3, topic: "t".into(), payload: vec![0; TAIL_BYTES] });
+        big.push(row(4));
+        assert_eq!(big.len(), 2, "nothing after the row that did not fit");
+        assert!(!big.is_empty());
+        tail.add(&mut big, 0, 4);
+        assert!(tail.take_after(0, 10).is_none());
+        assert_eq!(tail.take_after(4, 10).expect("held"), []);
+    }
+
     #[test]
     fn rows_deleted_while_held_are_never_handed_out() {
         let mut tail = Tail::new(0, 1000);
@@ -119,7 +206,7 @@ mod tests {
         tail.forget(3);
         assert!(tail.take_after(4, 10).is_none());
         assert_eq!(tail.take_after(5, 10).expect("held"), []);
-        tail.extend([row(6)]);
+        tail.add(&mut fresh([6]), 0, 6);
         assert_eq!(seqs(&tail.take_after(5, 10).expect("held")), [6]);
     }
 }

@@ -10,9 +10,9 @@ pub use job::{CallJob, Job, RepeatJob};
 use pass::{Pass, Passed};
 
 use super::reserve::Reserve;
-use super::tail::Tail;
+use super::tail::{Fresh, Tail};
 use super::tx::Tx;
-use super::{Ledger, OutboxRow, StoreError, StoreStats};
+use super::{Ledger, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::Connection;
 use std::path::PathBuf;
@@ -52,7 +52,7 @@ pub struct Writer {
     /// the next one waits for company (within [`GROUP_WAIT`]).
     commit_took: Duration,
     /// The batch's new outbox rows, and the newest seq it deleted: for the [`Tail`].
-    fresh: Vec<OutboxRow>,
+    fresh: Fresh,
     removed_max: i64,
     tail: Arc<Mutex<Tail>>,
 }
@@ -118,7 +118,7 @@ impl Writer {
             sized_at: None,
             callers_seen: 1,
             commit_took: *GROUP_WAIT.start(),
-            fresh: Vec::new(),
+            fresh: Fresh::default(),
             removed_max: 0,
             tail: Arc::new(Mutex::new(Tail::new(ledger.last_seq, super::tail::TAIL_BYTES))),
         }
@@ -231,7 +231,8 @@ impl Writer {
     }
 
     /// Gives the relay the rows just committed (before anyone hears of them); a failed
-    /// batch's rows are dropped, never handed out.
+    /// batch's rows are dropped, never handed out. (Rows it deleted were forgotten before
+    /// its COMMIT: see [`Writer::run_jobs`].)
     fn hand_over(&mut self, committed: bool) {
         let removed_max = std::mem::take(&mut self.removed_max);
         if !committed {
@@ -242,8 +243,7 @@ impl Writer {
             return;
         }
         let mut tail = self.tail.lock().unwrap_or_else(|e| e.into_inner());
-        tail.forget(removed_max);
-        tail.extend(self.fresh.drain(..));
+        tail.add(&mut self.fresh, removed_max, self.ledger.last_seq);
     }
 
     /// A commit failed for want of space: new events are refused (503) from now on, and
@@ -308,8 +308,8 @@ impl Writer {
         true
     }
 
-    /// Runs every job in one transaction; returns the commit's outcome and whether
-    /// outbox rows were added.
+    /// Runs every job in one transaction (a second one when a job that ran without a
+    /// savepoint failed); returns the commit's outcome and whether outbox rows were added.
     fn run_batch(&mut self, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, bool) {
         let mut out_of_space = false;
         let (commit, enqueued) = self.run_jobs(batch, &mut out_of_space);
@@ -322,9 +322,14 @@ impl Writer {
     fn run_jobs(&mut self, batch: &mut [Box<dyn Job>], out_of_space: &mut bool) -> (Result<(), StoreError>, bool) {
         // Jobs that can run again go first, and without a savepoint each while none fails;
         // one failing rolls the batch back and they run again, a savepoint each. (Callers
-        // wait for their answers, so the order of a batch's jobs is nobody's order.)
-        batch.sort_by_key(|job| !job.can_run_again());
-        let again = batch.iter().filter(|job| job.can_run_again()).count();
+        // wait for their answers, so no caller's order is changed.) Not while the disk or the
+        // store is full, when calls fail: then every job runs in a savepoint, in the order it
+        // came (the first come are the first served with the room there is).
+        let optimistic = self.disk_full.is_none() && !self.ledger.full;
+        if optimistic {
+            batch.sort_by_key(|job| !job.can_run_again());
+        }
+        let again = if optimistic { batch.iter().filter(|job| job.can_run_again()).count() } else { 0 };
         let start = self.ledger;
         let mut pass = Pass {
             conn: &self.conn,
@@ -368,6 +373,9 @@ impl Writer {
         {
             return (Err(e.into()), false);
         }
+        // Rows this batch deletes leave the tail before the deletes can be seen (the relay
+        // must not take a row it evicted); should the COMMIT fail, this only costs reads.
+        self.tail.lock().unwrap_or_else(|e| e.into_inner()).forget(self.removed_max);
         let commit = tx.commit().map_err(StoreError::from);
         if let (Ok(()), Some(saved)) = (&commit, saved) {
             self.floor_saved = saved;

@@ -2,8 +2,9 @@
 //! own, or — for jobs that can run again — none while none fails (a savepoint's statements
 //! and the pages SQLite copies for it were a tenth of a one-event request's instructions).
 
+use super::super::tail::Fresh;
 use super::super::tx::Tx;
-use super::super::{Db, Ledger, OutboxRow, StoreError};
+use super::super::{Db, Ledger, StoreError};
 use super::Job;
 use rusqlite::Connection;
 
@@ -11,7 +12,7 @@ use rusqlite::Connection;
 pub(super) struct Pass<'a> {
     pub conn: &'a Connection,
     pub ledger: &'a mut Ledger,
-    pub fresh: &'a mut Vec<OutboxRow>,
+    pub fresh: &'a mut Fresh,
     pub removed_max: &'a mut i64,
     pub max_bytes: u64,
     pub disk_full: bool,
