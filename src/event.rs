@@ -392,6 +392,16 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_used_as_a_key_is_masked_too() {
+        let _one_at_a_time = crate::scrub::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        crate::scrub::add("key-s3cret");
+        let data = serde_json::json!({"echo": {"key-s3cret": 1}, "n": [{"x=key-s3cret": true}]});
+        let e = NewEvent::new("app/x", "t", data, Class::Critical);
+        let text = String::from_utf8(encode_envelope(&e, "id", 0, "a")).expect("utf8");
+        assert!(!text.contains("key-s3cret") && text.contains(r#"{"***":1}"#), "{text}");
+    }
+
+    #[test]
     fn envelope_starts_with_the_id_and_keeps_extra_fields() {
         let mut e = NewEvent::new("app/x", "thing.done", serde_json::json!({"n": 1}), Class::Critical);
         e.extra.insert("vendor_field".into(), serde_json::json!("kept"));

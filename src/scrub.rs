@@ -94,7 +94,16 @@ pub fn json(v: &Value) -> Cow<'_, Value> {
                 }
             }
             Value::Array(a) => a.iter_mut().for_each(walk),
-            Value::Object(m) => m.values_mut().for_each(walk),
+            // Keys are text from outside too.
+            Value::Object(m) => {
+                *m = std::mem::take(m)
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        walk(&mut v);
+                        (text(&k).into_owned(), v)
+                    })
+                    .collect();
+            }
             _ => {}
         }
     }
