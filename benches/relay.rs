@@ -80,6 +80,10 @@ fn main() {
             // The rest of the RSS is clean pages of the binary and libraries (shared, given
             // back by the kernel under pressure): what the agent itself holds is anonymous.
             idle_anon = idle_anon.max(rss_kb(pid, "RssAnon"));
+            // The same load once before measuring: an agent that has been running, whose
+            // store file has grown to its working size (a new file's first minutes write
+            // more: see docs/store.md).
+            relay(http, events, batch, clients);
             let (cpu_before, commits_before, written_before, cancelled_before) = (
                 cpu_secs(pid),
                 counter(http, "telbridge_store_commits_total"),
@@ -103,7 +107,7 @@ fn main() {
         }
         if rounds > 0 {
             let (p, a) = (median(&mut plain), median(&mut agent_rates));
-            println!("{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds):");
+            println!("{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds, each after a warm-up of as many):");
             println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
             println!(
                 "  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain",

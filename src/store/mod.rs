@@ -259,13 +259,11 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     };
     conn.pragma_update(None, "synchronous", level)?;
     conn.pragma_update(None, "journal_size_limit", writer::WAL_LIMIT as i64)?;
-    // A checkpoint grows the store file by the new pages in the WAL. Checkpointing every
-    // `reserve_bytes` keeps that within what the reserve gives back on a full disk, so the
-    // checkpoint after the deletes can still run (SQLite's default: every 1,000 pages).
-    if config.reserve_bytes > 0 {
-        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        conn.pragma_update(None, "wal_autocheckpoint", (config.reserve_bytes as i64 / page.max(512)).max(64))?;
-    }
+    // Checkpoints after three quarters of WAL_LIMIT of WAL frames (SQLite's default: every
+    // 1,000 pages), below the limit at which the writer truncates the WAL; the writer
+    // checkpoints sooner while the store grows (see `Writer::bound_growth`).
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    conn.pragma_update(None, "wal_autocheckpoint", writer::WAL_LIMIT as i64 * 3 / 4 / (page.max(512) + 24))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }

@@ -449,3 +449,25 @@ fn enqueues_sharing_a_commit_without_savepoints_lose_only_the_refused_ones_and_c
         assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), answered, "and those rows are the ones on disk");
     });
 }
+
+#[test]
+fn a_growing_store_is_checkpointed_before_it_outgrows_the_reserve() {
+    let dir = temp_dir("growth");
+    rt().block_on(async {
+        let reserve = 256 * 1024;
+        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+        let (store, _w) = Store::open(&config).expect("open");
+        let mut largest = 0;
+        // A backlog builds up (nothing delivered): 4 MiB in commits of about 40 KiB.
+        for _ in 0..100 {
+            store.enqueue((0..40).map(|_| item(Class::Critical, 1000)).collect()).await.expect("enqueue");
+            let pages: u64 =
+                store.call(|db| Ok(db.conn().query_row("PRAGMA page_count", [], |r| r.get(0))?)).await.expect("pages");
+            let file = std::fs::metadata(&config.path).expect("file").len();
+            // What the next checkpoint would add to the file: on a full disk, the reserve's room.
+            largest = largest.max((pages * PAGE_SIZE as u64).saturating_sub(file));
+        }
+        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(store.stats().ledger.rows == 4000);
+    });
+}

@@ -44,6 +44,11 @@ pub struct Writer {
     callers_seen: usize,
     /// The file's page size.
     page_bytes: i64,
+    /// The most a checkpoint may grow the store file by (`store.reserve_bytes`; 0: no
+    /// bound), and the file's size in pages when the last checkpoint ended (see
+    /// [`Writer::bound_growth`]).
+    growth_limit: i64,
+    checkpointed_pages: i64,
     /// Set while the writer waits for a sender's [`Bell`].
     listening: Arc<AtomicBool>,
     /// One agent per store, until the writer has closed the file.
@@ -101,10 +106,13 @@ impl Writer {
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
+        let checkpointed_pages = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap_or(0);
         Writer {
             _lock: lock,
             listening: Arc::default(),
             page_bytes,
+            growth_limit: config.reserve_bytes as i64,
+            checkpointed_pages,
             conn,
             path: config.path.clone(),
             batch_max: config.batch_max,
@@ -216,6 +224,7 @@ impl Writer {
             if disk_full {
                 self.retake_reserve();
             }
+            self.bound_growth();
         }
         if !look {
             return;
@@ -279,6 +288,36 @@ impl Writer {
     fn checkpoint(&mut self) {
         if let Err(e) = step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") {
             log::debug!("store: checkpoint failed: {e}");
+        }
+    }
+
+    /// SQLite checkpoints only every [`WAL_LIMIT`] of WAL: a page rewritten by many commits
+    /// in between (the outbox's pages, filled and emptied as the relay keeps up) reaches the
+    /// store file once. But a checkpoint grows the file by the pages added since the last
+    /// one, and on a full disk only the reserve's room is there for it: once the store has
+    /// grown by `store.reserve_bytes` since the last checkpoint (a backlog building up),
+    /// the writer checkpoints itself.
+    fn bound_growth(&mut self) {
+        if self.growth_limit == 0 {
+            return;
+        }
+        let Ok(pages) = self.conn.prepare_cached("PRAGMA page_count").and_then(|mut s| s.query_row([], |r| r.get(0)))
+        else {
+            return;
+        };
+        // Smaller after a vacuum: the file was checkpointed with it.
+        self.checkpointed_pages = self.checkpointed_pages.min(pages);
+        if (pages - self.checkpointed_pages) * self.page_bytes < self.growth_limit {
+            return;
+        }
+        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
+        });
+        match done {
+            Ok(true) => self.checkpointed_pages = pages,
+            // The relay reads an older snapshot: tried again after the next commit.
+            Ok(false) => {}
+            Err(e) => log::debug!("store: checkpoint failed: {e}"),
         }
     }
 
