@@ -107,7 +107,9 @@ fn main() {
         }
         if rounds > 0 {
             let (p, a) = (median(&mut plain), median(&mut agent_rates));
-            println!("{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds, each after a warm-up of as many):");
+            println!(
+                "{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds, each after a warm-up of as many):"
+            );
             println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
             println!(
                 "  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain",
