@@ -49,6 +49,8 @@ pub struct Writer {
     /// [`Writer::bound_growth`]).
     growth_limit: i64,
     checkpointed_pages: i64,
+    /// The file system has little room left: SQLite checkpoints as often as it used to.
+    tight: bool,
     /// Set while the writer waits for a sender's [`Bell`].
     listening: Arc<AtomicBool>,
     /// One agent per store, until the writer has closed the file.
@@ -90,6 +92,14 @@ const DISK_RETRY_MAX: Duration = Duration::from_secs(600);
 /// fill the disk). `journal_size_limit` is the same.
 pub const WAL_LIMIT: u64 = 4 * 1024 * 1024;
 
+/// The WAL bytes after which SQLite checkpoints (see [`Writer::tune_checkpoints`]): three
+/// quarters of [`WAL_LIMIT`], below the writer's own truncating checkpoint.
+pub const WAL_FRAMES: i64 = WAL_LIMIT as i64 * 3 / 4;
+/// Below this much room left on the file system, the WAL is kept to the reserve's size
+/// (see [`Writer::tune_checkpoints`]); and never shorter than [`TIGHT_WAL`].
+const TIGHT_DISK: u64 = 2 * WAL_LIMIT;
+const TIGHT_WAL: u64 = 256 * 1024;
+
 /// Free pages worth reclaiming once the outbox is empty: 4 MiB, so a busy agent whose
 /// outbox empties often does not vacuum after every burst.
 const RECLAIM_MIN_BYTES: i64 = 4 * 1024 * 1024;
@@ -106,13 +116,16 @@ impl Writer {
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
-        let checkpointed_pages = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap_or(0);
+        // The store file's own size, not `page_count`: after a crash, pages the WAL still
+        // holds (recovered at open, not checkpointed) grow the file at the next checkpoint.
+        let checkpointed_pages = std::fs::metadata(&config.path).map_or(0, |m| m.len() as i64 / page_bytes.max(512));
         Writer {
             _lock: lock,
             listening: Arc::default(),
             page_bytes,
             growth_limit: config.reserve_bytes as i64,
             checkpointed_pages,
+            tight: false,
             conn,
             path: config.path.clone(),
             batch_max: config.batch_max,
@@ -218,7 +231,7 @@ impl Writer {
         if commit.is_ok() {
             if disk_full || self.ledger.rows == 0 {
                 look |= self.reclaim(disk_full);
-            } else if look && std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT) {
+            } else if look && self.wal_too_long() {
                 self.checkpoint();
             }
             if disk_full {
@@ -230,6 +243,7 @@ impl Writer {
             return;
         }
         self.sized_at = Some(Instant::now());
+        self.tune_checkpoints();
         let (file_bytes, reserve_held) = (super::file_bytes(&self.path), self.reserve.held());
         let disk_full = self.disk_full.is_some();
         self.stats.send_if_modified(|s| {
@@ -291,6 +305,37 @@ impl Writer {
         }
     }
 
+    /// Whether the WAL is over [`WAL_LIMIT`] (the relay's reads can keep SQLite's own
+    /// checkpoints from restarting it): then it is checkpointed and truncated.
+    fn wal_too_long(&self) -> bool {
+        std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT)
+    }
+
+    /// SQLite's checkpoint interval for the room there is: spaced out ([`WAL_FRAMES`]), or,
+    /// on a file system with less than [`TIGHT_DISK`] left, every `store.reserve_bytes` (at
+    /// least [`TIGHT_WAL`]) as before they were spaced out, so the WAL does not take room the
+    /// store may need. Looked at with the file sizes; a WAL longer than the short interval
+    /// is truncated once when the disk turns tight.
+    fn tune_checkpoints(&mut self) {
+        let tight = super::disk_space(&self.path).is_ok_and(|d| d.available < TIGHT_DISK);
+        if tight == self.tight {
+            return;
+        }
+        self.tight = tight;
+        let page = self.page_bytes.max(512) + 24;
+        let frames = if tight { (self.growth_limit.max(TIGHT_WAL as i64) / page).max(64) } else { WAL_FRAMES / page };
+        if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", frames) {
+            log::debug!("store: wal_autocheckpoint: {e}");
+        }
+        log::debug!(
+            "store: {} disk: a checkpoint every {frames} WAL frames",
+            if tight { "a tight" } else { "a roomy" }
+        );
+        if tight && std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() as i64 > frames * page) {
+            self.checkpoint();
+        }
+    }
+
     /// SQLite checkpoints only every [`WAL_LIMIT`] of WAL: a page rewritten by many commits
     /// in between (the outbox's pages, filled and emptied as the relay keeps up) reaches the
     /// store file once. But a checkpoint grows the file by the pages added since the last
@@ -317,7 +362,12 @@ impl Writer {
             Ok(true) => self.checkpointed_pages = pages,
             // The relay reads an older snapshot: tried again after the next commit.
             Ok(false) => {}
-            Err(e) => log::debug!("store: checkpoint failed: {e}"),
+            Err(e) => {
+                log::debug!("store: checkpoint failed: {e}");
+                if matches!(StoreError::from(e), StoreError::DiskFull) {
+                    self.disk_is_full();
+                }
+            }
         }
     }
 
