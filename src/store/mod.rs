@@ -161,6 +161,9 @@ impl Store {
         let (jobs_tx, jobs_rx) = mpsc::channel(1024);
         let reader = Connection::open_with_flags(&config.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        // The relay reads each row once, in order: a small page cache is as good as SQLite's
+        // 2 MB, which a long WAL (kept between checkpoints) would let it fill.
+        reader.pragma_update(None, "cache_size", -256)?;
         let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor, lock);
         let tail = w.tail();
         let listening = w.listening();

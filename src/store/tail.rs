@@ -13,9 +13,13 @@ use std::collections::VecDeque;
 /// Bytes of rows held at most; beyond it the oldest go and are read from SQLite.
 pub const TAIL_BYTES: usize = 256 * 1024;
 
+/// A row larger than this (a file's chunk) is not copied for the tail: its batch is read
+/// from SQLite (files are kept out of memory on their way through the store).
+pub const TAIL_ROW_BYTES: usize = 16 * 1024;
+
 /// The rows one batch adds, kept for the tail until its commit: at most [`TAIL_BYTES`]
-/// of them (a connector may queue a whole spooled file in one call); past that none, and
-/// the relay reads the batch from SQLite.
+/// of them (a connector may queue a whole spooled file in one call), none larger than
+/// [`TAIL_ROW_BYTES`]; past that none, and the relay reads the batch from SQLite.
 #[derive(Debug, Default)]
 pub struct Fresh {
     rows: Vec<OutboxRow>,
@@ -25,7 +29,7 @@ pub struct Fresh {
 
 impl Fresh {
     pub fn push(&mut self, row: OutboxRow) {
-        if self.overflow || self.bytes + size(&row) > TAIL_BYTES {
+        if self.overflow || size(&row) > TAIL_ROW_BYTES || self.bytes + size(&row) > TAIL_BYTES {
             self.overflow = true;
             return;
         }
@@ -185,16 +189,23 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_larger_than_the_tail_is_read_from_sqlite() {
+    fn a_batch_larger_than_the_tail_or_with_a_file_chunk_is_read_from_sqlite() {
         let mut tail = Tail::new(0, TAIL_BYTES);
         let mut big = fresh(1..=2);
-        big.push(OutboxRow { seq: 3, topic: "t".into(), payload: vec![0; TAIL_BYTES] });
+        big.push(OutboxRow { seq: 3, topic: "t".into(), payload: vec![0; TAIL_ROW_BYTES] });
         big.push(row(4));
         assert_eq!(big.len(), 2, "nothing after the row that did not fit");
         assert!(!big.is_empty());
         tail.add(&mut big, 0, 4);
         assert!(tail.take_after(0, 10).is_none());
         assert_eq!(tail.take_after(4, 10).expect("held"), []);
+        // Many rows, each small enough, more than the tail holds together.
+        let mut many = Fresh::default();
+        (5..=40).for_each(|seq| many.push(OutboxRow { seq, topic: "t".into(), payload: vec![0; 10_000] }));
+        assert!(many.len() < 36, "{} of 36 kept", many.len());
+        tail.add(&mut many, 0, 40);
+        assert!(tail.take_after(4, 10).is_none());
+        assert_eq!(tail.take_after(40, 10).expect("held"), []);
     }
 
     #[test]
