@@ -201,6 +201,18 @@ impl UpdateSite {
         assert_eq!(r["data"]["restarting"], true, "{r}");
     }
 
+    /// A site whose agent swapped in 0.2.0 while the broker was away (stopped during the
+    /// download): the new version runs on probation and cannot connect. With the binary
+    /// the link named before.
+    fn swapped_offline(name: &str) -> (UpdateSite, PathBuf) {
+        let mut s = UpdateSite::start(name, "");
+        let before = s.target();
+        let release = s.release("0.2.0", false);
+        s.send_update_offline(release);
+        wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
+        (s, before)
+    }
+
     fn target(&self) -> PathBuf {
         std::fs::read_link(&self.link).expect("link")
     }
@@ -343,13 +355,8 @@ fn a_version_that_never_connects_is_rolled_back_within_its_probation() {
     if skip_under_wrapper("update never connects") {
         return;
     }
-    let mut s = UpdateSite::start("upd-noconnect", "");
-    let before = s.target();
-    // The broker goes away while the new binary downloads — before the new version can
-    // connect — for longer than its probation.
-    let release = s.release("0.2.0", false);
-    s.send_update_offline(release);
-    wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
+    // The broker stays away for longer than the new version's probation.
+    let (mut s, before) = UpdateSite::swapped_offline("upd-noconnect");
     wait_for(Duration::from_secs(40), "the rollback", || (s.target() == before).then_some(()));
     s.broker.resume();
     let back = s.wait_event("agent.update.rolled_back", 1);
@@ -419,13 +426,9 @@ fn a_watcher_killed_outright_takes_the_new_version_on_probation_with_it() {
     if skip_under_wrapper("update watcher killed") {
         return;
     }
-    let mut s = UpdateSite::start("upd-orphan", "");
-    let before = s.target();
+    // The new version stays on probation, not healthy.
+    let (mut s, _) = UpdateSite::swapped_offline("upd-orphan");
     let config = s.agent.config.clone();
-    // The broker goes away during the download: the new version stays on probation, not healthy.
-    let release = s.release("0.2.0", false);
-    s.send_update_offline(release);
-    wait_for(WAIT, "the swap", || (s.target() != before).then_some(()));
     wait_for(WAIT, "the new version on probation", || s.agent.log().contains("on probation").then_some(()));
     s.agent.kill();
     // Nothing of it runs on: not the new version, holding the port and the store.
