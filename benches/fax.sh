@@ -3,7 +3,8 @@
 # delivered to `telbridge-sim fax`, the agent polls them, spools them and relays metadata +
 # chunks to a private mosquitto; the script waits until every chunk reached a subscriber and
 # prints the time, the rate, and the agent's RSS (idle, and peak from /proc). Loopback only.
-# Usage: benches/fax.sh [N=20] [SIZE=200000]
+# Usage: benches/fax.sh [N=20] [SIZE=200000]; BENCH_AGENT=<another agent binary, e.g. the
+# static musl one cross/build.sh makes> measures that one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -39,7 +40,7 @@ password = "ops"
 utc_offset_minutes = 0
 poll_in_secs = 1
 TOML
-./target/release/telbridge run -c "$work/t.toml" >"$work/agent.log" 2>&1 & agent=$!; pids+=($agent)
+"${BENCH_AGENT:-./target/release/telbridge}" run -c "$work/t.toml" >"$work/agent.log" 2>&1 & agent=$!; pids+=($agent)
 wait_port "$HTTP"; sleep 1.5
 rss() { awk '/VmRSS/ {print $2}' "/proc/$agent/status"; }
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$agent/status"; }

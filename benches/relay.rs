@@ -64,6 +64,7 @@ fn main() {
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
         let (mut commits, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], 0);
         let (mut kernel, mut load_cpu, mut broker_cpu) = (vec![], vec![], vec![]);
+        let mut by_thread: Vec<Vec<(String, f64)>> = vec![];
         for round in 0..rounds {
             plain.push(plain_publisher(broker.port, events));
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
@@ -73,7 +74,11 @@ fn main() {
             let config = write_config(&run_dir, "bench", broker.port, http, &extra, "");
             let text = std::fs::read_to_string(&config).expect("config").replace("\"debug\"", "\"info\"");
             std::fs::write(&config, text).expect("config");
-            let agent = Agent::start(&config, http);
+            // BENCH_AGENT: another build of the agent, e.g. the static musl one cross/build.sh makes.
+            let agent = match std::env::var("BENCH_AGENT") {
+                Ok(exe) if !exe.is_empty() => Agent::start_exe(std::path::Path::new(&exe), &config, http),
+                _ => Agent::start(&config, http),
+            };
             let pid = agent.pid().expect("pid");
             std::thread::sleep(Duration::from_millis(500));
             idle = idle.max(rss_kb(pid, "VmRSS"));
@@ -91,8 +96,18 @@ fn main() {
                 io(pid, "cancelled_write_bytes"),
             );
             let (load_before, broker_before) = (cpu_secs(std::process::id()).0, cpu_secs(broker.pid()).0);
+            let threads_before = thread_cpu(pid);
             agent_rates.push(relay(http, events, batch, clients));
             let cpu_after = cpu_secs(pid);
+            by_thread.push(
+                thread_cpu(pid)
+                    .into_iter()
+                    .map(|(name, secs)| {
+                        let before = threads_before.get(&name).copied().unwrap_or(0.0);
+                        (name, (secs - before) / events as f64 * 1e6)
+                    })
+                    .collect(),
+            );
             load_cpu.push((cpu_secs(std::process::id()).0 - load_before) / events as f64 * 1e6);
             broker_cpu.push((cpu_secs(broker.pid()).0 - broker_before) / events as f64 * 1e6);
             cpu.push((cpu_after.0 - cpu_before.0) / events as f64 * 1e6);
@@ -120,6 +135,10 @@ fn main() {
                 median(&mut cpu),
                 median(&mut kernel)
             );
+            // Where the agent's CPU went, by thread name (the middle round's split).
+            let split = by_thread.get(by_thread.len() / 2).cloned().unwrap_or_default();
+            let split: Vec<String> = split.iter().map(|(name, us)| format!("{name} {us:.1}")).collect();
+            println!("  of it by thread, us per event: {}", split.join(", "));
             // The machine is shared: what the load generator and the broker spend beside the agent.
             println!(
                 "  beside it, per event: load generator {:.1} us, mosquitto {:.1} us of CPU ({} cores here)",
@@ -144,8 +163,16 @@ fn main() {
             }
         }
     }
-    let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
-    println!("telbridge binary (bench profile = release, stripped): {size} bytes");
+    match std::env::var("BENCH_AGENT") {
+        Ok(exe) if !exe.is_empty() => {
+            let size = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
+            println!("telbridge binary {exe}: {size} bytes");
+        }
+        _ => {
+            let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
+            println!("telbridge binary (bench profile = release, stripped): {size} bytes");
+        }
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -224,13 +251,27 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU seconds a process has used.
 /// The agent's CPU time so far (user and kernel), and the kernel's part, in seconds.
 fn cpu_secs(pid: u32) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
     (ticks(11) + ticks(12), ticks(12))
+}
+
+/// CPU seconds (user and kernel) by thread name, summed over the threads of that name.
+fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return by_name };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map_or("?", |(_, n)| n).to_string();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
+        *by_name.entry(name).or_insert(0.0) += ticks(11) + ticks(12);
+    }
+    by_name
 }
 
 /// A counter of `/proc/PID/io`.
@@ -264,7 +305,7 @@ impl Counter {
                 if !ok {
                     return Err("valgrind is not installed".into());
                 }
-                // BENCH_AGENT: another build of the agent (one with symbols, to profile).
+                // BENCH_AGENT: another build of the agent (one with symbols, to profile it).
                 let agent = std::env::var("BENCH_AGENT").unwrap_or_else(|_| env!("CARGO_BIN_EXE_telbridge").into());
                 Ok(format!("valgrind --tool=callgrind --callgrind-out-file={} {agent}", out.display()))
             }
