@@ -74,10 +74,9 @@ fn main() {
             let config = write_config(&run_dir, "bench", broker.port, http, &extra, "");
             let text = std::fs::read_to_string(&config).expect("config").replace("\"debug\"", "\"info\"");
             std::fs::write(&config, text).expect("config");
-            // BENCH_AGENT: another build of the agent, e.g. the static musl one cross/build.sh makes.
-            let agent = match std::env::var("BENCH_AGENT") {
-                Ok(exe) if !exe.is_empty() => Agent::start_exe(std::path::Path::new(&exe), &config, http),
-                _ => Agent::start(&config, http),
+            let agent = match bench_agent() {
+                Some(exe) => Agent::start_exe(std::path::Path::new(&exe), &config, http),
+                None => Agent::start(&config, http),
             };
             let pid = agent.pid().expect("pid");
             std::thread::sleep(Duration::from_millis(500));
@@ -99,15 +98,7 @@ fn main() {
             let threads_before = thread_cpu(pid);
             agent_rates.push(relay(http, events, batch, clients));
             let cpu_after = cpu_secs(pid);
-            by_thread.push(
-                thread_cpu(pid)
-                    .into_iter()
-                    .map(|(name, secs)| {
-                        let before = threads_before.get(&name).copied().unwrap_or(0.0);
-                        (name, (secs - before) / events as f64 * 1e6)
-                    })
-                    .collect(),
-            );
+            by_thread.push(split_by_name(&threads_before, &thread_cpu(pid), cpu_after.0 - cpu_before.0, events));
             load_cpu.push((cpu_secs(std::process::id()).0 - load_before) / events as f64 * 1e6);
             broker_cpu.push((cpu_secs(broker.pid()).0 - broker_before) / events as f64 * 1e6);
             cpu.push((cpu_after.0 - cpu_before.0) / events as f64 * 1e6);
@@ -163,12 +154,12 @@ fn main() {
             }
         }
     }
-    match std::env::var("BENCH_AGENT") {
-        Ok(exe) if !exe.is_empty() => {
+    match bench_agent() {
+        Some(exe) => {
             let size = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
             println!("telbridge binary {exe}: {size} bytes");
         }
-        _ => {
+        None => {
             let size = std::fs::metadata(env!("CARGO_BIN_EXE_telbridge")).map(|m| m.len()).unwrap_or(0);
             println!("telbridge binary (bench profile = release, stripped): {size} bytes");
         }
@@ -259,19 +250,46 @@ fn cpu_secs(pid: u32) -> (f64, f64) {
     (ticks(11) + ticks(12), ticks(12))
 }
 
-/// CPU seconds (user and kernel) by thread name, summed over the threads of that name.
-fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, f64> {
-    let mut by_name = std::collections::BTreeMap::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return by_name };
+/// `BENCH_AGENT`: another build of the agent to run (the static musl one `cross/build.sh`
+/// makes, or one with symbols to profile); unset or empty, the bench's own.
+fn bench_agent() -> Option<String> {
+    std::env::var("BENCH_AGENT").ok().filter(|exe| !exe.is_empty())
+}
+
+/// Each thread's name and CPU seconds (user and kernel), by thread id.
+fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, (String, f64)> {
+    let mut threads = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return threads };
     for task in tasks.flatten() {
         let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
         let Some((head, rest)) = stat.rsplit_once(')') else { continue };
         let name = head.split_once('(').map_or("?", |(_, n)| n).to_string();
         let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime, fields 14 and 15 of stat (the 12th and 13th after the name).
         let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
-        *by_name.entry(name).or_insert(0.0) += ticks(11) + ticks(12);
+        threads.insert(task.file_name().to_string_lossy().into_owned(), (name, ticks(11) + ticks(12)));
     }
-    by_name
+    threads
+}
+
+/// The CPU between two [`thread_cpu`] readings in us per event, summed by thread name (the
+/// runtime's workers and its blocking pool share one name), and what threads that ended in
+/// between used (the process's total less the threads still there). Ticks are 10 ms: a few us
+/// per event on the shorter loads.
+fn split_by_name(
+    before: &std::collections::BTreeMap<String, (String, f64)>,
+    after: &std::collections::BTreeMap<String, (String, f64)>,
+    total: f64,
+    events: usize,
+) -> Vec<(String, f64)> {
+    let mut by_name = std::collections::BTreeMap::<String, f64>::new();
+    for (tid, (name, secs)) in after {
+        let was = before.get(tid).map_or(0.0, |(_, s)| *s);
+        *by_name.entry(name.clone()).or_default() += secs - was;
+    }
+    let ended = total - by_name.values().sum::<f64>();
+    by_name.insert("threads that ended".into(), ended.max(0.0));
+    by_name.into_iter().map(|(name, secs)| (name, secs / events as f64 * 1e6)).collect()
 }
 
 /// A counter of `/proc/PID/io`.
@@ -290,8 +308,8 @@ enum Counter {
 
 impl Counter {
     fn from_env() -> Counter {
-        match (std::env::var("BENCH_QEMU"), std::env::var("BENCH_AGENT")) {
-            (Ok(qemu), Ok(agent)) if !qemu.is_empty() => Counter::Qemu { qemu, agent },
+        match (std::env::var("BENCH_QEMU"), bench_agent()) {
+            (Ok(qemu), Some(agent)) if !qemu.is_empty() => Counter::Qemu { qemu, agent },
             _ => Counter::Callgrind,
         }
     }
@@ -305,8 +323,7 @@ impl Counter {
                 if !ok {
                     return Err("valgrind is not installed".into());
                 }
-                // BENCH_AGENT: another build of the agent (one with symbols, to profile it).
-                let agent = std::env::var("BENCH_AGENT").unwrap_or_else(|_| env!("CARGO_BIN_EXE_telbridge").into());
+                let agent = bench_agent().unwrap_or_else(|| env!("CARGO_BIN_EXE_telbridge").into());
                 Ok(format!("valgrind --tool=callgrind --callgrind-out-file={} {agent}", out.display()))
             }
             Counter::Qemu { qemu, agent } => {
