@@ -272,7 +272,8 @@ fn build_agent(reach: Reach, ca_file: &str, tls: bool) -> Result<ureq::Agent, St
     if reach == Reach::Lan {
         config = config.max_idle_connections(0);
     }
-    Ok(ureq::Agent::new_with_config(config.build()))
+    let connector = ureq::unversioned::transport::DefaultConnector::default();
+    Ok(ureq::Agent::with_parts(config.build(), connector, super::resolve::LiteralFirst::default()))
 }
 
 /// Runs one exchange on the blocking pool.
