@@ -273,7 +273,11 @@ fn build_agent(reach: Reach, ca_file: &str, tls: bool) -> Result<ureq::Agent, St
         config = config.max_idle_connections(0);
     }
     let connector = ureq::unversioned::transport::DefaultConnector::default();
-    Ok(ureq::Agent::with_parts(config.build(), connector, super::resolve::LiteralFirst::default()))
+    Ok(ureq::Agent::with_parts(
+        config.build(),
+        connector,
+        super::resolve::LiteralFirst::<ureq::unversioned::resolver::DefaultResolver>::default(),
+    ))
 }
 
 /// Runs one exchange on the blocking pool.

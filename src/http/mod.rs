@@ -3,9 +3,8 @@
 //!
 //! [`router`] routes by method and path (connectors add theirs), [`server`] serves the
 //! listener within the body and time limits, [`ingest`] is `POST /v1/events`, [`ops`] is
-//! `/healthz` and `/metrics`, [`client`] is the one outbound HTTP client ([`resolve`] its
-//! name lookup). Handlers answer
-//! 2xx only after what they accepted is committed to the store.
+//! `/healthz` and `/metrics`, [`client`] is the one outbound HTTP client (`resolve` its name
+//! lookup). Handlers answer 2xx only after what they accepted is committed to the store.
 
 pub mod cidr;
 pub mod client;
