@@ -244,10 +244,19 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 
 /// The agent's CPU time so far (user and kernel), and the kernel's part, in seconds.
 fn cpu_secs(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let (_, user, kernel) = stat_cpu(&format!("/proc/{pid}/stat")).unwrap_or_default();
+    (user + kernel, kernel)
+}
+
+/// The name, user and kernel CPU seconds in a process's or thread's `stat` file (utime and
+/// stime are its fields 14 and 15, the 12th and 13th after the name).
+fn stat_cpu(path: &str) -> Option<(String, f64, f64)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(').map_or("?", |(_, n)| n).to_string();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
-    (ticks(11) + ticks(12), ticks(12))
+    Some((name, ticks(11), ticks(12)))
 }
 
 /// `BENCH_AGENT`: another build of the agent to run (the static musl one `cross/build.sh`
@@ -261,13 +270,9 @@ fn thread_cpu(pid: u32) -> std::collections::BTreeMap<String, (String, f64)> {
     let mut threads = std::collections::BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return threads };
     for task in tasks.flatten() {
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
-        let name = head.split_once('(').map_or("?", |(_, n)| n).to_string();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime, fields 14 and 15 of stat (the 12th and 13th after the name).
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 100.0;
-        threads.insert(task.file_name().to_string_lossy().into_owned(), (name, ticks(11) + ticks(12)));
+        if let Some((name, user, kernel)) = stat_cpu(&task.path().join("stat").to_string_lossy()) {
+            threads.insert(task.file_name().to_string_lossy().into_owned(), (name, user + kernel));
+        }
     }
     threads
 }

@@ -273,11 +273,7 @@ fn build_agent(reach: Reach, ca_file: &str, tls: bool) -> Result<ureq::Agent, St
         config = config.max_idle_connections(0);
     }
     let connector = ureq::unversioned::transport::DefaultConnector::default();
-    Ok(ureq::Agent::with_parts(
-        config.build(),
-        connector,
-        super::resolve::LiteralFirst::<ureq::unversioned::resolver::DefaultResolver>::default(),
-    ))
+    Ok(ureq::Agent::with_parts(config.build(), connector, super::resolve::LiteralFirst::new()))
 }
 
 /// Runs one exchange on the blocking pool.

@@ -14,6 +14,13 @@ use ureq::unversioned::transport::NextTimeout;
 #[derive(Debug, Default)]
 pub struct LiteralFirst<R = DefaultResolver>(R);
 
+impl LiteralFirst {
+    /// ureq's resolver behind it.
+    pub fn new() -> Self {
+        LiteralFirst(DefaultResolver::default())
+    }
+}
+
 impl<R: Resolver> Resolver for LiteralFirst<R> {
     fn resolve(&self, uri: &Uri, config: &Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
         match literal(uri) {
@@ -47,8 +54,8 @@ fn literal(uri: &Uri) -> Option<SocketAddr> {
 mod tests {
     use super::*;
 
-    /// A resolver that answers every lookup with one address, 192.0.2.1 (and counts nothing
-    /// else: a literal must never reach it).
+    /// A stand-in for ureq's resolver that answers every lookup with 192.0.2.1: an answer
+    /// with that address is one that reached it.
     #[derive(Debug)]
     struct Named;
 
@@ -86,7 +93,7 @@ mod tests {
 
     #[test]
     fn ureqs_resolver_still_looks_up_names() {
-        let addrs = LiteralFirst::<DefaultResolver>::default()
+        let addrs = LiteralFirst::new()
             .resolve(&"http://localhost:9/".parse().expect("uri"), &Config::default(), NextTimeout::default())
             .expect("resolved");
         assert!(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 9), "{addrs:?}");

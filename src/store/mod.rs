@@ -262,12 +262,12 @@ fn open_connection(config: &StoreConfig) -> Result<Connection, StoreError> {
     };
     conn.pragma_update(None, "synchronous", level)?;
     conn.pragma_update(None, "journal_size_limit", writer::WAL_LIMIT as i64)?;
-    // Checkpoints after WAL_FRAMES of WAL (SQLite's default: every 1,000 pages), below the
+    // Checkpoints after CHECKPOINT_BYTES of WAL (SQLite's default: every 1,000 pages), below the
     // limit at which the writer truncates the WAL; the writer checkpoints sooner while the
     // store grows, and has SQLite do so on a disk with little room (see `Writer::bound_growth`
     // and `Writer::tune_checkpoints`).
     let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-    conn.pragma_update(None, "wal_autocheckpoint", writer::WAL_FRAMES / (page.max(512) + 24))?;
+    conn.pragma_update(None, "wal_autocheckpoint", writer::wal_frames(writer::CHECKPOINT_BYTES, page))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }

@@ -504,6 +504,6 @@ fn a_growing_store_is_checkpointed_before_it_outgrows_the_reserve() {
         // A backlog builds up: 4 MiB in commits of about 40 KiB.
         let largest = growth_while_storing(&store, &config.path, 100, 40, 1000).await;
         assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
-        assert!(store.stats().ledger.rows == 4000);
+        assert_eq!(store.stats().ledger.rows, 4000);
     });
 }

@@ -94,7 +94,13 @@ pub const WAL_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// The WAL bytes after which SQLite checkpoints (see [`Writer::tune_checkpoints`]): three
 /// quarters of [`WAL_LIMIT`], below the writer's own truncating checkpoint.
-pub const WAL_FRAMES: i64 = WAL_LIMIT as i64 * 3 / 4;
+pub const CHECKPOINT_BYTES: i64 = WAL_LIMIT as i64 * 3 / 4;
+
+/// The WAL frames (a 24-byte header and a page each) in `bytes` of WAL: the unit of
+/// `wal_autocheckpoint`.
+pub fn wal_frames(bytes: i64, page_bytes: i64) -> i64 {
+    bytes / (page_bytes.max(512) + 24)
+}
 /// Below this much room left on the file system, the WAL is kept to the reserve's size
 /// (see [`Writer::tune_checkpoints`]); and never shorter than [`TIGHT_WAL`].
 const TIGHT_DISK: u64 = 2 * WAL_LIMIT;
@@ -308,10 +314,15 @@ impl Writer {
     /// Whether the WAL is over [`WAL_LIMIT`] (the relay's reads can keep SQLite's own
     /// checkpoints from restarting it): then it is checkpointed and truncated.
     fn wal_too_long(&self) -> bool {
-        std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() > WAL_LIMIT)
+        self.wal_bytes() > WAL_LIMIT
     }
 
-    /// SQLite's checkpoint interval for the room there is: spaced out ([`WAL_FRAMES`]), or,
+    /// The WAL file's length (0 when there is none).
+    fn wal_bytes(&self) -> u64 {
+        std::fs::metadata(super::wal_path(&self.path)).map_or(0, |m| m.len())
+    }
+
+    /// SQLite's checkpoint interval for the room there is: spaced out ([`CHECKPOINT_BYTES`]), or,
     /// on a file system with less than [`TIGHT_DISK`] left, every `store.reserve_bytes` (at
     /// least [`TIGHT_WAL`]) as before they were spaced out, so the WAL does not take room the
     /// store may need. Looked at with the file sizes; a WAL longer than the short interval
@@ -322,8 +333,8 @@ impl Writer {
             return;
         }
         self.tight = tight;
-        let page = self.page_bytes.max(512) + 24;
-        let frames = if tight { (self.growth_limit.max(TIGHT_WAL as i64) / page).max(64) } else { WAL_FRAMES / page };
+        let bytes = if tight { self.growth_limit.max(TIGHT_WAL as i64) } else { CHECKPOINT_BYTES };
+        let frames = wal_frames(bytes, self.page_bytes).max(64);
         if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", frames) {
             log::debug!("store: wal_autocheckpoint: {e}");
         }
@@ -331,7 +342,7 @@ impl Writer {
             "store: {} disk: a checkpoint every {frames} WAL frames",
             if tight { "a tight" } else { "a roomy" }
         );
-        if tight && std::fs::metadata(super::wal_path(&self.path)).is_ok_and(|m| m.len() as i64 > frames * page) {
+        if tight && self.wal_bytes() as i64 > bytes {
             self.checkpoint();
         }
     }
