@@ -256,6 +256,17 @@ impl LinkLoop {
         }
     }
 
+    /// The next event rumqttc has already queued (it reads every packet that has arrived
+    /// in one go), without polling: what its next poll would return first. Only after a
+    /// poll returned an event: the connection is up then.
+    pub fn queued(&mut self) -> Option<LinkEvent> {
+        match self {
+            LinkLoop::V4(el, _) if el.network.is_none() => None,
+            LinkLoop::V4(el, _) => el.state.events.pop_front().map(from_v4),
+            LinkLoop::V5(el) => el.state.events.pop_front().map(from_v5),
+        }
+    }
+
     /// After a connection error: drops every publish rumqttc would send again on the next
     /// connection (un-acknowledged, not yet handled, or still in the request channel),
     /// keeping other requests, and the queued reports of publishes written to the lost

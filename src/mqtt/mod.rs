@@ -1,6 +1,6 @@
 //! The MQTT uplink: relays the outbox in order, receives commands, keeps the status topic.
 //!
-//! Two tasks share one connection. The **poll task** owns rumqttc's event loop, turns
+//! Two tasks share one connection. The **poll task** ([`poller`]) owns rumqttc's event loop, turns
 //! packet ids into outbox rows with the [`Correlator`](correlator::Correlator), forwards
 //! acknowledged rows and incoming commands, and backs off (exponentially, with jitter)
 //! after errors. The **publish task** ([`relay`]) reads the outbox in sequence order and
@@ -11,6 +11,7 @@
 
 mod correlator;
 mod link;
+mod poller;
 mod relay;
 pub mod topics;
 

@@ -1,9 +1,9 @@
 //! The two uplink tasks (see the module doc of `mqtt`): polling and publishing.
 
 use super::correlator::{Correlator, Tag};
-use super::link::{self, AckToken, LinkClient, LinkEvent, LinkLoop, LinkOptions, Queued};
+use super::link::{self, AckToken, LinkClient, LinkOptions, Queued};
 use super::topics::Topics;
-use super::{MqttError, backoff_delay, status_payload};
+use super::{MqttError, status_payload};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -77,16 +77,16 @@ impl Uplink {
     }
 }
 
-struct Shared {
-    correlator: Correlator,
-    connected: bool,
+pub(super) struct Shared {
+    pub(super) correlator: Correlator,
+    pub(super) connected: bool,
     /// CONNACKs so far: a publish meant for one connection never goes out on the next.
-    connection: u64,
+    pub(super) connection: u64,
 }
 
-type SharedRef = Arc<Mutex<Shared>>;
+pub(super) type SharedRef = Arc<Mutex<Shared>>;
 
-fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
+pub(super) fn lock(shared: &SharedRef) -> std::sync::MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -122,7 +122,7 @@ pub fn spawn(
     // Nothing at all from the broker for 1.5 times it ends the connection instead.
     let silent_after =
         (config.mqtt.keep_alive_secs > 0).then(|| Duration::from_millis(config.mqtt.keep_alive_secs * 1500));
-    let poller = Poller {
+    let poller = super::poller::Poller {
         shared: shared.clone(),
         state: state_tx,
         acks: acks_tx,
@@ -143,109 +143,6 @@ pub fn spawn(
     };
     let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, refused_rx, stop, loop_stop));
     Ok((Uplink { client, state: state_rx, topics, tasks: vec![publish_task, poll_task] }, incoming_rx))
-}
-
-struct Poller {
-    shared: SharedRef,
-    state: watch::Sender<LinkState>,
-    acks: mpsc::UnboundedSender<i64>,
-    /// Rows the broker refused (MQTT 5 PUBACK with a failure reason), with the reason.
-    refused: mpsc::UnboundedSender<(i64, String)>,
-    incoming: mpsc::UnboundedSender<Incoming>,
-    backoff: (Duration, Duration),
-    /// A connection that brought nothing in for this long is dead.
-    silent_after: Option<Duration>,
-}
-
-impl Poller {
-    async fn run(self, mut link: LinkLoop, stop: CancellationToken, metrics: Metrics) -> Result<(), MqttError> {
-        let mut failures = 0u32;
-        let mut heard = tokio::time::Instant::now();
-        loop {
-            let connected = lock(&self.shared).connected;
-            // Cancelling a poll is safe only because the connection is dropped with it: the
-            // relay starts again from the store on the next one.
-            let polled = match self.silent_after.filter(|_| connected) {
-                Some(limit) => tokio::time::timeout_at(heard + limit, link.poll())
-                    .await
-                    .unwrap_or_else(|_| Err(format!("nothing from the broker for {limit:?}: the path is dead"))),
-                None => link.poll().await,
-            };
-            if polled.as_ref().is_ok_and(LinkEvent::incoming) {
-                heard = tokio::time::Instant::now();
-            }
-            match polled {
-                Ok(LinkEvent::Connected { session_present }) => {
-                    failures = 0;
-                    {
-                        let mut s = lock(&self.shared);
-                        s.connected = true;
-                        s.connection += 1;
-                    }
-                    log::info!("mqtt connected (session present: {session_present})");
-                    metrics.inc("telbridge_mqtt_connects_total");
-                    self.state.send_modify(|st| {
-                        st.connected = true;
-                        st.connects += 1;
-                    });
-                }
-                Ok(LinkEvent::Published(pkid)) => lock(&self.shared).correlator.published(pkid),
-                Ok(LinkEvent::Collided(pkid)) => lock(&self.shared).correlator.collided(pkid),
-                Ok(LinkEvent::PubAck(pkid)) => {
-                    let tag: Tag = lock(&self.shared).correlator.acked(pkid);
-                    if let Some(seq) = tag {
-                        let _ = self.acks.send(seq);
-                    }
-                }
-                Ok(LinkEvent::Refused { pkid, reason }) => {
-                    if let Some(seq) = lock(&self.shared).correlator.acked(pkid) {
-                        let _ = self.refused.send((seq, reason));
-                    }
-                }
-                Ok(LinkEvent::Message { topic, payload, ack }) => {
-                    let _ = self.incoming.send(Incoming { topic, payload, ack });
-                }
-                Ok(LinkEvent::Disconnected) => {
-                    lock(&self.shared).connected = false;
-                    self.state.send_modify(|st| st.connected = false);
-                    return Ok(());
-                }
-                Ok(LinkEvent::Other { .. }) => {}
-                Err(e) => {
-                    {
-                        // Under the lock the relay publishes under: nothing slips in
-                        // between, and the relay starts again from the store.
-                        let mut s = lock(&self.shared);
-                        s.connected = false;
-                        link.forget_publishes();
-                        s.correlator.reset();
-                    }
-                    let was_connected = self.state.borrow().connected;
-                    if was_connected {
-                        log::warn!("mqtt connection lost: {e}");
-                    } else {
-                        log::debug!("mqtt connect failed: {e}");
-                    }
-                    metrics.inc("telbridge_mqtt_errors_total");
-                    self.state.send_modify(|st| {
-                        st.connected = false;
-                        st.errors += 1;
-                        st.last_error = Some(e);
-                    });
-                    failures = failures.saturating_add(1);
-                    let u32_random = u32::from_le_bytes(crate::event::random_bytes());
-                    let delay = backoff_delay(failures, self.backoff.0, self.backoff.1, u32_random);
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = stop.cancelled() => return Ok(()),
-                    }
-                }
-            }
-            if stop.is_cancelled() && !lock(&self.shared).connected {
-                return Ok(());
-            }
-        }
-    }
 }
 
 struct Publisher {
