@@ -72,7 +72,7 @@ impl Poller {
                         if matches!(event, LinkEvent::Connected { .. }) {
                             failures = 0;
                         }
-                        if !self.on_event(event, &metrics) {
+                        if !self.on_event(event, &metrics) || self.stopped(&stop) {
                             return Ok(());
                         }
                         next = link.queued();
@@ -108,10 +108,16 @@ impl Poller {
                     }
                 }
             }
-            if stop.is_cancelled() && !lock(&self.shared).connected {
+            if self.stopped(&stop) {
                 return Ok(());
             }
         }
+    }
+
+    /// Asked to stop and no connection left to close: after every event, as the publisher
+    /// may have given up on a link that a queued CONNACK then brings back.
+    fn stopped(&self, stop: &CancellationToken) -> bool {
+        stop.is_cancelled() && !lock(&self.shared).connected
     }
 
     /// Acts on one event of a working connection; false when the connection was closed
