@@ -54,7 +54,12 @@ impl NewEvent {
 
     /// The outbox topic suffix, below `{prefix}/{agent}/`.
     pub fn topic_suffix(&self) -> String {
-        format!("evt/{}/{}", self.source, self.kind)
+        // Every event's: without the formatting machinery.
+        let mut topic = String::with_capacity(5 + self.source.len() + self.kind.len());
+        for part in ["evt/", &self.source, "/", &self.kind] {
+            topic.push_str(part);
+        }
+        topic
     }
 }
 
@@ -212,12 +217,13 @@ pub fn random_hex<const N: usize>() -> String {
 /// Bytes as lower-case hex (on the hot path: every event id; no formatting machinery).
 pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    // Laid out as bytes (a String's push encodes a char each time).
+    let mut hex = vec![0u8; bytes.len() * 2];
+    for (pair, b) in hex.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
-    hex
+    String::from_utf8(hex).unwrap_or_default()
 }
 
 /// UUIDv7 generator state: monotonic even when the clock stands still or steps back.
