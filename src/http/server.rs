@@ -137,11 +137,14 @@ pub async fn serve(
                 let (router, budget) = (router.clone(), budget.clone());
                 async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, peer, req).await) }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.request_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            tokio::pin!(conn);
+            // On the heap: the connection's state is large, and the task is moved a few times
+            // as it is spawned and set when it ends (whole, as it is written to memory).
+            let mut conn = Box::pin(
+                hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(limits.request_timeout)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
+            );
             let result = tokio::select! {
                 r = conn.as_mut() => r,
                 _ = stop.cancelled() => {
