@@ -245,13 +245,14 @@ async fn start(
         async move { r }
     });
     if !config.http.ingest_token.is_empty() {
-        let ingest = Ingest {
+        // Shared, not cloned per request (its strings and the store's handles).
+        let ingest = std::sync::Arc::new(Ingest {
             store: store.clone(),
             agent: agent.clone(),
             token: config.http.ingest_token.expose().to_string(),
             max_payload_bytes: config.mqtt.max_payload_bytes,
             metrics: metrics.clone(),
-        };
+        });
         let guard = ingest.guard();
         router.route_guarded(Method::POST, "/v1/events", guard, move |req| {
             let ingest = ingest.clone();

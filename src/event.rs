@@ -104,10 +104,10 @@ pub fn with_seq(payload: &[u8], seq: i64) -> Vec<u8> {
     let after_id = payload.starts_with(ID).then(|| payload[ID.len()..].windows(2).position(|w| w == b"\",")).flatten();
     let at = after_id.map(|i| ID.len() + i + 2).or_else(|| payload.starts_with(b"{").then_some(1));
     let Some(at) = at else { return payload.to_vec() };
-    let field = format!("\"seq\":{seq}");
-    let mut out = Vec::with_capacity(payload.len() + field.len() + 1);
+    let mut out = Vec::with_capacity(payload.len() + 28);
     out.extend_from_slice(&payload[..at]);
-    out.extend_from_slice(field.as_bytes());
+    out.extend_from_slice(b"\"seq\":");
+    json::push_i64(&mut out, seq);
     if payload.get(at) != Some(&b'}') {
         out.push(b',');
     }

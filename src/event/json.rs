@@ -32,6 +32,25 @@ pub fn push_value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
+/// Appends `n` in decimal (every stored row's `seq`: without the formatting machinery).
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 /// Appends `map` as a compact JSON object, keys in the map's order (serde_json's too).
 pub fn push_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
     out.push(b'{');
@@ -146,6 +165,15 @@ mod tests {
                 .collect();
             let v = json!({ text.clone(): [text.clone(), {"k": text}] });
             assert_eq!(ours(&v), serde_json::to_string(&v).expect("json"));
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_serde_json_writes_them() {
+        for n in [0, 1, -1, 9, 10, 42, 1_000_000, i64::MAX, i64::MIN, i64::MIN + 1] {
+            let mut out = Vec::new();
+            push_i64(&mut out, n);
+            assert_eq!(String::from_utf8(out).expect("utf8"), serde_json::to_string(&n).expect("json"));
         }
     }
 

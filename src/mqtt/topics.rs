@@ -23,7 +23,12 @@ impl Topics {
 
     /// The full topic of an outbox row's stored suffix (`evt/…` or `res/…`).
     pub fn full(&self, suffix: &str) -> String {
-        format!("{}/{suffix}", self.base)
+        // Every relayed row's: without the formatting machinery.
+        let mut topic = String::with_capacity(self.base.len() + 1 + suffix.len());
+        for part in [&self.base, "/", suffix] {
+            topic.push_str(part);
+        }
+        topic
     }
 
     pub fn status(&self) -> String {
