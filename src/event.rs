@@ -6,7 +6,7 @@
 //! cloud de-duplicates by it. The serialized form always starts with `{"id":"`.
 //! Building is pure: the clock and the random bits are passed in.
 
-mod json;
+pub mod json;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -1,4 +1,5 @@
-//! The envelope's JSON written directly: byte for byte what `serde_json::to_writer` writes
+//! The hot path's JSON (each event's envelope, the ingest reply) written directly: byte for
+//! byte what `serde_json::to_writer` writes
 //! (compact; `"`, `\` and the control characters escaped as it escapes them, everything
 //! else as it is), without its escape loop. In the size-optimized release builds that loop
 //! calls out twice per byte (`split_at`, `split_first`): serializing the envelope was ~12,700

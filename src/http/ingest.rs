@@ -6,8 +6,9 @@
 //! stored in one transaction or none is; the reply (200) lists each event's id and fate
 //! only after the commit. A full store answers 503 with `Retry-After`.
 
-use super::{Request, Response, error, json_response};
-use crate::event::{Class, NewEvent, encode_envelope, new_id, now_ms};
+use super::router::json_bytes_response;
+use super::{Request, Response, error};
+use crate::event::{Class, NewEvent, encode_envelope, json, new_id, now_ms};
 use crate::metrics::Metrics;
 use crate::mqtt::topics::{is_event_type, is_source};
 use crate::store::{Enqueued, OutboxItem, Store, StoreError};
@@ -73,33 +74,36 @@ impl Ingest {
         match self.store.enqueue(items).await {
             Ok(outcomes) => {
                 self.metrics.add("telbridge_events_in_total", n);
-                let events: Vec<Fate> = ids
-                    .into_iter()
-                    .zip(outcomes)
-                    .map(|(id, o)| match o {
-                        Enqueued::Stored(_) => Fate { id: Some(id), status: "stored" },
-                        Enqueued::Duplicate(first) => Fate { id: Some(first), status: "duplicate" },
-                        Enqueued::Dropped => Fate { id: None, status: "dropped" },
-                    })
-                    .collect();
-                json_response(StatusCode::OK, &Reply { events })
+                let fates = ids.iter().zip(&outcomes).map(|(id, o)| match o {
+                    Enqueued::Stored(_) => (Some(id.as_str()), "stored"),
+                    Enqueued::Duplicate(first) => (Some(first.as_str()), "duplicate"),
+                    Enqueued::Dropped => (None, "dropped"),
+                });
+                json_bytes_response(StatusCode::OK, reply(fates, outcomes.len()))
             }
             Err(e) => store_unavailable(&e, &self.metrics),
         }
     }
 }
 
-/// The reply to a stored request: `{"events":[{"id":…,"status":…},…]}`, one per event.
-#[derive(serde::Serialize)]
-struct Reply {
-    events: Vec<Fate>,
-}
-
-/// What became of one event of the request.
-#[derive(serde::Serialize)]
-struct Fate {
-    id: Option<String>,
-    status: &'static str,
+/// The reply to a stored request: `{"events":[{"id":…,"status":…},…]}`, one per event of
+/// `count`: its id (none when dropped) and what became of it. Written directly, as the
+/// envelopes are (`event::json`).
+fn reply<'a>(fates: impl Iterator<Item = (Option<&'a str>, &'a str)>, count: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + count * 64);
+    out.extend_from_slice(b"{\"events\":[");
+    for (i, (id, status)) in fates.enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"id\":" } else { b",{\"id\":" });
+        match id {
+            Some(id) => json::push_str(&mut out, id),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"status\":");
+        json::push_str(&mut out, status);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` (compared in constant time).
@@ -212,6 +216,17 @@ mod tests {
             let err = parse_events(body).expect_err("refused");
             assert!(err.contains(needle), "{err} should mention {needle}");
         }
+    }
+
+    #[test]
+    fn the_reply_is_what_serde_json_writes() {
+        let fates = [(Some("0190-a"), "stored"), (None, "dropped"), (Some("x\"y"), "duplicate")];
+        let expected = serde_json::json!({"events": [
+            {"id": "0190-a", "status": "stored"}, {"id": null, "status": "dropped"}, {"id": "x\"y", "status": "duplicate"},
+        ]});
+        let written = reply(fates.into_iter(), fates.len());
+        assert_eq!(String::from_utf8(written).expect("utf8"), expected.to_string());
+        assert_eq!(reply(std::iter::empty(), 0), br#"{"events":[]}"#);
     }
 
     #[test]

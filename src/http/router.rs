@@ -127,7 +127,12 @@ impl Miss {
 
 /// A JSON response.
 pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(serde_json::to_vec(body).unwrap_or_default())));
+    json_bytes_response(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A response whose body is JSON already written.
+pub fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = hyper::Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     resp.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
     resp
