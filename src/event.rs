@@ -55,11 +55,7 @@ impl NewEvent {
     /// The outbox topic suffix, below `{prefix}/{agent}/`.
     pub fn topic_suffix(&self) -> String {
         // Every event's: without the formatting machinery.
-        let mut topic = String::with_capacity(5 + self.source.len() + self.kind.len());
-        for part in ["evt/", &self.source, "/", &self.kind] {
-            topic.push_str(part);
-        }
-        topic
+        ["evt/", &self.source, "/", &self.kind].concat()
     }
 }
 

@@ -21,7 +21,6 @@ use hyper::StatusCode;
 pub const MAX_BATCH: usize = 1000;
 
 /// What the route needs.
-#[derive(Clone)]
 pub struct Ingest {
     pub store: Store,
     pub agent: String,

@@ -24,11 +24,7 @@ impl Topics {
     /// The full topic of an outbox row's stored suffix (`evt/…` or `res/…`).
     pub fn full(&self, suffix: &str) -> String {
         // Every relayed row's: without the formatting machinery.
-        let mut topic = String::with_capacity(self.base.len() + 1 + suffix.len());
-        for part in [&self.base, "/", suffix] {
-            topic.push_str(part);
-        }
-        topic
+        [&self.base, "/", suffix].concat()
     }
 
     pub fn status(&self) -> String {

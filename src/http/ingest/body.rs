@@ -98,109 +98,75 @@ enum Body {
     Other,
 }
 
-/// Reads any JSON value: an object's fields, or (with `None`, the value skipped) anything else.
-struct ObjectOrNot;
+/// Reads any JSON value as far as the ingest needs it: an object into its fields; at the top,
+/// a list element by element (each read again with `top: false`); below the top, a list or
+/// anything else read and dropped ([`Body::Other`]).
+struct Shape {
+    top: bool,
+}
 
-impl<'de> serde::de::Visitor<'de> for ObjectOrNot {
-    type Value = Option<Fields>;
+impl<'de> serde::de::Visitor<'de> for Shape {
+    type Value = Body;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
         let mut fields = Fields::default();
         while let Some(Name(name)) = map.next_key()? {
             fields.insert(name, map.next_value()?);
         }
-        Ok(Some(fields))
+        Ok(Body::One(fields))
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        // Read as values and dropped, not skipped: serde_json checks what it skips less
-        // strictly (numbers out of range, bad escapes, nesting, trailing commas), and the
-        // error a body gets must not depend on where in it the fault is.
-        while seq.next_element::<Value>()?.is_some() {}
-        Ok(None)
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+        if !self.top {
+            // Read as values and dropped, not skipped: serde_json checks what it skips less
+            // strictly (numbers out of range, bad escapes, nesting, trailing commas), and the
+            // error a body gets must not depend on where in it the fault is.
+            while seq.next_element::<Value>()?.is_some() {}
+            return Ok(Body::Other);
+        }
+        let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_BATCH));
+        // Every element is read (a fault anywhere is the body's error), but no more than one
+        // past the limit is kept: a body of a million `0,` holds ~1,000 entries, not a million.
+        while let Some(Element(item)) = seq.next_element()? {
+            if list.len() <= MAX_BATCH {
+                list.push(item);
+            }
+        }
+        Ok(Body::List(list))
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_str<E>(self, _: &str) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_unit<E>(self) -> Result<Body, E> {
+        Ok(Body::Other)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for Body {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Top;
-        impl<'de> serde::de::Visitor<'de> for Top {
-            type Value = Body;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
-                let mut list = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_BATCH));
-                // Every element is read (a fault anywhere is the body's error), but no more
-                // than one past the limit is kept: a body of a million `0,` holds ~1,000
-                // entries, not a million.
-                while let Some(Element(item)) = seq.next_element()? {
-                    if list.len() <= MAX_BATCH {
-                        list.push(item);
-                    }
-                }
-                Ok(Body::List(list))
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Body, A::Error> {
-                Ok(ObjectOrNot.visit_map(map)?.map_or(Body::Other, Body::One))
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-
-            fn visit_unit<E>(self) -> Result<Body, E> {
-                Ok(Body::Other)
-            }
-        }
-        d.deserialize_any(Top)
+        d.deserialize_any(Shape { top: true })
     }
 }
 
@@ -209,7 +175,10 @@ struct Element(Option<Fields>);
 
 impl<'de> serde::Deserialize<'de> for Element {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ObjectOrNot).map(Element)
+        match d.deserialize_any(Shape { top: false })? {
+            Body::One(fields) => Ok(Element(Some(fields))),
+            Body::List(_) | Body::Other => Ok(Element(None)),
+        }
     }
 }
 
