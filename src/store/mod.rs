@@ -166,12 +166,12 @@ impl Store {
         reader.pragma_update(None, "cache_size", -256)?;
         let w = writer::Writer::new(conn, config, ledger, reserve, stats_tx, floor, lock);
         let tail = w.tail();
-        let listening = w.listening();
+        let wanted = w.wanted();
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || w.run(jobs_rx))
             .map_err(|e| StoreError::Invalid(format!("cannot start writer thread: {e}")))?;
-        let (reader, bell) = (Arc::new(Mutex::new(reader)), writer::Bell::new(handle.thread().clone(), listening));
+        let (reader, bell) = (Arc::new(Mutex::new(reader)), writer::Bell::new(handle.thread().clone(), wanted));
         Ok((Store { jobs: jobs_tx, stats: stats_rx, reader, tail, bell }, WriterHandle(handle)))
     }
 
@@ -198,10 +198,14 @@ impl Store {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Queues a job for the writer, and wakes it if it waits for a caller (see [`writer::Bell`]).
+    /// Queues a job for the writer, and wakes it if it waited for this caller (see
+    /// [`writer::Bell`]).
     async fn send(&self, job: Job) -> Result<(), StoreError> {
+        let caller = !job.can_wait();
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
-        self.bell.ring();
+        if caller {
+            self.bell.ring();
+        }
         Ok(())
     }
 

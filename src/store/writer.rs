@@ -16,7 +16,7 @@ use super::{Ledger, StoreError, StoreStats};
 use crate::config::StoreConfig;
 use rusqlite::Connection;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -51,8 +51,9 @@ pub struct Writer {
     checkpointed_pages: i64,
     /// The file system has little room left: SQLite checkpoints as often as it used to.
     tight: bool,
-    /// Set while the writer waits for a sender's [`Bell`].
-    listening: Arc<AtomicBool>,
+    /// While the writer waits for callers: how many more should ring the [`Bell`] before it
+    /// is woken (0: it is not waiting).
+    wanted: Arc<AtomicUsize>,
     /// One agent per store, until the writer has closed the file.
     _lock: super::lock::StoreLock,
     /// How long the last commit took, from BEGIN to the end of COMMIT: how long, at most,
@@ -127,7 +128,7 @@ impl Writer {
         let checkpointed_pages = std::fs::metadata(&config.path).map_or(0, |m| m.len() as i64 / page_bytes.max(512));
         Writer {
             _lock: lock,
-            listening: Arc::default(),
+            wanted: Arc::default(),
             page_bytes,
             growth_limit: config.reserve_bytes as i64,
             checkpointed_pages,
@@ -156,9 +157,9 @@ impl Writer {
         self.tail.clone()
     }
 
-    /// The flag behind the [`Bell`] for this writer.
-    pub fn listening(&self) -> Arc<AtomicBool> {
-        self.listening.clone()
+    /// The count behind the [`Bell`] for this writer.
+    pub fn wanted(&self) -> Arc<AtomicUsize> {
+        self.wanted.clone()
     }
 
     /// Serves jobs until every sender is gone, then checkpoints and closes the file.
@@ -171,7 +172,7 @@ impl Writer {
             // share one commit (one fsync, and the pages every commit writes once) instead of
             // two. Never on a full disk, where deletes go alone and at once.
             if self.disk_full.is_none() && callers(&batch) == 0 {
-                self.wait_for(&mut jobs, &mut batch, Instant::now() + SHARE_WAIT, None, |batch| callers(batch) > 0);
+                self.wait_for(&mut jobs, &mut batch, Instant::now() + SHARE_WAIT, 1);
             }
             if self.disk_full.is_none() && callers(&batch) > 0 {
                 self.gather(&mut jobs, &mut batch);
