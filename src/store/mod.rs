@@ -95,7 +95,7 @@ pub struct Store {
     reader: Arc<Mutex<Connection>>,
     /// The rows the writer committed last, for the relay to take without reading them back.
     tail: Arc<Mutex<tail::Tail>>,
-    /// Rung after each job sent (see [`writer::Bell`]).
+    /// Rung after each caller's job is sent (see [`writer::Bell`]).
     bell: writer::Bell,
 }
 

@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 
 /// How a caller wakes the writer that waits for it. The writer says how many more callers
 /// it waits for; each caller sent counts one off, and the one that counts the last wakes it:
-/// one wake-up per commit, as the last caller comes. (A wake-up for every job cost more CPU
-/// and made smaller commits; looking in short steps instead woke the writer up to a step
-/// and the kernel's timer slack, ~50 us, after the last caller came: measured.)
+/// mostly one wake-up per commit (a caller the writer took before it counted itself off can
+/// wake it early: it looks again and sleeps on). A wake-up for every job cost more CPU and
+/// made smaller commits; looking in short steps instead woke the writer up to a step and the
+/// kernel's timer slack, ~50 us, after the last caller came (measured).
 #[derive(Clone, Debug)]
 pub struct Bell {
     thread: std::thread::Thread,
@@ -28,6 +29,9 @@ impl Bell {
     /// After a caller's job was queued: counts it off what the writer waits for, and wakes
     /// the writer if it was the last one.
     pub fn ring(&self) {
+        // Orders the job's send before the look at the count: a caller that sees 0 sent its
+        // job before the writer set the count, and the writer's look after setting it finds it.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.wanted.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -68,7 +72,7 @@ impl Writer {
     }
 
     /// Takes jobs as they come until `want` callers are in the batch, the batch is full or
-    /// `until`, asleep while none comes.
+    /// `until`; asleep until the caller that completes them (or fills the batch) rings.
     pub(super) fn wait_for(
         &self,
         jobs: &mut mpsc::Receiver<Box<dyn Job>>,
@@ -76,21 +80,27 @@ impl Writer {
         until: Instant,
         want: usize,
     ) {
+        // The count last set (none yet).
+        let mut told = None;
         loop {
             self.take_queued(jobs, batch);
-            let need = want.saturating_sub(callers(batch));
-            if need == 0 || batch.len() >= self.batch_max || jobs.is_closed() {
+            let room = self.batch_max.saturating_sub(batch.len());
+            let need = want.saturating_sub(callers(batch)).min(room);
+            if need == 0 || jobs.is_closed() {
                 break;
             }
             let Some(left) = until.checked_duration_since(Instant::now()) else { break };
-            // The count the bell goes by must be the need after the last look at the queue:
-            // a caller queued before it was set did not count itself off, so set it, then
-            // look again. A caller that is taken and also counts itself off only wakes the
-            // writer early (it looks again), never late.
-            if self.wanted.swap(need, Ordering::SeqCst) != need {
-                continue;
+            // Sleep only on a count no caller has touched since the look at the queue before
+            // it: every caller not taken then counts itself off after it. A caller that rang
+            // in between (its job may be in the queue, its count spent), or a count set for
+            // the first time (callers before it did not count), means: look again.
+            let before = self.wanted.swap(need, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            let untouched = told == Some(before);
+            told = Some(need);
+            if untouched {
+                std::thread::park_timeout(left);
             }
-            std::thread::park_timeout(left);
         }
         self.wanted.store(0, Ordering::SeqCst);
     }
@@ -109,23 +119,34 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc::channel;
 
     #[test]
-    fn the_bell_counts_callers_off_only_while_the_writer_waits_and_wakes_it_at_the_last() {
+    fn the_bell_wakes_the_waiting_writer_at_the_last_caller_it_waits_for_and_not_before() {
         let wanted = Arc::new(AtomicUsize::new(0));
-        let bell = Bell::new(std::thread::current(), wanted.clone());
+        let (woke_tx, woke) = channel();
+        let count = wanted.clone();
+        // The writer: sleeps until woken, and tells the count it found, each time.
+        let writer = std::thread::spawn(move || {
+            for _ in 0..2 {
+                std::thread::park_timeout(Duration::from_secs(60));
+                let _ = woke_tx.send(count.load(Ordering::SeqCst));
+            }
+        });
+        let bell = Bell::new(writer.thread().clone(), wanted.clone());
         bell.ring();
         assert_eq!(wanted.load(Ordering::SeqCst), 0, "a writer that does not wait counts nothing");
         wanted.store(3, Ordering::SeqCst);
         bell.ring();
         bell.ring();
         assert_eq!(wanted.load(Ordering::SeqCst), 1);
+        assert!(woke.recv_timeout(Duration::from_millis(300)).is_err(), "woken before the last caller");
         bell.ring();
+        assert_eq!(woke.recv_timeout(Duration::from_secs(30)), Ok(0), "the last caller wakes the writer");
         bell.ring();
         assert_eq!(wanted.load(Ordering::SeqCst), 0, "the count stops at zero");
-        // The last caller left the writer's thread a wake-up: its park returns at once.
-        let parked = Instant::now();
-        std::thread::park_timeout(Duration::from_secs(30));
-        assert!(parked.elapsed() < Duration::from_secs(20), "the last caller did not wake the writer");
+        assert!(woke.recv_timeout(Duration::from_millis(300)).is_err(), "a caller past the count woke it");
+        writer.thread().unpark();
+        writer.join().expect("writer");
     }
 }
