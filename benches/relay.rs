@@ -1,7 +1,7 @@
 //! `cargo bench --bench relay`: relay throughput from the HTTP ingress to PUBACK, next
 //! to a plain rumqttc QoS 1 publisher against the same mosquitto in the same run; per
-//! event the agent's CPU, store commits (each one fsync of the WAL with `synchronous =
-//! full`) and bytes written to disk (`/proc/PID/io` `write_bytes`, and `cancelled_write_bytes`:
+//! event the agent's CPU, store commits and those of them that waited for an fsync of the
+//! WAL, and bytes written to disk (`/proc/PID/io` `write_bytes`, and `cancelled_write_bytes`:
 //! written to temp files deleted before write-back); with valgrind
 //! installed, **instructions per event** under callgrind (they repeat exactly from run to
 //! run, unlike times: the headline figure); the agent's idle and peak RSS; the stripped
@@ -33,21 +33,31 @@ fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
     let insn = Counter::from_env();
-    // `BENCH_ONLY=batched`, `single` or `lone` runs one of the loads. The lone client is the
-    // field's trickle: every event its own request and its own commit.
+    // `BENCH_ONLY=batched`, `single`, `lone` or `trickle` runs one of the loads. The lone
+    // client posts its next event as soon as the last is answered: every event its own request
+    // and its own commit. The trickle is the field's usual load: events further apart than a
+    // commit's wait for company, so every delete after PUBACK is a commit of its own as well.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let loads = [
-        ("batched", "batches of 100, 4 clients", 100, 4),
-        ("single", "one event per request, 8 clients", 1, 8),
-        ("lone", "one event per request, 1 client", 1, 1),
+        Load { name: "batched", label: "batches of 100, 4 clients", batch: 100, clients: 4, gap: None },
+        Load { name: "single", label: "one event per request, 8 clients", batch: 1, clients: 8, gap: None },
+        Load { name: "lone", label: "one event per request, 1 client", batch: 1, clients: 1, gap: None },
+        Load {
+            name: "trickle",
+            label: "one event every 20 ms, 1 client",
+            batch: 1,
+            clients: 1,
+            gap: Some(Duration::from_millis(20)),
+        },
     ];
-    for (name, label, batch, clients) in loads {
+    for load in loads {
+        let (name, label) = (load.name, load.label);
         if !only.is_empty() && only != name {
             continue;
         }
         if let Counter::Qemu { qemu, agent } = &insn {
             // Under emulation only the instruction count means anything.
-            match instructions(&insn, &dir, broker.port, batch, clients, label) {
+            match instructions(&insn, &dir, broker.port, &load) {
                 Ok(per_event) => {
                     println!("{label}: {per_event:.0} guest instructions per event ({agent} under {qemu})")
                 }
@@ -55,14 +65,10 @@ fn main() {
             }
             continue;
         }
-        let events = match (batch, clients) {
-            (1, 1) => EVENTS / 8,
-            (1, _) => EVENTS / 4,
-            _ => EVENTS,
-        };
+        let events = load.events();
         let rounds = rounds();
         let (mut plain, mut agent_rates, mut cpu, mut idle, mut peak) = (vec![], vec![], vec![], 0, 0);
-        let (mut commits, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], 0);
+        let (mut commits, mut synced, mut written, mut cancelled, mut idle_anon) = (vec![], vec![], vec![], vec![], 0);
         let (mut kernel, mut load_cpu, mut broker_cpu) = (vec![], vec![], vec![]);
         let mut by_thread: Vec<Vec<(String, f64)>> = vec![];
         for round in 0..rounds {
@@ -87,24 +93,26 @@ fn main() {
             // The same load once before measuring: an agent that has been running, whose
             // store file has grown to its working size (a new file's first minutes write
             // more: see docs/store.md).
-            relay(http, events, batch, clients);
-            let (cpu_before, commits_before, written_before, cancelled_before) = (
+            relay(http, events, &load);
+            let (cpu_before, commits_before, synced_before, written_before, cancelled_before) = (
                 cpu_secs(pid),
                 counter(http, "telbridge_store_commits_total"),
+                counter(http, "telbridge_store_synced_commits_total"),
                 io(pid, "write_bytes"),
                 io(pid, "cancelled_write_bytes"),
             );
             let (load_before, broker_before) = (cpu_secs(std::process::id()).0, cpu_secs(broker.pid()).0);
             let threads_before = thread_cpu(pid);
-            agent_rates.push(relay(http, events, batch, clients));
+            agent_rates.push(relay(http, events, &load));
             let cpu_after = cpu_secs(pid);
             by_thread.push(split_by_name(&threads_before, &thread_cpu(pid), cpu_after.0 - cpu_before.0, events));
             load_cpu.push((cpu_secs(std::process::id()).0 - load_before) / events as f64 * 1e6);
             broker_cpu.push((cpu_secs(broker.pid()).0 - broker_before) / events as f64 * 1e6);
             cpu.push((cpu_after.0 - cpu_before.0) / events as f64 * 1e6);
             kernel.push((cpu_after.1 - cpu_before.1) / events as f64 * 1e6);
-            commits
-                .push((counter(http, "telbridge_store_commits_total") - commits_before) as f64 * 100.0 / events as f64);
+            let per_100 = |name: &str, before: u64| (counter(http, name) - before) as f64 * 100.0 / events as f64;
+            commits.push(per_100("telbridge_store_commits_total", commits_before));
+            synced.push(per_100("telbridge_store_synced_commits_total", synced_before));
             written.push((io(pid, "write_bytes") - written_before) as f64 / events as f64);
             // Written to files deleted or truncated before the kernel wrote them back (SQLite's
             // temp files): they never reached the disk.
@@ -117,10 +125,9 @@ fn main() {
                 "{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds, each after a warm-up of as many):"
             );
             println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
-            println!(
-                "  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s = {:.0} % of plain",
-                a / p * 100.0
-            );
+            // A trickle's rate is its pace: only the costs per event are compared.
+            let share = if load.gap.is_none() { format!(" = {:.0} % of plain", a / p * 100.0) } else { String::new() };
+            println!("  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s{share}");
             println!(
                 "  agent CPU per event: {:.1} us ({:.1} us of it in the kernel); RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",
                 median(&mut cpu),
@@ -139,8 +146,9 @@ fn main() {
             );
             let (gross, gone) = (median(&mut written), median(&mut cancelled));
             println!(
-                "  store commits (fsyncs) per 100 events: {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope), {gone:.0} of them to files gone before write-back",
+                "  store commits per 100 events: {:.2}, fsynced {:.2}; bytes written per event: {:.0} ({:.1}x the ~{ENVELOPE} B envelope), {gone:.0} of them to files gone before write-back",
                 median(&mut commits),
+                median(&mut synced),
                 gross,
                 gross / ENVELOPE as f64
             );
@@ -148,7 +156,7 @@ fn main() {
             println!("{label}:");
         }
         if std::env::var("BENCH_CALLGRIND").map(|v| v != "0").unwrap_or(true) {
-            match instructions(&insn, &dir, broker.port, batch, clients, label) {
+            match instructions(&insn, &dir, broker.port, &load) {
                 Ok(per_event) => println!("  instructions per event (callgrind, whole agent): {per_event:.0}"),
                 Err(why) => println!("  instructions per event: not measured ({why})"),
             }
@@ -195,9 +203,32 @@ fn plain_publisher(port: u16, n: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Posts `n` events from `clients` threads in requests of `batch`; waits until the
-/// agent counted them all as acknowledged by the broker; returns events/s.
-fn relay(http: u16, n: usize, batch: usize, clients: usize) -> f64 {
+/// A load: `clients` threads posting requests of `batch` events, each after the last was
+/// answered and `gap` more.
+struct Load {
+    name: &'static str,
+    label: &'static str,
+    batch: usize,
+    clients: usize,
+    gap: Option<Duration>,
+}
+
+impl Load {
+    /// Events per timed run: about as many seconds for each load.
+    fn events(&self) -> usize {
+        match (self.batch, self.clients, self.gap) {
+            (_, _, Some(_)) => EVENTS / 40,
+            (1, 1, None) => EVENTS / 8,
+            (1, _, None) => EVENTS / 4,
+            _ => EVENTS,
+        }
+    }
+}
+
+/// Posts `n` events as `load` says; waits until the agent counted them all as acknowledged
+/// by the broker; returns events/s.
+fn relay(http: u16, n: usize, load: &Load) -> f64 {
+    let (batch, clients, gap) = (load.batch, load.clients, load.gap);
     let base = counter(http, "telbridge_events_out_total");
     let start = Instant::now();
     let per_client = n / clients;
@@ -211,6 +242,9 @@ fn relay(http: u16, n: usize, batch: usize, clients: usize) -> f64 {
                         .collect();
                     let reply = common::http::post_json(http, "/v1/events", Some(TOKEN), &Value::Array(body)).expect("post");
                     assert_eq!(reply.status, 200);
+                    if let Some(gap) = gap {
+                        std::thread::sleep(gap);
+                    }
                 }
             })
         })
@@ -374,14 +408,10 @@ impl Counter {
 
 /// Instructions per event of the whole agent (every thread), counted from when the agent
 /// is up to the end of the load.
-fn instructions(
-    counter: &Counter,
-    dir: &std::path::Path,
-    broker: u16,
-    batch: usize,
-    clients: usize,
-    label: &str,
-) -> Result<f64, String> {
+fn instructions(counter: &Counter, dir: &std::path::Path, broker: u16, load: &Load) -> Result<f64, String> {
+    let label = load.label;
+    // The trickle runs in real time: fewer of its events (the agent idles between them).
+    let events = if load.gap.is_some() { CALLGRIND_EVENTS / 4 } else { CALLGRIND_EVENTS };
     let run_dir = dir.join(format!("instructions-{}", label.replace([' ', ','], "_")));
     std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
     let out = run_dir.join("count.out");
@@ -400,10 +430,10 @@ fn instructions(
     std::thread::sleep(Duration::from_secs(2));
     let pid = agent.pid().ok_or("no pid")?;
     let before = counter.read(pid, &run_dir, &out, true)?;
-    relay(http, CALLGRIND_EVENTS, batch, clients);
+    relay(http, events, load);
     let after = counter.read(pid, &run_dir, &out, false)?;
     agent.kill();
-    Ok(after.saturating_sub(before) as f64 / CALLGRIND_EVENTS as f64)
+    Ok(after.saturating_sub(before) as f64 / events as f64)
 }
 
 /// The total of callgrind's dump after zeroing: the file with the highest part number.

@@ -94,6 +94,46 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
     }
 }
 
+/// A counter from `/metrics`.
+fn counter(http: u16, name: &str) -> u64 {
+    let body = common::http::get(http, "/metrics").expect("metrics").body;
+    let text = String::from_utf8(body).expect("utf8");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in {text}"))
+}
+
+#[test]
+fn events_delivered_one_by_one_are_not_sent_again_after_the_agent_is_killed() {
+    // Events further apart than a delete waits for company: each delete after PUBACK commits
+    // alone, without waiting for an fsync (docs/store.md). A process killed outright keeps it.
+    let dir = temp_dir("trickle");
+    let broker = Mosquitto::start(&dir);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/trickle/#");
+    let mut agent = Agent::start(&write_config(&dir, "trickle", broker.port, http, "", ""), http);
+    let (commits, synced) =
+        (counter(http, "telbridge_store_commits_total"), counter(http, "telbridge_store_synced_commits_total"));
+    for i in 0..5 {
+        assert_eq!(agent.post_events(&event("app/t", i)).status, 200);
+        rec.wait_until(WAIT, &format!("event {i}"), |s| arrivals(s, "app/t").len() > i);
+        wait_for(WAIT, "its row deleted", || {
+            (common::http::get(http, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
+        });
+    }
+    let unsynced = (counter(http, "telbridge_store_commits_total") - commits)
+        - (counter(http, "telbridge_store_synced_commits_total") - synced);
+    assert!(unsynced >= 5, "each delete committed alone without an fsync: {unsynced} such commits");
+    agent.kill();
+    agent.restart();
+    // The relay starts from the oldest row it still has: a delete lost with the process would
+    // send its event again before this one.
+    assert_eq!(agent.post_events(&event("app/t", 5)).status, 200);
+    let seen = rec.wait_until(WAIT, "event 5", |s| arrivals(s, "app/t").iter().any(|(i, _)| *i == 5));
+    let got: Vec<u64> = arrivals(&seen, "app/t").iter().map(|(i, _)| *i).collect();
+    assert_eq!(got, (0..6).collect::<Vec<u64>>(), "each event once, in order");
+}
+
 #[test]
 fn events_buffered_during_a_broker_outage_arrive_in_order_per_source() {
     let dir = temp_dir("outage");

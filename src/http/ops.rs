@@ -56,6 +56,7 @@ impl Ops {
             ("telbridge_store_refused_total", s.ledger.refused),
             ("telbridge_store_commit_errors_total", s.commit_errors),
             ("telbridge_store_commits_total", s.commits),
+            ("telbridge_store_synced_commits_total", s.synced_commits),
         ] {
             counters.insert(name.to_string(), v);
         }

@@ -68,8 +68,11 @@ pub struct StoreStats {
     pub ledger: Ledger,
     /// Bumped by every commit that added outbox rows.
     pub outbox_version: u64,
-    /// Commits that held since start (each one fsync of the WAL with `synchronous = full`).
+    /// Commits that held since start.
     pub commits: u64,
+    /// Of them, those that waited for the disk (an fsync of the WAL): with `synchronous =
+    /// full`, all but those of deletes of delivered rows alone; with `normal`, none.
+    pub synced_commits: u64,
     /// Commits that failed since start, and the last reason.
     pub commit_errors: u64,
     pub last_error: Option<String>,

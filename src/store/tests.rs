@@ -35,40 +35,11 @@ pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+mod durability;
+
 async fn seqs(store: &Store) -> Vec<i64> {
     let rows = store.outbox_after(0, 1000).await.expect("rows");
     rows.iter().map(|r| r.seq).collect()
-}
-
-#[test]
-fn committed_rows_survive_reopening_the_file() {
-    let dir = temp_dir("reopen");
-    rt().block_on(async {
-        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
-        let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)]).await.expect("enqueue");
-        assert!(matches!(out[..], [Enqueued::Stored(1), Enqueued::Stored(2)]), "{out:?}");
-        drop(store);
-        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
-        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
-        let rows = store.outbox_after(0, 10).await.expect("rows");
-        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);
-        assert_eq!(store.stats().ledger.rows, 2);
-        assert_eq!(store.ack(vec![1, 1, 7]).await.expect("ack"), 1);
-        assert_eq!(store.outbox_after(0, 10).await.expect("rows").len(), 1);
-    });
-}
-
-#[test]
-fn the_journal_mode_is_wal() {
-    let dir = temp_dir("wal");
-    let config = StoreConfig { path: dir.join("w.db"), synchronous: Synchronous::Full, ..StoreConfig::default() };
-    let conn = open_connection(&config).expect("open");
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
-    assert_eq!(mode, "wal");
-    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).expect("sync");
-    assert_eq!(sync, 2, "FULL");
-    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).expect("page size");
-    assert_eq!(page, PAGE_SIZE, "a new store's pages");
 }
 
 /// A store file as a 4 KiB-page build left it, with `rows` outbox rows of `size` bytes.

@@ -1,0 +1,166 @@
+//! The writer's care for disk space: the full-disk condition and its reserve, checkpoints
+//! (spaced out on a roomy disk, bounded by the reserve, frequent on a tight one), and free
+//! pages given back once the outbox drains. See docs/store.md.
+
+use super::{CHECKPOINT_BYTES, StoreError, WAL_LIMIT, Writer, wal_frames};
+use crate::store;
+use std::time::{Duration, Instant};
+
+/// Steps `sql` to its end (`incremental_vacuum` frees one page per step).
+fn step_all(conn: &rusqlite::Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// How soon a full disk is first checked for room again (by taking the reserve back); the
+/// wait doubles while there is none, up to [`DISK_RETRY_MAX`]. A try on a disk with no room
+/// fails at its first block; one with a little room writes that much, so the back-off
+/// bounds the flash writes of a disk that stays nearly full.
+pub(super) const DISK_RETRY: Duration = Duration::from_secs(5);
+const DISK_RETRY_MAX: Duration = Duration::from_secs(600);
+
+/// Below this much room left on the file system, the WAL is kept to the reserve's size
+/// (see [`Writer::tune_checkpoints`]); and never shorter than [`TIGHT_WAL`].
+const TIGHT_DISK: u64 = 2 * WAL_LIMIT;
+const TIGHT_WAL: u64 = 256 * 1024;
+
+/// Free pages worth reclaiming once the outbox is empty: 4 MiB, so a busy agent whose
+/// outbox empties often does not vacuum after every burst.
+const RECLAIM_MIN_BYTES: i64 = 4 * 1024 * 1024;
+
+impl Writer {
+    /// A commit failed for want of space: new events are refused (503) from now on, and
+    /// the reserve is given back so that deletes, alarms and checkpoints can still commit.
+    pub(super) fn disk_is_full(&mut self) {
+        if self.disk_full.is_none() {
+            log::error!("store: the disk is full; new events are refused until there is room");
+            self.disk_full = Some(Instant::now());
+        }
+        if self.reserve.release() {
+            log::warn!("store: gave the disk reserve back so delivered events can be deleted");
+        }
+    }
+
+    /// On a full disk, now and then: the condition ends when the reserve can be taken
+    /// again (with none configured, at the first try).
+    pub(super) fn retake_reserve(&mut self) {
+        let Some(since) = self.disk_full else { return };
+        if since.elapsed() < self.retake_wait {
+            return;
+        }
+        if self.reserve.take() {
+            log::info!("store: the disk has room again");
+            self.disk_full = None;
+            self.retake_wait = DISK_RETRY;
+        } else {
+            self.disk_full = Some(Instant::now());
+            self.retake_wait = (self.retake_wait * 2).min(DISK_RETRY_MAX);
+        }
+    }
+
+    /// Copies the WAL into the store file and truncates it (waits for the relay's read).
+    pub(super) fn checkpoint(&mut self) {
+        if let Err(e) = step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") {
+            log::debug!("store: checkpoint failed: {e}");
+        }
+    }
+
+    /// Whether the WAL is over [`WAL_LIMIT`] (the relay's reads can keep SQLite's own
+    /// checkpoints from restarting it): then it is checkpointed and truncated.
+    pub(super) fn wal_too_long(&self) -> bool {
+        self.wal_bytes() > WAL_LIMIT
+    }
+
+    /// The WAL file's length (0 when there is none).
+    fn wal_bytes(&self) -> u64 {
+        std::fs::metadata(store::wal_path(&self.path)).map_or(0, |m| m.len())
+    }
+
+    /// SQLite's checkpoint interval for the room there is: spaced out ([`CHECKPOINT_BYTES`]), or,
+    /// on a file system with less than [`TIGHT_DISK`] left, every `store.reserve_bytes` (at
+    /// least [`TIGHT_WAL`]) as before they were spaced out, so the WAL does not take room the
+    /// store may need. Looked at with the file sizes; a WAL longer than the short interval
+    /// is truncated once when the disk turns tight.
+    pub(super) fn tune_checkpoints(&mut self) {
+        let tight = store::disk_space(&self.path).is_ok_and(|d| d.available < TIGHT_DISK);
+        if tight == self.tight {
+            return;
+        }
+        self.tight = tight;
+        let bytes = if tight { self.growth_limit.max(TIGHT_WAL as i64) } else { CHECKPOINT_BYTES };
+        let frames = wal_frames(bytes, self.page_bytes).max(64);
+        if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", frames) {
+            log::debug!("store: wal_autocheckpoint: {e}");
+        }
+        log::debug!(
+            "store: {} disk: a checkpoint every {frames} WAL frames",
+            if tight { "a tight" } else { "a roomy" }
+        );
+        if tight && self.wal_bytes() as i64 > bytes {
+            self.checkpoint();
+        }
+    }
+
+    /// SQLite checkpoints only every [`WAL_LIMIT`] of WAL: a page rewritten by many commits
+    /// in between (the outbox's pages, filled and emptied as the relay keeps up) reaches the
+    /// store file once. But a checkpoint grows the file by the pages added since the last
+    /// one, and on a full disk only the reserve's room is there for it: once the store has
+    /// grown by `store.reserve_bytes` since the last checkpoint (a backlog building up),
+    /// the writer checkpoints itself.
+    pub(super) fn bound_growth(&mut self) {
+        if self.growth_limit == 0 {
+            return;
+        }
+        let Ok(pages) = self.conn.prepare_cached("PRAGMA page_count").and_then(|mut s| s.query_row([], |r| r.get(0)))
+        else {
+            return;
+        };
+        // Smaller after a vacuum: the file was checkpointed with it.
+        self.checkpointed_pages = self.checkpointed_pages.min(pages);
+        if (pages - self.checkpointed_pages) * self.page_bytes < self.growth_limit {
+            return;
+        }
+        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
+        });
+        match done {
+            Ok(true) => self.checkpointed_pages = pages,
+            // The relay reads an older snapshot: tried again after the next commit.
+            Ok(false) => {}
+            Err(e) => {
+                log::debug!("store: checkpoint failed: {e}");
+                if matches!(StoreError::from(e), StoreError::DiskFull) {
+                    self.disk_is_full();
+                }
+            }
+        }
+    }
+
+    /// Gives the free pages back to the file system and empties the WAL: when the outbox
+    /// is empty and there is enough to be worth it (a flash router's space is small), or
+    /// whatever there is when the disk is full. True when it did (the sizes then changed).
+    pub(super) fn reclaim(&mut self, always: bool) -> bool {
+        let free: i64 = self
+            .conn
+            .prepare_cached("PRAGMA freelist_count")
+            .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+            .unwrap_or(0);
+        if free * self.page_bytes < RECLAIM_MIN_BYTES && !always {
+            return false;
+        }
+        let before = store::file_bytes(&self.path);
+        // On a full disk the WAL goes first: vacuuming writes pages into it.
+        let truncated = if always { step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") } else { Ok(()) };
+        let vacuumed = truncated
+            .and_then(|()| step_all(&self.conn, "PRAGMA incremental_vacuum"))
+            .and_then(|()| step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)"));
+        let after = store::file_bytes(&self.path);
+        match vacuumed {
+            Ok(()) => log::debug!("store: file {before} -> {after} bytes"),
+            Err(e) => log::debug!("store: reclaiming space failed: {e}"),
+        }
+        true
+    }
+}
