@@ -72,7 +72,10 @@ fn main() {
         let (mut kernel, mut load_cpu, mut broker_cpu) = (vec![], vec![], vec![]);
         let mut by_thread: Vec<Vec<(String, f64)>> = vec![];
         for round in 0..rounds {
-            plain.push(plain_publisher(broker.port, events));
+            // A trickle's rate is its pace: no reference for it.
+            if load.gap.is_none() {
+                plain.push(plain_publisher(broker.port, events));
+            }
             let run_dir = dir.join(format!("{}-{round}", label.replace([' ', ','], "_")));
             std::fs::create_dir_all(&run_dir).expect("dir");
             let http = free_port();
@@ -120,13 +123,17 @@ fn main() {
             peak = peak.max(rss_kb(pid, "VmHWM"));
         }
         if rounds > 0 {
-            let (p, a) = (median(&mut plain), median(&mut agent_rates));
+            let a = median(&mut agent_rates);
             println!(
                 "{label} ({events} events of ~{PAYLOAD} B, median of {rounds} alternating rounds, each after a warm-up of as many):"
             );
-            println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
-            // A trickle's rate is its pace: only the costs per event are compared.
-            let share = if load.gap.is_none() { format!(" = {:.0} % of plain", a / p * 100.0) } else { String::new() };
+            let share = if load.gap.is_none() {
+                let p = median(&mut plain);
+                println!("  plain rumqttc QoS 1 publisher, same broker: {p:>9.0} msg/s");
+                format!(" = {:.0} % of plain", a / p * 100.0)
+            } else {
+                String::new()
+            };
             println!("  agent, HTTP ingress to PUBACK:              {a:>9.0} events/s{share}");
             println!(
                 "  agent CPU per event: {:.1} us ({:.1} us of it in the kernel); RSS idle {idle} KB ({idle_anon} KB anonymous), peak {peak} KB",

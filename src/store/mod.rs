@@ -5,7 +5,8 @@
 //! failing call is undone alone, a savepoint each, or, for the store's own calls that can
 //! run again, none while none fails (see `writer/pass.rs`) — and answers them only after
 //! the COMMIT returned. So a caller that got `Ok` knows
-//! its rows are on disk (with `synchronous = FULL`), and fsync cost is shared by a batch.
+//! its rows are on disk (with `synchronous = FULL`; the relay's deletes of delivered rows
+//! alone are fsynced later, see `writer/pace.rs`), and fsync cost is shared by a batch.
 //! A failed commit (disk full, read-only file system, I/O error) answers every caller of
 //! the batch with the error; nothing is half-written and the writer keeps going.
 //!
@@ -71,7 +72,8 @@ pub struct StoreStats {
     /// Commits that held since start.
     pub commits: u64,
     /// Of them, those that waited for the disk (an fsync of the WAL): with `synchronous =
-    /// full`, all but those of deletes of delivered rows alone; with `normal`, none.
+    /// full`, those that changed rows, but for most of deletes of delivered rows alone; with
+    /// `normal`, none.
     pub synced_commits: u64,
     /// Commits that failed since start, and the last reason.
     pub commit_errors: u64,

@@ -2,12 +2,16 @@
 
 mod gather;
 mod job;
+mod pace;
 mod pass;
 mod room;
 
 pub use gather::{Bell, SHARE_WAIT};
 use gather::{GROUP_WAIT, callers};
 pub use job::{CallJob, Job, RepeatJob};
+use pace::Pace;
+#[cfg(test)]
+pub(crate) use pace::UNSYNCED_MAX;
 use pass::{Pass, Passed};
 use room::DISK_RETRY;
 
@@ -65,11 +69,8 @@ pub struct Writer {
     fresh: Fresh,
     removed_max: i64,
     tail: Arc<Mutex<Tail>>,
-    /// `store.synchronous = "full"`: every commit with callers waits for the disk, and one
-    /// of deletes of delivered rows alone does not (see [`Writer::pace_sync`]); `lazy`: the
-    /// connection is set for the latter now.
-    full_sync: bool,
-    lazy: bool,
+    /// Which commits wait for the disk (see [`pace`]).
+    pace: Pace,
 }
 
 /// How often, at most, the store and WAL sizes are looked at after commits (for the WAL
@@ -132,8 +133,7 @@ impl Writer {
             fresh: Fresh::default(),
             removed_max: 0,
             tail: Arc::new(Mutex::new(Tail::new(ledger.last_seq, super::tail::TAIL_BYTES))),
-            full_sync: config.synchronous == crate::config::Synchronous::Full,
-            lazy: false,
+            pace: Pace::new(config.synchronous),
         }
     }
 
@@ -171,7 +171,7 @@ impl Writer {
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
         let before = self.ledger;
         let started = Instant::now();
-        let (commit, enqueued) = self.run_batch(batch);
+        let (commit, enqueued, synced) = self.run_batch(batch);
         self.commit_took = started.elapsed();
         self.hand_over(commit.is_ok());
         if commit.is_err() {
@@ -202,7 +202,7 @@ impl Writer {
             }
             s.failing = commit.is_err();
             s.commits += u64::from(commit.is_ok());
-            s.synced_commits += u64::from(commit.is_ok() && self.full_sync && !self.lazy);
+            s.synced_commits += u64::from(synced);
             if let Err(e) = &commit {
                 s.commit_errors += 1;
                 s.last_error = Some(e.to_string());
@@ -263,38 +263,22 @@ impl Writer {
     }
 
     /// Runs every job in one transaction (a second one when a job that ran without a
-    /// savepoint failed); returns the commit's outcome and whether outbox rows were added.
-    fn run_batch(&mut self, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, bool) {
-        if let Err(e) = self.pace_sync(callers(batch) == 0) {
-            return (Err(e), false);
+    /// savepoint failed); returns the commit's outcome, whether outbox rows were added and
+    /// whether it waited for the disk (see [`pace`]).
+    fn run_batch(&mut self, batch: &mut [Box<dyn Job>]) -> (Result<(), StoreError>, bool, bool) {
+        // Decided on the whole batch: nothing joins it from here on.
+        if let Err(e) = self.pace.set(&self.conn, callers(batch) == 0) {
+            return (Err(e), false, false);
         }
+        let changes = self.conn.total_changes();
         let mut out_of_space = false;
         let (commit, enqueued) = self.run_jobs(batch, &mut out_of_space);
         if out_of_space {
             self.disk_is_full();
         }
-        (commit, enqueued)
-    }
-
-    /// With `synchronous = full`, a commit of deletes of delivered rows alone is written to
-    /// the WAL without waiting for the disk (SQLite's `NORMAL`): the next commit with callers
-    /// (new events, command results) fsyncs it with its own, and so does a checkpoint. A
-    /// process that dies keeps it (it is in the kernel's page cache); only a power cut before
-    /// that next fsync (or the kernel's write-back, ~30 s) can undo it, and the rows it
-    /// deleted are then sent again, each with its id (docs/mqtt.md). In a trickle (events
-    /// further apart than [`SHARE_WAIT`]) every event cost two fsyncs, its insert's and its
-    /// delete's: now one. Callers never commit without the fsync: the setting goes back to
-    /// `FULL` before their batch begins, or the batch fails.
-    fn pace_sync(&mut self, lazy: bool) -> Result<(), StoreError> {
-        let lazy = lazy && self.full_sync;
-        if lazy == self.lazy {
-            return Ok(());
-        }
-        // SQLite applies the pragma as it parses it (a cached statement is parsed again at each
-        // run): ~6,000 instructions, against an fsync saved.
-        self.conn.pragma_update(None, "synchronous", if lazy { "NORMAL" } else { "FULL" })?;
-        self.lazy = lazy;
-        Ok(())
+        // A COMMIT that changed nothing does not sync.
+        let synced = commit.is_ok() && self.pace.committed(self.conn.total_changes() != changes);
+        (commit, enqueued, synced)
     }
 
     fn run_jobs(&mut self, batch: &mut [Box<dyn Job>], out_of_space: &mut bool) -> (Result<(), StoreError>, bool) {

@@ -2,6 +2,7 @@
 //! for an fsync.
 
 use super::*;
+use std::time::Duration;
 
 #[test]
 fn committed_rows_survive_reopening_the_file() {
@@ -34,13 +35,17 @@ fn the_journal_mode_is_wal() {
     assert_eq!(page, PAGE_SIZE, "a new store's pages");
 }
 
-/// The `synchronous` level SQLite ran each commit under: one of a caller (new events), then
-/// one of deletes of delivered rows alone, twice over; and the store's counts after.
+/// Reads the `synchronous` level the commit it is part of runs under.
+fn level(db: &mut Db<'_>) -> Result<i64, StoreError> {
+    Ok(db.conn().query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?)
+}
+
+/// The levels of a caller's commit, then of one of deletes of delivered rows alone (each
+/// with a probe that reads it), twice over; and the store's counts after.
 fn sync_levels(synchronous: Synchronous) -> (Vec<i64>, StoreStats) {
     let dir = temp_dir("pace");
     rt().block_on(async {
         let (store, _w) = Store::open(&StoreConfig { synchronous, ..config(&dir, 1 << 20) }).expect("open");
-        let level = |db: &mut Db<'_>| Ok(db.conn().query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0))?);
         let mut levels = vec![];
         for seq in 1..=2 {
             store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
@@ -53,12 +58,12 @@ fn sync_levels(synchronous: Synchronous) -> (Vec<i64>, StoreStats) {
 }
 
 #[test]
-fn with_synchronous_full_only_deletes_of_delivered_rows_alone_commit_without_an_fsync() {
+fn with_synchronous_full_callers_commit_under_full_and_deletes_alone_under_normal() {
     let (levels, stats) = sync_levels(Synchronous::Full);
     // FULL (2) for callers, NORMAL (1) for deletes alone, and back each time.
     assert_eq!(levels, [2, 1, 2, 1]);
-    // The enqueues and the callers synced; the lone level checks and the deletes did not.
-    assert_eq!((stats.commits, stats.synced_commits), (8, 4));
+    // Only the enqueues waited for the disk: the probes wrote nothing, the deletes were lazy.
+    assert_eq!((stats.commits, stats.synced_commits), (8, 2));
 }
 
 #[test]
@@ -66,4 +71,59 @@ fn with_synchronous_normal_no_commit_waits_for_the_disk() {
     let (levels, stats) = sync_levels(Synchronous::Normal);
     assert_eq!(levels, [1, 1, 1, 1]);
     assert_eq!((stats.commits, stats.synced_commits), (8, 0));
+}
+
+#[test]
+fn a_delete_sharing_a_commit_with_a_caller_commits_under_full() {
+    let dir = temp_dir("pace-mixed");
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        // The writer is busy with a call while a delete and a caller queue up behind it.
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let busy = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .call(move |_| {
+                        let _ = started_tx.send(());
+                        std::thread::sleep(Duration::from_millis(100));
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv()).await.expect("join").expect("started");
+        let commits = store.stats().commits;
+        let delete = tokio::spawn({
+            let store = store.clone();
+            async move { store.call_again(level, true).await }
+        });
+        tokio::task::yield_now().await;
+        let caller = store.call_again(level, false).await.expect("caller");
+        let delete = delete.await.expect("join").expect("delete");
+        busy.await.expect("join").expect("busy");
+        assert_eq!((delete, caller), (2, 2));
+        assert_eq!(store.stats().commits, commits + 2, "the busy call's commit, then one for both");
+    });
+}
+
+#[test]
+fn deletes_wait_for_the_disk_again_once_unsynced_ones_are_a_second_old() {
+    let dir = temp_dir("pace-bound");
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        store.enqueue((0..3).map(|_| item(Class::Critical, 10)).collect()).await.expect("enqueue");
+        assert_eq!(store.ack(vec![1]).await.expect("ack"), 1);
+        let synced = store.stats().synced_commits;
+        // No commit with callers comes to fsync that delete.
+        tokio::time::sleep(super::writer::UNSYNCED_MAX + Duration::from_millis(100)).await;
+        assert_eq!(store.call_again(level, true).await.expect("probe"), 2, "a probe that writes nothing");
+        assert_eq!(store.ack(vec![2]).await.expect("ack"), 1);
+        assert_eq!(store.stats().synced_commits, synced + 1, "the next delete waited for the disk");
+        // That fsync covered the older delete: the next ones are lazy again.
+        assert_eq!(store.call_again(level, true).await.expect("probe"), 1);
+        assert_eq!(store.ack(vec![3]).await.expect("ack"), 1);
+        assert_eq!(store.stats().synced_commits, synced + 1);
+    });
 }
