@@ -311,6 +311,32 @@ fn the_file_gives_its_space_back_once_the_outbox_is_drained() {
 }
 
 #[test]
+fn many_small_commits_reach_the_store_file_long_before_the_wal_is_3_mib() {
+    let dir = temp_dir("rewrites");
+    let config = config(&dir, 1 << 24);
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config).expect("open");
+        // 600 commits of one small row each: ~1.3 MB of WAL, below SQLite's own interval.
+        for _ in 0..600 {
+            store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        }
+        // The store file alone (no WAL) holds what the last checkpoint copied into it (taken
+        // while the store is open: closing checkpoints everything).
+        let copy = dir.join("copy.db");
+        std::fs::copy(&config.path, &copy).expect("copy");
+        let conn = rusqlite::Connection::open(&copy).expect("open copy");
+        let seq: Option<i64> = rusqlite::OptionalExtension::optional(conn.query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'",
+            [],
+            |r| r.get(0),
+        ))
+        .expect("seq");
+        assert_eq!(seq, Some(512), "checkpointed after 512 commits that changed rows");
+        drop(store);
+    });
+}
+
+#[test]
 fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
     let dir = temp_dir("ranges");
     rt().block_on(async {

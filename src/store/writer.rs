@@ -71,6 +71,9 @@ pub struct Writer {
     tail: Arc<Mutex<Tail>>,
     /// Which commits wait for the disk (see [`pace`]).
     pace: Pace,
+    /// Commits that changed rows since the writer last checkpointed (see
+    /// [`Writer::checkpoint_rewrites`]).
+    unchecked_commits: u32,
 }
 
 /// How often, at most, the store and WAL sizes are looked at after commits (for the WAL
@@ -134,6 +137,7 @@ impl Writer {
             removed_max: 0,
             tail: Arc::new(Mutex::new(Tail::new(ledger.last_seq, super::tail::TAIL_BYTES))),
             pace: Pace::new(config.synchronous),
+            unchecked_commits: 0,
         }
     }
 
@@ -231,6 +235,7 @@ impl Writer {
                 self.retake_reserve();
             }
             self.bound_growth();
+            self.checkpoint_rewrites();
         }
         if !look {
             return;
@@ -277,7 +282,9 @@ impl Writer {
             self.disk_is_full();
         }
         // A COMMIT that changed nothing does not sync.
-        let synced = commit.is_ok() && self.pace.committed(self.conn.total_changes() != changes);
+        let wrote = commit.is_ok() && self.conn.total_changes() != changes;
+        self.unchecked_commits += u32::from(wrote);
+        let synced = commit.is_ok() && self.pace.committed(wrote);
         (commit, enqueued, synced)
     }
 
