@@ -69,15 +69,44 @@ impl Writer {
         }
     }
 
-    /// After [`CHECKPOINT_COMMITS`] commits that changed rows: a passive checkpoint (it
-    /// never waits for the relay's read), so the next commit starts the WAL afresh.
+    /// After [`CHECKPOINT_COMMITS`] commits that changed rows: a passive checkpoint, so the
+    /// next commit starts the WAL afresh (unless the relay's read still holds part of it:
+    /// then tried again after as many commits).
     pub(super) fn checkpoint_rewrites(&mut self) {
         if self.unchecked_commits < CHECKPOINT_COMMITS {
             return;
         }
         self.unchecked_commits = 0;
-        if let Err(e) = step_all(&self.conn, "PRAGMA wal_checkpoint(PASSIVE)") {
-            log::debug!("store: checkpoint failed: {e}");
+        if let Ok(pages) = self.page_count() {
+            self.passive_checkpoint(pages);
+        }
+    }
+
+    /// The store file's size in pages, as SQLite sees it (WAL included).
+    fn page_count(&self) -> rusqlite::Result<i64> {
+        self.conn.prepare_cached("PRAGMA page_count").and_then(|mut s| s.query_row([], |r| r.get(0)))
+    }
+
+    /// Copies what it can of the WAL into the store file without waiting for the relay's
+    /// read (or the busy handler); `pages`: the file's size once it copied everything. On a
+    /// full disk the reserve is given back for the next commits.
+    fn passive_checkpoint(&mut self, pages: i64) {
+        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
+        });
+        match done {
+            Ok(true) => {
+                self.checkpointed_pages = pages;
+                self.unchecked_commits = 0;
+            }
+            // The relay reads an older snapshot: tried again later.
+            Ok(false) => {}
+            Err(e) => {
+                log::debug!("store: checkpoint failed: {e}");
+                if matches!(StoreError::from(e), StoreError::DiskFull) {
+                    self.disk_is_full();
+                }
+            }
         }
     }
 
@@ -135,8 +164,7 @@ impl Writer {
         if self.growth_limit == 0 {
             return;
         }
-        let Ok(pages) = self.conn.prepare_cached("PRAGMA page_count").and_then(|mut s| s.query_row([], |r| r.get(0)))
-        else {
+        let Ok(pages) = self.page_count() else {
             return;
         };
         // Smaller after a vacuum: the file was checkpointed with it.
@@ -144,20 +172,8 @@ impl Writer {
         if (pages - self.checkpointed_pages) * self.page_bytes < self.growth_limit {
             return;
         }
-        let done = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok(r.get::<_, i64>(0)? == 0 && r.get::<_, i64>(1)? == r.get::<_, i64>(2)?)
-        });
-        match done {
-            Ok(true) => self.checkpointed_pages = pages,
-            // The relay reads an older snapshot: tried again after the next commit.
-            Ok(false) => {}
-            Err(e) => {
-                log::debug!("store: checkpoint failed: {e}");
-                if matches!(StoreError::from(e), StoreError::DiskFull) {
-                    self.disk_is_full();
-                }
-            }
-        }
+        // Tried again after the next commit if the relay's read held part of it back.
+        self.passive_checkpoint(pages);
     }
 
     /// Gives the free pages back to the file system and empties the WAL: when the outbox
