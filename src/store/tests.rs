@@ -311,40 +311,6 @@ fn the_file_gives_its_space_back_once_the_outbox_is_drained() {
 }
 
 #[test]
-fn many_small_commits_reach_the_store_file_long_before_the_wal_is_3_mib() {
-    let dir = temp_dir("rewrites");
-    let config = config(&dir, 1 << 24);
-    // The outbox's sequence as the store file alone (no WAL) holds it: what the last
-    // checkpoint copied (read from a copy while the store is open: closing checkpoints).
-    let in_file = || {
-        let copy = dir.join("copy.db");
-        std::fs::copy(&config.path, &copy).expect("copy");
-        let conn = rusqlite::Connection::open(&copy).expect("open copy");
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'", [], |r| r.get(0))
-            .expect("tables");
-        (tables > 0).then(|| {
-            conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get::<_, i64>(0))
-                .expect("seq")
-        })
-    };
-    rt().block_on(async {
-        let (store, _w) = Store::open(&config).expect("open");
-        // Commits of one small row each: ~2 KB of WAL each, far below SQLite's own interval.
-        for n in 1..=600 {
-            store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
-            if n == 511 {
-                assert_eq!(in_file(), None, "nothing checkpointed yet");
-            }
-        }
-        assert_eq!(in_file(), Some(512), "checkpointed after 512 commits that changed rows");
-        let wal = std::fs::metadata(wal_path(&config.path)).expect("wal").len();
-        assert!(wal < writer::CHECKPOINT_BYTES as u64, "SQLite's own checkpoint did not come: {wal} bytes of WAL");
-        drop(store);
-    });
-}
-
-#[test]
 fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
     let dir = temp_dir("ranges");
     rt().block_on(async {

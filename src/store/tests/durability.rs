@@ -1,5 +1,5 @@
-//! What a commit promises: rows on disk after reopening, WAL mode, and which commits wait
-//! for an fsync.
+//! What a commit promises: rows on disk after reopening, WAL mode, which commits wait for
+//! an fsync, and when they reach the store file.
 
 use super::*;
 use std::time::Duration;
@@ -125,5 +125,39 @@ fn deletes_wait_for_the_disk_again_once_unsynced_ones_are_a_second_old() {
         assert_eq!(store.call_again(level, true).await.expect("probe"), 1);
         assert_eq!(store.ack(vec![3]).await.expect("ack"), 1);
         assert_eq!(store.stats().synced_commits, synced + 1);
+    });
+}
+
+#[test]
+fn many_small_commits_reach_the_store_file_long_before_the_wal_is_3_mib() {
+    let dir = temp_dir("rewrites");
+    let config = config(&dir, 1 << 24);
+    // The outbox's sequence as the store file alone (no WAL) holds it: what the last
+    // checkpoint copied (read from a copy while the store is open: closing checkpoints).
+    let in_file = || {
+        let copy = dir.join("copy.db");
+        std::fs::copy(&config.path, &copy).expect("copy");
+        let conn = rusqlite::Connection::open(&copy).expect("open copy");
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'", [], |r| r.get(0))
+            .expect("tables");
+        (tables > 0).then(|| {
+            conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get::<_, i64>(0))
+                .expect("seq")
+        })
+    };
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config).expect("open");
+        // Commits of one small row each: ~2 KB of WAL each, far below SQLite's own interval.
+        for n in 1..=600 {
+            store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+            if n == 511 {
+                assert_eq!(in_file(), None, "nothing checkpointed yet");
+            }
+        }
+        assert_eq!(in_file(), Some(512), "checkpointed after 512 commits that changed rows");
+        let wal = std::fs::metadata(wal_path(&config.path)).expect("wal").len();
+        assert!(wal < writer::CHECKPOINT_BYTES as u64, "SQLite's own checkpoint did not come: {wal} bytes of WAL");
+        drop(store);
     });
 }
