@@ -266,12 +266,9 @@ fn relay(http: u16, n: usize, load: &Load) -> f64 {
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// A counter from `/metrics`; 0 where the agent has none (an older build).
 fn counter(http: u16, name: &str) -> u64 {
-    let body = common::http::get(http, "/metrics").map(|r| r.body).unwrap_or_default();
-    String::from_utf8_lossy(&body)
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    common::http::metric(http, name).unwrap_or(0)
 }
 
 fn rss_kb(pid: u32, field: &str) -> u64 {

@@ -96,11 +96,7 @@ fn every_acknowledged_event_arrives_after_the_agent_is_killed_mid_flight() {
 
 /// A counter from `/metrics`.
 fn counter(http: u16, name: &str) -> u64 {
-    let body = common::http::get(http, "/metrics").expect("metrics").body;
-    let text = String::from_utf8(body).expect("utf8");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("{name} in {text}"))
+    common::http::metric(http, name).unwrap_or_else(|| panic!("{name} in /metrics"))
 }
 
 #[test]
@@ -317,10 +313,7 @@ fn order_across_restarts(agent_id: &str, mqtt: &str) {
     });
     // Drops in pairs close together: the second comes while the first one's re-sends are
     // still going out (where rumqttc's own re-sending broke the order).
-    let connects = || {
-        let text = String::from_utf8_lossy(&common::http::get(http, "/metrics").ok()?.body).to_string();
-        text.lines().find_map(|l| l.strip_prefix("telbridge_mqtt_connects_total ")?.trim().parse::<u64>().ok())
-    };
+    let connects = || common::http::metric(http, "telbridge_mqtt_connects_total");
     for round in 0..12u64 {
         rec.wait_until(WAIT, "events flowing", |s| !arrivals(s, "app/r").is_empty());
         let before = wait_for(WAIT, "the connection count", connects);

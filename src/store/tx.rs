@@ -12,6 +12,12 @@ fn run(conn: &Connection, sql: &'static str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
+/// Rolls back a transaction left open (a ROLLBACK that failed), which would make every
+/// BEGIN fail, and every change of `synchronous` too.
+pub(super) fn end_open(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_autocommit() { Ok(()) } else { run(conn, "ROLLBACK") }
+}
+
 /// An open write transaction; dropped before its commit held, it is rolled back.
 pub(super) struct Tx<'c> {
     conn: &'c Connection,
@@ -20,10 +26,7 @@ pub(super) struct Tx<'c> {
 impl<'c> Tx<'c> {
     /// Takes the write lock at once (`BEGIN IMMEDIATE`).
     pub(super) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
-        // A transaction left open (a ROLLBACK that failed) would make every BEGIN fail.
-        if !conn.is_autocommit() {
-            run(conn, "ROLLBACK")?;
-        }
+        end_open(conn)?;
         run(conn, "BEGIN IMMEDIATE")?;
         Ok(Tx { conn })
     }

@@ -69,6 +69,12 @@ pub fn get_at(host: &str, port: u16, path: &str) -> std::io::Result<Reply> {
     request_to(host, port, "GET", path, &[], b"")
 }
 
+/// A counter or gauge from the agent's `/metrics` (None: not there, or no answer).
+pub fn metric(port: u16, name: &str) -> Option<u64> {
+    let body = get(port, "/metrics").ok()?.body;
+    String::from_utf8_lossy(&body).lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 pub fn post_json(port: u16, path: &str, token: Option<&str>, body: &Value) -> std::io::Result<Reply> {
     post_json_at("127.0.0.1", port, path, token, body)
 }

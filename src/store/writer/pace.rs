@@ -41,10 +41,9 @@ impl Pace {
         if lazy == self.lazy {
             return Ok(());
         }
-        // SQLite refuses the switch inside a transaction (one a failed ROLLBACK left open).
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+        // SQLite refuses the switch inside a transaction (should one be left open, the
+        // switch below fails and says so).
+        let _ = crate::store::tx::end_open(conn);
         // SQLite applies the level as it parses the pragma, before the statement runs (a
         // cached one is parsed again at each run: ~6,000 instructions, against an fsync
         // saved). Until the switch is known to have worked the connection counts as lazy, so
