@@ -246,8 +246,13 @@ impl Db<'_> {
         sorted.sort_unstable();
         sorted.dedup();
         self.removed_max = self.removed_max.max(sorted.last().copied().unwrap_or(0));
-        let mut stmt =
-            self.conn.prepare_cached("DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2 RETURNING bytes, class")?;
+        // What the ledger loses is summed first, then the rows go: `DELETE … RETURNING` would
+        // have SQLite build a temporary table for the returned rows at every call (a B-tree and
+        // its page cache opened and closed: ~5,000 instructions per delete).
+        let mut sum = self.conn.prepare_cached(
+            "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(class = 0), 0) FROM outbox WHERE seq BETWEEN ?1 AND ?2",
+        )?;
+        let mut delete = self.conn.prepare_cached("DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2")?;
         let mut deleted = 0;
         let mut i = 0;
         while i < sorted.len() {
@@ -255,15 +260,15 @@ impl Db<'_> {
             while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
                 j += 1;
             }
-            let mut rows = stmt.query([sorted[i], sorted[j]])?;
-            while let Some(r) = rows.next()? {
-                let (bytes, class): (i64, i64) = (r.get(0)?, r.get(1)?);
-                deleted += 1;
-                self.ledger.rows -= 1;
+            let range = [sorted[i], sorted[j]];
+            let (rows, bytes, critical): (i64, i64, i64) =
+                sum.query_row(range, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            if rows > 0 {
+                delete.execute(range)?;
+                deleted += rows as usize;
+                self.ledger.rows -= rows as u64;
                 self.ledger.bytes -= bytes as u64;
-                if class == 0 {
-                    self.ledger.critical_rows -= 1;
-                }
+                self.ledger.critical_rows -= critical as u64;
             }
             i = j + 1;
         }

@@ -327,6 +327,9 @@ fn acknowledged_runs_are_deleted_as_ranges_and_only_the_acknowledged_rows_go() {
             (4, 1),
             "the ledger follows the deleted rows (critical: seqs 1, 4, 7, 10)"
         );
+        let file = rusqlite::Connection::open(dir.join("t.db")).expect("open");
+        let bytes: i64 = file.query_row("SELECT sum(bytes) FROM outbox", [], |r| r.get(0)).expect("sum");
+        assert_eq!(ledger.bytes, bytes as u64, "the ledger counts the bytes of the rows left in the file");
     });
 }
 

@@ -174,6 +174,8 @@ impl Writer {
 
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
         let before = self.ledger;
+        // Deletes alone never grow the file: the pages they free go to SQLite's freelist.
+        let may_grow = callers(batch) > 0;
         let started = Instant::now();
         let (commit, enqueued, synced) = self.run_batch(batch);
         self.commit_took = started.elapsed();
@@ -234,7 +236,9 @@ impl Writer {
             if disk_full {
                 self.retake_reserve();
             }
-            self.bound_growth();
+            if may_grow {
+                self.bound_growth();
+            }
             self.checkpoint_rewrites();
         }
         if !look {
