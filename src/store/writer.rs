@@ -1,5 +1,6 @@
 //! The writer thread: drains waiting jobs into one transaction and answers after COMMIT.
 
+mod frames;
 mod gather;
 mod job;
 mod pace;
@@ -55,6 +56,9 @@ pub struct Writer {
     /// [`Writer::bound_growth`]).
     growth_limit: i64,
     checkpointed_pages: i64,
+    /// The most the file can have grown by since that checkpoint, in bytes: as the page
+    /// count last told, plus a page for every WAL frame appended since.
+    growth_bound: i64,
     /// The file system has little room left: SQLite checkpoints as often as it used to.
     tight: bool,
     /// While the writer waits for callers: how many more should ring the [`Bell`] before it
@@ -119,6 +123,8 @@ impl Writer {
             page_bytes,
             growth_limit: config.reserve_bytes as i64,
             checkpointed_pages,
+            // Unknown until the page count is asked for, after the first commit.
+            growth_bound: config.reserve_bytes as i64,
             tight: false,
             conn,
             path: config.path.clone(),
@@ -154,6 +160,7 @@ impl Writer {
     /// Serves jobs until every sender is gone, then checkpoints and closes the file.
     pub fn run(mut self, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(self.batch_max);
+        frames::install(&self.conn, wal_frames(CHECKPOINT_BYTES, self.page_bytes));
         while let Some(first) = jobs.blocking_recv() {
             batch.push(first);
             self.take_queued(&mut jobs, &mut batch);

@@ -161,3 +161,25 @@ fn many_small_commits_reach_the_store_file_long_before_the_wal_is_3_mib() {
         drop(store);
     });
 }
+
+#[test]
+fn large_commits_are_checkpointed_once_the_wal_is_3_mib_long() {
+    let dir = temp_dir("wal-length");
+    // No reserve: no checkpoint to bound the file's growth, only the one for the WAL's length.
+    let config = StoreConfig { reserve_bytes: 0, ..config(&dir, 1 << 26) };
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config).expect("open");
+        // 5 MiB in 250 commits of 20 KiB: far fewer than 512 commits.
+        let mut longest = 0;
+        for _ in 0..250 {
+            store.enqueue((0..20).map(|_| item(Class::Critical, 1000)).collect()).await.expect("enqueue");
+            longest = longest.max(std::fs::metadata(wal_path(&config.path)).expect("wal").len());
+        }
+        // Without it the WAL grows to the writer's limit (4 MiB) before it is cut back.
+        let most = writer::CHECKPOINT_BYTES as u64 + 64 * 1024;
+        assert!(longest <= most, "the WAL grew to {longest} bytes (checkpointed at {most} at most)");
+        let file = std::fs::metadata(&config.path).expect("store file").len();
+        assert!(file > 2 << 20, "the store file holds what was checkpointed: {file} bytes");
+        drop(store);
+    });
+}

@@ -97,6 +97,8 @@ impl Writer {
         match done {
             Ok(true) => {
                 self.checkpointed_pages = pages;
+                self.growth_bound = 0;
+                super::frames::take_appended();
                 self.unchecked_commits = 0;
             }
             // The relay reads an older snapshot: tried again later.
@@ -142,9 +144,7 @@ impl Writer {
         self.tight = tight;
         let bytes = if tight { self.growth_limit.max(TIGHT_WAL as i64) } else { CHECKPOINT_BYTES };
         let frames = wal_frames(bytes, self.page_bytes).max(64);
-        if let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", frames) {
-            log::debug!("store: wal_autocheckpoint: {e}");
-        }
+        super::frames::set_limit(frames);
         log::debug!(
             "store: {} disk: a checkpoint every {frames} WAL frames",
             if tight { "a tight" } else { "a roomy" }
@@ -164,12 +164,19 @@ impl Writer {
         if self.growth_limit == 0 {
             return;
         }
+        // A commit grows the file by a page per WAL frame it appends, at most: SQLite is
+        // asked for the page count only once that could add up to the limit.
+        self.growth_bound += super::frames::take_appended() as i64 * self.page_bytes;
+        if self.growth_bound < self.growth_limit {
+            return;
+        }
         let Ok(pages) = self.page_count() else {
             return;
         };
         // Smaller after a vacuum: the file was checkpointed with it.
         self.checkpointed_pages = self.checkpointed_pages.min(pages);
-        if (pages - self.checkpointed_pages) * self.page_bytes < self.growth_limit {
+        self.growth_bound = (pages - self.checkpointed_pages) * self.page_bytes;
+        if self.growth_bound < self.growth_limit {
             return;
         }
         // Tried again after the next commit if the relay's read held part of it back.
