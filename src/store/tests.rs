@@ -36,6 +36,7 @@ pub(crate) fn temp_dir(name: &str) -> std::path::PathBuf {
 }
 
 mod durability;
+mod growth;
 
 async fn seqs(store: &Store) -> Vec<i64> {
     let rows = store.outbox_after(0, 1000).await.expect("rows");
@@ -421,63 +422,5 @@ fn enqueues_sharing_a_commit_without_savepoints_lose_only_the_refused_ones_and_c
         assert_eq!(answered, (1..=100).collect::<Vec<_>>(), "each caller was told its own row's number");
         let rows = store.call(|db| db.outbox_after(0, 1000)).await.expect("rows");
         assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), answered, "and those rows are the ones on disk");
-    });
-}
-
-/// What the next checkpoint would add to the store file: on a full disk, the reserve's room.
-async fn pending_growth(store: &Store, path: &Path) -> u64 {
-    let pages: u64 =
-        store.call(|db| Ok(db.conn().query_row("PRAGMA page_count", [], |r| r.get(0))?)).await.expect("pages");
-    (pages * PAGE_SIZE as u64).saturating_sub(std::fs::metadata(path).expect("file").len())
-}
-
-/// The most a checkpoint would have grown the file by while `calls` calls of `rows` critical
-/// events of `size` bytes were stored (nothing delivered).
-async fn growth_while_storing(store: &Store, path: &Path, calls: usize, rows: usize, size: usize) -> u64 {
-    let mut largest = 0;
-    for _ in 0..calls {
-        store.enqueue((0..rows).map(|_| item(Class::Critical, size)).collect()).await.expect("enqueue");
-        largest = largest.max(pending_growth(store, path).await);
-    }
-    largest
-}
-
-#[test]
-fn growth_a_crash_left_in_the_wal_counts_against_the_reserve_after_the_restart() {
-    let dir = temp_dir("growth-crash");
-    let reserve = 256 * 1024;
-    let before = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
-    let copy = temp_dir("growth-crash-after");
-    let after = StoreConfig { path: copy.join("t.db"), ..before.clone() };
-    rt().block_on(async {
-        let (store, _w) = Store::open(&before).expect("open");
-        // Growth short of the reserve: still only in the WAL.
-        store.enqueue((0..1000).map(|_| item(Class::Critical, 100)).collect()).await.expect("enqueue");
-        assert!(pending_growth(&store, &before.path).await > reserve / 2);
-        // The power goes: the files as they are on disk.
-        for suffix in ["", "-wal"] {
-            let name = |d: &Path| d.join(format!("t.db{suffix}"));
-            std::fs::copy(name(&dir), name(&copy)).expect("copy");
-        }
-    });
-    rt().block_on(async {
-        let (store, _w) = Store::open(&after).expect("reopen");
-        // 20 calls of about 15 KiB each.
-        let largest = growth_while_storing(&store, &after.path, 20, 100, 100).await;
-        assert!(largest <= reserve + 32 * 1024, "a checkpoint would grow the file by {largest} bytes");
-    });
-}
-
-#[test]
-fn a_growing_store_is_checkpointed_before_it_outgrows_the_reserve() {
-    let dir = temp_dir("growth");
-    rt().block_on(async {
-        let reserve = 256 * 1024;
-        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
-        let (store, _w) = Store::open(&config).expect("open");
-        // A backlog builds up: 4 MiB in commits of about 40 KiB.
-        let largest = growth_while_storing(&store, &config.path, 100, 40, 1000).await;
-        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
-        assert_eq!(store.stats().ledger.rows, 4000);
     });
 }

@@ -287,6 +287,7 @@ impl Writer {
             return (Err(e), false, false);
         }
         let changes = self.conn.total_changes();
+        frames::take_called();
         let mut out_of_space = false;
         let (commit, enqueued) = self.run_jobs(batch, &mut out_of_space);
         if out_of_space {
@@ -294,6 +295,13 @@ impl Writer {
         }
         // A COMMIT that changed nothing does not sync.
         let wrote = commit.is_ok() && self.conn.total_changes() != changes;
+        if wrote && !frames::take_called() {
+            // The WAL hook was replaced (a `wal_autocheckpoint` pragma), or the changes were
+            // all undone (failed calls): the page count is asked for at the next chance.
+            log::debug!("store: no WAL hook call for a commit that changed rows; installed again");
+            frames::reinstall(&self.conn);
+            self.growth_bound = self.growth_limit;
+        }
         self.unchecked_commits += u32::from(wrote);
         let synced = commit.is_ok() && self.pace.committed(wrote);
         (commit, enqueued, synced)

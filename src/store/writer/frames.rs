@@ -20,6 +20,8 @@ thread_local! {
     static LENGTH: Cell<c_int> = const { Cell::new(0) };
     /// Frames appended since [`take_appended`] last looked.
     static APPENDED: Cell<u64> = const { Cell::new(0) };
+    /// Whether the hook ran since [`take_called`] last looked.
+    static CALLED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Installs the hook on `conn`, which commits on this thread from now on, checkpointing
@@ -35,14 +37,36 @@ pub(super) fn set_limit(limit: i64) {
     LIMIT.set(c_int::try_from(limit).unwrap_or(c_int::MAX));
 }
 
+/// Installs the hook again (with the same interval): something on the connection replaced
+/// it (`PRAGMA wal_autocheckpoint` does), which [`take_called`] tells.
+pub(super) fn reinstall(conn: &Connection) {
+    conn.wal_hook(Some(on_commit));
+}
+
 /// The frames appended since the last call (the first call counts the whole WAL).
 pub(super) fn take_appended() -> u64 {
     APPENDED.replace(0)
 }
 
+/// Whether the hook ran since the last call: a commit that wrote runs it.
+pub(super) fn take_called() -> bool {
+    CALLED.replace(false)
+}
+
+/// After a checkpoint (it may have copied the whole WAL, which SQLite then starts afresh at
+/// the next commit): the next commit's frames all count as appended, and those before are
+/// forgotten (the writer counts from the file's size again). Counting from 0 can only count
+/// too many.
+pub(super) fn checkpointed() {
+    LENGTH.set(0);
+    APPENDED.set(0);
+}
+
 fn on_commit(wal: &Wal, length: c_int) -> rusqlite::Result<()> {
+    CALLED.set(true);
     let last = LENGTH.replace(length);
     // Shorter than before: the WAL started afresh after a checkpoint, with these frames.
+    // (After the writer's own checkpoints the count starts from 0: see [`checkpointed`].)
     let appended = if length >= last { length - last } else { length };
     APPENDED.set(APPENDED.get() + appended.max(0) as u64);
     let limit = LIMIT.get();
@@ -51,6 +75,8 @@ fn on_commit(wal: &Wal, length: c_int) -> rusqlite::Result<()> {
         // the next commit: an error returned here would be reported as the COMMIT's, which
         // has happened.
         let _ = wal.checkpoint();
+        // Counted from 0 again: a WAL started afresh is as long as the frames appended.
+        LENGTH.set(0);
     }
     Ok(())
 }

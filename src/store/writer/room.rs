@@ -98,7 +98,7 @@ impl Writer {
             Ok(true) => {
                 self.checkpointed_pages = pages;
                 self.growth_bound = 0;
-                super::frames::take_appended();
+                super::frames::checkpointed();
                 self.unchecked_commits = 0;
             }
             // The relay reads an older snapshot: tried again later.
@@ -118,6 +118,17 @@ impl Writer {
         if let Err(e) = step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)") {
             log::debug!("store: checkpoint failed: {e}");
         }
+        self.recount_growth();
+    }
+
+    /// After a checkpoint that may not have copied everything, or a vacuum that shrank the
+    /// file: the growth bound counts from the file's size on disk (what the next checkpoint
+    /// grows), and SQLite is asked for the page count at the next commit that may grow it.
+    fn recount_growth(&mut self) {
+        self.checkpointed_pages = std::fs::metadata(&self.path)
+            .map_or(self.checkpointed_pages, |m| m.len() as i64 / self.page_bytes.max(512));
+        self.growth_bound = self.growth_limit;
+        super::frames::checkpointed();
     }
 
     /// Whether the WAL is over [`WAL_LIMIT`] (the relay's reads can keep SQLite's own
@@ -201,6 +212,7 @@ impl Writer {
         let vacuumed = truncated
             .and_then(|()| step_all(&self.conn, "PRAGMA incremental_vacuum"))
             .and_then(|()| step_all(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)"));
+        self.recount_growth();
         let after = store::file_bytes(&self.path);
         match vacuumed {
             Ok(()) => log::debug!("store: file {before} -> {after} bytes"),
