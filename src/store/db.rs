@@ -43,12 +43,35 @@ impl Ledger {
         self.rows = rows as u64;
         self.bytes = bytes as u64;
         self.critical_rows = critical as u64;
-        self.last_seq = conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0);
+        self.last_seq = last_seq(conn)?;
         Ok(())
     }
+}
+
+/// The last outbox sequence number given out, in either form a store may keep it.
+/// `AUTOINCREMENT` keeps it in `sqlite_sequence`, a page every commit writes again. A store
+/// without it (the form a later release can move to, once every release it may roll back to
+/// reads this one) keeps it in the outbox's newest row, or, once that row was delivered, in
+/// `meta` (`outbox_last_seq`). This build reads the largest of the three, so a rollback from
+/// such a release never gives a number out twice (docs/update.md).
+fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    let kept: i64 = conn.query_row(
+        "SELECT max(coalesce((SELECT max(seq) FROM outbox), 0), \
+                    coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_last_seq'), 0))",
+        [],
+        |r| r.get(0),
+    )?;
+    let has_sequence: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+        [],
+        |r| r.get(0),
+    )?;
+    let counted: Option<i64> = if has_sequence {
+        conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0)).optional()?
+    } else {
+        None
+    };
+    Ok(kept.max(counted.unwrap_or(0)))
 }
 
 /// What became of an event handed to [`Db::enqueue`].
