@@ -48,6 +48,11 @@ pub(super) fn take_appended() -> u64 {
     APPENDED.replace(0)
 }
 
+/// The frames appended since [`take_appended`] last looked, left to count.
+pub(super) fn appended() -> u64 {
+    APPENDED.get()
+}
+
 /// Whether the hook ran since the last call: a commit that wrote runs it.
 pub(super) fn take_called() -> bool {
     CALLED.replace(false)

@@ -198,6 +198,15 @@ impl Writer {
     /// is empty and there is enough to be worth it (a flash router's space is small), or
     /// whatever there is when the disk is full. True when it did (the sizes then changed).
     pub(super) fn reclaim(&mut self, always: bool) -> bool {
+        // Free pages are pages of the store: while the growth bound is kept, a store that
+        // cannot be RECLAIM_MIN_BYTES large is not asked (`PRAGMA freelist_count`, parsed anew
+        // at each run, after every delivery in a trickle).
+        if !always && self.growth_limit > 0 {
+            let pending = super::frames::appended() as i64 * self.page_bytes;
+            if self.checkpointed_pages * self.page_bytes + self.growth_bound + pending < RECLAIM_MIN_BYTES {
+                return false;
+            }
+        }
         let free: i64 = self
             .conn
             .prepare_cached("PRAGMA freelist_count")
