@@ -55,12 +55,13 @@ impl Ledger {
 /// `meta` (`outbox_last_seq`). This build reads the largest of the three, so a rollback from
 /// such a release never gives a number out twice (docs/update.md).
 fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
-    let kept: i64 = conn.query_row(
-        "SELECT max(coalesce((SELECT max(seq) FROM outbox), 0), \
-                    coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'outbox_last_seq'), 0))",
-        [],
-        |r| r.get(0),
-    )?;
+    let newest: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?;
+    let noted: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'outbox_last_seq'", [], |r| r.get(0)).optional()?;
+    // A note that is not a number is reported, never read as 0.
+    let noted: i64 = noted.map_or(Ok(0), |v| {
+        v.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    })?;
     let has_sequence: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
         [],
@@ -71,7 +72,18 @@ fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     } else {
         None
     };
-    Ok(kept.max(counted.unwrap_or(0)))
+    Ok(newest.max(noted).max(counted.unwrap_or(0)))
+}
+
+/// Whether the outbox was made with `AUTOINCREMENT` (so `sqlite_sequence` keeps its last
+/// number); true when it cannot be told.
+pub(super) fn outbox_autoincrement(conn: &Connection) -> bool {
+    conn.query_row(
+        "SELECT instr(upper(sql), 'AUTOINCREMENT') > 0 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or(true)
 }
 
 /// What became of an event handed to [`Db::enqueue`].

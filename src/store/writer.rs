@@ -75,6 +75,9 @@ pub struct Writer {
     tail: Arc<Mutex<Tail>>,
     /// Which commits wait for the disk (see [`pace`]).
     pace: Pace,
+    /// The outbox keeps its last sequence number through `AUTOINCREMENT` (every store this
+    /// release makes); without it the writer notes the number in `meta`.
+    autoincrement: bool,
     /// Commits that changed rows since the writer last checkpointed (see
     /// [`Writer::checkpoint_rewrites`]).
     unchecked_commits: u32,
@@ -113,6 +116,7 @@ impl Writer {
         lock: super::lock::StoreLock,
     ) -> Self {
         let disk_full = stats.borrow().disk_full.then(Instant::now);
+        let autoincrement = super::db::outbox_autoincrement(&conn);
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
         // The store file's own size, not `page_count`: after a crash, pages the WAL still
         // holds (recovered at open, not checkpointed) grow the file at the next checkpoint.
@@ -143,6 +147,7 @@ impl Writer {
             removed_max: 0,
             tail: Arc::new(Mutex::new(Tail::new(ledger.last_seq, super::tail::TAIL_BYTES))),
             pace: Pace::new(config.synchronous),
+            autoincrement,
             unchecked_commits: 0,
         }
     }
@@ -194,7 +199,11 @@ impl Writer {
                 let _ = self.conn.execute_batch("ROLLBACK");
             }
             self.ledger = before;
-            let _ = self.ledger.recount(&self.conn);
+            // Not inside a transaction left open (its rows are not committed): then the
+            // ledger from before the batch stands.
+            if self.conn.is_autocommit() {
+                let _ = self.ledger.recount(&self.conn);
+            }
         }
         if let Err(StoreError::DiskFull) = &commit {
             self.disk_is_full();
@@ -349,6 +358,19 @@ impl Writer {
             Ok(tx) => tx,
             Err(e) => return (Err(e), false),
         };
+        // In a store kept without AUTOINCREMENT (a later release's, rolled back from), the
+        // last number given out is in the newest row or, once that is gone, in `meta` (see
+        // `db::last_seq`); a store with it keeps the number in `sqlite_sequence`.
+        if !self.autoincrement
+            && self.removed_max >= self.ledger.last_seq
+            && self.removed_max > 0
+            && let Err(e) = self.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('outbox_last_seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [self.ledger.last_seq.to_string()],
+            )
+        {
+            return (Err(e.into()), false);
+        }
         // The floor is saved ahead of the ids, so only about once a second (not a page
         // written by every commit); a restart never issues an id older than one stored.
         let floor = crate::event::id_floor();

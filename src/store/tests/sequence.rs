@@ -1,0 +1,105 @@
+//! The outbox's sequence numbers: never given out twice, in either form a store may keep
+//! the last one (`sqlite_sequence` with `AUTOINCREMENT`, or the newest row and `meta`).
+
+use super::*;
+
+#[test]
+fn a_sequence_number_is_never_given_out_twice_after_the_newest_rows_were_delivered() {
+    let dir = temp_dir("seq");
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
+        store.enqueue((0..5).map(|_| item(Class::Critical, 10)).collect()).await.expect("enqueue");
+        // Everything delivered: the outbox is empty, the numbers 1-5 were given out.
+        assert_eq!(store.ack(vec![1, 2, 3, 4, 5]).await.expect("ack"), 5);
+        assert!(seqs(&store).await.is_empty());
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+        let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)]).await.expect("enqueue");
+        assert!(matches!(out[..], [Enqueued::Stored(6), Enqueued::Stored(7)]), "{out:?}");
+    });
+}
+
+/// Rewrites the outbox as a later release may keep it: without `AUTOINCREMENT` (so without
+/// a row in `sqlite_sequence`), the last number given out in `meta` once its row was
+/// delivered (`last`, or none).
+fn keep_without_autoincrement(path: &Path, last: Option<i64>) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.execute_batch(
+        "BEGIN;
+         CREATE TABLE outbox_new (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
+                                  class INTEGER NOT NULL, created_ms INTEGER NOT NULL, bytes INTEGER NOT NULL);
+         INSERT INTO outbox_new SELECT * FROM outbox;
+         DROP TABLE outbox;
+         ALTER TABLE outbox_new RENAME TO outbox;
+         CREATE INDEX outbox_telemetry ON outbox (seq) WHERE class = 1;
+         DELETE FROM sqlite_sequence;
+         COMMIT;",
+    )
+    .expect("rewrite");
+    if let Some(last) = last {
+        conn.execute("INSERT INTO meta (key, value) VALUES ('outbox_last_seq', ?1)", [last.to_string()]).expect("meta");
+    }
+}
+
+#[test]
+fn a_store_kept_without_autoincrement_by_a_later_release_never_has_a_number_given_out_twice() {
+    let dir = temp_dir("seq-forms");
+    let config = config(&dir, 1 << 20);
+    let stored = |out: Vec<Enqueued>| {
+        out.into_iter()
+            .map(|e| match e {
+                Enqueued::Stored(seq) => seq,
+                other => panic!("not stored: {other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    // Numbers 1-5 given out and delivered; the later release noted 5 in `meta`.
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config).expect("open");
+        store.enqueue((0..5).map(|_| item(Class::Critical, 10)).collect()).await.expect("enqueue");
+        store.ack(vec![1, 2, 3, 4, 5]).await.expect("ack");
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+    });
+    keep_without_autoincrement(&config.path, Some(5));
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        assert_eq!(stored(out), vec![6], "the number after the one noted in meta");
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+    });
+    // Number 6 still stored, `meta` older than it: the outbox's newest row counts.
+    keep_without_autoincrement(&config.path, None);
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        assert_eq!(stored(out), vec![7], "the number after the newest row's");
+        // This build delivers its own newest rows in that store: it notes the number.
+        assert_eq!(store.ack(vec![6, 7]).await.expect("ack"), 2);
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+    });
+    rt().block_on(async {
+        let (store, _writer) = Store::open(&config).expect("reopen");
+        let out = store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue");
+        assert_eq!(stored(out), vec![8], "the number after the one this build noted");
+    });
+}
+
+#[test]
+fn a_last_sequence_number_noted_as_anything_but_a_number_is_reported_not_read_as_0() {
+    let dir = temp_dir("seq-note");
+    let config = config(&dir, 1 << 20);
+    rt().block_on(async {
+        let (store, writer) = Store::open(&config).expect("open");
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+    });
+    let conn = rusqlite::Connection::open(&config.path).expect("open");
+    conn.execute("INSERT INTO meta (key, value) VALUES ('outbox_last_seq', '12x')", []).expect("meta");
+    drop(conn);
+    let err = Store::open(&config).map(|_| ()).expect_err("a note that is not a number");
+    assert!(err.to_string().contains("12x") || err.to_string().contains("invalid digit"), "{err}");
+}
