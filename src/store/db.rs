@@ -34,7 +34,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// Recounts the outbox; the counters since start are kept.
-    pub fn recount(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+    pub fn recount(&mut self, conn: &Connection) -> Result<(), StoreError> {
         let (rows, bytes, critical): (i64, i64, i64) = conn.query_row(
             "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(class = 0), 0) FROM outbox",
             [],
@@ -48,19 +48,24 @@ impl Ledger {
     }
 }
 
+/// The `meta` key of the last outbox sequence number, in a store without `AUTOINCREMENT`.
+pub(super) const LAST_SEQ_KEY: &str = "outbox_last_seq";
+
 /// The last outbox sequence number given out, in either form a store may keep it.
 /// `AUTOINCREMENT` keeps it in `sqlite_sequence`, a page every commit writes again. A store
 /// without it (the form a later release can move to, once every release it may roll back to
 /// reads this one) keeps it in the outbox's newest row, or, once that row was delivered, in
 /// `meta` (`outbox_last_seq`). This build reads the largest of the three, so a rollback from
 /// such a release never gives a number out twice (docs/update.md).
-fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
     let newest: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM outbox", [], |r| r.get(0))?;
-    let noted: Option<String> =
-        conn.query_row("SELECT value FROM meta WHERE key = 'outbox_last_seq'", [], |r| r.get(0)).optional()?;
     // A note that is not a number is reported, never read as 0.
-    let noted: i64 = noted.map_or(Ok(0), |v| {
-        v.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    let noted: i64 = get_meta(conn, LAST_SEQ_KEY)?.map_or(Ok(0), |v| {
+        v.parse().map_err(|e| StoreError::Corrupt {
+            scope: "meta".into(),
+            key: LAST_SEQ_KEY.into(),
+            reason: format!("{v:?}: {e}"),
+        })
     })?;
     let has_sequence: bool = conn.query_row(
         "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
@@ -73,6 +78,20 @@ fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
         None
     };
     Ok(newest.max(noted).max(counted.unwrap_or(0)))
+}
+
+/// The agent's own note under `key` in `meta`, on any connection.
+pub(super) fn get_meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+/// Writes the agent's own note under `key` in `meta` (inside the caller's transaction).
+pub(super) fn put_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
 }
 
 /// Whether the outbox was made with `AUTOINCREMENT` (so `sqlite_sequence` keeps its last
@@ -391,14 +410,10 @@ impl Db<'_> {
     }
 
     pub fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(get_meta(self.conn, key)?)
     }
 
     pub fn meta_put(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
-        Ok(())
+        Ok(put_meta(self.conn, key, value)?)
     }
 }

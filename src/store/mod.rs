@@ -147,12 +147,7 @@ impl Store {
         };
         let mut ledger = Ledger::default();
         ledger.recount(&conn)?;
-        let floor: Option<String> = rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT value FROM meta WHERE key = 'id_floor_ms'",
-            [],
-            |r| r.get(0),
-        ))?;
-        let floor: u64 = floor.and_then(|f| f.parse().ok()).unwrap_or(0);
+        let floor: u64 = db::get_meta(&conn, "id_floor_ms")?.and_then(|f| f.parse().ok()).unwrap_or(0);
         crate::event::raise_id_floor(floor);
         let reserve_held = !released && reserve.take();
         let stats = StoreStats {

@@ -39,6 +39,12 @@ mod durability;
 mod growth;
 mod sequence;
 
+/// Closes the store and waits for its writer to close the file.
+async fn close(store: Store, writer: WriterHandle) {
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+}
+
 async fn seqs(store: &Store) -> Vec<i64> {
     let rows = store.outbox_after(0, 1000).await.expect("rows");
     rows.iter().map(|r| r.seq).collect()

@@ -120,7 +120,7 @@ impl Writer {
         let page_bytes = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap_or(4096);
         // The store file's own size, not `page_count`: after a crash, pages the WAL still
         // holds (recovered at open, not checkpointed) grow the file at the next checkpoint.
-        let checkpointed_pages = std::fs::metadata(&config.path).map_or(0, |m| m.len() as i64 / page_bytes.max(512));
+        let checkpointed_pages = room::file_pages(&config.path, page_bytes).unwrap_or(0);
         Writer {
             _lock: lock,
             wanted: Arc::default(),
@@ -364,10 +364,7 @@ impl Writer {
         if !self.autoincrement
             && self.removed_max >= self.ledger.last_seq
             && self.removed_max > 0
-            && let Err(e) = self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('outbox_last_seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [self.ledger.last_seq.to_string()],
-            )
+            && let Err(e) = super::db::put_meta(&self.conn, super::db::LAST_SEQ_KEY, &self.ledger.last_seq.to_string())
         {
             return (Err(e.into()), false);
         }
@@ -376,10 +373,7 @@ impl Writer {
         let floor = crate::event::id_floor();
         let saved = (enqueued && floor >= self.floor_saved).then_some(floor + FLOOR_LEAD_MS);
         if let Some(saved) = saved
-            && let Err(e) = self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('id_floor_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [saved.to_string()],
-            )
+            && let Err(e) = super::db::put_meta(&self.conn, "id_floor_ms", &saved.to_string())
         {
             return (Err(e.into()), false);
         }

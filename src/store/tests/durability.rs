@@ -11,8 +11,7 @@ fn committed_rows_survive_reopening_the_file() {
         let (store, writer) = Store::open(&config(&dir, 1 << 20)).expect("open");
         let out = store.enqueue(vec![item(Class::Critical, 10), item(Class::Telemetry, 10)]).await.expect("enqueue");
         assert!(matches!(out[..], [Enqueued::Stored(1), Enqueued::Stored(2)]), "{out:?}");
-        drop(store);
-        tokio::task::spawn_blocking(move || writer.join()).await.expect("join");
+        close(store, writer).await;
         let (store, _writer) = Store::open(&config(&dir, 1 << 20)).expect("reopen");
         let rows = store.outbox_after(0, 10).await.expect("rows");
         assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2]);

@@ -4,6 +4,14 @@
 
 use super::*;
 
+/// The reserve in these tests: a checkpoint may grow the file by this much at most.
+const RESERVE: u64 = 256 * 1024;
+
+/// A store in `dir` with [`RESERVE`] and room for a backlog of 64 MiB.
+fn with_reserve(dir: &Path) -> StoreConfig {
+    StoreConfig { reserve_bytes: RESERVE, ..config(dir, 64 << 20) }
+}
+
 /// What the next checkpoint would add to the store file: on a full disk, the reserve's room.
 async fn pending_growth(store: &Store, path: &Path) -> u64 {
     let pages: u64 =
@@ -25,15 +33,14 @@ async fn growth_while_storing(store: &Store, path: &Path, calls: usize, rows: us
 #[test]
 fn growth_a_crash_left_in_the_wal_counts_against_the_reserve_after_the_restart() {
     let dir = temp_dir("growth-crash");
-    let reserve = 256 * 1024;
-    let before = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+    let before = with_reserve(&dir);
     let copy = temp_dir("growth-crash-after");
     let after = StoreConfig { path: copy.join("t.db"), ..before.clone() };
     rt().block_on(async {
         let (store, _w) = Store::open(&before).expect("open");
         // Growth short of the reserve: still only in the WAL.
         store.enqueue((0..1000).map(|_| item(Class::Critical, 100)).collect()).await.expect("enqueue");
-        assert!(pending_growth(&store, &before.path).await > reserve / 2);
+        assert!(pending_growth(&store, &before.path).await > RESERVE / 2);
         // The power goes: the files as they are on disk.
         for suffix in ["", "-wal"] {
             let name = |d: &Path| d.join(format!("t.db{suffix}"));
@@ -44,7 +51,7 @@ fn growth_a_crash_left_in_the_wal_counts_against_the_reserve_after_the_restart()
         let (store, _w) = Store::open(&after).expect("reopen");
         // 20 calls of about 15 KiB each.
         let largest = growth_while_storing(&store, &after.path, 20, 100, 100).await;
-        assert!(largest <= reserve + 32 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(largest <= RESERVE + 32 * 1024, "a checkpoint would grow the file by {largest} bytes");
     });
 }
 
@@ -52,12 +59,11 @@ fn growth_a_crash_left_in_the_wal_counts_against_the_reserve_after_the_restart()
 fn a_growing_store_is_checkpointed_before_it_outgrows_the_reserve() {
     let dir = temp_dir("growth");
     rt().block_on(async {
-        let reserve = 256 * 1024;
-        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+        let config = with_reserve(&dir);
         let (store, _w) = Store::open(&config).expect("open");
         // A backlog builds up: 4 MiB in commits of about 40 KiB.
         let largest = growth_while_storing(&store, &config.path, 100, 40, 1000).await;
-        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(largest <= RESERVE + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
         assert_eq!(store.stats().ledger.rows, 4000);
     });
 }
@@ -66,8 +72,7 @@ fn a_growing_store_is_checkpointed_before_it_outgrows_the_reserve() {
 fn growth_after_the_file_was_shrunk_counts_from_its_new_size() {
     let dir = temp_dir("growth-shrunk");
     rt().block_on(async {
-        let reserve = 256 * 1024;
-        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+        let config = with_reserve(&dir);
         let (store, _w) = Store::open(&config).expect("open");
         // A 6 MiB backlog, then delivered: the outbox empties and its free pages are given
         // back to the file system.
@@ -93,7 +98,7 @@ fn growth_after_the_file_was_shrunk_counts_from_its_new_size() {
         assert!(size() < 2 << 20, "the free pages were given back: {} bytes", size());
         // A backlog builds up again.
         let largest = growth_while_storing(&store, &config.path, 60, 40, 1000).await;
-        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(largest <= RESERVE + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
     });
 }
 
@@ -101,13 +106,12 @@ fn growth_after_the_file_was_shrunk_counts_from_its_new_size() {
 fn growth_stays_bounded_when_something_on_the_connection_sets_sqlites_own_checkpoints() {
     let dir = temp_dir("growth-pragma");
     rt().block_on(async {
-        let reserve = 256 * 1024;
-        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+        let config = with_reserve(&dir);
         let (store, _w) = Store::open(&config).expect("open");
         // The pragma replaces the writer's WAL hook with SQLite's own.
         store.call(|db| Ok(db.conn().pragma_update(None, "wal_autocheckpoint", 100_000)?)).await.expect("pragma");
         let largest = growth_while_storing(&store, &config.path, 100, 40, 1000).await;
-        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(largest <= RESERVE + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
     });
 }
 
@@ -115,8 +119,7 @@ fn growth_stays_bounded_when_something_on_the_connection_sets_sqlites_own_checkp
 fn growth_in_a_wal_started_afresh_is_counted_whole() {
     let dir = temp_dir("growth-restart");
     rt().block_on(async {
-        let reserve = 256 * 1024;
-        let config = StoreConfig { reserve_bytes: reserve, ..config(&dir, 64 << 20) };
+        let config = with_reserve(&dir);
         let (store, _w) = Store::open(&config).expect("open");
         // Commits of about 40 KiB until the writer checkpoints (the WAL then ~300 frames).
         let mut grew = 0;
@@ -127,11 +130,11 @@ fn growth_in_a_wal_started_afresh_is_counted_whole() {
                 break;
             }
             grew = pending;
-            assert!(grew <= reserve + 64 * 1024, "no checkpoint came: {grew} bytes pending");
+            assert!(grew <= RESERVE + 64 * 1024, "no checkpoint came: {grew} bytes pending");
         }
         // One commit longer than the WAL was: SQLite starts the WAL afresh with it, so the
         // WAL is longer by less than the commit appended.
         let largest = growth_while_storing(&store, &config.path, 1, 400, 1000).await;
-        assert!(largest <= reserve + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
+        assert!(largest <= RESERVE + 64 * 1024, "a checkpoint would grow the file by {largest} bytes");
     });
 }

@@ -28,7 +28,7 @@ thread_local! {
 /// every `limit` frames.
 pub(super) fn install(conn: &Connection, limit: i64) {
     set_limit(limit);
-    conn.wal_hook(Some(on_commit));
+    reinstall(conn);
 }
 
 /// SQLite's `wal_autocheckpoint` for the writer's connection (the pragma would remove the

@@ -39,6 +39,11 @@ const CHECKPOINT_COMMITS: u32 = 512;
 /// outbox empties often does not vacuum after every burst.
 const RECLAIM_MIN_BYTES: i64 = 4 * 1024 * 1024;
 
+/// The store file's size on disk, in pages: what the next checkpoint grows it from.
+pub(super) fn file_pages(path: &std::path::Path, page_bytes: i64) -> Option<i64> {
+    std::fs::metadata(path).ok().map(|m| m.len() as i64 / page_bytes.max(512))
+}
+
 impl Writer {
     /// A commit failed for want of space: new events are refused (503) from now on, and
     /// the reserve is given back so that deletes, alarms and checkpoints can still commit.
@@ -125,8 +130,7 @@ impl Writer {
     /// file: the growth bound counts from the file's size on disk (what the next checkpoint
     /// grows), and SQLite is asked for the page count at the next commit that may grow it.
     fn recount_growth(&mut self) {
-        self.checkpointed_pages = std::fs::metadata(&self.path)
-            .map_or(self.checkpointed_pages, |m| m.len() as i64 / self.page_bytes.max(512));
+        self.checkpointed_pages = file_pages(&self.path, self.page_bytes).unwrap_or(self.checkpointed_pages);
         self.growth_bound = self.growth_limit;
         super::frames::checkpointed();
     }
