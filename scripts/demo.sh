@@ -34,9 +34,8 @@ else
     own_broker=1
 fi
 
-echo "== building telbridge"
-cargo build --quiet
-./target/debug/telbridge check-config -c "$CONFIG"
+demo_build
+"$bin/telbridge" check-config -c "$CONFIG"
 
 demo_subscribe "$TOPICS" -c -i telbridge-demo-sub
 demo_agent "$CONFIG"

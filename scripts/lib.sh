@@ -86,15 +86,28 @@ demo_broker() {
     pids+=($!)
     wait_port 1883
 }
+# Builds the debug binaries (the agent and telbridge-sim) into $bin, unless
+# TELBRIDGE_BIN_DIR names a folder that holds them built already (tests/demos.rs passes the
+# ones `cargo test` built: a `cargo build` there would build the dependencies again without
+# the dev-dependencies' features, minutes on a busy machine).
+demo_build() {
+    if [ -n "${TELBRIDGE_BIN_DIR:-}" ]; then
+        bin=$TELBRIDGE_BIN_DIR
+        echo "== using the binaries in $bin"
+    else
+        bin=./target/debug
+        echo "== building telbridge and telbridge-sim"
+        cargo build --quiet --bins
+    fi
+}
 # Builds both binaries and starts `telbridge-sim KIND` on 127.0.0.1:PORT with the rest of the
 # arguments (log in $work/sim.log): demo_sim KIND PORT [OPTIONS…]
 demo_sim() {
     local kind=$1 port=$2
     shift 2
-    echo "== building telbridge and telbridge-sim"
-    cargo build --quiet --bins
+    demo_build
     echo "== simulator: telbridge-sim $kind --listen 127.0.0.1:$port $*"
-    ./target/debug/telbridge-sim "$kind" --listen "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
+    "$bin/telbridge-sim" "$kind" --listen "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
     pids+=($!)
     wait_port "$port"
 }
@@ -110,11 +123,11 @@ demo_subscribe() {
     pids+=($!)
     sleep 0.5
 }
-# Runs the debug agent with config $1 in the background (log in $work/agent.log), sets
+# Runs the agent built by demo_build with config $1 in the background (log in $work/agent.log), sets
 # $agent_pid, and waits until its ingress answers.
 demo_agent() {
     echo "== agent: telbridge run -c $1 (log in $work/agent.log)"
-    ./target/debug/telbridge run -c "$1" >"$work/agent.log" 2>&1 &
+    "$bin/telbridge" run -c "$1" >"$work/agent.log" 2>&1 &
     agent_pid=$!
     pids+=("$agent_pid")
     for _ in $(seq 100); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done

@@ -1,7 +1,9 @@
 //! The demos as a new user runs them: each ends by itself with `DEMO_ONCE=1`, within a time
 //! limit, and shows what it promises. They use the fixed demo ports (1883, 8080–8082), so they
-//! run one after another in this one test. Skipped under an exec wrapper (qemu): the demos
-//! build and run host binaries.
+//! run one after another in this one test. They run the binaries `cargo test` built
+//! (`TELBRIDGE_BIN_DIR`): their own `cargo build` would build the dependencies again without the
+//! dev-dependencies' features, minutes on a busy machine. Skipped under an exec wrapper (qemu):
+//! the demos run host binaries.
 
 mod common;
 
@@ -15,6 +17,7 @@ fn run_demo(script: &str, limit: Duration) -> (bool, String) {
     let mut child = Command::new("bash")
         .arg(script)
         .env("DEMO_ONCE", "1")
+        .env("TELBRIDGE_BIN_DIR", bin_dir())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("log"))
@@ -34,6 +37,14 @@ fn run_demo(script: &str, limit: Duration) -> (bool, String) {
         }
         std::thread::sleep(Duration::from_millis(100)); // polling the child, not syncing
     }
+}
+
+/// The folder of the binaries this `cargo test` built: the agent's, and `telbridge-sim`'s beside it
+/// (the workspace's other member).
+fn bin_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_telbridge")).parent().expect("target dir");
+    assert!(dir.join("telbridge-sim").is_file(), "run the tests with `cargo test` at the workspace root");
+    dir.to_path_buf()
 }
 
 #[test]
