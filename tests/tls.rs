@@ -19,7 +19,9 @@ fn tls_broker(dir: &std::path::Path, files: &tls::TlsFiles) -> (Mosquitto, u16) 
         files.server_cert.display(),
         files.server_key.display()
     );
-    (Mosquitto::start_with(dir, free_port(), &extra), tls_port)
+    // Two ports asked one after the other can be the same one (each is free again once asked).
+    let port = std::iter::repeat_with(free_port).find(|&p| p != tls_port).expect("a second port");
+    (Mosquitto::start_with(dir, port, &extra), tls_port)
 }
 
 #[test]

@@ -80,7 +80,14 @@ impl Mosquitto {
             .expect("mosquitto is installed (apt-get install mosquitto)");
         self.child = Some(child);
         let addr = (self.host.as_str(), self.port);
-        wait_for(Duration::from_secs(10), "mosquitto to listen", || TcpStream::connect(addr).ok());
+        let log = self.dir.join("mosquitto.log");
+        wait_for(Duration::from_secs(10), "mosquitto to listen", || {
+            // A broker that exited (a port taken, a bad config) says why in its log.
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("mosquitto exited ({status}): {}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+            TcpStream::connect(addr).ok()
+        });
     }
 
     /// The broker's process id while it runs (0 when stopped).
