@@ -13,11 +13,14 @@ use std::time::{Duration, Instant};
 /// Runs `script` with `DEMO_ONCE=1`; its exit status and output, or a panic past `limit`.
 fn run_demo(script: &str, limit: Duration) -> (bool, String) {
     let out_file = common::temp_dir("demo").join("out.log");
+    // telbridge-sim's path, checked to exist: its folder holds the agent's binary too.
+    let sim = common::sim::sim_binary();
+    let bin_dir = std::path::Path::new(&sim).parent().expect("bin dir").to_path_buf();
     let out = std::fs::File::create(&out_file).expect("log");
     let mut child = Command::new("bash")
         .arg(script)
         .env("DEMO_ONCE", "1")
-        .env("TELBRIDGE_BIN_DIR", bin_dir())
+        .env("TELBRIDGE_BIN_DIR", bin_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("log"))
@@ -37,14 +40,6 @@ fn run_demo(script: &str, limit: Duration) -> (bool, String) {
         }
         std::thread::sleep(Duration::from_millis(100)); // polling the child, not syncing
     }
-}
-
-/// The folder of the binaries this `cargo test` built: the agent's, and `telbridge-sim`'s beside it
-/// (the workspace's other member).
-fn bin_dir() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_telbridge")).parent().expect("target dir");
-    assert!(dir.join("telbridge-sim").is_file(), "run the tests with `cargo test` at the workspace root");
-    dir.to_path_buf()
 }
 
 #[test]

@@ -109,16 +109,20 @@ impl Sim {
     }
 }
 
-/// `target/…/telbridge-sim`: the test executable lives in `target/…/deps/`; the sim crate is
-/// a workspace member, so `cargo test` builds it there too (for the same target). A run of
-/// one test file (`cargo test --test goip`) does not rebuild it: `cargo build -p
-/// telbridge-sim` first after changing `sim/`.
-fn sim_binary() -> String {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let bin = dir.join("telbridge-sim");
+/// `target/…/telbridge-sim`: the sim crate is a workspace member, so `cargo test` builds it
+/// beside the agent (for the same target). A run of one test file (`cargo test --test goip`)
+/// does not rebuild it: `cargo build -p telbridge-sim` first after changing `sim/`.
+pub fn sim_binary() -> String {
+    let bin = bin_dir().join("telbridge-sim");
     assert!(bin.is_file(), "{} is missing: run the tests with `cargo test` at the workspace root", bin.display());
     bin.display().to_string()
+}
+
+/// The folder of the binaries this `cargo test` built: the test executable lives in
+/// `target/…/deps/`, the binaries one folder up.
+fn bin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
 }
 
 impl Drop for Sim {
