@@ -3,7 +3,8 @@
 //! run one after another in this one test. They run the binaries `cargo test` built
 //! (`TELBRIDGE_BIN_DIR`): their own `cargo build` would build the dependencies again without the
 //! dev-dependencies' features, minutes on a busy machine. Skipped under an exec wrapper (qemu):
-//! the demos run host binaries.
+//! the demos run host binaries. Built only with the drivers the demos show (GoIP, WaveFax).
+#![cfg(all(feature = "goip", feature = "wavefax"))]
 
 mod common;
 
