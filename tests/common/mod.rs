@@ -23,9 +23,25 @@ use std::time::{Duration, Instant};
 
 pub use broker::{Mosquitto, start_rumqttd};
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a server a test starts next. It is taken below the
+/// kernel's ephemeral range (Linux: 32768–60999), where the OS would hand it to no outgoing
+/// connection nor to another `bind(0)` before the server binds it; and one test process never
+/// hands out the same port twice (its tests run side by side).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // Test binaries run one after another; a start that depends on the process keeps a later
+    // one off the ports an earlier one's leftovers (a broker in TIME_WAIT) may hold.
+    let start = std::process::id().wrapping_mul(7_919) % SPAN;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        assert!(n < SPAN, "no free test port left below the ephemeral range");
+        let port = u16::try_from(LOW + (start + n) % SPAN).expect("port");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A fresh directory under the system temp dir.
