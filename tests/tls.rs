@@ -19,9 +19,7 @@ fn tls_broker(dir: &std::path::Path, files: &tls::TlsFiles) -> (Mosquitto, u16) 
         files.server_cert.display(),
         files.server_key.display()
     );
-    // free_port never gives one process the same port twice.
-    let port = free_port();
-    (Mosquitto::start_with(dir, port, &extra), tls_port)
+    (Mosquitto::start_with(dir, free_port(), &extra), tls_port)
 }
 
 #[test]
