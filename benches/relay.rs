@@ -33,21 +33,39 @@ fn main() {
     let dir = temp_dir("bench");
     let broker = Mosquitto::start(&dir);
     let insn = Counter::from_env();
-    // `BENCH_ONLY=batched`, `single`, `lone` or `trickle` runs one of the loads. The lone
-    // client posts its next event as soon as the last is answered: every event its own request
-    // and its own commit. The trickle is the field's usual load: events further apart than a
-    // commit's wait for company, so every delete after PUBACK is a commit of its own as well.
+    // `BENCH_ONLY=batched`, `single`, `kept`, `lone` or `trickle` runs one of the loads. The
+    // lone client posts its next event as soon as the last is answered: every event its own
+    // request and its own commit. The trickle is the field's usual load: events further apart
+    // than a commit's wait for company, so every delete after PUBACK is a commit of its own as
+    // well. `single` opens a connection for every request, as devices do; `kept` sends the
+    // same requests on connections kept open, as a client with a connection pool does.
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let loads = [
-        Load { name: "batched", label: "batches of 100, 4 clients", batch: 100, clients: 4, gap: None },
-        Load { name: "single", label: "one event per request, 8 clients", batch: 1, clients: 8, gap: None },
-        Load { name: "lone", label: "one event per request, 1 client", batch: 1, clients: 1, gap: None },
+        Load { name: "batched", label: "batches of 100, 4 clients", batch: 100, clients: 4, gap: None, kept: false },
+        Load {
+            name: "single",
+            label: "one event per request, 8 clients",
+            batch: 1,
+            clients: 8,
+            gap: None,
+            kept: false,
+        },
+        Load {
+            name: "kept",
+            label: "one event per request, 8 clients on kept connections",
+            batch: 1,
+            clients: 8,
+            gap: None,
+            kept: true,
+        },
+        Load { name: "lone", label: "one event per request, 1 client", batch: 1, clients: 1, gap: None, kept: false },
         Load {
             name: "trickle",
             label: "one event every 20 ms, 1 client",
             batch: 1,
             clients: 1,
             gap: Some(Duration::from_millis(20)),
+            kept: false,
         },
     ];
     for load in loads {
@@ -211,13 +229,15 @@ fn plain_publisher(port: u16, n: usize) -> f64 {
 }
 
 /// A load: `clients` threads posting requests of `batch` events, each after the last was
-/// answered and `gap` more.
+/// answered and `gap` more; each request on a connection of its own, or all of a client's on
+/// one (`kept`).
 struct Load {
     name: &'static str,
     label: &'static str,
     batch: usize,
     clients: usize,
     gap: Option<Duration>,
+    kept: bool,
 }
 
 impl Load {
@@ -235,7 +255,7 @@ impl Load {
 /// Posts `n` events as `load` says; waits until the agent counted them all as acknowledged
 /// by the broker; returns events/s.
 fn relay(http: u16, n: usize, load: &Load) -> f64 {
-    let (batch, clients, gap) = (load.batch, load.clients, load.gap);
+    let (batch, clients, gap, kept) = (load.batch, load.clients, load.gap, load.kept);
     let base = counter(http, "telbridge_events_out_total");
     let start = Instant::now();
     let per_client = n / clients;
@@ -243,11 +263,17 @@ fn relay(http: u16, n: usize, load: &Load) -> f64 {
         .map(|c| {
             std::thread::spawn(move || {
                 let pad = "x".repeat(PAYLOAD - 60);
+                let mut connection = kept.then(|| common::http::Kept::connect(http).expect("connect"));
                 for b in 0..per_client / batch {
                     let body: Vec<Value> = (0..batch)
                         .map(|i| json!({"source": format!("bench/{c}"), "type": "bench.event", "data": {"i": b * batch + i, "pad": pad}}))
                         .collect();
-                    let reply = common::http::post_json(http, "/v1/events", Some(TOKEN), &Value::Array(body)).expect("post");
+                    let body = Value::Array(body);
+                    let reply = match connection.as_mut() {
+                        Some(c) => c.post_json("/v1/events", TOKEN, &body),
+                        None => common::http::post_json(http, "/v1/events", Some(TOKEN), &body),
+                    }
+                    .expect("post");
                     assert_eq!(reply.status, 200);
                     if let Some(gap) = gap {
                         std::thread::sleep(gap);

@@ -55,6 +55,40 @@ fn a_retried_event_with_the_same_dedup_key_is_stored_once_and_named() {
     assert_eq!(again["events"][0]["id"], first["events"][0]["id"]);
 }
 
+#[test]
+fn requests_on_one_kept_connection_are_each_stored_and_an_idle_or_refused_one_is_closed() {
+    let (agent, _dir) = agent("kept", "request_timeout_ms = 2000\n");
+    let port = agent.http_port;
+    let rows = || http::get(port, "/healthz").expect("healthz").json()["store_rows"].as_u64().expect("rows");
+    let before = rows();
+    let mut kept = http::Kept::connect(port).expect("connect");
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            let reply = kept
+                .post_json("/v1/events", "test-token", &json!({"source": "app/k", "type": "x", "data": i}))
+                .expect("post");
+            assert_eq!((reply.status, reply.header("connection")), (200, None), "{:?}", reply.json());
+            reply.json()["events"][0]["id"].as_str().expect("id").to_string()
+        })
+        .collect();
+    assert!(ids[0] != ids[1] && ids[1] != ids[2], "{ids:?}");
+    assert_eq!(rows(), before + 3);
+    // Refused on its headers, its body unread: the connection ends with the reply.
+    let refused = kept.post_json("/v1/events", "nope", &json!({"source": "app/k", "type": "x"})).expect("post");
+    assert_eq!((refused.status, refused.header("connection").as_deref()), (401, Some("close")));
+    assert!(kept.post_json("/v1/events", "test-token", &json!({"source": "app/k", "type": "x"})).is_err());
+    assert_eq!(rows(), before + 3);
+    // A kept connection idle for longer than a request may take is closed: idle clients
+    // cannot hold the connection slots.
+    let mut idle = http::Kept::connect(port).expect("connect");
+    assert_eq!(
+        idle.post_json("/v1/events", "test-token", &json!({"source": "app/k", "type": "x"})).expect("first").status,
+        200
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2600));
+    assert!(idle.post_json("/v1/events", "test-token", &json!({"source": "app/k", "type": "x"})).is_err());
+}
+
 fn telbridge(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = agent_command().args(args).envs(env.iter().copied()).output().expect("run");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -1,7 +1,8 @@
-//! A minimal blocking HTTP/1.1 client for tests (one request per connection).
+//! A minimal blocking HTTP/1.1 client for tests: one request per connection, or many on one
+//! kept connection ([`Kept`]).
 
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -86,4 +87,54 @@ pub fn post_json_at(host: &str, port: u16, path: &str, token: Option<&str>, body
         headers.push(("Authorization", a));
     }
     request_to(host, port, "POST", path, &headers, body.to_string().as_bytes())
+}
+
+/// One connection kept open for request after request (HTTP/1.1 keep-alive), as a client
+/// with a connection pool sends them.
+pub struct Kept {
+    port: u16,
+    stream: BufReader<TcpStream>,
+}
+
+impl Kept {
+    pub fn connect(port: u16) -> std::io::Result<Kept> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_nodelay(true)?;
+        Ok(Kept { port, stream: BufReader::new(stream) })
+    }
+
+    /// POSTs `body` as JSON on this connection and reads the reply (framed by its
+    /// `Content-Length`); the connection stays open for the next.
+    pub fn post_json(&mut self, path: &str, token: &str, body: &Value) -> std::io::Result<Reply> {
+        let body = body.to_string();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        let stream = self.stream.get_mut();
+        stream.write_all(&[head.as_bytes(), body.as_bytes()].concat())?;
+        let mut headers = String::new();
+        loop {
+            let before = headers.len();
+            if self.stream.read_line(&mut headers)? == 0 {
+                return Err(std::io::Error::other("closed before the reply's end"));
+            }
+            if headers[before..].trim_end().is_empty() {
+                break;
+            }
+        }
+        let reply = Reply { status: 0, headers: headers.trim_end().to_string(), body: vec![] };
+        let status = reply
+            .headers
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other("no status"))?;
+        let length: usize = reply.header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body)?;
+        Ok(Reply { status, body, ..reply })
+    }
 }
