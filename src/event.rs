@@ -93,6 +93,9 @@ pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> V
     out
 }
 
+/// The most bytes [`with_seq`] adds: `"seq":`, an i64 and a comma.
+pub const SEQ_FIELD_MAX: usize = 28;
+
 /// The payload with `"seq":N` added after its `id` (or first, for an object without
 /// one): the outbox sequence number, given when the row is stored.
 pub fn with_seq(payload: &[u8], seq: i64) -> Vec<u8> {
@@ -100,7 +103,7 @@ pub fn with_seq(payload: &[u8], seq: i64) -> Vec<u8> {
     let after_id = payload.starts_with(ID).then(|| payload[ID.len()..].windows(2).position(|w| w == b"\",")).flatten();
     let at = after_id.map(|i| ID.len() + i + 2).or_else(|| payload.starts_with(b"{").then_some(1));
     let Some(at) = at else { return payload.to_vec() };
-    let mut out = Vec::with_capacity(payload.len() + 28);
+    let mut out = Vec::with_capacity(payload.len() + SEQ_FIELD_MAX);
     out.extend_from_slice(&payload[..at]);
     out.extend_from_slice(b"\"seq\":");
     json::push_i64(&mut out, seq);

@@ -376,3 +376,40 @@ fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
     let metrics = String::from_utf8(common::http::get(http, "/metrics").expect("metrics").body).expect("utf8");
     assert!(metrics.lines().any(|l| l.starts_with("telbridge_mqtt_refused_total ")), "{metrics}");
 }
+
+#[test]
+fn a_stored_event_over_the_payload_limit_is_set_aside_and_reported_while_the_others_flow() {
+    let dir = temp_dir("oversize");
+    let (mqtt, http) = (free_port(), free_port());
+    let config = |limit: usize| write_config(&dir, "oversize", mqtt, http, &format!("max_payload_bytes = {limit}"), "");
+    // Stored under a limit of 64 KiB while the broker is away...
+    let mut agent = Agent::start(&config(65536), http);
+    assert_eq!(agent.post_events(&event("app/a", 0)).status, 200);
+    let big = json!({"source": "app/big", "type": "test.event", "data": {"i": 1, "pad": "x".repeat(8000)}});
+    assert_eq!(agent.post_events(&big).status, 200);
+    assert_eq!(agent.post_events(&event("app/a", 2)).status, 200);
+    // ...then the operator lowers it to 4 KiB: the 8 KB event can no longer be relayed.
+    agent.kill();
+    config(4096);
+    let broker = Mosquitto::start_on(&dir, mqtt);
+    let rec = Recorder::start(broker.port, "telbridge/v1/oversize/#");
+    agent.restart();
+    let seen = rec.wait_until(WAIT, "the small events and the alarm", |s| {
+        arrivals(s, "app/a").len() >= 2 && s.iter().any(|m| m.topic.ends_with("/evt/agent/relay.refused"))
+    });
+    let order: Vec<u64> = arrivals(&seen, "app/a").iter().map(|(i, _)| *i).collect();
+    assert_eq!(order, vec![0, 2], "{}", agent.log());
+    assert!(arrivals(&seen, "app/big").is_empty());
+    let alarm = seen.iter().find(|m| m.topic.ends_with("/evt/agent/relay.refused")).expect("alarm").json();
+    assert!(alarm["data"]["reason"].as_str().is_some_and(|r| r.contains("mqtt.max_payload_bytes")), "{alarm}");
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let left: i64 = conn
+        .query_row("SELECT seq FROM outbox WHERE topic LIKE 'evt/app/big/%'", [], |r| r.get(0))
+        .expect("the big event is still in the store");
+    assert_eq!(alarm["data"]["seq"], left);
+    // Raised again, the limit lets it through: nothing was lost.
+    config(65536);
+    agent.restart();
+    let seen = rec.wait_until(WAIT, "the big event", |s| !arrivals(s, "app/big").is_empty());
+    assert_eq!(arrivals(&seen, "app/big").len(), 1);
+}

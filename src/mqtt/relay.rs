@@ -139,6 +139,7 @@ pub fn spawn(
         topics: topics.clone(),
         agent: config.agent.id.clone(),
         window: usize::from(window),
+        max_payload: config.mqtt.max_payload_bytes + crate::event::SEQ_FIELD_MAX,
         metrics,
     };
     let publish_task = tokio::spawn(publisher.run(state_rx.clone(), acks_rx, refused_rx, stop, loop_stop));
@@ -152,15 +153,18 @@ struct Publisher {
     topics: Topics,
     agent: String,
     window: usize,
+    /// A row's payload over this is not published (see [`Publisher::oversized`]).
+    max_payload: usize,
     metrics: Metrics,
 }
 
 impl Publisher {
-    /// The broker refused row `seq` (MQTT 5): it stays in the store — never deleted as if
-    /// delivered — and is offered again on the next connection; `agent/relay.refused` says
-    /// so once per row, and `telbridge_mqtt_refused_total` counts every refusal.
+    /// The broker refused row `seq` (MQTT 5), or it is too large to publish: it stays in the
+    /// store — never deleted as if delivered — and is offered again on the next connection;
+    /// `agent/relay.refused` says so once per row, and `telbridge_mqtt_refused_total` counts
+    /// every refusal.
     async fn refused(&self, seq: i64, reason: &str) {
-        log::error!("the broker refused outbox row {seq} ({reason}); it stays in the store");
+        log::error!("outbox row {seq} was refused ({reason}); it stays in the store");
         self.metrics.inc("telbridge_mqtt_refused_total");
         let mut e = crate::event::NewEvent::new(
             "agent",
@@ -173,6 +177,18 @@ impl Publisher {
         if let Err(e) = self.store.enqueue_unbounded(alarm).await {
             log::error!("cannot record relay.refused: {e}");
         }
+    }
+}
+
+impl Publisher {
+    /// Row `seq`'s payload (`len` bytes) is over `mqtt.max_payload_bytes` (stored under a
+    /// higher limit, or by a path that does not check it): published, it would end the
+    /// connection (rumqttc refuses to write it; a broker drops it, or the connection) on
+    /// every reconnect, and nothing after it would ever be relayed. It is not published: it
+    /// stays in the store, reported as refused, and goes out once the limit allows it.
+    async fn oversized(&self, seq: i64, len: usize) {
+        let limit = self.max_payload - crate::event::SEQ_FIELD_MAX;
+        self.refused(seq, &format!("{len} bytes, more than mqtt.max_payload_bytes ({limit})")).await;
     }
 }
 
@@ -278,6 +294,11 @@ impl Publisher {
             while st.connected && in_flight.len() < self.window {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
+                if len > self.max_payload {
+                    ahead_bytes -= len;
+                    self.oversized(seq, len).await;
+                    continue;
+                }
                 let payload =
                     match self.send(seen_connects, Some(seq), self.topics.full(&row.topic), row.payload, false)? {
                         Sent::Yes => {
