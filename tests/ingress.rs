@@ -89,6 +89,41 @@ fn requests_on_one_kept_connection_are_each_stored_and_an_idle_or_refused_one_is
     assert!(idle.post_json("/v1/events", "test-token", &json!({"source": "app/k", "type": "x"})).is_err());
 }
 
+#[test]
+fn a_client_that_half_closes_after_its_request_still_gets_the_reply() {
+    use std::io::{Read, Write};
+    let (agent, _dir) = agent("half-close", "");
+    let body = json!({"source": "app/h", "type": "x"}).to_string();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", agent.http_port)).expect("connect");
+    let head = format!(
+        "POST /v1/events HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(format!("{head}{body}").as_bytes()).expect("request");
+    // Some embedded HTTP clients end their side once the request is out.
+    s.shutdown(std::net::Shutdown::Write).expect("half-close");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "the stored event is answered: {reply:?}");
+    assert!(reply.contains("\"stored\""), "{reply}");
+}
+
+#[test]
+fn headers_larger_than_64_kib_are_refused_before_they_are_buffered() {
+    use std::io::{Read, Write};
+    let (agent, _dir) = agent("big-headers", "");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", agent.http_port)).expect("connect");
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: agent\r\nX-Pad: {}\r\n\r\n", "p".repeat(100 << 10));
+    let _ = s.write_all(head.as_bytes());
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply:?}");
+    assert_eq!(http::get(agent.http_port, "/healthz").expect("healthz").status, 200);
+}
+
 fn telbridge(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = agent_command().args(args).envs(env.iter().copied()).output().expect("run");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -131,13 +166,41 @@ fn a_secret_can_come_from_the_environment_and_is_named_when_missing() {
 /// Opens a connection that announces a `len`-byte body to `/v1/events`, sends its headers
 /// and the first `sent` bytes, and withholds the rest.
 fn withheld_body(port: u16, token: Option<&str>, len: usize, sent: usize) -> std::net::TcpStream {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    withheld(port, "POST /v1/events", &format!("{auth}Content-Length: {len}\r\n"), sent)
+}
+
+/// Sends `request` (method and path) with `headers` (each line ending in CRLF) and the first
+/// `sent` bytes of a body, and withholds the rest.
+fn withheld(port: u16, request: &str, headers: &str, sent: usize) -> std::net::TcpStream {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!("POST /v1/events HTTP/1.1\r\nHost: agent\r\n{auth}Content-Length: {len}\r\n\r\n");
+    let head = format!("{request} HTTP/1.1\r\nHost: agent\r\n{headers}\r\n");
     s.write_all(head.as_bytes()).expect("headers");
     s.write_all(&vec![b' '; sent]).expect("part of the body");
     s
+}
+
+#[test]
+fn a_body_sent_to_a_route_that_takes_none_is_refused_unread_and_holds_no_budget() {
+    // Health and metrics need no token: a body sent to them must cost nothing, or anyone
+    // who reaches the port could hold the budget and turn every device push away (503 busy).
+    let (agent, _dir) = agent("ingress-nobody", "max_buffered_bytes = 2097152\n");
+    let port = agent.http_port;
+    let mut open = Vec::new();
+    for path in ["/healthz", "/metrics"] {
+        for headers in ["Content-Length: 1048576\r\n", "Transfer-Encoding: chunked\r\n"] {
+            let mut s = withheld(port, &format!("GET {path}"), headers, 1024);
+            assert_eq!(status_of(&mut s), 413, "GET {path} with {headers}");
+            open.push(s);
+        }
+    }
+    // The whole budget is still there: two 1 MiB bodies are taken and wait for their end.
+    let mut held: Vec<_> = (0..2).map(|_| withheld_body(port, Some(TOKEN), 1 << 20, 1024)).collect();
+    for s in &mut held {
+        assert_eq!(reply_within(s, std::time::Duration::from_secs(2)), None, "reserved, waiting for the body");
+    }
+    assert_eq!(http::get(port, "/healthz").expect("healthz").status, 200);
 }
 
 /// The status line's code of the reply on `s`, if one comes within `wait`.

@@ -33,6 +33,11 @@ impl Route {
         self.guard.as_ref().and_then(|g| g(parts))
     }
 
+    /// Whether a guard checks its requests: a route without one takes no body.
+    pub(super) fn guarded(&self) -> bool {
+        self.guard.is_some()
+    }
+
     pub(super) async fn run(&self, req: Request) -> Response {
         (self.run)(req).await
     }

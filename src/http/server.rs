@@ -1,7 +1,8 @@
 //! The hyper (HTTP/1.1) server. For each request, in this order:
 //! 1. the route is found from the request line (404, 405), and its guard checks the headers
 //!    (401 for a wrong token or secret) — before a byte of the body is read;
-//! 2. a body announced larger than `http.max_body_bytes` is refused (413) unread;
+//! 2. a body announced larger than `http.max_body_bytes` is refused (413) unread, and so is
+//!    any body sent to a route without a guard (those take none);
 //! 3. the body's bytes are reserved from a budget shared by every request
 //!    (`http.max_buffered_bytes`); when it is spent the request is answered 503 `busy` with
 //!    `Retry-After` instead of being buffered;
@@ -15,7 +16,7 @@ use super::router::{Response, Router, error};
 use http_body_util::{BodyExt, Limited};
 use hyper::StatusCode;
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, RETRY_AFTER};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -33,6 +34,9 @@ pub struct Limits {
     /// Connections served at once, at most.
     pub max_connections: usize,
 }
+
+/// The most a request line and headers may take (also the connection's read buffer).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// The address a request's connection came from (in the request's extensions, for guards
 /// that check an allow-list).
@@ -62,6 +66,15 @@ async fn handle(
     };
     if let Some(refusal) = route.refuse(&parts) {
         return closing(refusal);
+    }
+    if !route.guarded() {
+        // Routes that anyone may call (health, metrics, the tunnel's probe) take no body: one
+        // announced is refused unread, so it holds none of the budget the guarded routes share.
+        let announced = parts.headers.get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+        if announced || parts.headers.contains_key(TRANSFER_ENCODING) {
+            return closing(error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "this route takes no body"));
+        }
+        return route.run(hyper::Request::from_parts(parts, hyper::body::Bytes::new())).await;
     }
     let announced = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if announced.is_some_and(|n| n > limits.max_body_bytes) {
@@ -143,6 +156,15 @@ pub async fn serve(
                 hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(limits.request_timeout)
+                    // A client that ends its side once its request is out still gets the
+                    // reply, and a handler is never dropped half-way because its client left
+                    // (hyper's default ends the connection, and so the handler, on EOF): what
+                    // it committed is answered, and state it keeps beside the commit is updated.
+                    .half_close(true)
+                    // Request line and headers in at most 64 KiB (hyper's default: ~400 KiB
+                    // per connection, before any guard has run); more is answered 431.
+                    .max_header_size(MAX_HEAD_BYTES)
+                    .max_buf_size(MAX_HEAD_BYTES)
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
             );
             let result = tokio::select! {
