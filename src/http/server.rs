@@ -1,8 +1,8 @@
 //! The hyper (HTTP/1.1) server. For each request, in this order:
 //! 1. the route is found from the request line (404, 405), and its guard checks the headers
 //!    (401 for a wrong token or secret) — before a byte of the body is read;
-//! 2. a body announced larger than `http.max_body_bytes` is refused (413) unread, and so is
-//!    any body sent to a route without a guard (those take none);
+//! 2. a body announced larger than `http.max_body_bytes` is refused (413) unread; a route
+//!    without a guard takes no body (one sent is left unread, the connection closed);
 //! 3. the body's bytes are reserved from a budget shared by every request
 //!    (`http.max_buffered_bytes`); when it is spent the request is answered 503 `busy` with
 //!    `Retry-After` instead of being buffered;
@@ -69,12 +69,12 @@ async fn handle(
     }
     if !route.guarded() {
         // Routes that anyone may call (health, metrics, the tunnel's probe) take no body: one
-        // announced is refused unread, so it holds none of the budget the guarded routes share.
-        let announced = parts.headers.get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
-        if announced || parts.headers.contains_key(TRANSFER_ENCODING) {
-            return closing(error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "this route takes no body"));
-        }
-        return route.run(hyper::Request::from_parts(parts, hyper::body::Bytes::new())).await;
+        // sent is never read (the connection closes after the reply), so it holds none of the
+        // budget the guarded routes share.
+        let sent = parts.headers.get(CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+            || parts.headers.contains_key(TRANSFER_ENCODING);
+        let resp = route.run(hyper::Request::from_parts(parts, hyper::body::Bytes::new())).await;
+        return if sent { closing(resp) } else { resp };
     }
     let announced = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if announced.is_some_and(|n| n > limits.max_body_bytes) {
