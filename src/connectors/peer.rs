@@ -91,6 +91,8 @@ pub struct Peer {
     pub metrics: Metrics,
     /// Whether the last event raised was `device.down`.
     was_down: Mutex<bool>,
+    /// Status events raised and not yet stored (this peer's, and its file relay's).
+    pub raised: std::sync::Arc<super::raised::Raised>,
 }
 
 impl Peer {
@@ -107,6 +109,7 @@ impl Peer {
             health: ctx.health.clone(),
             metrics: ctx.metrics.clone(),
             was_down: Mutex::new(false),
+            raised: Default::default(),
         }
     }
 
@@ -174,10 +177,10 @@ impl Peer {
     /// exchanges ending together can never leave them disagreeing.
     pub async fn mark(&self, up: bool, error: Option<String>) {
         let state = if up { State::Up } else { State::Down };
-        let raised = {
+        {
             let mut was_down = self.was_down.lock().unwrap_or_else(|e| e.into_inner());
             let changed = self.health.set(&self.source, state, error.clone());
-            match (changed, up, *was_down) {
+            let raised = match (changed, up, *was_down) {
                 (true, false, _) => {
                     *was_down = true;
                     log::warn!("{} is down: {}", self.source, error.as_deref().unwrap_or(""));
@@ -189,13 +192,12 @@ impl Peer {
                     Some(("device.up", json!({})))
                 }
                 _ => None,
+            };
+            if let Some((kind, data)) = raised {
+                self.raised.push(self.event(kind, data, Class::Critical, None));
             }
-        };
-        if let Some((kind, data)) = raised
-            && let Err(e) = self.store.enqueue_unbounded(self.event(kind, data, Class::Critical, None)).await
-        {
-            log::error!("{}: cannot record {kind}: {e}", self.source);
         }
+        self.raised.flush(&self.store, &self.source).await;
     }
 
     /// This peer's row of the health table.

@@ -127,6 +127,8 @@ pub struct FileRelay {
     client: Arc<Client>,
     /// The spool was full at the last look (an event is raised on each change).
     full: Mutex<bool>,
+    /// Its `spool.full`/`spool.recovered` not yet stored (the peer's queue: one order).
+    raised: Arc<crate::connectors::raised::Raised>,
 }
 
 /// The cloud's word on a file, as applied.
@@ -222,6 +224,7 @@ impl FileRelay {
             acked_metric: peer.metric("files_acked_total"),
             client,
             full: Mutex::new(false),
+            raised: peer.raised.clone(),
         }
     }
 
@@ -316,21 +319,18 @@ impl FileRelay {
     }
 
     async fn set_full(&self, full: bool) {
-        let changed = {
+        {
             let mut flag = self.full.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::replace(&mut *flag, full) != full
-        };
-        if !changed {
-            return;
+            if std::mem::replace(&mut *flag, full) != full {
+                let kind = if full { "spool.full" } else { "spool.recovered" };
+                let max = self.settings.spool_max_bytes;
+                if full {
+                    log::warn!("{}: spool full ({max} bytes): new files wait at their source", self.source);
+                }
+                self.raised.push(self.event(kind, json!({"max_bytes": max})));
+            }
         }
-        let kind = if full { "spool.full" } else { "spool.recovered" };
-        let max = self.settings.spool_max_bytes;
-        if full {
-            log::warn!("{}: spool full ({max} bytes): new files wait at their source", self.source);
-        }
-        if let Err(e) = self.store.enqueue_unbounded(self.event(kind, json!({"max_bytes": max}))).await {
-            log::error!("{}: cannot record {kind}: {e}", self.source);
-        }
+        self.raised.flush(&self.store, &self.source).await;
     }
 
     async fn find(&self, file_id: &str) -> Result<Option<Row>, StoreError> {

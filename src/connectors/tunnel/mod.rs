@@ -149,9 +149,10 @@ impl Tunnel {
     }
 
     /// Sets up/down; on a change, the health entry and a `tunnel.up`/`tunnel.down` event,
-    /// committed before this returns (so changes reach the cloud in their order).
+    /// committed before this returns (so changes reach the cloud in their order; one the
+    /// store refused is stored with the next decision, before it: see `raised`).
     async fn decide(&self, up: bool, error: Option<String>) {
-        let (changed, detail) = {
+        let detail = {
             let mut s = self.lock();
             let changed = s.up != Some(up);
             if changed {
@@ -161,24 +162,23 @@ impl Tunnel {
             if let Some(e) = &error {
                 s.last_error = Some(e.clone());
             }
-            (changed, self.detail(&s))
+            let detail = self.detail(&s);
+            if changed {
+                if up {
+                    log::info!("tunnel up ({})", self.cfg.mode.name());
+                } else {
+                    log::warn!("tunnel down: {}", error.as_deref().unwrap_or("-"));
+                }
+                let kind = if up { "tunnel.up" } else { "tunnel.down" };
+                self.peer.raised.push(self.peer.event(kind, detail.clone(), Class::Critical, None));
+            }
+            detail
         };
         let state = if up { State::Up } else { State::Down };
         self.health.set(&self.peer.source, state, error.clone());
-        self.health.set_detail(&self.peer.source, detail.clone());
+        self.health.set_detail(&self.peer.source, detail);
         self.peer.metrics.set(&self.peer.metric("up"), u64::from(up));
-        if !changed {
-            return;
-        }
-        if up {
-            log::info!("tunnel up ({})", self.cfg.mode.name());
-        } else {
-            log::warn!("tunnel down: {}", error.as_deref().unwrap_or("-"));
-        }
-        let item = self.peer.event(if up { "tunnel.up" } else { "tunnel.down" }, detail, Class::Critical, None);
-        if let Err(e) = self.store.call(move |db| db.enqueue_unbounded(&item).map(drop)).await {
-            log::error!("tunnel event not stored: {e}");
-        }
+        self.peer.raised.flush(&self.store, &self.peer.source).await;
     }
 
     fn detail(&self, s: &Status) -> Value {
