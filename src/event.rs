@@ -10,6 +10,7 @@ pub mod json;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -63,11 +64,14 @@ impl NewEvent {
 pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> Vec<u8> {
     let ts = format_rfc3339_ms(ts_ms);
     let data = crate::scrub::json(&event.data);
-    // The device's own extra fields are text from outside too.
-    let scrubbed = event.extra.values().any(crate::scrub::needed).then(|| {
-        let mut m = event.extra.clone();
-        m.values_mut().for_each(|v| *v = crate::scrub::json(v).into_owned());
-        m
+    // The device's own extra fields, names and values, are text from outside too.
+    let needed = |(k, v): (&String, &Value)| matches!(crate::scrub::text(k), Cow::Owned(_)) || crate::scrub::needed(v);
+    let scrubbed: Option<Map<String, Value>> = event.extra.iter().any(needed).then(|| {
+        event
+            .extra
+            .iter()
+            .map(|(k, v)| (crate::scrub::text(k).into_owned(), crate::scrub::json(v).into_owned()))
+            .collect()
     });
     let extra = scrubbed.as_ref().unwrap_or(&event.extra);
     // Sized once for the usual envelope (growing the buffer step by step showed in profiles).
@@ -404,9 +408,12 @@ mod tests {
         let _one_at_a_time = crate::scrub::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         crate::scrub::add("key-s3cret");
         let data = serde_json::json!({"echo": {"key-s3cret": 1}, "n": [{"x=key-s3cret": true}]});
-        let e = NewEvent::new("app/x", "t", data, Class::Critical);
+        let mut e = NewEvent::new("app/x", "t", data, Class::Critical);
+        // A callback's form field without `=` becomes a key of `extra` as it came.
+        e.extra.insert("password=key-s3cret".into(), serde_json::json!(""));
         let text = String::from_utf8(encode_envelope(&e, "id", 0, "a")).expect("utf8");
         assert!(!text.contains("key-s3cret") && text.contains(r#"{"***":1}"#), "{text}");
+        assert!(text.contains(r#""extra":{"password=***":""}"#), "{text}");
     }
 
     #[test]

@@ -65,6 +65,42 @@ pub fn text(s: &str) -> Cow<'_, str> {
     out
 }
 
+/// Raw bytes from outside (a request kept whole, base64-encoded) with every secret masked.
+pub fn bytes(b: &[u8]) -> Cow<'_, [u8]> {
+    let Some(secrets) = current() else { return Cow::Borrowed(b) };
+    let mut out = Cow::Borrowed(b);
+    for secret in secrets.iter().map(|s| s.as_bytes()) {
+        if !out.windows(secret.len()).any(|w| w == secret) {
+            continue;
+        }
+        let mut masked = Vec::with_capacity(out.len());
+        let mut rest: &[u8] = &out;
+        while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+            masked.extend_from_slice(&rest[..at]);
+            masked.extend_from_slice(MASK.as_bytes());
+            rest = &rest[at + secret.len()..];
+        }
+        masked.extend_from_slice(rest);
+        out = Cow::Owned(masked);
+    }
+    out
+}
+
+/// At most `max` bytes of text from `b` (cut at a character), secrets masked first: a cut
+/// can never leave part of a secret that no longer matches.
+pub fn excerpt(b: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(b);
+    let mut clean = self::text(&text).into_owned();
+    if clean.len() > max {
+        let mut cut = max;
+        while !clean.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        clean.truncate(cut);
+    }
+    clean
+}
+
 /// Whether any string of `v` (up to [`MAX_TEXT`] long) holds a secret.
 pub fn needed(v: &Value) -> bool {
     let Some(secrets) = current() else { return false };
@@ -160,6 +196,11 @@ mod tests {
         assert_eq!(clean["reason"], "at /goip/gw1/***/sms");
         assert_eq!(clean["blob"], v["blob"], "data longer than MAX_TEXT is left alone");
         assert!(matches!(json(&json!({"ok": true})), Cow::Borrowed(_)), "nothing to do: no copy");
+        assert_eq!(bytes(b"a=1&pw=p%40ss%20word&x"), &b"a=1&pw=***&x"[..]);
+        assert!(matches!(bytes(b"nothing here"), Cow::Borrowed(_)));
+        // Cut after the secret's first bytes: masked before the cut, so nothing of it is left.
+        assert_eq!(excerpt(b"reply: push-s3cret and more", 12), "reply: *** a");
+        assert_eq!(excerpt("caf\u{e9}".as_bytes(), 4), "caf", "cut at a character");
         add("later-secret");
         assert_eq!(text("a later-secret"), "a ***");
         set(Vec::<String>::new());

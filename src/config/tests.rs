@@ -108,9 +108,13 @@ fn goip_devices_are_validated_with_their_name_and_their_secrets_redacted() {
     assert!(Config::parse(&twice).expect_err("twice").to_string().contains("used twice"));
     let unspecified = format!("{MINIMAL}[http]\nlisten = \"0.0.0.0:8080\"\n{}", device(""));
     assert!(Config::parse(&unspecified).expect_err("no base").to_string().starts_with("goip.push_base_url"));
-    let c = Config::parse(&format!("{MINIMAL}{}", device("push_secret = \"ps\""))).expect("valid");
+    for bad in ["ps", "a/b/c/d", "with space"] {
+        let err = Config::parse(&format!("{MINIMAL}{}", device(&format!("push_secret = \"{bad}\"")))).expect_err(bad);
+        assert!(err.to_string().starts_with("goip.push_secret"), "{bad}: {err}");
+    }
+    let c = Config::parse(&format!("{MINIMAL}{}", device("push_secret = \"ps-9x\""))).expect("valid");
     let shown = c.redacted_json().to_string();
-    assert!(!shown.contains("\"pw\"") && !shown.contains("\"ps\""), "{shown}");
+    assert!(!shown.contains("\"pw\"") && !shown.contains("\"ps-9x\""), "{shown}");
     let mut edited = c.clone();
     edited.goip[0].password = Secret::new(REDACTED);
     edited.inherit_redacted_secrets(&c);
@@ -236,4 +240,24 @@ fn the_examples_callcenter_block_uncommented_is_a_valid_account_and_bad_values_a
         let err = Config::parse(&bad).expect_err(key).to_string();
         assert!(err.starts_with(key), "{err}");
     }
+}
+
+#[test]
+#[cfg(all(feature = "goip", feature = "qmsg", feature = "privacy", feature = "callcenter"))]
+fn a_config_as_shown_with_its_secrets_masked_parses_again_and_keeps_them() {
+    // What `agent.config.get` returns, edited and sent back with `agent.config.set`: every
+    // secret is `***`, which the checks of a secret's form must let through.
+    let blocks = ["goip", "qmsg", "privacy", "callcenter"].map(example_block).join("\n");
+    let text = format!("{MINIMAL}{blocks}\n")
+        .replace("env:PRIVACY_AUTHKEY", "k")
+        .replace("env:CALLCENTER_APIKEY", "k")
+        .replace("push_secret = \"\"", "push_secret = \"push-0123\"");
+    let c = Config::parse(&text).expect("all blocks");
+    assert_eq!(c.goip[0].push_secret.expose(), "push-0123");
+    let shown = toml::to_string(&c.redacted_json()).expect("toml");
+    assert!(!shown.contains("push-0123") && !shown.contains("change-me-0123456789"), "{shown}");
+    let mut back = Config::parse(&shown).expect("the masked config parses");
+    back.inherit_redacted_secrets(&c);
+    assert!(back.placeholder_secrets().is_empty(), "{:?}", back.placeholder_secrets());
+    assert!(back == c, "every secret inherited");
 }

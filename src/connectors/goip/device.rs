@@ -185,7 +185,7 @@ fn check_status(status: u16, body: Bytes) -> Result<Bytes, DeviceError> {
     if (200..300).contains(&status) {
         Ok(body)
     } else {
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        let text = crate::scrub::excerpt(&body, 200);
         Err(DeviceError::Status { status, body: text })
     }
 }

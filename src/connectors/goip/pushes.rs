@@ -68,7 +68,7 @@ impl Driver {
 
     async fn reject(&self, body: &[u8], reason: &str) -> Response {
         log::warn!("{}: rejected push: {reason}", self.source);
-        let excerpt = String::from_utf8_lossy(&body[..body.len().min(EXCERPT)]).into_owned();
+        let excerpt = crate::scrub::excerpt(body, EXCERPT);
         // Telemetry: a device pushing garbage in a loop must not crowd messages out of the store.
         let item = self.event("push.rejected", json!({"reason": reason, "body": excerpt}), Class::Telemetry, None);
         if let Err(e) = self.store.enqueue(vec![item]).await {
