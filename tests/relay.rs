@@ -132,12 +132,7 @@ fn events_delivered_one_by_one_are_not_sent_again_after_the_agent_is_killed() {
 
 #[test]
 fn events_buffered_during_a_broker_outage_arrive_in_order_per_source() {
-    let dir = temp_dir("outage");
-    let mut broker = Mosquitto::start(&dir);
-    let http = free_port();
-    let rec = Recorder::start(broker.port, "telbridge/v1/outage/#");
-    let agent = Agent::start(&write_config(&dir, "outage", broker.port, http, "", ""), http);
-    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    let (_dir, mut broker, http, rec, agent) = online("outage");
     broker.stop();
     wait_for(WAIT, "the agent to notice", || {
         (common::http::get(http, "/healthz").ok()?.json()["mqtt_connected"] == false).then_some(())
@@ -203,19 +198,21 @@ fn sigterm_flushes_publishes_offline_and_exits_zero() {
     assert!(delivered as i64 + left >= 50, "delivered {delivered}, left {left}");
 }
 
-#[test]
-fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
-    let dir = temp_dir("takeover");
+/// An agent named `name` connected to a broker of its own, with a recorder of its topics.
+fn online(name: &str) -> (std::path::PathBuf, Mosquitto, u16, Recorder, Agent) {
+    let dir = temp_dir(name);
     let broker = Mosquitto::start(&dir);
     let http = free_port();
-    let rec = Recorder::start(broker.port, "telbridge/v1/takeover/#");
-    let agent = Agent::start(&write_config(&dir, "takeover", broker.port, http, "", ""), http);
+    let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
+    let agent = Agent::start(&write_config(&dir, name, broker.port, http, "", ""), http);
     rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
-    let body: Vec<Value> = (0..500).map(|i| event("app/k", i)).collect();
-    assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
-    // Another client takes over the agent's client id with a clean session: the broker
-    // drops the agent's connection and forgets its session, in-flight messages included.
-    let mut opts = rumqttc::MqttOptions::new("telbridge-takeover", "127.0.0.1", broker.port);
+    (dir, broker, http, rec, agent)
+}
+
+/// Connects with the agent's client id `id` and a clean session: the broker drops the
+/// agent's connection and forgets its session.
+fn take_over(port: u16, id: &str) {
+    let mut opts = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
     opts.set_clean_session(true);
     let (_client, mut conn) = rumqttc::Client::new(opts, 10);
     for event in conn.iter() {
@@ -223,7 +220,16 @@ fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
             break;
         }
     }
-    drop(conn);
+}
+
+#[test]
+fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
+    let (_dir, broker, http, rec, agent) = online("takeover");
+    let body: Vec<Value> = (0..500).map(|i| event("app/k", i)).collect();
+    assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
+    // Another client takes over the agent's client id with a clean session: the broker
+    // drops the agent's connection and forgets its session, in-flight messages included.
+    take_over(broker.port, "telbridge-takeover");
     let seen = rec.wait_until(WAIT, "all 500 events", |s| {
         arrivals(s, "app/k").iter().map(|(i, _)| *i).collect::<BTreeSet<_>>().len() >= 500
     });
@@ -244,12 +250,7 @@ fn events_in_flight_when_the_broker_drops_the_session_are_published_again() {
 
 #[test]
 fn events_being_published_when_the_broker_stops_arrive_after_it_returns() {
-    let dir = temp_dir("midstop");
-    let mut broker = Mosquitto::start(&dir);
-    let http = free_port();
-    let rec = Recorder::start(broker.port, "telbridge/v1/midstop/#");
-    let agent = Agent::start(&write_config(&dir, "midstop", broker.port, http, "", ""), http);
-    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    let (_dir, mut broker, _http, rec, agent) = online("midstop");
     // Events keep coming while the broker goes away and comes back with the agent's session
     // (persistence): nothing the relay had in hand when the link dropped may be left behind.
     let poster = std::thread::spawn(move || {
@@ -412,4 +413,32 @@ fn a_stored_event_over_the_payload_limit_is_set_aside_and_reported_while_the_oth
     agent.restart();
     let seen = rec.wait_until(WAIT, "the big event", |s| !arrivals(s, "app/big").is_empty());
     assert_eq!(arrivals(&seen, "app/big").len(), 1);
+}
+
+#[test]
+fn events_acknowledged_but_not_yet_deleted_are_not_sent_again_after_a_reconnect() {
+    let (dir, broker, http, rec, agent) = online("undeleted");
+    // The agent's deletes fail, as on a full disk: acknowledged rows stay in the store.
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    conn.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+    conn.execute_batch(
+        "CREATE TRIGGER keep_rows BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'deletes fail'); END",
+    )
+    .expect("trigger");
+    let body: Vec<Value> = (0..20).map(|i| event("app/k", i)).collect();
+    assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
+    rec.wait_until(WAIT, "20 events", |s| arrivals(s, "app/k").len() >= 20);
+    wait_for(WAIT, "a failed delete", || agent.log().contains("cannot delete").then_some(()));
+    // The broker drops the connection (another client takes the agent's id over).
+    take_over(broker.port, "telbridge-undeleted");
+    wait_for(WAIT, "the agent to reconnect", || (counter(http, "telbridge_mqtt_connects_total") >= 2).then_some(()));
+    assert_eq!(agent.post_events(&event("app/k", 20)).status, 200);
+    let seen = rec.wait_until(WAIT, "the event after the reconnect", |s| arrivals(s, "app/k").len() >= 21);
+    let got: Vec<u64> = arrivals(&seen, "app/k").iter().map(|(i, _)| *i).collect();
+    assert_eq!(got, (0..21).collect::<Vec<u64>>(), "delivered once, though still in the store at the reconnect");
+    // Deletes work again: the delivered rows go.
+    conn.execute_batch("DROP TRIGGER keep_rows").expect("drop");
+    wait_for(WAIT, "the delivered rows deleted", || {
+        (common::http::get(http, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
+    });
 }

@@ -243,7 +243,12 @@ impl Publisher {
         loop_stop: CancellationToken,
     ) -> Result<(), MqttError> {
         let (deletes_tx, deletes_rx) = mpsc::unbounded_channel::<Vec<i64>>();
-        let deleter = tokio::spawn(delete_acked(self.store.clone(), deletes_rx, self.metrics.clone()));
+        // Rows the broker acknowledged whose delete has not committed yet (waiting for company,
+        // or failing on a full disk): a new connection reads them from the store again, and
+        // must not send them again.
+        let delivered = Delivered::default();
+        let deleter =
+            tokio::spawn(delete_acked(self.store.clone(), deletes_rx, delivered.clone(), self.metrics.clone()));
         let mut stats = self.store.watch();
         let mut cursor = 0i64;
         let mut in_flight = BTreeSet::new();
@@ -279,8 +284,12 @@ impl Publisher {
             if st.connected && !drained && ahead.len() <= self.window / 2 && ahead_bytes < READ_AHEAD_BYTES {
                 let rows = self.store.outbox_after(cursor, self.window).await?;
                 drained = rows.len() < self.window;
+                let done = delivered.lock();
                 for row in rows {
                     cursor = row.seq;
+                    if done.contains(&row.seq) {
+                        continue;
+                    }
                     ahead_bytes += row.payload.len();
                     ahead.push_back(row);
                     if ahead_bytes >= READ_AHEAD_BYTES {
@@ -331,6 +340,7 @@ impl Publisher {
                     for seq in &batch {
                         in_flight.remove(seq);
                     }
+                    delivered.lock().extend(&batch);
                     let _ = deletes_tx.send(batch);
                 }
                 Some((seq, reason)) = refused.recv() => {
@@ -352,6 +362,7 @@ impl Publisher {
             match tokio::time::timeout_at(deadline, acks.recv()).await {
                 Ok(Some(seq)) => {
                     in_flight.remove(&seq);
+                    delivered.lock().insert(seq);
                     let _ = deletes_tx.send(vec![seq]);
                 }
                 _ => break,
@@ -368,6 +379,16 @@ impl Publisher {
     }
 }
 
+/// The sequence numbers of rows acknowledged by the broker and not yet deleted.
+#[derive(Debug, Clone, Default)]
+struct Delivered(Arc<Mutex<BTreeSet<i64>>>);
+
+impl Delivered {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// How long deletes that failed (a full disk) wait before they are tried again.
 const DELETE_RETRY: Duration = Duration::from_secs(2);
 /// Acknowledged rows taken into one delete call, at most.
@@ -379,7 +400,12 @@ const DELETE_CHUNK: usize = 250;
 /// full disk, an I/O error) are kept and tried again with the next batch or after
 /// [`DELETE_RETRY`]: a delivered row left behind would count against the bound and be
 /// sent again on the next connection.
-async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64>>, metrics: Metrics) {
+async fn delete_acked(
+    store: Store,
+    mut batches: mpsc::UnboundedReceiver<Vec<i64>>,
+    delivered: Delivered,
+    metrics: Metrics,
+) {
     let mut failed: Vec<i64> = Vec::new();
     let mut open = true;
     while open {
@@ -421,6 +447,10 @@ async fn delete_acked(store: Store, mut batches: mpsc::UnboundedReceiver<Vec<i64
                 Ok(_) => {
                     done += piece.len();
                     metrics.add("telbridge_events_out_total", piece.len() as u64);
+                    let mut d = delivered.lock();
+                    for seq in piece {
+                        d.remove(seq);
+                    }
                 }
                 Err(e) => {
                     let left = batch.len() - done;
