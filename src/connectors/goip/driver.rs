@@ -162,7 +162,8 @@ impl Driver {
             }
             ssrc = page.ssrc.clone();
             let count = page.messages.len() + page.odd.len();
-            let mut items: Vec<OutboxItem> = page.messages.iter().map(|m| self.sms_event(m, "poll")).collect();
+            let mut items: Vec<OutboxItem> =
+                page.messages.iter().map(|m| self.sms_event(m, "poll", &Default::default())).collect();
             items.extend(self.odd_events("recv-sms", &page.odd));
             let (scope, ssrc2, new_next) = (self.source.clone(), ssrc.clone(), page.next_sms.max(next));
             self.store
@@ -196,12 +197,16 @@ impl Driver {
             .collect()
     }
 
-    /// The event for a received SMS or delivery report (keyed for push/poll de-duplication).
-    pub fn sms_event(&self, sms: &ReceivedSms, via: &str) -> OutboxItem {
+    /// The event for a received SMS or delivery report (keyed for push/poll de-duplication),
+    /// with `extra`: the other fields of the push or page it came in.
+    pub fn sms_event(&self, sms: &ReceivedSms, via: &str, extra: &serde_json::Map<String, Value>) -> OutboxItem {
         let kind = if sms.is_report { "sms.report" } else { "sms.received" };
         let mut data = serde_json::to_value(sms).unwrap_or_default();
         data["via"] = json!(via);
-        self.event(kind, data, Class::Critical, Some(sms.dedup_key(&self.name)))
+        let mut e = crate::event::NewEvent::new(self.source.clone(), kind, data, Class::Critical);
+        e.dedup_key = Some(sms.dedup_key(&self.name));
+        e.extra = extra.clone();
+        OutboxItem::from_event(&e, &self.peer.agent)
     }
 
     /// Reads SMS statistics and records a snapshot.

@@ -53,8 +53,8 @@ impl Driver {
                 self.step_seen(odd, |seen| seen.dev_status(&d, now_ms(), snapshot_ms)).await
             }
             Push::PortStatus(p) => self.step_seen(Vec::new(), |seen| seen.port_status(&p)).await,
-            Push::RecvSms(list, odd) => {
-                let mut items: Vec<OutboxItem> = list.iter().map(|m| self.sms_event(m, "push")).collect();
+            Push::RecvSms(list, odd, extra) => {
+                let mut items: Vec<OutboxItem> = list.iter().map(|m| self.sms_event(m, "push", &extra)).collect();
                 items.extend(self.odd_events("recv-sms", &odd));
                 self.store.enqueue(items).await.map(drop)
             }
@@ -127,7 +127,8 @@ impl Driver {
                     data["new_records"] = json!(r.records);
                     let mut e = crate::event::NewEvent::new(source.clone(), "sms.status", data, Class::Critical);
                     e.dedup_key = Some(dedup);
-                    e.extra = r.extra.clone();
+                    e.extra = report.extra.clone();
+                    e.extra.extend(r.extra.clone());
                     let fresh = !matches!(db.enqueue(&OutboxItem::from_event(&e, &agent))?, Enqueued::Duplicate(_));
                     if fresh && record.progress.finished() && !record.finished {
                         record.finished = true;

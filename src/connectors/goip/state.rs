@@ -99,9 +99,19 @@ pub fn save_cursor(db: &mut Db<'_>, scope: &str, cursor: Cursor) -> Result<(), S
     CURSOR.put(db, scope, &Json(cursor))
 }
 
-/// Task `tid`'s stored record (a fresh one for a task not seen before).
+/// Task `tid`'s stored record (a fresh one for a task not seen before). A record that no
+/// longer reads (another build's format) starts afresh: refused, it would fail every status
+/// report that names the task, the good entries with it, and the device would push it again
+/// forever.
 pub fn load_task(db: &mut Db<'_>, scope: &str, tid: u64) -> Result<TaskRecord, StoreError> {
-    let mut record = task(tid).get(db, scope)?.map(|r| r.0).unwrap_or_default();
+    let mut record = match task(tid).get(db, scope) {
+        Ok(r) => r.map(|r| r.0).unwrap_or_default(),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            log::error!("{scope}: task {tid}'s record starts afresh: {e}");
+            TaskRecord::default()
+        }
+        Err(e) => return Err(e),
+    };
     if record.cmd_id.is_none() {
         record.cmd_id = owner(db, scope, tid)?;
     }
@@ -142,15 +152,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_corrupt_tid_counter_refuses_the_send_instead_of_reusing_tids() {
+    async fn a_corrupt_tid_counter_refuses_the_send_but_a_corrupt_task_record_starts_afresh() {
         let (store, _writer) = open_temp("goip-corrupt");
-        let err = store
+        let (err, record) = store
             .call(|db| {
                 db.kv_put("goip/gw1", "next_tid", b"garbage")?;
-                allocate_tids(db, "goip/gw1", "c-1", 1)
+                db.kv_put("goip/gw1", "task/7", b"garbage")?;
+                // Reused tids would mix two tasks' reports; a task record that fails every
+                // status report naming it would hold the good entries back with it.
+                Ok((allocate_tids(db, "goip/gw1", "c-1", 1).expect_err("corrupt"), load_task(db, "goip/gw1", 7)?))
             })
             .await
-            .expect_err("corrupt");
+            .expect("store");
         assert!(matches!(err, StoreError::Corrupt { ref key, .. } if key == "next_tid"), "{err}");
+        assert_eq!((record.cmd_id, record.finished), (None, false));
+        assert_eq!(serde_json::to_value(record.progress).ok(), serde_json::to_value(TaskProgress::default()).ok());
     }
 }

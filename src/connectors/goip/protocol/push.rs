@@ -48,7 +48,8 @@ pub enum Push {
     DevStatus(DevStatus),
     PortStatus(PortStatus),
     StatusReport(StatusReport),
-    RecvSms(Vec<ReceivedSms>, Vec<OddRow>),
+    /// The messages, the rows that could not be read, and the push's other fields.
+    RecvSms(Vec<ReceivedSms>, Vec<OddRow>, Map<String, Value>),
 }
 
 /// A port's state (`st`): the code and the device's text.
@@ -142,7 +143,9 @@ pub fn parse_push(body: &[u8]) -> Result<Push, PushError> {
             let list = map.remove("sms").ok_or(PushError::Missing("sms"))?;
             let Value::Array(items) = list else { return Err(bad("sms", "must be an array")) };
             let (good, odd) = parse_rows(&items);
-            Ok(Push::RecvSms(good, odd))
+            // The count of this push's rows (seed: `"sms_num":n`), not a field of each message.
+            map.remove("sms_num");
+            Ok(Push::RecvSms(good, odd, map))
         }
         _ => Err(PushError::UnknownType(kind)),
     }
@@ -232,7 +235,7 @@ mod tests {
         assert_eq!((p.port.to_string(), p.code), ("2B".to_string(), 3));
         let fields =
             b"type=recv-sms&sms_num=1&sms=%5B%5B0%2C%221A%22%2C5%2C%2210010%22%2C%22139%22%2C%22aGk%3D%22%5D%5D";
-        let Push::RecvSms(list, odd) = parse_push(fields).expect("fields as keys") else { panic!("recv-sms") };
+        let Push::RecvSms(list, odd, _) = parse_push(fields).expect("fields as keys") else { panic!("recv-sms") };
         assert_eq!((list.len(), odd.len(), list[0].text.as_deref()), (1, 0, Some("hi")));
         let spaced = b"type=port-status&port=1A&st=3+OK";
         let Push::PortStatus(p) = parse_push(spaced).expect("+ is a space") else { panic!("port-status") };

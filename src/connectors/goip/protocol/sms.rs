@@ -33,6 +33,9 @@ pub struct ReceivedSms {
     /// Report only: the delivery code (0 = delivered) and the SMSC timestamp.
     pub report_code: Option<i64>,
     pub report_scts: Option<String>,
+    /// Fields after the sixth (newer firmware), kept as sent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rest: Vec<Value>,
 }
 
 impl ReceivedSms {
@@ -105,6 +108,7 @@ pub fn parse_received(v: &Value) -> Result<ReceivedSms, PushError> {
         decode_error,
         report_code,
         report_scts,
+        rest: a[6..].to_vec(),
     })
 }
 
@@ -159,10 +163,14 @@ pub struct StatusReport {
     pub reports: Vec<TaskReport>,
     /// Entries that could not be read, kept as sent.
     pub odd: Vec<OddRow>,
+    /// The push's other fields, kept in every task's `extra` (its own win).
+    pub extra: Map<String, Value>,
 }
 
 pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusReport, PushError> {
     let Some(Value::Array(rpts)) = map.remove("rpts") else { return Err(PushError::Missing("rpts")) };
+    // The count of this push's entries (seed: `"rpt_num":n`), not a field of each task.
+    map.remove("rpt_num");
     let (mut reports, mut odd) = (Vec::new(), Vec::new());
     for entry in rpts {
         match parse_task_report(entry.clone()) {
@@ -170,7 +178,7 @@ pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusR
             Err(e) => odd.push(OddRow::new("rpts", entry, &e)),
         }
     }
-    Ok(StatusReport { reports, odd })
+    Ok(StatusReport { reports, odd, extra: map })
 }
 
 fn parse_task_report(v: Value) -> Result<TaskReport, PushError> {
@@ -248,10 +256,12 @@ mod tests {
     #[test]
     fn received_sms_and_delivery_reports_decode() {
         let body =
-            br#"{"type":"recv-sms","sms_num":2,"sms":[[0,"1B",1466506477,"10010","13265825775","5L2g5aW9IHdvcmxk"],
+            br#"{"type":"recv-sms","sms_num":2,"fw":"v3","sms":[[0,"1B",1466506477,"10010","13265825775","5L2g5aW9IHdvcmxk"],
             [1,"2A","1466506480","+8613800","13686876620","MCAyNjExMjIwOTAwMCs="]]}"#;
-        let Push::RecvSms(list, odd) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        let Push::RecvSms(list, odd, extra) = parse_push(body).expect("parses") else { panic!("recv-sms") };
         assert!(odd.is_empty());
+        assert_eq!(serde_json::Value::Object(extra), serde_json::json!({"fw": "v3"}), "kept, not dropped");
+        assert!(list[0].rest.is_empty());
         assert_eq!(list[0].text.as_deref(), Some("你好 world"));
         assert_eq!((list[0].port.to_string(), list[0].from.as_str()), ("1B".to_string(), "10010"));
         assert!(list[1].is_report);
@@ -264,7 +274,7 @@ mod tests {
         // Issue 10 item 2: a push of three messages with one odd row was refused whole.
         let body = br#"{"type":"recv-sms","sms_num":3,"sms":[[0,"1A",1,"a","b","aGk="],
             [0,"x?y",2,"a","b","aGk="],[0,"12.sp256.101",3,"a","b","aGk="]]}"#;
-        let Push::RecvSms(good, odd) = parse_push(body).expect("parses") else { panic!("recv-sms") };
+        let Push::RecvSms(good, odd, _) = parse_push(body).expect("parses") else { panic!("recv-sms") };
         assert_eq!(good.len(), 2);
         assert_eq!((good[1].port.to_string(), good[1].port_raw.as_str()), ("12.sp256.101".to_string(), "12.sp256.101"));
         assert_eq!((odd.len(), odd[0].part, odd[0].row[1].as_str()), (1, "sms", Some("x?y")));
@@ -273,7 +283,7 @@ mod tests {
 
     #[test]
     fn status_report_records_stand_alone_and_name_ports_in_the_primary_form() {
-        let body = br#"{"type":"status-report","rpt_num":2,"rpts":[
+        let body = br#"{"type":"status-report","rpt_num":2,"fw":"v3","rpts":[
             {"tid":7,"sending":0,"sent":1,"failed":1,"unsent":0,
              "sdr":[[0,"139","1.01",5]],"fdr":[[1,"138","2.02",6,"6 Timeout",""],"garbage"]},
             {"sent":1}]}"#;
@@ -283,6 +293,17 @@ mod tests {
         assert_eq!((records[0].port.as_str(), records[0].port_raw.as_str()), ("1A", "1.01"));
         assert_eq!(records[1].port, "2B");
         assert_eq!((r.reports[0].odd.len(), r.reports[0].odd[0].part), (1, "fdr"));
+        assert_eq!(serde_json::Value::Object(r.extra), serde_json::json!({"fw": "v3"}), "kept, not dropped");
+    }
+
+    #[test]
+    fn fields_after_the_sixth_of_a_received_row_are_kept_as_sent() {
+        let r = parse_received(&serde_json::json!([0, "1A", 5, "10086", "139", "aGk=", 3, "x"])).expect("row");
+        assert_eq!(
+            (r.text.as_deref(), r.rest.clone()),
+            (Some("hi"), vec![serde_json::json!(3), serde_json::json!("x")])
+        );
+        assert_eq!(serde_json::to_value(&r).expect("json")["rest"], serde_json::json!([3, "x"]));
     }
 
     #[test]
