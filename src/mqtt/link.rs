@@ -288,9 +288,16 @@ impl LinkLoop {
             LinkLoop::V5(el) => {
                 el.clean();
                 el.pending.retain(|r| !matches!(r, v5::Request::Publish(_)));
-                el.state.collision = None;
-                el.state.collision_ping_count = 0;
-                el.state.events.retain(|e| !matches!(e, v5::Event::Outgoing(o) if written(o)));
+                // A fresh state: rumqttc numbers packets on from the last connection's last id
+                // and starts again at 1 only on reaching the broker's Receive Maximum exactly.
+                // A broker that comes back with a lower one (its config changed, another node)
+                // than the last id would see every later publish fail, connection after
+                // connection. Nothing else in it outlives a connection (QoS 1, no session).
+                let mut events = std::mem::take(&mut el.state.events);
+                events.retain(|e| !matches!(e, v5::Event::Outgoing(o) if written(o)));
+                let limit = el.options.get_outgoing_inflight_upper_limit().unwrap_or(u16::MAX);
+                el.state = v5::MqttState::new(limit, el.options.manual_acks());
+                el.state.events = events;
             }
         }
     }
@@ -335,5 +342,65 @@ fn from_v5(event: v5::Event) -> LinkEvent {
         Event::Outgoing(Outgoing::Disconnect) => LinkEvent::Disconnected,
         Event::Incoming(_) => LinkEvent::Other { incoming: true },
         Event::Outgoing(_) => LinkEvent::Other { incoming: false },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use v5::mqttbytes::v5::{ConnAck, ConnAckProperties, ConnectReturnCode, Packet, PubAck, Publish};
+
+    /// Publishes one QoS 1 message through rumqttc's state and acknowledges it; its packet id.
+    fn publish_and_ack(state: &mut v5::MqttState) -> Result<u16, v5::StateError> {
+        let publish = Publish::new("t", rumqttc::v5::mqttbytes::QoS::AtLeastOnce, "x", None);
+        let Some(Packet::Publish(sent)) = state.handle_outgoing_packet(v5::Request::Publish(publish))? else {
+            panic!("a publish to write");
+        };
+        state.handle_incoming_packet(Packet::PubAck(PubAck::new(sent.pkid, None)))?;
+        Ok(sent.pkid)
+    }
+
+    fn connack(receive_max: u16) -> Packet {
+        let properties = ConnAckProperties {
+            session_expiry_interval: None,
+            receive_max: Some(receive_max),
+            max_qos: None,
+            retain_available: None,
+            max_packet_size: None,
+            assigned_client_identifier: None,
+            topic_alias_max: None,
+            reason_string: None,
+            user_properties: Vec::new(),
+            wildcard_subscription_available: None,
+            subscription_identifiers_available: None,
+            shared_subscription_available: None,
+            server_keep_alive: None,
+            response_information: None,
+            server_reference: None,
+            authentication_method: None,
+            authentication_data: None,
+        };
+        Packet::ConnAck(ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::Success,
+            properties: Some(properties),
+        })
+    }
+
+    #[test]
+    fn mqtt_5_a_broker_back_with_a_lower_receive_maximum_does_not_run_the_packet_ids_out() {
+        let mut o = v5::MqttOptions::new("t", "127.0.0.1", 1883);
+        o.set_outgoing_inflight_upper_limit(72).set_manual_acks(true);
+        let mut link = LinkLoop::V5(Box::new(v5::EventLoop::new(o, 10)));
+        let LinkLoop::V5(el) = &mut link else { unreachable!() };
+        el.state.handle_incoming_packet(connack(100)).expect("connack");
+        let first: Vec<u16> = (0..60).map(|_| publish_and_ack(&mut el.state).expect("publish")).collect();
+        assert_eq!(first.last(), Some(&60));
+        // The connection drops; the broker comes back allowing 10 in flight.
+        link.forget_publishes();
+        let LinkLoop::V5(el) = &mut link else { unreachable!() };
+        el.state.handle_incoming_packet(connack(10)).expect("connack");
+        let next: Vec<u16> = (0..30).map(|_| publish_and_ack(&mut el.state).expect("publish")).collect();
+        assert!(next.iter().all(|id| (1..=10).contains(id)), "{next:?}");
     }
 }
