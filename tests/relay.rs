@@ -428,7 +428,11 @@ fn events_acknowledged_but_not_yet_deleted_are_not_sent_again_after_a_reconnect(
     let body: Vec<Value> = (0..20).map(|i| event("app/k", i)).collect();
     assert_eq!(agent.post_events(&Value::Array(body)).status, 200);
     rec.wait_until(WAIT, "20 events", |s| arrivals(s, "app/k").len() >= 20);
-    wait_for(WAIT, "a failed delete", || agent.log().contains("cannot delete").then_some(()));
+    // Every row acknowledged (and kept: its delete failed), the agent's own events too.
+    wait_for(WAIT, "every row delivered", || {
+        let rows = common::http::get(http, "/healthz").ok()?.json()["store_rows"].as_u64()?;
+        (rows >= 20 && counter(http, "telbridge_outbox_delivered_rows") == rows).then_some(())
+    });
     // The broker drops the connection (another client takes the agent's id over).
     take_over(broker.port, "telbridge-undeleted");
     wait_for(WAIT, "the agent to reconnect", || (counter(http, "telbridge_mqtt_connects_total") >= 2).then_some(()));
@@ -441,4 +445,5 @@ fn events_acknowledged_but_not_yet_deleted_are_not_sent_again_after_a_reconnect(
     wait_for(WAIT, "the delivered rows deleted", || {
         (common::http::get(http, "/healthz").ok()?.json()["store_rows"] == 0).then_some(())
     });
+    assert_eq!(counter(http, "telbridge_outbox_delivered_rows"), 0);
 }

@@ -147,15 +147,15 @@ impl GoipConfig {
         if self.username.is_empty() {
             return Err(invalid("goip.username", format!("{}: must not be empty", self.name)));
         }
-        // It is a segment of the push URL, and masked wherever it is echoed back: a character
-        // outside these never matches the path a device posts to (every push would be
-        // refused), and a shorter one would pass for an ordinary word and never be masked.
+        // A segment of the push URL, compared as the device sends it: one with `/ ? # %`, a
+        // space or a character outside ASCII never matches (every push would be refused).
+        // (A short one works but is not masked where echoed: the driver warns at start.)
         // `***` (a config shown and sent back) is checked once the running value replaced it.
         let secret = if self.push_secret.is_placeholder() { "" } else { self.push_secret.expose() };
-        if !secret.is_empty() && (secret.len() < crate::scrub::MIN_LEN || !is_topic_segment(secret)) {
+        if !secret.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'?' | b'#' | b'%')) {
             return Err(invalid(
                 "goip.push_secret",
-                format!("{}: 4-64 characters of A-Z a-z 0-9 . _ - (or empty: generated)", self.name),
+                format!("{}: printable ASCII without / ? # % or spaces (or empty: generated)", self.name),
             ));
         }
         if !CIPHERS.contains(&self.cipher.as_str()) {

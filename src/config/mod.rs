@@ -276,7 +276,14 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Config::parse(&text)
+        let config = Config::parse(&text)?;
+        // `***` is what `agent.config.get` shows in place of a secret: taken from a file it
+        // would be a secret everyone knows (`agent.config.set` replaces it with the running
+        // value before it writes the file).
+        if let [first, ..] = config.placeholder_secrets().as_slice() {
+            return Err(ConfigError::Parse(format!("{first}: `***` stands for a secret: write the secret itself")));
+        }
+        Ok(config)
     }
 
     /// Parses and validates config text.

@@ -8,22 +8,37 @@
 //! The caller pushes while it holds the lock under which it decided the flip, so two flips
 //! deciding together queue their events in the order they decided; one flush runs at a
 //! time, so no event is stored twice.
+//!
+//! At most [`MAX_PENDING`] wait (a device flapping while the store fails for hours must not
+//! grow memory without bound): beyond, the oldest goes, and the log says so.
 
 use crate::store::{OutboxItem, Store};
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Status events kept waiting at most.
+pub const MAX_PENDING: usize = 256;
 
 /// Events waiting for the store, oldest first.
 #[derive(Debug, Default)]
 pub struct Raised {
     pending: Mutex<VecDeque<OutboxItem>>,
     flushing: tokio::sync::Mutex<()>,
+    /// The last flush failed: the next failures are not logged again.
+    failing: AtomicBool,
 }
 
 impl Raised {
     /// Queues `item`; call while holding the lock under which the flip was decided.
     pub fn push(&self, item: OutboxItem) {
-        self.lock().push_back(item);
+        let mut pending = self.lock();
+        if pending.len() >= MAX_PENDING
+            && let Some(gone) = pending.pop_front()
+        {
+            log::error!("{} status events wait for the store: the oldest ({}) is dropped", MAX_PENDING, gone.topic);
+        }
+        pending.push_back(item);
     }
 
     /// Stores the waiting events in order; stops at the first that fails (it and those
@@ -35,11 +50,27 @@ impl Raised {
         let _one = self.flushing.lock().await;
         loop {
             let Some(item) = self.lock().front().cloned() else { return };
+            let id = item.id.clone();
             match store.enqueue_unbounded(item).await {
-                // Only a flush takes from the front, and this one holds `flushing`.
-                Ok(_) => drop(self.lock().pop_front()),
+                // Only a flush takes from the front, and this one holds `flushing`; a push
+                // beyond MAX_PENDING drops the oldest, which may be this one (then storing it
+                // was still right: the next at the front is newer).
+                Ok(_) => {
+                    let mut pending = self.lock();
+                    if pending.front().is_some_and(|front| front.id == id) {
+                        pending.pop_front();
+                    }
+                    if pending.is_empty() && self.failing.swap(false, Ordering::Relaxed) {
+                        log::info!("{source}: the status events that waited for the store are stored");
+                    }
+                }
                 Err(e) => {
-                    log::error!("{source}: cannot record {} status events yet: {e}", self.lock().len());
+                    if !self.failing.swap(true, Ordering::Relaxed) {
+                        log::error!(
+                            "{source}: cannot record {} status events yet (kept, in order): {e}",
+                            self.lock().len()
+                        );
+                    }
                     return;
                 }
             }
@@ -80,6 +111,19 @@ mod tests {
             "DROP TRIGGER temp.fail_insert"
         };
         store.call(move |db| Ok(db.conn().execute(sql, [])?)).await.expect("trigger");
+    }
+
+    #[test]
+    fn at_most_max_pending_wait_and_the_oldest_goes_first() {
+        let raised = Raised::default();
+        let items: Vec<OutboxItem> = (0..=MAX_PENDING).map(|_| item("device.down")).collect();
+        items.iter().cloned().for_each(|i| raised.push(i));
+        let pending = raised.lock();
+        assert_eq!(pending.len(), MAX_PENDING);
+        assert_eq!(
+            (pending.front().map(|i| &i.id), pending.back().map(|i| &i.id)),
+            (Some(&items[1].id), Some(&items[MAX_PENDING].id))
+        );
     }
 
     #[tokio::test]

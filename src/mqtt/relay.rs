@@ -246,7 +246,7 @@ impl Publisher {
         // Rows the broker acknowledged whose delete has not committed yet (waiting for company,
         // or failing on a full disk): a new connection reads them from the store again, and
         // must not send them again.
-        let delivered = Delivered::default();
+        let delivered = Delivered { seqs: Arc::default(), metrics: self.metrics.clone() };
         let deleter =
             tokio::spawn(delete_acked(self.store.clone(), deletes_rx, delivered.clone(), self.metrics.clone()));
         let mut stats = self.store.watch();
@@ -282,9 +282,11 @@ impl Publisher {
             // a steady trickle keeps TCP ACKs piggybacked on data, where waiting for
             // half the window would stall on delayed ACKs.
             if st.connected && !drained && ahead.len() <= self.window / 2 && ahead_bytes < READ_AHEAD_BYTES {
+                // Taken before the read: a delete that commits during it takes its row out of
+                // the set, but not necessarily out of what the read returns.
+                let done = delivered.snapshot();
                 let rows = self.store.outbox_after(cursor, self.window).await?;
                 drained = rows.len() < self.window;
-                let done = delivered.lock();
                 for row in rows {
                     cursor = row.seq;
                     if done.contains(&row.seq) {
@@ -340,7 +342,7 @@ impl Publisher {
                     for seq in &batch {
                         in_flight.remove(seq);
                     }
-                    delivered.lock().extend(&batch);
+                    delivered.add(&batch);
                     let _ = deletes_tx.send(batch);
                 }
                 Some((seq, reason)) = refused.recv() => {
@@ -362,7 +364,7 @@ impl Publisher {
             match tokio::time::timeout_at(deadline, acks.recv()).await {
                 Ok(Some(seq)) => {
                     in_flight.remove(&seq);
-                    delivered.lock().insert(seq);
+                    delivered.add(&[seq]);
                     let _ = deletes_tx.send(vec![seq]);
                 }
                 _ => break,
@@ -379,13 +381,37 @@ impl Publisher {
     }
 }
 
-/// The sequence numbers of rows acknowledged by the broker and not yet deleted.
-#[derive(Debug, Clone, Default)]
-struct Delivered(Arc<Mutex<BTreeSet<i64>>>);
+/// The sequence numbers of rows acknowledged by the broker and not yet deleted; their count
+/// is the gauge `telbridge_outbox_delivered_rows`.
+#[derive(Debug, Clone)]
+struct Delivered {
+    seqs: Arc<Mutex<BTreeSet<i64>>>,
+    metrics: Metrics,
+}
 
 impl Delivered {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.seqs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn add(&self, seqs: &[i64]) {
+        let mut set = self.lock();
+        set.extend(seqs);
+        self.metrics.set("telbridge_outbox_delivered_rows", set.len() as u64);
+    }
+
+    fn remove(&self, seqs: &[i64]) {
+        let mut set = self.lock();
+        for seq in seqs {
+            set.remove(seq);
+        }
+        self.metrics.set("telbridge_outbox_delivered_rows", set.len() as u64);
+    }
+
+    /// A copy (rows only this task adds: none joins while the copy is in use).
+    fn snapshot(&self) -> BTreeSet<i64> {
+        let set = self.lock();
+        if set.is_empty() { BTreeSet::new() } else { set.clone() }
     }
 }
 
@@ -447,10 +473,7 @@ async fn delete_acked(
                 Ok(_) => {
                     done += piece.len();
                     metrics.add("telbridge_events_out_total", piece.len() as u64);
-                    let mut d = delivered.lock();
-                    for seq in piece {
-                        d.remove(seq);
-                    }
+                    delivered.remove(piece);
                 }
                 Err(e) => {
                     let left = batch.len() - done;

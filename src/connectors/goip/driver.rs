@@ -84,6 +84,12 @@ impl Driver {
             cfg.push_secret.expose().to_string()
         };
         crate::scrub::add(&secret);
+        if secret.len() < crate::scrub::MIN_LEN {
+            log::warn!(
+                "{source}: push_secret is shorter than {} characters: it is not masked where echoed",
+                crate::scrub::MIN_LEN
+            );
+        }
         let push_url = format!("{}/goip/{}/{}", cfg.push_base(listen), cfg.name, secret);
         Ok(Driver {
             name: cfg.name.clone(),

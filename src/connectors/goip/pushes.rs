@@ -7,7 +7,7 @@
 //! device gets 503 and pushes again later.
 
 use super::driver::Driver;
-use super::protocol::push::{Push, parse_push};
+use super::protocol::push::{Push, parse_push, shared_fields};
 use super::protocol::sms::{StatusReport, TaskProgress};
 use super::protocol::status::{Raise, Seen};
 use super::state;
@@ -54,7 +54,11 @@ impl Driver {
             }
             Push::PortStatus(p) => self.step_seen(Vec::new(), |seen| seen.port_status(&p)).await,
             Push::RecvSms(list, odd, extra) => {
-                let mut items: Vec<OutboxItem> = list.iter().map(|m| self.sms_event(m, "push", &extra)).collect();
+                let mut items: Vec<OutboxItem> = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| self.sms_event(m, "push", &shared_fields(&extra, i)))
+                    .collect();
                 items.extend(self.odd_events("recv-sms", &odd));
                 self.store.enqueue(items).await.map(drop)
             }
@@ -120,14 +124,14 @@ impl Driver {
                 for item in &odd {
                     db.enqueue(item)?;
                 }
-                for (r, dedup) in events {
+                for (i, (r, dedup)) in events.into_iter().enumerate() {
                     let mut record = state::load_task(db, &scope, r.tid)?;
                     record.progress.apply(&r);
                     let mut data = progress_json(&record.progress, record.cmd_id.as_deref());
                     data["new_records"] = json!(r.records);
                     let mut e = crate::event::NewEvent::new(source.clone(), "sms.status", data, Class::Critical);
                     e.dedup_key = Some(dedup);
-                    e.extra = report.extra.clone();
+                    e.extra = shared_fields(&report.extra, i);
                     e.extra.extend(r.extra.clone());
                     let fresh = !matches!(db.enqueue(&OutboxItem::from_event(&e, &agent))?, Enqueued::Duplicate(_));
                     if fresh && record.progress.finished() && !record.finished {

@@ -123,6 +123,17 @@ pub fn form_to_json(body: &[u8]) -> Option<Value> {
     map.contains_key("type").then_some(Value::Object(map))
 }
 
+/// A push's own fields larger than this (as JSON) go with its first event only.
+pub const SHARED_FIELDS_MAX: usize = 2048;
+
+/// The push's own fields (`extra`) for its event number `index`: every event carries them,
+/// unless together they exceed [`SHARED_FIELDS_MAX`]; then only the first does, so that
+/// copies cannot take each message past the payload limit.
+pub fn shared_fields(extra: &Map<String, Value>, index: usize) -> Map<String, Value> {
+    let small = || serde_json::to_vec(extra).is_ok_and(|v| v.len() <= SHARED_FIELDS_MAX);
+    if index == 0 || small() { extra.clone() } else { Map::new() }
+}
+
 /// Parses any pushed body by its `type`: JSON, or (older firmware) a form.
 pub fn parse_push(body: &[u8]) -> Result<Push, PushError> {
     let value: Value = match serde_json::from_slice(body) {
@@ -203,6 +214,15 @@ fn parse_state(v: &Value) -> Option<(u16, Option<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pushs_large_own_fields_go_with_its_first_event_only() {
+        let small: Map<String, Value> = serde_json::from_str(r#"{"fw":"v3"}"#).expect("map");
+        assert_eq!(shared_fields(&small, 5), small);
+        let mut large = small.clone();
+        large.insert("blob".into(), Value::String("x".repeat(SHARED_FIELDS_MAX)));
+        assert_eq!((shared_fields(&large, 0), shared_fields(&large, 1)), (large.clone(), Map::new()));
+    }
 
     #[test]
     fn a_device_status_with_the_seed_spellings_parses_and_keeps_extras() {
