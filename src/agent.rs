@@ -190,18 +190,15 @@ async fn start(
     // On a full disk these cannot be committed yet: the agent starts and relays anyway
     // (a restart loop would re-send the outbox each time); the store's alarm queue raises
     // them, in order, when it can.
-    let mut unraised = std::collections::VecDeque::new();
+    let unraised = crate::store::Raised::default();
     let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": crate::version::version()}))];
     let (update_events, trial) = crate::update::trial::at_start(config);
     start_events.extend(update_events);
     if let Some(reason) = notice {
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
     }
-    for item in start_events {
-        if !unraised.is_empty() || store.enqueue_unbounded(item.clone()).await.is_err() {
-            unraised.push_back(item);
-        }
-    }
+    start_events.into_iter().for_each(|item| unraised.push(item));
+    let _ = unraised.flush(&store, "agent").await;
 
     let ctx = Arc::new(AgentContext {
         config: config.clone(),

@@ -5,7 +5,7 @@
 use crate::agent::agent_event;
 use crate::connectors::{self, Connector, Task};
 use crate::event::now_ms;
-use crate::store::{OutboxItem, Store, StoreError};
+use crate::store::{Raised, Store, StoreError};
 use anyhow::anyhow;
 use serde_json::json;
 use std::sync::Arc;
@@ -26,12 +26,7 @@ const RAISE_RETRY: Duration = Duration::from_secs(2);
 /// that cannot be stored yet (a full disk) waits in order with the ones after it, so the
 /// cloud never sees a recovery before the alarm it ends. `pending` holds the start's own
 /// events the store could not take yet.
-pub async fn watch_store(
-    store: Store,
-    agent: String,
-    mut pending: std::collections::VecDeque<OutboxItem>,
-    stop: CancellationToken,
-) {
+pub async fn watch_store(store: Store, agent: String, pending: Raised, stop: CancellationToken) {
     let mut stats = store.watch();
     let mut full = stats.borrow().ledger.full;
     // A disk found full while opening is reported too.
@@ -58,23 +53,16 @@ pub async fn watch_store(
             if full {
                 log::error!("store full: critical events are being refused (503) until the uplink drains it");
             }
-            pending.push_back(agent_event(&agent, kind, data));
+            pending.push(agent_event(&agent, kind, data));
         }
         if s.disk_full != disk_full {
             disk_full = s.disk_full;
             let kind = if disk_full { "store.disk_full" } else { "store.disk_recovered" };
             let data = json!({"rows": s.ledger.rows, "file_bytes": s.file_bytes, "reserve_held": s.reserve_held});
-            pending.push_back(agent_event(&agent, kind, data));
+            pending.push(agent_event(&agent, kind, data));
         }
-        while let Some(item) = pending.front() {
-            match store.enqueue_unbounded(item.clone()).await {
-                Ok(_) => drop(pending.pop_front()),
-                Err(StoreError::Closed) => return,
-                Err(e) => {
-                    log::warn!("cannot store {} yet ({e}); trying again", item.topic);
-                    break;
-                }
-            }
+        if let Err(StoreError::Closed) = pending.flush(&store, "agent").await {
+            return;
         }
     }
 }

@@ -166,8 +166,7 @@ impl super::ConnectorConfig for CallcenterConfig {
         if !matches!(self.lang.as_str(), "zh_CN" | "en_US") {
             return Err(invalid("callcenter.lang", format!("{n}: zh_CN or en_US")));
         }
-        // `***` (a config shown and sent back) is checked once the running value replaced it.
-        let secret = if self.callback_secret.is_placeholder() { "" } else { self.callback_secret.expose() };
+        let secret = self.callback_secret.to_check();
         if !secret.is_empty() && (secret.len() < 16 || !is_topic_segment(secret)) {
             return Err(invalid(
                 "callcenter.callback_secret",

@@ -150,8 +150,7 @@ impl GoipConfig {
         // A segment of the push URL, compared as the device sends it: one with `/ ? # %`, a
         // space or a character outside ASCII never matches (every push would be refused).
         // (A short one works but is not masked where echoed: the driver warns at start.)
-        // `***` (a config shown and sent back) is checked once the running value replaced it.
-        let secret = if self.push_secret.is_placeholder() { "" } else { self.push_secret.expose() };
+        let secret = self.push_secret.to_check();
         if !secret.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'?' | b'#' | b'%')) {
             return Err(invalid(
                 "goip.push_secret",

@@ -74,8 +74,7 @@ impl super::ConnectorConfig for PrivacyConfig {
         if self.devid.is_empty() || self.appid.is_empty() || self.authkey.expose().is_empty() {
             return Err(invalid("privacy.devid", format!("{n}: devid, authkey and appid are required")));
         }
-        // `***` (a config shown and sent back) is checked once the running value replaced it.
-        let secret = if self.callback_secret.is_placeholder() { "" } else { self.callback_secret.expose() };
+        let secret = self.callback_secret.to_check();
         if !secret.is_empty() && (secret.len() < 16 || !is_topic_segment(secret)) {
             return Err(invalid(
                 "privacy.callback_secret",

@@ -80,8 +80,7 @@ impl super::ConnectorConfig for QmsgConfig {
         if self.poll_secs != 0 && self.poll_secs < 5 {
             return Err(invalid("qmsg.poll_secs", format!("{n}: 0 (off) or at least 5")));
         }
-        // `***` (a config shown and sent back) is checked once the running value replaced it.
-        let secret = if self.callback_secret.is_placeholder() { "" } else { self.callback_secret.expose() };
+        let secret = self.callback_secret.to_check();
         if !secret.is_empty() && (secret.len() < 16 || !is_topic_segment(secret)) {
             return Err(invalid("qmsg.callback_secret", format!("{n}: at least 16 characters of A-Z a-z 0-9 . _ -")));
         }

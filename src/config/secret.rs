@@ -31,6 +31,12 @@ impl Secret {
         &self.value
     }
 
+    /// The value whose form a config check looks at: empty for the `***` placeholder (a
+    /// config shown and sent back), which is checked once the running value replaced it.
+    pub fn to_check(&self) -> &str {
+        if self.is_placeholder() { "" } else { &self.value }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.value.is_empty()
     }

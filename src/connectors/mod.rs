@@ -23,7 +23,6 @@ pub mod callbacks;
 pub mod files;
 pub mod lenient;
 pub mod peer;
-pub mod raised;
 pub mod state;
 
 #[cfg(feature = "callcenter")]

@@ -92,7 +92,7 @@ pub struct Peer {
     /// Whether the last event raised was `device.down`.
     was_down: Mutex<bool>,
     /// Status events raised and not yet stored (this peer's, and its file relay's).
-    pub raised: std::sync::Arc<super::raised::Raised>,
+    pub raised: std::sync::Arc<crate::store::Raised>,
 }
 
 impl Peer {
@@ -197,7 +197,8 @@ impl Peer {
                 self.raised.push(self.event(kind, data, Class::Critical, None));
             }
         }
-        self.raised.flush(&self.store, &self.source).await;
+        // A failure is logged; the events wait for the next flush.
+        let _ = self.raised.flush(&self.store, &self.source).await;
     }
 
     /// This peer's row of the health table.

@@ -178,9 +178,7 @@ impl Publisher {
             log::error!("cannot record relay.refused: {e}");
         }
     }
-}
 
-impl Publisher {
     /// Row `seq`'s payload (`len` bytes) is over `mqtt.max_payload_bytes` (stored under a
     /// higher limit, or by a path that does not check it): published, it would end the
     /// connection (rumqttc refuses to write it; a broker drops it, or the connection) on

@@ -16,12 +16,14 @@
 mod db;
 mod lock;
 mod migrations;
+mod raised;
 mod reserve;
 mod tail;
 mod tx;
 mod writer;
 
 pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
+pub use raised::Raised;
 
 use crate::config::{StoreConfig, Synchronous};
 use rusqlite::Connection;

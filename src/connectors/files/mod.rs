@@ -128,7 +128,7 @@ pub struct FileRelay {
     /// The spool was full at the last look (an event is raised on each change).
     full: Mutex<bool>,
     /// Its `spool.full`/`spool.recovered` not yet stored (the peer's queue: one order).
-    raised: Arc<crate::connectors::raised::Raised>,
+    raised: Arc<crate::store::Raised>,
 }
 
 /// The cloud's word on a file, as applied.
@@ -330,7 +330,8 @@ impl FileRelay {
                 self.raised.push(self.event(kind, json!({"max_bytes": max})));
             }
         }
-        self.raised.flush(&self.store, &self.source).await;
+        // A failure is logged; the events wait for the next flush.
+        let _ = self.raised.flush(&self.store, &self.source).await;
     }
 
     async fn find(&self, file_id: &str) -> Result<Option<Row>, StoreError> {

@@ -178,7 +178,8 @@ impl Tunnel {
         self.health.set(&self.peer.source, state, error.clone());
         self.health.set_detail(&self.peer.source, detail);
         self.peer.metrics.set(&self.peer.metric("up"), u64::from(up));
-        self.peer.raised.flush(&self.store, &self.peer.source).await;
+        // A failure is logged; the events wait for the next flush.
+        let _ = self.peer.raised.flush(&self.store, &self.peer.source).await;
     }
 
     fn detail(&self, s: &Status) -> Value {

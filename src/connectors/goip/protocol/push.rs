@@ -154,7 +154,8 @@ pub fn parse_push(body: &[u8]) -> Result<Push, PushError> {
             let list = map.remove("sms").ok_or(PushError::Missing("sms"))?;
             let Value::Array(items) = list else { return Err(bad("sms", "must be an array")) };
             let (good, odd) = parse_rows(&items);
-            // The count of this push's rows (seed: `"sms_num":n`), not a field of each message.
+            // The count of this push's rows, not a field of each message (seed 004:
+            // "sms_num 字符串 短信数").
             map.remove("sms_num");
             Ok(Push::RecvSms(good, odd, map))
         }

@@ -169,7 +169,8 @@ pub struct StatusReport {
 
 pub(crate) fn parse_status_report(mut map: Map<String, Value>) -> Result<StatusReport, PushError> {
     let Some(Value::Array(rpts)) = map.remove("rpts") else { return Err(PushError::Missing("rpts")) };
-    // The count of this push's entries (seed: `"rpt_num":n`), not a field of each task.
+    // The count of this push's entries, not a field of each task (seed 004: "rpt_num 字符串
+    // 报告数").
     map.remove("rpt_num");
     let (mut reports, mut odd) = (Vec::new(), Vec::new());
     for entry in rpts {

@@ -1,9 +1,9 @@
-//! Status events raised when a connector's state in memory flips (`device.down`/`up`,
-//! `tunnel.up`/`down`, `spool.full`/`recovered`). The flip happens first and is not undone
-//! when the store call fails (a full disk, an I/O error): the event then waits here and is
-//! stored, in the order raised, at the next flush — the connector flushes at every exchange
-//! or state check — instead of being logged and lost, which would leave the cloud with an
-//! `up` and no `down` before it.
+//! Status events raised when a state in memory flips (`device.down`/`up`, `tunnel.up`/`down`,
+//! `spool.full`/`recovered`, the agent's `store.*` alarms and its start events). The flip
+//! happens first and is not undone when the store call fails (a full disk, an I/O error):
+//! the event then waits here and is stored, in the order raised, at the next flush — its
+//! owner flushes at every exchange, state check or retry tick — instead of being logged and
+//! lost, which would leave the cloud with an `up` and no `down` before it.
 //!
 //! The caller pushes while it holds the lock under which it decided the flip, so two flips
 //! deciding together queue their events in the order they decided; one flush runs at a
@@ -12,7 +12,7 @@
 //! At most [`MAX_PENDING`] wait (a device flapping while the store fails for hours must not
 //! grow memory without bound): beyond, the oldest goes, and the log says so.
 
-use crate::store::{OutboxItem, Store};
+use super::{OutboxItem, Store, StoreError};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,15 +41,20 @@ impl Raised {
         pending.push_back(item);
     }
 
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Stores the waiting events in order; stops at the first that fails (it and those
-    /// after it wait for the next flush).
-    pub async fn flush(&self, store: &Store, source: &str) {
-        if self.lock().is_empty() {
-            return;
+    /// after it wait for the next flush) and returns its error.
+    pub async fn flush(&self, store: &Store, source: &str) -> Result<(), StoreError> {
+        if self.is_empty() {
+            return Ok(());
         }
         let _one = self.flushing.lock().await;
         loop {
-            let Some(item) = self.lock().front().cloned() else { return };
+            let Some(item) = self.lock().front().cloned() else { return Ok(()) };
             let id = item.id.clone();
             match store.enqueue_unbounded(item).await {
                 // Only a flush takes from the front, and this one holds `flushing`; a push
@@ -71,7 +76,7 @@ impl Raised {
                             self.lock().len()
                         );
                     }
-                    return;
+                    return Err(e);
                 }
             }
         }
@@ -85,8 +90,8 @@ impl Raised {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StoreConfig;
     use crate::event::{Class, NewEvent};
+    use crate::store::tests::open_temp;
 
     fn item(kind: &str) -> OutboxItem {
         OutboxItem::from_event(&NewEvent::new("goip/gw1", kind, serde_json::json!({}), Class::Critical), "site")
@@ -128,24 +133,19 @@ mod tests {
 
     #[tokio::test]
     async fn events_the_store_refused_are_stored_in_order_at_the_next_flush() {
-        let dir = std::env::temp_dir().join(format!("telbridge-raised-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        let (store, _writer) =
-            Store::open(&StoreConfig { path: dir.join("r.db"), ..StoreConfig::default() }).expect("open");
+        let (store, _writer) = open_temp("raised");
         let raised = Raised::default();
         fail_inserts(&store, true).await;
         raised.push(item("device.down"));
-        raised.flush(&store, "goip/gw1").await;
+        let _ = raised.flush(&store, "goip/gw1").await;
         assert!(stored_types(&store).await.is_empty());
         raised.push(item("device.up"));
-        raised.flush(&store, "goip/gw1").await;
+        let _ = raised.flush(&store, "goip/gw1").await;
         assert!(stored_types(&store).await.is_empty(), "nothing stored while inserts fail");
         fail_inserts(&store, false).await;
-        raised.flush(&store, "goip/gw1").await;
+        let _ = raised.flush(&store, "goip/gw1").await;
         assert_eq!(stored_types(&store).await, ["evt/goip/gw1/device.down", "evt/goip/gw1/device.up"]);
-        raised.flush(&store, "goip/gw1").await;
+        let _ = raised.flush(&store, "goip/gw1").await;
         assert_eq!(stored_types(&store).await.len(), 2, "each stored once");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
