@@ -416,6 +416,38 @@ fn a_stored_event_over_the_payload_limit_is_set_aside_and_reported_while_the_oth
 }
 
 #[test]
+fn mqtt_5_an_event_over_the_brokers_maximum_packet_size_is_set_aside_while_the_others_flow() {
+    let dir = temp_dir("maxpacket");
+    // The broker takes packets of at most 2000 bytes, and says so in its CONNACK.
+    let broker = Mosquitto::start_with(&dir, free_port(), "max_packet_size 2000\n");
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/maxpacket/#");
+    let agent = Agent::start(&write_config(&dir, "maxpacket", broker.port, http, "protocol = \"v5\"", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    assert_eq!(agent.post_events(&event("app/a", 0)).status, 200);
+    // Under mqtt.max_payload_bytes, so stored; over what the broker takes.
+    let big = json!({"source": "app/big", "type": "test.event", "data": {"i": 1, "pad": "x".repeat(3000)}});
+    assert_eq!(agent.post_events(&big).status, 200);
+    assert_eq!(agent.post_events(&event("app/a", 2)).status, 200);
+    let seen = rec.wait_until(WAIT, "the small events and the alarm", |s| {
+        arrivals(s, "app/a").len() >= 2 && s.iter().any(|m| m.topic.ends_with("/evt/agent/relay.refused"))
+    });
+    let order: Vec<u64> = arrivals(&seen, "app/a").iter().map(|(i, _)| *i).collect();
+    assert_eq!(order, vec![0, 2], "{}", agent.log());
+    assert!(arrivals(&seen, "app/big").is_empty());
+    let alarm = seen.iter().find(|m| m.topic.ends_with("/evt/agent/relay.refused")).expect("alarm").json();
+    let reason = alarm["data"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("Maximum Packet Size (2000)"), "{alarm}");
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let left: i64 = conn
+        .query_row("SELECT seq FROM outbox WHERE topic LIKE 'evt/app/big/%'", [], |r| r.get(0))
+        .expect("the big event is still in the store");
+    assert_eq!(alarm["data"]["seq"], left);
+    // One connection served it all: the big row never ended one.
+    assert_eq!(agent.log().matches("mqtt connected").count(), 1, "{}", agent.log());
+}
+
+#[test]
 fn events_acknowledged_but_not_yet_deleted_are_not_sent_again_after_a_reconnect() {
     let (dir, broker, http, rec, agent) = online("undeleted");
     // The agent's deletes fail, as on a full disk: acknowledged rows stay in the store.

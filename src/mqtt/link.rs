@@ -29,6 +29,8 @@ pub struct LinkOptions {
 pub enum LinkEvent {
     Connected {
         session_present: bool,
+        /// MQTT 5: the largest packet the broker takes (its CONNACK's Maximum Packet Size).
+        max_packet: Option<u32>,
     },
     /// A publish went out under this packet id.
     Published(u16),
@@ -153,6 +155,20 @@ pub fn build(config: &MqttConfig, opts: LinkOptions, window: u16) -> (LinkClient
             (LinkClient::V5(client), LinkLoop::V5(Box::new(eventloop)))
         }
     }
+}
+
+/// The size of the MQTT 5 QoS 1 PUBLISH packet (no properties) that carries `payload_len`
+/// bytes to `topic`: what a broker's Maximum Packet Size is compared with.
+pub fn publish_packet_size(topic: &str, payload_len: usize) -> usize {
+    // Topic (length-prefixed), packet id, an empty property list, the payload.
+    let remaining = 2 + topic.len() + 2 + 1 + payload_len;
+    let length_bytes = match remaining {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    };
+    1 + length_bytes + remaining
 }
 
 /// Whether [`LinkClient::try_publish`] queued the publish.
@@ -306,7 +322,9 @@ impl LinkLoop {
 fn from_v4(event: rumqttc::Event) -> LinkEvent {
     use rumqttc::{Event, Outgoing, Packet};
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::ConnAck(c)) => {
+            LinkEvent::Connected { session_present: c.session_present, max_packet: None }
+        }
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
         Event::Incoming(Packet::Publish(p)) => {
             LinkEvent::Message { topic: p.topic.clone(), payload: p.payload.to_vec(), ack: Box::new(AckToken::V4(p)) }
@@ -324,7 +342,10 @@ fn from_v5(event: v5::Event) -> LinkEvent {
     use v5::Event;
     use v5::mqttbytes::v5::Packet;
     match event {
-        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected { session_present: c.session_present },
+        Event::Incoming(Packet::ConnAck(c)) => LinkEvent::Connected {
+            session_present: c.session_present,
+            max_packet: c.properties.and_then(|p| p.max_packet_size),
+        },
         Event::Incoming(Packet::PubAck(a)) => {
             use v5::mqttbytes::v5::PubAckReason;
             match a.reason {
@@ -349,6 +370,17 @@ fn from_v5(event: v5::Event) -> LinkEvent {
 mod tests {
     use super::*;
     use v5::mqttbytes::v5::{ConnAck, ConnAckProperties, ConnectReturnCode, Packet, PubAck, Publish};
+
+    #[test]
+    fn the_publish_packet_size_is_the_one_rumqttc_checks_against_the_brokers_limit() {
+        for (topic, len) in
+            [("t", 0), ("telbridge/v1/a/evt/app/x/y", 90), ("t/x", 130), ("t", 16_500), ("t", 2_100_000)]
+        {
+            let mut publish = Publish::new(topic, v5::mqttbytes::QoS::AtLeastOnce, vec![b'x'; len], None);
+            publish.pkid = 7;
+            assert_eq!(publish_packet_size(topic, len), Packet::Publish(publish).size(), "{topic} {len}");
+        }
+    }
 
     /// Publishes one QoS 1 message through rumqttc's state and acknowledges it; its packet id.
     fn publish_and_ack(state: &mut v5::MqttState) -> Result<u16, v5::StateError> {

@@ -124,7 +124,7 @@ impl Poller {
     /// on purpose (the task ends).
     fn on_event(&self, event: LinkEvent, metrics: &Metrics) -> bool {
         match event {
-            LinkEvent::Connected { session_present } => {
+            LinkEvent::Connected { session_present, max_packet } => {
                 {
                     let mut s = lock(&self.shared);
                     s.connected = true;
@@ -135,6 +135,7 @@ impl Poller {
                 self.state.send_modify(|st| {
                     st.connected = true;
                     st.connects += 1;
+                    st.max_packet = max_packet;
                 });
             }
             LinkEvent::Published(pkid) => lock(&self.shared).correlator.published(pkid),

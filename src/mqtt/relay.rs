@@ -23,6 +23,8 @@ pub struct LinkState {
     /// Connection errors since start.
     pub errors: u64,
     pub last_error: Option<String>,
+    /// MQTT 5: the largest packet the connected broker takes, if it set a limit.
+    pub max_packet: Option<u32>,
 }
 
 /// A command (or any message on a subscribed topic) from the broker, not yet acked.
@@ -179,14 +181,22 @@ impl Publisher {
         }
     }
 
-    /// Row `seq`'s payload (`len` bytes) is over `mqtt.max_payload_bytes` (stored under a
-    /// higher limit, or by a path that does not check it): published, it would end the
-    /// connection (rumqttc refuses to write it; a broker drops it, or the connection) on
-    /// every reconnect, and nothing after it would ever be relayed. It is not published: it
-    /// stays in the store, reported as refused, and goes out once the limit allows it.
-    async fn oversized(&self, seq: i64, len: usize) {
-        let limit = self.max_payload - crate::event::SEQ_FIELD_MAX;
-        self.refused(seq, &format!("{len} bytes, more than mqtt.max_payload_bytes ({limit})")).await;
+    /// Why a row's payload (`len` bytes, to `topic`) cannot be published on this
+    /// connection: over `mqtt.max_payload_bytes` (stored under a higher limit, or by a path
+    /// that does not check it), or, as a packet, over the Maximum Packet Size an MQTT 5
+    /// broker set (`broker_max`). Published, it would end the connection (rumqttc refuses to
+    /// write it; a broker drops the connection) on every reconnect, and nothing after it
+    /// would ever be relayed. So it is not published: it stays in the store, reported as
+    /// refused, and goes out on a connection whose limits allow it.
+    fn too_large(&self, broker_max: Option<u32>, topic: &str, len: usize) -> Option<String> {
+        if len > self.max_payload {
+            let limit = self.max_payload - crate::event::SEQ_FIELD_MAX;
+            return Some(format!("{len} bytes, more than mqtt.max_payload_bytes ({limit})"));
+        }
+        let max = broker_max?;
+        let size = super::link::publish_packet_size(topic, len);
+        (size > max as usize)
+            .then(|| format!("a packet of {size} bytes, more than the broker's Maximum Packet Size ({max})"))
     }
 }
 
@@ -303,25 +313,25 @@ impl Publisher {
             while st.connected && in_flight.len() < self.window {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
-                if len > self.max_payload {
+                let topic = self.topics.full(&row.topic);
+                if let Some(reason) = self.too_large(st.max_packet, &topic, len) {
                     ahead_bytes -= len;
-                    self.oversized(seq, len).await;
+                    self.refused(seq, &reason).await;
                     continue;
                 }
-                let payload =
-                    match self.send(seen_connects, Some(seq), self.topics.full(&row.topic), row.payload, false)? {
-                        Sent::Yes => {
-                            ahead_bytes -= len;
-                            in_flight.insert(seq);
-                            sent = true;
-                            continue;
-                        }
-                        Sent::Down(payload) => payload,
-                        Sent::Busy(payload) => {
-                            busy = true;
-                            payload
-                        }
-                    };
+                let payload = match self.send(seen_connects, Some(seq), topic, row.payload, false)? {
+                    Sent::Yes => {
+                        ahead_bytes -= len;
+                        in_flight.insert(seq);
+                        sent = true;
+                        continue;
+                    }
+                    Sent::Down(payload) => payload,
+                    Sent::Busy(payload) => {
+                        busy = true;
+                        payload
+                    }
+                };
                 // The row stays first in line, for this connection or the next.
                 row.payload = payload;
                 ahead.push_front(row);
