@@ -217,11 +217,15 @@ fn status_of(s: &mut std::net::TcpStream) -> u16 {
     reply_within(s, std::time::Duration::from_secs(10)).expect("a reply before the body is complete")
 }
 
-/// The agent's resident memory in KiB (Linux).
-fn rss_kib(pid: u32) -> u64 {
+/// The agent's resident memory in KiB (Linux): now (`VmRSS:`) or its peak (`VmHWM:`).
+fn memory_kib(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    let line = status.lines().find(|l| l.starts_with(key)).expect(key);
     line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("kB")
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    memory_kib(pid, "VmRSS:")
 }
 
 #[test]
@@ -269,4 +273,47 @@ fn unauthenticated_bodies_are_refused_on_their_headers_and_buffered_bodies_stay_
     });
     assert_eq!(ok.json()["events"][0]["status"], "stored");
     drop(open);
+}
+
+#[test]
+fn json_that_would_take_far_more_memory_to_read_than_its_size_is_refused_and_ordinary_batches_pass() {
+    // Eight events of 1 MiB of `"data":[{"a":0},…]` (each ~88 MB once read into values) took
+    // the agent to ~700 MB: only their own bytes counted against http.max_buffered_bytes.
+    let (agent, _dir) = agent("ingress-dense", "");
+    let (port, pid) = (agent.http_port, agent.pid().expect("pid"));
+    let rows = || http::get(port, "/healthz").expect("healthz").json()["store_rows"].as_u64().expect("rows");
+    let before = rows();
+    let objects = vec![r#"{"a":0}"#; (1 << 20) / 8 - 8].join(",");
+    let dense = format!(r#"{{"source":"app/x","type":"t","data":[{objects}]}}"#);
+    let auth = [("Authorization", "Bearer test-token")];
+    let replies: Vec<_> = std::thread::scope(|s| {
+        let posts: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| http::request(port, "POST", "/v1/events", &auth, dense.as_bytes()).expect("post")))
+            .collect();
+        posts.into_iter().map(|p| p.join().expect("thread")).collect()
+    });
+    let peak = memory_kib(pid, "VmHWM:");
+    println!("agent peak RSS: {peak} KiB");
+    let emulated = std::env::var("TELBRIDGE_TEST_EXEC_WRAPPER").is_ok_and(|w| !w.is_empty());
+    assert!(emulated || peak < 64 * 1024, "memory stays bounded: peak {peak} KiB");
+    for r in &replies {
+        // Refused for what reading it would take (or, while others hold the budget, busy).
+        let error = r.json()["error"].as_str().map(str::to_owned);
+        assert!(matches!((r.status, error.as_deref()), (413, Some("too_complex")) | (503, Some("busy"))), "{r:?}");
+    }
+    assert!(replies.iter().any(|r| r.status == 413), "refused as too complex");
+    // Nothing of them was stored; a full batch of ordinary events still is.
+    assert_eq!(rows(), before);
+    let event = json!({"source": "pbx/main", "type": "cdr.new", "dedup_key": "x", "data": {
+        "caller": "+8613800138000", "callee": "8001", "seconds": 182, "tags": ["in", "vip"], "cost": 0.42}});
+    let batch: Vec<_> = (0..1000)
+        .map(|i| {
+            let mut e = event.clone();
+            e["dedup_key"] = json!(format!("cdr-{i}"));
+            e
+        })
+        .collect();
+    let ok = agent.post_events(&json!(batch));
+    assert_eq!(ok.status, 200, "{:?}", ok.json());
+    assert_eq!(rows(), before + 1000);
 }

@@ -10,6 +10,7 @@ pub mod cidr;
 pub mod client;
 pub mod ingest;
 pub mod ops;
+pub mod parse_cost;
 mod resolve;
 pub mod router;
 pub mod server;

@@ -6,7 +6,9 @@
 //! 3. the body's bytes are reserved from a budget shared by every request
 //!    (`http.max_buffered_bytes`); when it is spent the request is answered 503 `busy` with
 //!    `Retry-After` instead of being buffered;
-//! 4. the body is read within `http.max_body_bytes` (413) and `http.request_timeout_ms` (408).
+//! 4. the body is read within `http.max_body_bytes` (413) and `http.request_timeout_ms` (408);
+//! 5. what reading it into values may take (`parse_cost`) is reserved from the same budget
+//!    (503 `busy` when spent; 413 `too_complex` when it could never fit).
 //!
 //! A request refused before its body is read gets `Connection: close`. At most
 //! `http.max_connections` connections are served at once; more wait in the listen queue.
@@ -85,11 +87,7 @@ async fn handle(
     let reserve = announced.unwrap_or(limits.max_body_bytes).min(limits.max_body_bytes);
     let _reserved = match u32::try_from(reserve).ok().and_then(|n| budget.clone().try_acquire_many_owned(n).ok()) {
         Some(permit) => permit,
-        None => {
-            let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many request bodies in flight; retry");
-            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
-            return closing(resp);
-        }
+        None => return closing(busy()),
     };
     let collected =
         tokio::time::timeout(limits.request_timeout, Limited::new(body, limits.max_body_bytes).collect()).await;
@@ -107,7 +105,27 @@ async fn handle(
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_body", &e.to_string()),
         Ok(Ok(c)) => c.to_bytes(),
     };
+    // What the handler may allocate to read the body (see `parse_cost`) is reserved too.
+    let parse = super::parse_cost::parse_bound(&bytes);
+    if reserve.saturating_add(parse) > limits.max_buffered_bytes {
+        let reason = format!(
+            "reading this body would take up to {parse} bytes of memory, more than http.max_buffered_bytes \
+             ({}) allows; send fewer or smaller values per request",
+            limits.max_buffered_bytes
+        );
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "too_complex", &reason);
+    }
+    let Some(_parsing) = u32::try_from(parse).ok().and_then(|n| budget.try_acquire_many_owned(n).ok()) else {
+        return busy();
+    };
     route.run(hyper::Request::from_parts(parts, bytes)).await
+}
+
+/// 503 `busy` with `Retry-After: 1`: the budget for bodies is spent.
+fn busy() -> Response {
+    let mut resp = error(StatusCode::SERVICE_UNAVAILABLE, "busy", "too many request bodies in flight; retry");
+    resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
 }
 
 /// Serves connections until `stop`; open requests finish (tracked by `tracker`).
