@@ -1,5 +1,7 @@
-//! The memory serde_json takes to read a body, measured against the bound the HTTP server
-//! reserves for it before a handler reads it (`telbridge::http::parse_cost::parse_bound`).
+//! The memory reading a body takes — into serde_json values, and as the handlers read
+//! theirs (the ingest's events, a GoIP push, a vendor callback) — measured against the bound
+//! the HTTP server reserves for it before a handler runs
+//! (`telbridge::http::parse_cost::parse_bound`).
 //!
 //! Each body is read in a process of its own (this test binary, started again for one
 //! shape): what reading it took is the growth of the process's peak resident memory.
@@ -30,24 +32,72 @@ fn body(shape: &str) -> String {
         "escaped strings" => list(r#""\u00e9\"\\x""#),
         "one long string" => format!("\"{}\"", "x".repeat(1 << 20)),
         "events" => list(event),
+        "events read by the ingest" => format!("[{}]", vec![event; 1000].join(",")),
+        "a GoIP form carrying JSON" => {
+            format!("data={}", percent_encoded(&format!(r#"{{"type":"x","d":{}}}"#, list(r#"{"a":0}"#))))
+        }
+        "a GoIP push of fields" => format!("type=recv-sms&sms_num=1&{}", vec!["a=[0]"; (1 << 20) / 6].join("&")),
+        "a callback form of many pairs" => (0..100_000).map(|i| format!("k{i}=")).collect::<Vec<_>>().join("&"),
+        "a callback of JSON members" => keys(&mut (0..80_000)),
         other => panic!("no shape {other}"),
     }
 }
 
-const SHAPES: [&str; 12] = [
-    "objects in an array",
-    "numbers in an array",
-    "arrays in an array",
-    "pairs in an array",
-    "empty strings in an array",
-    "twelve-member objects in an array",
-    "keys in order",
-    "keys in reverse order",
-    "nested objects in an array",
-    "escaped strings",
-    "one long string",
-    "events",
-];
+/// `text` with every byte but letters and digits written as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Reads `body` as the handler of `shape` does.
+fn read(shape: &str, body: &[u8]) {
+    if shape.contains("ingest") {
+        drop(telbridge::http::ingest::parse_events(body));
+        return;
+    }
+    #[cfg(feature = "goip")]
+    if shape.contains("GoIP") {
+        drop(telbridge::connectors::goip::protocol::push::parse_push(body));
+        return;
+    }
+    #[cfg(feature = "callbacks")]
+    if shape.contains("callback") {
+        // A callback's handler keeps every field it does not know under `extra`.
+        let kind = if shape.contains("form") { "application/x-www-form-urlencoded" } else { "application/json" };
+        let fields = telbridge::connectors::callbacks::decode("", Some(kind), body).expect("decoded");
+        let extra = fields.extra(&[]);
+        drop((fields, extra));
+        return;
+    }
+    drop(serde_json::from_slice::<serde_json::Value>(body).expect("json"));
+}
+
+/// The shapes measured (those read by a connector when it is built in).
+fn shapes() -> Vec<&'static str> {
+    let mut shapes = vec![
+        "objects in an array",
+        "numbers in an array",
+        "arrays in an array",
+        "pairs in an array",
+        "empty strings in an array",
+        "twelve-member objects in an array",
+        "keys in order",
+        "keys in reverse order",
+        "nested objects in an array",
+        "escaped strings",
+        "one long string",
+        "events",
+        "events read by the ingest",
+    ];
+    if cfg!(feature = "goip") {
+        shapes.extend(["a GoIP form carrying JSON", "a GoIP push of fields"]);
+    }
+    if cfg!(feature = "callbacks") {
+        shapes.extend(["a callback form of many pairs", "a callback of JSON members"]);
+    }
+    shapes
+}
 
 /// A line of this process's `/proc/self/status`, in bytes.
 fn status_bytes(key: &str) -> usize {
@@ -63,9 +113,8 @@ fn read_one_shape() {
     let Ok(shape) = std::env::var("PARSE_COST_SHAPE") else { return };
     let body = body(&shape);
     let before = status_bytes("VmRSS:");
-    let value: serde_json::Value = serde_json::from_slice(body.as_bytes()).expect("json");
+    read(&shape, body.as_bytes());
     let peak = status_bytes("VmHWM:");
-    drop(value);
     println!("TAKEN {}", peak.saturating_sub(before));
 }
 
@@ -76,7 +125,7 @@ fn reading_a_body_never_takes_more_memory_than_its_bound() {
         return;
     }
     let me = std::env::current_exe().expect("exe");
-    for shape in SHAPES {
+    for shape in shapes() {
         let started = Instant::now();
         let out = std::process::Command::new(&me)
             .args(["--exact", "read_one_shape", "--nocapture", "--test-threads=1"])

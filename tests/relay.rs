@@ -350,16 +350,24 @@ fn order_across_restarts(agent_id: &str, mqtt: &str) {
     });
 }
 
-#[test]
-fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
-    let dir = temp_dir("refuse");
+/// An agent `name` on MQTT 5, online with a broker that refuses its events of the `denied`
+/// topics (below its own prefix).
+fn v5_refusing(name: &str, denied: &[&str]) -> (std::path::PathBuf, Mosquitto, u16, Recorder, Agent) {
+    let dir = temp_dir(name);
     let acl = dir.join("acl");
-    std::fs::write(&acl, "topic readwrite #\ntopic deny telbridge/v1/refuse/evt/app/denied/#\n").expect("acl");
+    let rules: String = denied.iter().map(|t| format!("topic deny telbridge/v1/{name}/{t}\n")).collect();
+    std::fs::write(&acl, format!("topic readwrite #\n{rules}")).expect("acl");
     let broker = Mosquitto::start_with(&dir, free_port(), &format!("acl_file {}\n", acl.display()));
     let http = free_port();
-    let rec = Recorder::start(broker.port, "telbridge/v1/refuse/#");
-    let agent = Agent::start(&write_config(&dir, "refuse", broker.port, http, "protocol = \"v5\"", ""), http);
+    let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
+    let agent = Agent::start(&write_config(&dir, name, broker.port, http, "protocol = \"v5\"", ""), http);
     rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    (dir, broker, http, rec, agent)
+}
+
+#[test]
+fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
+    let (dir, _broker, http, rec, agent) = v5_refusing("refuse", &["evt/app/denied/#"]);
     assert_eq!(agent.post_events(&event("app/denied", 1)).status, 200);
     assert_eq!(agent.post_events(&event("app/ok", 2)).status, 200);
     let seen = rec.wait_until(WAIT, "the allowed event and the refusal alarm", |s| {
@@ -376,6 +384,27 @@ fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
     assert_eq!(left, 1);
     let metrics = String::from_utf8(common::http::get(http, "/metrics").expect("metrics").body).expect("utf8");
     assert!(metrics.lines().any(|l| l.starts_with("telbridge_mqtt_refused_total ")), "{metrics}");
+}
+
+#[test]
+fn mqtt_5_an_alarm_the_broker_refuses_raises_no_alarm_about_itself() {
+    let (dir, _broker, http, rec, agent) = v5_refusing("chain", &["evt/app/denied/#", "evt/agent/relay.refused"]);
+    assert_eq!(agent.post_events(&event("app/denied", 1)).status, 200);
+    // The refusal's alarm is refused too: counted, and no alarm about the alarm.
+    let refusals = || {
+        let metrics = String::from_utf8(common::http::get(http, "/metrics").expect("metrics").body).expect("utf8");
+        metrics.lines().find_map(|l| l.strip_prefix("telbridge_mqtt_refused_total ")?.parse::<u64>().ok())
+    };
+    wait_for(WAIT, "both refusals", || (refusals()? >= 2).then_some(()));
+    assert_eq!(agent.post_events(&event("app/ok", 2)).status, 200);
+    rec.wait_until(WAIT, "a later event", |s| !arrivals(s, "app/ok").is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(refusals(), Some(2), "{}", agent.log());
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let alarms: i64 = conn
+        .query_row("SELECT count(*) FROM outbox WHERE topic = 'evt/agent/relay.refused'", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(alarms, 1, "one alarm, about the event");
 }
 
 #[test]

@@ -7,8 +7,10 @@
 //!    (`http.max_buffered_bytes`); when it is spent the request is answered 503 `busy` with
 //!    `Retry-After` instead of being buffered;
 //! 4. the body is read within `http.max_body_bytes` (413) and `http.request_timeout_ms` (408);
-//! 5. what reading it into values may take (`parse_cost`) is reserved from the same budget
-//!    (503 `busy` when spent; 413 `too_complex` when it could never fit).
+//! 5. what reading it may take (`parse_cost`) is reserved from the same budget, waiting up
+//!    to `http.request_timeout_ms` for it (then 503 `busy`); a request that needs more than
+//!    the budget runs alone, and one that needs more than [`ALONE_MAX`] times it is
+//!    answered 413 `too_complex`.
 //!
 //! A request refused before its body is read gets `Connection: close`. At most
 //! `http.max_connections` connections are served at once; more wait in the listen queue.
@@ -57,6 +59,7 @@ async fn handle(
     router: Arc<Router>,
     limits: Limits,
     budget: Arc<Semaphore>,
+    alone: Arc<tokio::sync::Mutex<()>>,
     peer: std::net::SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> Response {
@@ -85,7 +88,7 @@ async fn handle(
     }
     // A chunked body of unknown length reserves the most it may be.
     let reserve = announced.unwrap_or(limits.max_body_bytes).min(limits.max_body_bytes);
-    let _reserved = match u32::try_from(reserve).ok().and_then(|n| budget.clone().try_acquire_many_owned(n).ok()) {
+    let mut reserved = match u32::try_from(reserve).ok().and_then(|n| budget.clone().try_acquire_many_owned(n).ok()) {
         Some(permit) => permit,
         None => return closing(busy()),
     };
@@ -105,20 +108,86 @@ async fn handle(
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, "bad_body", &e.to_string()),
         Ok(Ok(c)) => c.to_bytes(),
     };
-    // What the handler may allocate to read the body (see `parse_cost`) is reserved too.
-    let parse = super::parse_cost::parse_bound(&bytes);
-    if reserve.saturating_add(parse) > limits.max_buffered_bytes {
-        let reason = format!(
-            "reading this body would take up to {parse} bytes of memory, more than http.max_buffered_bytes \
-             ({}) allows; send fewer or smaller values per request",
-            limits.max_buffered_bytes
-        );
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "too_complex", &reason);
+    // A chunked body reserved the most it could be: what it did not take goes back.
+    if let Some(unused) = reserved.split(reserve.saturating_sub(bytes.len())) {
+        drop(unused);
     }
-    let Some(_parsing) = u32::try_from(parse).ok().and_then(|n| budget.try_acquire_many_owned(n).ok()) else {
-        return busy();
+    let reserve = reserved.num_permits();
+    // What the handler may take to read the body (see `parse_cost`) is reserved too.
+    let _parsing = match reserve_parse(&budget, &alone, &limits, reserve, &bytes).await {
+        Ok(permit) => permit,
+        Err(refusal) => {
+            log::warn!("http request from {peer} refused after its body was read: {refusal:?}");
+            return refusal.response(&limits);
+        }
     };
     route.run(hyper::Request::from_parts(parts, bytes)).await
+}
+
+/// How many times the budget one request's reading may take, alone, at most: a request that
+/// needs more is refused (413 `too_complex`). (An ordinary batch of 1 MiB needs about twice
+/// the default budget.)
+pub const ALONE_MAX: usize = 4;
+
+/// Why a read body's handler was not run.
+#[derive(Debug)]
+enum ParseRefusal {
+    /// Reading it would take more than [`ALONE_MAX`] times the budget.
+    TooComplex(usize),
+    /// The budget did not free up within the request timeout.
+    Busy,
+}
+
+impl ParseRefusal {
+    fn response(&self, limits: &Limits) -> Response {
+        match self {
+            ParseRefusal::TooComplex(need) => {
+                let reason = format!(
+                    "reading this body would take up to {need} bytes of memory, more than {ALONE_MAX} times \
+                     this listener's max_buffered_bytes ({}); send fewer or smaller values per request",
+                    limits.max_buffered_bytes
+                );
+                error(StatusCode::PAYLOAD_TOO_LARGE, "too_complex", &reason)
+            }
+            ParseRefusal::Busy => busy(),
+        }
+    }
+}
+
+/// Reserves what reading `body` may take (besides the `reserved` bytes the body holds).
+///
+/// Little is taken if free, else the request is told to come back (503 `busy`): it holds
+/// its body's bytes, so it must not wait for others' (two could wait for each other). Much
+/// (a quarter of the budget or more), which would seldom find that much free between the
+/// others, waits for it up to the request timeout — one such request at a time (a second is
+/// told busy), so no two waiters hold what the other waits for. One that needs more than
+/// the rest of the budget waits for all of it and runs alone: the memory of all requests
+/// stays within [`ALONE_MAX`] times the budget.
+async fn reserve_parse(
+    budget: &Arc<Semaphore>,
+    alone: &tokio::sync::Mutex<()>,
+    limits: &Limits,
+    reserved: usize,
+    body: &[u8],
+) -> Result<tokio::sync::OwnedSemaphorePermit, ParseRefusal> {
+    let need = super::parse_cost::parse_bound(body);
+    let total = limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
+    if need > total.saturating_mul(ALONE_MAX) {
+        return Err(ParseRefusal::TooComplex(need));
+    }
+    let rest = total.saturating_sub(reserved);
+    let take = u32::try_from(need.min(rest)).map_err(|_| ParseRefusal::TooComplex(need))?;
+    if let Ok(permit) = budget.clone().try_acquire_many_owned(take) {
+        return Ok(permit);
+    }
+    if need < total / 4 && need <= rest {
+        return Err(ParseRefusal::Busy);
+    }
+    let Ok(_first) = alone.try_lock() else { return Err(ParseRefusal::Busy) };
+    match tokio::time::timeout(limits.request_timeout, budget.clone().acquire_many_owned(take)).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(ParseRefusal::Busy),
+    }
 }
 
 /// 503 `busy` with `Retry-After: 1`: the budget for bodies is spent.
@@ -139,6 +208,7 @@ pub async fn serve(
     let router = Arc::new(router);
     let budget = Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS)));
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let alone = Arc::new(tokio::sync::Mutex::new(()));
     loop {
         // At the connection limit, stop accepting: new ones wait in the listen queue.
         let slot = tokio::select! {
@@ -160,13 +230,13 @@ pub async fn serve(
                 }
             },
         };
-        let (router, budget) = (router.clone(), budget.clone());
+        let (router, budget, alone) = (router.clone(), budget.clone(), alone.clone());
         let stop = stop.clone();
         tracker.spawn(async move {
             let _slot = slot;
             let service = hyper::service::service_fn(move |req| {
-                let (router, budget) = (router.clone(), budget.clone());
-                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, peer, req).await) }
+                let (router, budget, alone) = (router.clone(), budget.clone(), alone.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(router, limits, budget, alone, peer, req).await) }
             });
             // On the heap: the connection's state is large, and the task is moved a few times
             // as it is spawned and set when it ends (whole, as it is written to memory).

@@ -7,7 +7,7 @@ use super::{MqttError, status_payload};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -165,9 +165,16 @@ impl Publisher {
     /// store — never deleted as if delivered — and is offered again on the next connection;
     /// `agent/relay.refused` says so once per row, and `telbridge_mqtt_refused_total` counts
     /// every refusal.
-    async fn refused(&self, seq: i64, reason: &str) {
+    ///
+    /// A refused row that is itself such an alarm (`alarm`) is only logged and counted: an
+    /// alarm about it would be refused too (a broker that takes no `agent` events, or none
+    /// that large), and raise another, without end.
+    async fn refused(&self, seq: i64, alarm: bool, reason: &str) {
         log::error!("outbox row {seq} was refused ({reason}); it stays in the store");
         self.metrics.inc("telbridge_mqtt_refused_total");
+        if alarm {
+            return;
+        }
         let mut e = crate::event::NewEvent::new(
             "agent",
             "relay.refused",
@@ -199,6 +206,9 @@ impl Publisher {
             .then(|| format!("a packet of {size} bytes, more than the broker's Maximum Packet Size ({max})"))
     }
 }
+
+/// The outbox topic of `relay.refused` alarms (`NewEvent::topic_suffix`).
+const REFUSED_TOPIC: &str = "evt/agent/relay.refused";
 
 /// What became of a publish handed to [`Publisher::send`].
 enum Sent {
@@ -259,7 +269,8 @@ impl Publisher {
             tokio::spawn(delete_acked(self.store.clone(), deletes_rx, delivered.clone(), self.metrics.clone()));
         let mut stats = self.store.watch();
         let mut cursor = 0i64;
-        let mut in_flight = BTreeSet::new();
+        // Rows sent and not yet acknowledged: whether each is itself a `relay.refused` alarm.
+        let mut in_flight = BTreeMap::new();
         let (mut seen_connects, mut seen_version) = (0u64, u64::MAX);
         let mut drained = false;
         let mut ahead = std::collections::VecDeque::new();
@@ -314,15 +325,16 @@ impl Publisher {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
+                let alarm = row.topic == REFUSED_TOPIC;
                 if let Some(reason) = self.too_large(st.max_packet, &topic, len) {
                     ahead_bytes -= len;
-                    self.refused(seq, &reason).await;
+                    self.refused(seq, alarm, &reason).await;
                     continue;
                 }
                 let payload = match self.send(seen_connects, Some(seq), topic, row.payload, false)? {
                     Sent::Yes => {
                         ahead_bytes -= len;
-                        in_flight.insert(seq);
+                        in_flight.insert(seq, alarm);
                         sent = true;
                         continue;
                     }
@@ -354,8 +366,8 @@ impl Publisher {
                     let _ = deletes_tx.send(batch);
                 }
                 Some((seq, reason)) = refused.recv() => {
-                    in_flight.remove(&seq);
-                    self.refused(seq, &reason).await;
+                    let alarm = in_flight.remove(&seq).unwrap_or(false);
+                    self.refused(seq, alarm, &reason).await;
                 }
                 changed = state.changed() => {
                     if changed.is_err() {

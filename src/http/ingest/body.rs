@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 pub fn parse_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
     let list = match serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))? {
         Body::List(list) => list,
-        Body::One(fields) => vec![Some(fields)],
+        Body::One(fields) => vec![Some(Box::new(fields))],
         Body::Other => return Err("body must be an event object or an array of them".into()),
     };
     if list.is_empty() || list.len() > MAX_BATCH {
@@ -20,7 +20,7 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<NewEvent>, String> {
     list.into_iter()
         .enumerate()
         .map(|(i, fields)| {
-            let event = fields.ok_or_else(|| "must be an object".to_string()).and_then(Fields::into_event);
+            let event = fields.ok_or_else(|| "must be an object".to_string()).and_then(|f| f.into_event());
             event.map_err(|e| format!("event {i}: {e}"))
         })
         .collect()
@@ -93,7 +93,9 @@ fn text(value: Option<Value>, name: &str) -> Result<Option<String>, String> {
 /// A request body: a list of events (`None` for an element that is not an object), one
 /// event, or something else.
 enum Body {
-    List(Vec<Option<Fields>>),
+    /// Boxed: a slot per element, up to `MAX_BATCH` + 1, is a pointer (what `parse_cost`
+    /// counts for an array's slot), not the fields themselves.
+    List(Vec<Option<Box<Fields>>>),
     One(Fields),
     Other,
 }
@@ -171,12 +173,12 @@ impl<'de> serde::Deserialize<'de> for Body {
 }
 
 /// An element of the list: an event object's fields, or `None`.
-struct Element(Option<Fields>);
+struct Element(Option<Box<Fields>>);
 
 impl<'de> serde::Deserialize<'de> for Element {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match d.deserialize_any(Shape { top: false })? {
-            Body::One(fields) => Ok(Element(Some(fields))),
+            Body::One(fields) => Ok(Element(Some(Box::new(fields)))),
             Body::List(_) | Body::Other => Ok(Element(None)),
         }
     }
