@@ -387,6 +387,48 @@ fn mqtt_5_a_message_the_broker_refuses_stays_in_the_store_and_is_reported() {
 }
 
 #[test]
+fn mqtt_3_an_event_the_broker_ends_the_connection_over_is_held_back_while_the_others_flow() {
+    let dir = temp_dir("strikes");
+    // MQTT 3.1.1 cannot announce the limit: the broker ends the connection of a client that
+    // sends more.
+    let broker = Mosquitto::start_with(&dir, free_port(), "max_packet_size 2000\n");
+    let http = free_port();
+    let rec = Recorder::start(broker.port, "telbridge/v1/strikes/#");
+    let agent = Agent::start(&write_config(&dir, "strikes", broker.port, http, "", ""), http);
+    rec.wait_until(WAIT, "online status", |s| s.iter().any(|m| m.topic.ends_with("/status")));
+    assert_eq!(agent.post_events(&event("app/a", 0)).status, 200);
+    rec.wait_until(WAIT, "the first event", |s| arrivals(s, "app/a").len() == 1);
+    let big = json!({"source": "app/big", "type": "test.event", "data": {"i": 1, "pad": "x".repeat(3000)}});
+    assert_eq!(agent.post_events(&big).status, 200);
+    assert_eq!(agent.post_events(&event("app/a", 2)).status, 200);
+    let seen = rec.wait_until(WAIT, "the later event and the alarm", |s| {
+        arrivals(s, "app/a").iter().any(|(i, _)| *i == 2)
+            && s.iter().any(|m| m.topic.ends_with("/evt/agent/relay.refused"))
+    });
+    // The first event's PUBACK may be lost with a connection the big one ended: then it
+    // arrives again (with its id), before the second.
+    let mut order: Vec<u64> = arrivals(&seen, "app/a").iter().map(|(i, _)| *i).collect();
+    order.dedup();
+    assert_eq!(order, vec![0, 2], "{}", agent.log());
+    assert!(arrivals(&seen, "app/big").is_empty());
+    let alarms: Vec<_> = seen.iter().filter(|m| m.topic.ends_with("/evt/agent/relay.refused")).collect();
+    assert_eq!(alarms.len(), 1, "only the big event is blamed: {}", agent.log());
+    let alarm = alarms[0].json();
+    let reason = alarm["data"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("ended the connection the last 3 times"), "{alarm}");
+    let conn = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    let left: i64 = conn
+        .query_row("SELECT seq FROM outbox WHERE topic LIKE 'evt/app/big/%'", [], |r| r.get(0))
+        .expect("the big event is still in the store");
+    assert_eq!(alarm["data"]["seq"], left);
+    // Then the connection holds: later events flow on it.
+    let connections = agent.log().matches("mqtt connected").count();
+    assert_eq!(agent.post_events(&event("app/a", 3)).status, 200);
+    rec.wait_until(WAIT, "a later event", |s| arrivals(s, "app/a").iter().any(|(i, _)| *i == 3));
+    assert_eq!(agent.log().matches("mqtt connected").count(), connections, "{}", agent.log());
+}
+
+#[test]
 fn mqtt_5_an_alarm_the_broker_refuses_raises_no_alarm_about_itself() {
     let (dir, _broker, http, rec, agent) = v5_refusing("chain", &["evt/app/denied/#", "evt/agent/relay.refused"]);
     assert_eq!(agent.post_events(&event("app/denied", 1)).status, 200);

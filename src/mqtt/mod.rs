@@ -13,6 +13,7 @@ mod correlator;
 mod link;
 mod poller;
 mod relay;
+mod strikes;
 pub mod topics;
 
 pub use crate::tls::{TlsError, client_config};

@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -271,6 +271,9 @@ impl Publisher {
         let mut cursor = 0i64;
         // Rows sent and not yet acknowledged: whether each is itself a `relay.refused` alarm.
         let mut in_flight = BTreeMap::new();
+        // Whether the broker answered anything sent on this connection (see `Strikes`).
+        let mut answered = false;
+        let mut strikes = super::strikes::Strikes::default();
         let (mut seen_connects, mut seen_version) = (0u64, u64::MAX);
         let mut drained = false;
         let mut ahead = std::collections::VecDeque::new();
@@ -282,6 +285,19 @@ impl Publisher {
                 // store is the truth. Start again from its oldest row, in order.
                 seen_connects = st.connects;
                 cursor = 0;
+                // The last connection ended over its oldest row, if nothing at all was answered.
+                let oldest = in_flight.first_key_value().map(|(&seq, &alarm)| (seq, alarm));
+                let unanswered = oldest.filter(|_| !answered);
+                if let Some(seq) = strikes.ended(unanswered.map(|(seq, _)| seq), Instant::now()) {
+                    let reason = format!(
+                        "the broker ended the connection the last {} times this message was sent, before \
+                         acknowledging anything; held back for {} s, then sent again",
+                        super::strikes::STRIKES,
+                        super::strikes::HOLD.as_secs()
+                    );
+                    self.refused(seq, unanswered.is_some_and(|(_, alarm)| alarm), &reason).await;
+                }
+                answered = false;
                 in_flight.clear();
                 ahead.clear();
                 ahead_bytes = 0;
@@ -321,11 +337,18 @@ impl Publisher {
             }
             let mut sent = false;
             let mut busy = false;
-            while st.connected && in_flight.len() < self.window {
+            // After a connection ended with nothing answered, one row at a time until the
+            // broker answers: should it end this one too, the row that did it is known.
+            let window = if strikes.probing() && !answered { 1 } else { self.window };
+            while st.connected && in_flight.len() < window {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
                 let alarm = row.topic == REFUSED_TOPIC;
+                if strikes.holds(seq, Instant::now) {
+                    ahead_bytes -= len;
+                    continue;
+                }
                 if let Some(reason) = self.too_large(st.max_packet, &topic, len) {
                     ahead_bytes -= len;
                     self.refused(seq, alarm, &reason).await;
@@ -362,11 +385,13 @@ impl Publisher {
                     for seq in &batch {
                         in_flight.remove(seq);
                     }
+                    answered = true;
                     delivered.add(&batch);
                     let _ = deletes_tx.send(batch);
                 }
                 Some((seq, reason)) = refused.recv() => {
                     let alarm = in_flight.remove(&seq).unwrap_or(false);
+                    answered = true;
                     self.refused(seq, alarm, &reason).await;
                 }
                 changed = state.changed() => {
