@@ -36,6 +36,9 @@ fn body(shape: &str) -> String {
         "a GoIP form carrying JSON" => {
             format!("data={}", percent_encoded(&format!(r#"{{"type":"x","d":{}}}"#, list(r#"{"a":0}"#))))
         }
+        "a GoIP form after a stray quote" => {
+            format!("x=%22&type=recv-sms&sms={}", percent_encoded(&list(r#"{"a":0}"#)))
+        }
         "a GoIP push of fields" => format!("type=recv-sms&sms_num=1&{}", vec!["a=[0]"; (1 << 20) / 6].join("&")),
         "a callback form of many pairs" => (0..100_000).map(|i| format!("k{i}=")).collect::<Vec<_>>().join("&"),
         "a callback of JSON members" => keys(&mut (0..80_000)),
@@ -91,7 +94,7 @@ fn shapes() -> Vec<&'static str> {
         "events read by the ingest",
     ];
     if cfg!(feature = "goip") {
-        shapes.extend(["a GoIP form carrying JSON", "a GoIP push of fields"]);
+        shapes.extend(["a GoIP form carrying JSON", "a GoIP form after a stray quote", "a GoIP push of fields"]);
     }
     if cfg!(feature = "callbacks") {
         shapes.extend(["a callback form of many pairs", "a callback of JSON members"]);

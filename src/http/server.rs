@@ -114,7 +114,8 @@ async fn handle(
     }
     let reserve = reserved.num_permits();
     // What the handler may take to read the body (see `parse_cost`) is reserved too.
-    let _parsing = match reserve_parse(&budget, &alone, &limits, reserve, &bytes).await {
+    let query = parts.uri.query().unwrap_or_default().as_bytes();
+    let _parsing = match reserve_parse(&budget, &alone, &limits, reserve, &bytes, query).await {
         Ok(permit) => permit,
         Err(refusal) => {
             log::warn!("http request from {peer} refused after its body was read: {refusal:?}");
@@ -154,7 +155,8 @@ impl ParseRefusal {
     }
 }
 
-/// Reserves what reading `body` may take (besides the `reserved` bytes the body holds).
+/// Reserves what reading `body` and `query` may take (besides the `reserved` bytes the body
+/// holds).
 ///
 /// Little is taken if free, else the request is told to come back (503 `busy`): it holds
 /// its body's bytes, so it must not wait for others' (two could wait for each other). Much
@@ -169,8 +171,10 @@ async fn reserve_parse(
     limits: &Limits,
     reserved: usize,
     body: &[u8],
+    query: &[u8],
 ) -> Result<tokio::sync::OwnedSemaphorePermit, ParseRefusal> {
-    let need = super::parse_cost::parse_bound(body);
+    // A callback reads the query string's fields too.
+    let need = super::parse_cost::parse_bound(body).saturating_add(super::parse_cost::parse_bound(query));
     let total = limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
     if need > total.saturating_mul(ALONE_MAX) {
         return Err(ParseRefusal::TooComplex(need));

@@ -57,9 +57,10 @@ impl Correlator {
         self.queued.pop_front().flatten()
     }
 
-    /// The broker acknowledged a pkid: the outbox row it carried, if any.
-    pub fn acked(&mut self, pkid: u16) -> Tag {
-        self.by_pkid.remove(&pkid).flatten()
+    /// The broker acknowledged a pkid: the tag of the publish it carried (`Some(None)`: the
+    /// status, no row), or `None` when no publish waits under it.
+    pub fn acked(&mut self, pkid: u16) -> Option<Tag> {
+        self.by_pkid.remove(&pkid)
     }
 
     /// The connection failed and rumqttc forgot its publishes: so does this.
@@ -81,9 +82,9 @@ mod tests {
         c.published(1);
         c.published(2);
         c.published(3);
-        assert_eq!(c.acked(3), Some(11));
-        assert_eq!(c.acked(2), None);
-        assert_eq!(c.acked(1), Some(10));
+        assert_eq!(c.acked(3), Some(Some(11)));
+        assert_eq!(c.acked(2), Some(None), "the status: acknowledged, no row");
+        assert_eq!(c.acked(1), Some(Some(10)));
         assert_eq!(c.acked(1), None, "a second ack for a pkid is ignored");
     }
 
@@ -96,7 +97,7 @@ mod tests {
         c.reset();
         c.queued(Some(3)); // the relay starts again on the new connection
         c.published(1);
-        assert_eq!(c.acked(1), Some(3), "pkid 1 now carries the new connection's first row");
+        assert_eq!(c.acked(1), Some(Some(3)), "pkid 1 now carries the new connection's first row");
     }
 
     #[test]
@@ -106,8 +107,8 @@ mod tests {
         c.queued(Some(2));
         c.published(1);
         c.collided(1);
-        assert_eq!(c.acked(1), Some(1));
+        assert_eq!(c.acked(1), Some(Some(1)));
         c.published(1); // the parked publish is sent on the freed pkid
-        assert_eq!(c.acked(1), Some(2));
+        assert_eq!(c.acked(1), Some(Some(2)));
     }
 }

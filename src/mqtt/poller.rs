@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 pub(super) struct Poller {
     pub(super) shared: SharedRef,
     pub(super) state: watch::Sender<LinkState>,
-    pub(super) acks: mpsc::UnboundedSender<i64>,
+    /// The tag of every publish acknowledged (`None`: the status).
+    pub(super) acks: mpsc::UnboundedSender<super::correlator::Tag>,
     /// Rows the broker refused (MQTT 5 PUBACK with a failure reason), with the reason.
     pub(super) refused: mpsc::UnboundedSender<(i64, String)>,
     pub(super) incoming: mpsc::UnboundedSender<Incoming>,
@@ -141,15 +142,20 @@ impl Poller {
             LinkEvent::Published(pkid) => lock(&self.shared).correlator.published(pkid),
             LinkEvent::Collided(pkid) => lock(&self.shared).correlator.collided(pkid),
             LinkEvent::PubAck(pkid) => {
-                if let Some(seq) = lock(&self.shared).correlator.acked(pkid) {
-                    let _ = self.acks.send(seq);
+                if let Some(tag) = lock(&self.shared).correlator.acked(pkid) {
+                    let _ = self.acks.send(tag);
                 }
             }
-            LinkEvent::Refused { pkid, reason } => {
-                if let Some(seq) = lock(&self.shared).correlator.acked(pkid) {
+            LinkEvent::Refused { pkid, reason } => match lock(&self.shared).correlator.acked(pkid) {
+                Some(Some(seq)) => {
                     let _ = self.refused.send((seq, reason));
                 }
-            }
+                // The status refused: still an answer (the connection works).
+                Some(None) => {
+                    let _ = self.acks.send(None);
+                }
+                None => {}
+            },
             LinkEvent::Message { topic, payload, ack } => {
                 let _ = self.incoming.send(Incoming { topic, payload, ack });
             }

@@ -2,6 +2,7 @@
 
 use super::correlator::{Correlator, Tag};
 use super::link::{self, AckToken, LinkClient, LinkOptions, Queued};
+use super::strikes::{Ended, HOLD, STRIKES, Strikes};
 use super::topics::Topics;
 use super::{MqttError, status_payload};
 use crate::config::Config;
@@ -255,7 +256,7 @@ impl Publisher {
     async fn run(
         self,
         mut state: watch::Receiver<LinkState>,
-        mut acks: mpsc::UnboundedReceiver<i64>,
+        mut acks: mpsc::UnboundedReceiver<Tag>,
         mut refused: mpsc::UnboundedReceiver<(i64, String)>,
         stop: CancellationToken,
         loop_stop: CancellationToken,
@@ -271,9 +272,9 @@ impl Publisher {
         let mut cursor = 0i64;
         // Rows sent and not yet acknowledged: whether each is itself a `relay.refused` alarm.
         let mut in_flight = BTreeMap::new();
-        // Whether the broker answered anything sent on this connection (see `Strikes`).
-        let mut answered = false;
-        let mut strikes = super::strikes::Strikes::default();
+        // What the broker answered on this connection, and the rows it ended them over.
+        let mut conn = Answers::default();
+        let mut strikes = Strikes::default();
         let (mut seen_connects, mut seen_version) = (0u64, u64::MAX);
         let mut drained = false;
         let mut ahead = std::collections::VecDeque::new();
@@ -285,19 +286,22 @@ impl Publisher {
                 // store is the truth. Start again from its oldest row, in order.
                 seen_connects = st.connects;
                 cursor = 0;
-                // The last connection ended over its oldest row, if nothing at all was answered.
-                let oldest = in_flight.first_key_value().map(|(&seq, &alarm)| (seq, alarm));
-                let unanswered = oldest.filter(|_| !answered);
-                if let Some(seq) = strikes.ended(unanswered.map(|(seq, _)| seq), Instant::now()) {
-                    let reason = format!(
-                        "the broker ended the connection the last {} times this message was sent, before \
-                         acknowledging anything; held back for {} s, then sent again",
-                        super::strikes::STRIKES,
-                        super::strikes::HOLD.as_secs()
-                    );
-                    self.refused(seq, unanswered.is_some_and(|(_, alarm)| alarm), &reason).await;
+                // Answers of the last connection still on their way count for it.
+                conn.acked(std::iter::from_fn(|| acks.try_recv().ok()), &mut in_flight, &delivered, &deletes_tx);
+                while let Ok((seq, reason)) = refused.try_recv() {
+                    let alarm = conn.refused(seq, &mut in_flight);
+                    self.refused(seq, alarm, &reason).await;
                 }
-                answered = false;
+                let how = conn.ended(&in_flight);
+                if let Some(seq) = strikes.ended(how, Instant::now()) {
+                    let reason = format!(
+                        "the broker ended the connection the last {STRIKES} times this message was sent alone, \
+                         before acknowledging it; held back for {} s, then sent again",
+                        HOLD.as_secs()
+                    );
+                    self.refused(seq, in_flight.get(&seq).copied().unwrap_or(false), &reason).await;
+                }
+                conn = Answers { probe: strikes.probing(), ..Answers::default() };
                 in_flight.clear();
                 ahead.clear();
                 ahead_bytes = 0;
@@ -305,7 +309,10 @@ impl Publisher {
                 if st.connected {
                     self.client.subscribe(self.topics.commands_filter()).await?;
                     let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
-                    self.send(seen_connects, None, self.topics.status(), online, true)?;
+                    // A probe waits for the status' answer, unless it could not be queued.
+                    if !matches!(self.send(seen_connects, None, self.topics.status(), online, true)?, Sent::Yes) {
+                        conn.status = true;
+                    }
                 }
             }
             let version = stats.borrow_and_update().outbox_version;
@@ -324,7 +331,8 @@ impl Publisher {
                 drained = rows.len() < self.window;
                 for row in rows {
                     cursor = row.seq;
-                    if done.contains(&row.seq) {
+                    // In flight already: read again when a hold ended (below).
+                    if done.contains(&row.seq) || in_flight.contains_key(&row.seq) {
                         continue;
                     }
                     ahead_bytes += row.payload.len();
@@ -337,21 +345,21 @@ impl Publisher {
             }
             let mut sent = false;
             let mut busy = false;
-            // After a connection ended with nothing answered, one row at a time until the
-            // broker answers: should it end this one too, the row that did it is known.
-            let window = if strikes.probing() && !answered { 1 } else { self.window };
-            while st.connected && in_flight.len() < window {
+            while st.connected && in_flight.len() < conn.window(self.window) {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
                 let alarm = row.topic == REFUSED_TOPIC;
+                // A row skipped is progress too: more are read behind it.
                 if strikes.holds(seq, Instant::now) {
                     ahead_bytes -= len;
+                    sent = true;
                     continue;
                 }
                 if let Some(reason) = self.too_large(st.max_packet, &topic, len) {
                     ahead_bytes -= len;
                     self.refused(seq, alarm, &reason).await;
+                    sent = true;
                     continue;
                 }
                 let payload = match self.send(seen_connects, Some(seq), topic, row.payload, false)? {
@@ -377,22 +385,22 @@ impl Publisher {
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
-                Some(seq) = acks.recv() => {
-                    let mut batch = vec![seq];
-                    while let Ok(seq) = acks.try_recv() {
-                        batch.push(seq);
-                    }
-                    for seq in &batch {
-                        in_flight.remove(seq);
-                    }
-                    answered = true;
-                    delivered.add(&batch);
-                    let _ = deletes_tx.send(batch);
+                Some(tag) = acks.recv() => {
+                    let tags = std::iter::once(tag).chain(std::iter::from_fn(|| acks.try_recv().ok()));
+                    conn.acked(tags, &mut in_flight, &delivered, &deletes_tx);
                 }
                 Some((seq, reason)) = refused.recv() => {
-                    let alarm = in_flight.remove(&seq).unwrap_or(false);
-                    answered = true;
+                    let alarm = conn.refused(seq, &mut in_flight);
                     self.refused(seq, alarm, &reason).await;
+                }
+                _ = sleep_until_release(strikes.next_release()) => {
+                    // A hold ended: that row goes out again, read from the start (rows in
+                    // flight are not sent twice).
+                    strikes.expire(Instant::now());
+                    cursor = 0;
+                    ahead.clear();
+                    ahead_bytes = 0;
+                    drained = false;
                 }
                 changed = state.changed() => {
                     if changed.is_err() {
@@ -407,11 +415,7 @@ impl Publisher {
         let deadline = tokio::time::Instant::now() + FLUSH_TIMEOUT;
         while !in_flight.is_empty() && state.borrow().connected {
             match tokio::time::timeout_at(deadline, acks.recv()).await {
-                Ok(Some(seq)) => {
-                    in_flight.remove(&seq);
-                    delivered.add(&[seq]);
-                    let _ = deletes_tx.send(vec![seq]);
-                }
+                Ok(Some(tag)) => conn.acked(std::iter::once(tag), &mut in_flight, &delivered, &deletes_tx),
                 _ => break,
             }
         }
@@ -457,6 +461,80 @@ impl Delivered {
     fn snapshot(&self) -> BTreeSet<i64> {
         let set = self.lock();
         if set.is_empty() { BTreeSet::new() } else { set.clone() }
+    }
+}
+
+/// What the broker answered on one connection (see [`Strikes`]).
+#[derive(Debug, Default)]
+struct Answers {
+    /// The connection probes: rows go one at a time, after the status is acknowledged.
+    probe: bool,
+    /// The broker acknowledged the status.
+    status: bool,
+    /// The broker answered a row (acknowledged or refused it).
+    row: bool,
+}
+
+impl Answers {
+    /// How many rows may be in flight: the window, or while probing none until the status
+    /// is acknowledged, then one until a row is answered.
+    fn window(&self, window: usize) -> usize {
+        match (self.probe && !self.row, self.status) {
+            (false, _) => window,
+            (true, false) => 0,
+            (true, true) => 1,
+        }
+    }
+
+    /// The broker acknowledged the publishes `tags` (the status has none): each row is
+    /// delivered, and its delete goes to the store, in one batch.
+    fn acked(
+        &mut self,
+        tags: impl Iterator<Item = Tag>,
+        in_flight: &mut BTreeMap<i64, bool>,
+        delivered: &Delivered,
+        deletes: &mpsc::UnboundedSender<Vec<i64>>,
+    ) {
+        let mut batch = Vec::new();
+        for tag in tags {
+            match tag {
+                Some(seq) => {
+                    in_flight.remove(&seq);
+                    batch.push(seq);
+                }
+                None => self.status = true,
+            }
+        }
+        if !batch.is_empty() {
+            self.row = true;
+            delivered.add(&batch);
+            let _ = deletes.send(batch);
+        }
+    }
+
+    /// An MQTT 5 broker refused row `seq`: whether it is a `relay.refused` alarm itself.
+    fn refused(&mut self, seq: i64, in_flight: &mut BTreeMap<i64, bool>) -> bool {
+        self.row = true;
+        in_flight.remove(&seq).unwrap_or(false)
+    }
+
+    /// How the connection ended, with `in_flight` unanswered.
+    fn ended(&self, in_flight: &BTreeMap<i64, bool>) -> Ended {
+        match in_flight.first_key_value() {
+            _ if self.row => Ended::Answered,
+            Some((&oldest, _)) => {
+                Ended::Unanswered { oldest, alone: self.probe && self.status && in_flight.len() == 1 }
+            }
+            None => Ended::Idle,
+        }
+    }
+}
+
+/// Sleeps until `at`, or for ever when no hold is to end.
+async fn sleep_until_release(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
     }
 }
 
