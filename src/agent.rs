@@ -251,10 +251,12 @@ async fn start(
             metrics: metrics.clone(),
         });
         let guard = ingest.guard();
-        router.route_guarded(Method::POST, "/v1/events", guard, move |req| {
-            let ingest = ingest.clone();
-            async move { ingest.handle(req).await }
-        });
+        router
+            .route_guarded(Method::POST, "/v1/events", guard, move |req| {
+                let ingest = ingest.clone();
+                async move { ingest.handle(req).await }
+            })
+            .moves_values();
     }
 
     let (effects_tx, effects) = mpsc::unbounded_channel();

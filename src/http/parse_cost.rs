@@ -31,8 +31,9 @@ const PER_PAIR: usize = 8 * size_of::<String>() + 4 * BLOCK + LEAF / 5;
 /// length with `+` written out as `%20`, the strings of the values, the fields' texts.
 const TEXT_COPIES: usize = 6;
 /// Copies of the values handlers make, at most: a GoIP push keeps each row it cannot read
-/// as it came, a callback its fields under `extra`.
-const VALUE_COPIES: usize = 2;
+/// as it came, a callback its fields under `extra` (a route that copies none says so:
+/// `Added::moves_values`).
+pub const VALUE_COPIES: usize = 2;
 /// Containers open at once that are counted one by one (serde_json reads 128 at most:
 /// deeper input fails as soon as it is reached).
 const MAX_DEPTH: usize = 256;
@@ -59,8 +60,8 @@ fn array_cost(items: usize) -> usize {
 }
 
 /// The most reading `body` (JSON, a form, or a form that carries JSON) may allocate,
-/// besides the body itself.
-pub fn parse_bound(body: &[u8]) -> usize {
+/// besides the body itself, by a handler that makes `copies` of its values (1: none).
+pub fn parse_bound(body: &[u8], copies: usize) -> usize {
     let json = values_bound(body.iter().copied());
     // A form's keys and values are each decoded and read on their own (a quote in one
     // must not hide the JSON of the next).
@@ -76,7 +77,7 @@ pub fn parse_bound(body: &[u8]) -> usize {
     } else {
         0
     };
-    json.max(form).saturating_mul(VALUE_COPIES).saturating_add(body.len().saturating_mul(TEXT_COPIES))
+    json.max(form).saturating_mul(copies).saturating_add(body.len().saturating_mul(TEXT_COPIES))
 }
 
 /// `body` with `%XX` decoded and `+` read as a space, as a form's values are.
@@ -168,43 +169,46 @@ mod tests {
     fn ordinary_events_are_bounded_at_a_few_times_their_size() {
         let event = br#"{"source":"pbx/main","type":"cdr.new","class":"critical","dedup_key":"cdr-991","data":{"caller":"+8613800138000","callee":"8001","start":"2026-11-22T09:23:28Z","seconds":182,"trunk":"sip-1","tags":["in","vip"],"cost":0.42}}"#;
         // Alone, its members count as a callback's fields too.
-        let bound = parse_bound(event);
+        let bound = parse_bound(event, VALUE_COPIES);
         assert!(bound <= 56 * event.len(), "bound {bound} for {} bytes", event.len());
         let batch = format!("[{}]", vec![std::str::from_utf8(event).expect("utf8"); 100].join(","));
-        let bound = parse_bound(batch.as_bytes());
+        let bound = parse_bound(batch.as_bytes(), VALUE_COPIES);
         assert!(bound <= 28 * batch.len(), "bound {bound} for {} bytes", batch.len());
     }
 
     #[test]
     fn punctuation_inside_strings_is_not_counted() {
-        let plain = parse_bound(br#"{"a":"xxxxxxxx"}"#);
-        assert_eq!(parse_bound(br#"{"a":"{[:,]}x{"}"#), plain);
-        assert!(parse_bound(br#"{"a":"{[:,]}\"{"}"#) > plain, "a string with escapes is written out once more");
-        assert!(parse_bound(br#"{"a":{"b":[1,2]}}"#) > plain);
-        assert_eq!(parse_bound(b"xy"), 2 * TEXT_COPIES, "no punctuation: copies of the text");
+        let plain = parse_bound(br#"{"a":"xxxxxxxx"}"#, VALUE_COPIES);
+        assert_eq!(parse_bound(br#"{"a":"{[:,]}x{"}"#, VALUE_COPIES), plain);
+        assert!(
+            parse_bound(br#"{"a":"{[:,]}\"{"}"#, VALUE_COPIES) > plain,
+            "a string with escapes is written out once more"
+        );
+        assert!(parse_bound(br#"{"a":{"b":[1,2]}}"#, VALUE_COPIES) > plain);
+        assert_eq!(parse_bound(b"xy", VALUE_COPIES), 2 * TEXT_COPIES, "no punctuation: copies of the text");
     }
 
     #[test]
     fn json_in_a_form_is_counted_as_decoded() {
-        let plain = parse_bound(br#"d={"a":[{"b":0},{"c":0}]}"#);
-        let encoded = parse_bound(b"d=%7B%22a%22%3A%5B%7B%22b%22%3A0%7D%2C%7B%22c%22%3A0%7D%5D%7D");
+        let plain = parse_bound(br#"d={"a":[{"b":0},{"c":0}]}"#, VALUE_COPIES);
+        let encoded = parse_bound(b"d=%7B%22a%22%3A%5B%7B%22b%22%3A0%7D%2C%7B%22c%22%3A0%7D%5D%7D", VALUE_COPIES);
         assert!(encoded >= plain, "{encoded} < {plain}");
         assert!(encoded >= 3 * LEAF + array_cost(2));
         // Every pair counts, and a quote in one hides nothing of the next.
-        assert!(parse_bound(b"a&b&c&d") >= 4 * PER_PAIR);
-        assert!(parse_bound(br#"x="&d={"a":[{"b":0},{"c":0}]}"#) >= plain);
+        assert!(parse_bound(b"a&b&c&d", VALUE_COPIES) >= 4 * PER_PAIR);
+        assert!(parse_bound(br#"x="&d={"a":[{"b":0},{"c":0}]}"#, VALUE_COPIES) >= plain);
     }
 
     #[test]
     fn a_body_cut_anywhere_is_still_counted() {
         let body = br#"[{"a":"x\"y","b":[1,{"c":"\u00e9"}]},{}]"#;
-        let whole = parse_bound(body);
+        let whole = parse_bound(body, VALUE_COPIES);
         for cut in 0..body.len() {
-            assert!(parse_bound(&body[..cut]) >= cut, "cut at {cut}");
+            assert!(parse_bound(&body[..cut], VALUE_COPIES) >= cut, "cut at {cut}");
         }
         // Containers left open count as if closed.
-        assert_eq!(parse_bound(&body[..body.len() - 2]) + 2 * TEXT_COPIES, whole);
-        assert!(parse_bound(br#"{"a":"\"#) > 0);
-        assert!(parse_bound(&[b'['; 1000]) >= 1000 * array_cost(1), "deeper than 256 too");
+        assert_eq!(parse_bound(&body[..body.len() - 2], VALUE_COPIES) + 2 * TEXT_COPIES, whole);
+        assert!(parse_bound(br#"{"a":"\"#, VALUE_COPIES) > 0);
+        assert!(parse_bound(&[b'['; 1000], VALUE_COPIES) >= 1000 * array_cost(1), "deeper than 256 too");
     }
 }

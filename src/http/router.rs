@@ -24,6 +24,8 @@ pub(super) struct Route {
     /// Matches every path below `path` (which then ends with `/`).
     prefix: bool,
     guard: Option<Guard>,
+    /// Copies of its body's values the handler may make while reading it (see `parse_cost`).
+    value_copies: usize,
     run: RouteFn,
 }
 
@@ -36,6 +38,11 @@ impl Route {
     /// Whether a guard checks its requests: a route without one takes no body.
     pub(super) fn guarded(&self) -> bool {
         self.guard.is_some()
+    }
+
+    /// Copies of its body's values the handler may make while reading it.
+    pub(super) fn value_copies(&self) -> usize {
+        self.value_copies
     }
 
     pub(super) async fn run(&self, req: Request) -> Response {
@@ -65,12 +72,13 @@ impl Router {
     }
 
     /// Adds a route for exactly `path` whose `guard` checks the headers first.
-    pub fn route_guarded<F, Fut>(&mut self, method: Method, path: &str, guard: Guard, f: F)
+    pub fn route_guarded<F, Fut>(&mut self, method: Method, path: &str, guard: Guard, f: F) -> Added<'_>
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Response> + Send + 'static,
     {
         self.add(method, path, false, Some(guard), f);
+        Added(self.routes.last_mut())
     }
 
     /// Adds a route for every path that starts with `prefix` (e.g. `/goip/`).
@@ -97,7 +105,8 @@ impl Router {
         Fut: Future<Output = Response> + Send + 'static,
     {
         let run: RouteFn = Arc::new(move |r| Box::pin(f(r)));
-        self.routes.push(Route { method, path: path.to_string(), prefix, guard, run });
+        let value_copies = super::parse_cost::VALUE_COPIES;
+        self.routes.push(Route { method, path: path.to_string(), prefix, guard, value_copies, run });
     }
 
     /// The route for a request line, or why there is none.
@@ -108,6 +117,19 @@ impl Router {
             return Err(Miss::NoPath);
         }
         matching.find(|r| r.method == method).ok_or(Miss::OtherMethod)
+    }
+}
+
+/// A route just added, to say more about it.
+pub struct Added<'a>(Option<&'a mut Route>);
+
+impl Added<'_> {
+    /// Its handler moves its body's values where it keeps them, copying none (the ingest):
+    /// reading a body reserves what its values take once, not twice.
+    pub fn moves_values(self) {
+        if let Some(route) = self.0 {
+            route.value_copies = 1;
+        }
     }
 }
 

@@ -115,7 +115,8 @@ async fn handle(
     let reserve = reserved.num_permits();
     // What the handler may take to read the body (see `parse_cost`) is reserved too.
     let query = parts.uri.query().unwrap_or_default().as_bytes();
-    let _parsing = match reserve_parse(&budget, &alone, &limits, reserve, &bytes, query).await {
+    let copies = route.value_copies();
+    let _parsing = match reserve_parse(&budget, &alone, &limits, reserve, (&bytes, query), copies).await {
         Ok(permit) => permit,
         Err(refusal) => {
             log::warn!("http request from {peer} refused after its body was read: {refusal:?}");
@@ -126,8 +127,8 @@ async fn handle(
 }
 
 /// How many times the budget one request's reading may take, alone, at most: a request that
-/// needs more is refused (413 `too_complex`). (An ordinary batch of 1 MiB needs about twice
-/// the default budget.)
+/// needs more is refused (413 `too_complex`). (An ordinary batch of 1 MiB for the ingest
+/// needs about twice the default budget.)
 pub const ALONE_MAX: usize = 4;
 
 /// Why a read body's handler was not run.
@@ -170,11 +171,12 @@ async fn reserve_parse(
     alone: &tokio::sync::Mutex<()>,
     limits: &Limits,
     reserved: usize,
-    body: &[u8],
-    query: &[u8],
+    (body, query): (&[u8], &[u8]),
+    copies: usize,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, ParseRefusal> {
     // A callback reads the query string's fields too.
-    let need = super::parse_cost::parse_bound(body).saturating_add(super::parse_cost::parse_bound(query));
+    let bound = |bytes| super::parse_cost::parse_bound(bytes, copies);
+    let need = bound(body).saturating_add(bound(query));
     let total = limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
     if need > total.saturating_mul(ALONE_MAX) {
         return Err(ParseRefusal::TooComplex(need));

@@ -283,6 +283,30 @@ impl LinkLoop {
         }
     }
 
+    /// After a connection error: the answers (PUBACKs, MQTT 5 refusals) rumqttc read in the
+    /// same go as the connection's end, taken from its queue: they answer publishes of the
+    /// connection that ended (dropped, those rows would be sent again and taken for unanswered).
+    pub fn answers_left(&mut self) -> Vec<LinkEvent> {
+        let mut answers = Vec::new();
+        match self {
+            LinkLoop::V4(el, _) => el.state.events.retain(|e| match e {
+                rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)) => {
+                    answers.push(from_v4(e.clone()));
+                    false
+                }
+                _ => true,
+            }),
+            LinkLoop::V5(el) => el.state.events.retain(|e| match e {
+                v5::Event::Incoming(v5::mqttbytes::v5::Packet::PubAck(_)) => {
+                    answers.push(from_v5(e.clone()));
+                    false
+                }
+                _ => true,
+            }),
+        }
+        answers
+    }
+
     /// After a connection error: drops every publish rumqttc would send again on the next
     /// connection (un-acknowledged, not yet handled, or still in the request channel),
     /// keeping other requests, and the queued reports of publishes written to the lost

@@ -80,6 +80,10 @@ impl Poller {
                     }
                 }
                 Err(e) => {
+                    // Answers read with the connection's end still count for it.
+                    for answer in link.answers_left() {
+                        self.on_event(answer, &metrics);
+                    }
                     {
                         // Under the lock the relay publishes under: nothing slips in
                         // between, and the relay starts again from the store.

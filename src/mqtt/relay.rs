@@ -2,7 +2,7 @@
 
 use super::correlator::{Correlator, Tag};
 use super::link::{self, AckToken, LinkClient, LinkOptions, Queued};
-use super::strikes::{Ended, HOLD, STRIKES, Strikes};
+use super::strikes::{Answers, HOLD, STATUS_WAIT, STRIKES, Strikes};
 use super::topics::Topics;
 use super::{MqttError, status_payload};
 use crate::config::Config;
@@ -287,7 +287,8 @@ impl Publisher {
                 seen_connects = st.connects;
                 cursor = 0;
                 // Answers of the last connection still on their way count for it.
-                conn.acked(std::iter::from_fn(|| acks.try_recv().ok()), &mut in_flight, &delivered, &deletes_tx);
+                let batch = conn.acked(std::iter::from_fn(|| acks.try_recv().ok()), &mut in_flight);
+                delivered.hand_over(batch, &deletes_tx);
                 while let Ok((seq, reason)) = refused.try_recv() {
                     let alarm = conn.refused(seq, &mut in_flight);
                     self.refused(seq, alarm, &reason).await;
@@ -309,9 +310,10 @@ impl Publisher {
                 if st.connected {
                     self.client.subscribe(self.topics.commands_filter()).await?;
                     let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
-                    // A probe waits for the status' answer, unless it could not be queued.
-                    if !matches!(self.send(seen_connects, None, self.topics.status(), online, true)?, Sent::Yes) {
-                        conn.status = true;
+                    self.send(seen_connects, None, self.topics.status(), online, true)?;
+                    // A probe waits for the status' answer, for a while.
+                    if conn.probe {
+                        conn.status_wait = Some(tokio::time::Instant::now() + STATUS_WAIT);
                     }
                 }
             }
@@ -387,13 +389,17 @@ impl Publisher {
                 _ = stop.cancelled() => break,
                 Some(tag) = acks.recv() => {
                     let tags = std::iter::once(tag).chain(std::iter::from_fn(|| acks.try_recv().ok()));
-                    conn.acked(tags, &mut in_flight, &delivered, &deletes_tx);
+                    delivered.hand_over(conn.acked(tags, &mut in_flight), &deletes_tx);
                 }
                 Some((seq, reason)) = refused.recv() => {
                     let alarm = conn.refused(seq, &mut in_flight);
                     self.refused(seq, alarm, &reason).await;
                 }
-                _ = sleep_until_release(strikes.next_release()) => {
+                _ = sleep_until(conn.status_wait) => {
+                    log::warn!("the broker did not acknowledge the status within {STATUS_WAIT:?}; probing anyway");
+                    conn.status_wait = None;
+                }
+                _ = sleep_until(strikes.next_release().map(tokio::time::Instant::from_std)) => {
                     // A hold ended: that row goes out again, read from the start (rows in
                     // flight are not sent twice).
                     strikes.expire(Instant::now());
@@ -415,7 +421,7 @@ impl Publisher {
         let deadline = tokio::time::Instant::now() + FLUSH_TIMEOUT;
         while !in_flight.is_empty() && state.borrow().connected {
             match tokio::time::timeout_at(deadline, acks.recv()).await {
-                Ok(Some(tag)) => conn.acked(std::iter::once(tag), &mut in_flight, &delivered, &deletes_tx),
+                Ok(Some(tag)) => delivered.hand_over(conn.acked(std::iter::once(tag), &mut in_flight), &deletes_tx),
                 _ => break,
             }
         }
@@ -449,6 +455,15 @@ impl Delivered {
         self.metrics.set("telbridge_outbox_delivered_rows", set.len() as u64);
     }
 
+    /// Rows the broker acknowledged: delivered, and their delete goes to the store (one
+    /// batch).
+    fn hand_over(&self, batch: Vec<i64>, deletes: &mpsc::UnboundedSender<Vec<i64>>) {
+        if !batch.is_empty() {
+            self.add(&batch);
+            let _ = deletes.send(batch);
+        }
+    }
+
     fn remove(&self, seqs: &[i64]) {
         let mut set = self.lock();
         for seq in seqs {
@@ -464,76 +479,10 @@ impl Delivered {
     }
 }
 
-/// What the broker answered on one connection (see [`Strikes`]).
-#[derive(Debug, Default)]
-struct Answers {
-    /// The connection probes: rows go one at a time, after the status is acknowledged.
-    probe: bool,
-    /// The broker acknowledged the status.
-    status: bool,
-    /// The broker answered a row (acknowledged or refused it).
-    row: bool,
-}
-
-impl Answers {
-    /// How many rows may be in flight: the window, or while probing none until the status
-    /// is acknowledged, then one until a row is answered.
-    fn window(&self, window: usize) -> usize {
-        match (self.probe && !self.row, self.status) {
-            (false, _) => window,
-            (true, false) => 0,
-            (true, true) => 1,
-        }
-    }
-
-    /// The broker acknowledged the publishes `tags` (the status has none): each row is
-    /// delivered, and its delete goes to the store, in one batch.
-    fn acked(
-        &mut self,
-        tags: impl Iterator<Item = Tag>,
-        in_flight: &mut BTreeMap<i64, bool>,
-        delivered: &Delivered,
-        deletes: &mpsc::UnboundedSender<Vec<i64>>,
-    ) {
-        let mut batch = Vec::new();
-        for tag in tags {
-            match tag {
-                Some(seq) => {
-                    in_flight.remove(&seq);
-                    batch.push(seq);
-                }
-                None => self.status = true,
-            }
-        }
-        if !batch.is_empty() {
-            self.row = true;
-            delivered.add(&batch);
-            let _ = deletes.send(batch);
-        }
-    }
-
-    /// An MQTT 5 broker refused row `seq`: whether it is a `relay.refused` alarm itself.
-    fn refused(&mut self, seq: i64, in_flight: &mut BTreeMap<i64, bool>) -> bool {
-        self.row = true;
-        in_flight.remove(&seq).unwrap_or(false)
-    }
-
-    /// How the connection ended, with `in_flight` unanswered.
-    fn ended(&self, in_flight: &BTreeMap<i64, bool>) -> Ended {
-        match in_flight.first_key_value() {
-            _ if self.row => Ended::Answered,
-            Some((&oldest, _)) => {
-                Ended::Unanswered { oldest, alone: self.probe && self.status && in_flight.len() == 1 }
-            }
-            None => Ended::Idle,
-        }
-    }
-}
-
 /// Sleeps until `at`, or for ever when no hold is to end.
-async fn sleep_until_release(at: Option<Instant>) {
+async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
-        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }

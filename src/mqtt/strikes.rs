@@ -13,6 +13,7 @@
 //! cannot tell which one ended the connection: a broker's reset can take the PUBACK of the
 //! row before the culprit with it.)
 
+use super::correlator::Tag;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,9 @@ use std::time::{Duration, Instant};
 pub const STRIKES: u32 = 3;
 /// How long a row is held back before it is sent again.
 pub const HOLD: Duration = Duration::from_secs(3600);
-/// Rows held back at once, at most (each cost [`STRIKES`] connections).
-pub const HELD_MAX: usize = 64;
+/// Rows held back at once, at most (each cost [`STRIKES`] connections; a broker that
+/// refuses every row is not worth more).
+pub const HELD_MAX: usize = 16;
 
 /// How a connection ended, as the relay saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,69 @@ impl Strikes {
     }
 }
 
+/// How long a probe waits for the broker to acknowledge the status before its row.
+pub const STATUS_WAIT: Duration = Duration::from_secs(5);
+
+/// What the broker answered on one connection .
+#[derive(Debug, Default)]
+pub struct Answers {
+    /// The connection probes: rows go one at a time, after the status is acknowledged.
+    pub probe: bool,
+    /// The broker acknowledged the status.
+    pub status: bool,
+    /// Until when a probe waits for that (then it sends its row anyway, but a row that ends
+    /// the connection is not blamed: the connection was never seen to work).
+    pub status_wait: Option<tokio::time::Instant>,
+    /// The broker answered a row (acknowledged or refused it).
+    pub row: bool,
+}
+
+impl Answers {
+    /// How many rows may be in flight: the window, or while probing none until the status
+    /// is acknowledged, then one until a row is answered.
+    pub fn window(&self, window: usize) -> usize {
+        match (self.probe && !self.row, self.status || self.status_wait.is_none()) {
+            (false, _) => window,
+            (true, false) => 0,
+            (true, true) => 1,
+        }
+    }
+
+    /// The broker acknowledged the publishes `tags` (the status has none): the rows
+    /// delivered, taken out of `in_flight`.
+    pub fn acked(&mut self, tags: impl Iterator<Item = Tag>, in_flight: &mut BTreeMap<i64, bool>) -> Vec<i64> {
+        let mut rows = Vec::new();
+        for tag in tags {
+            match tag {
+                Some(seq) => {
+                    in_flight.remove(&seq);
+                    rows.push(seq);
+                }
+                None => (self.status, self.status_wait) = (true, None),
+            }
+        }
+        self.row |= !rows.is_empty();
+        rows
+    }
+
+    /// An MQTT 5 broker refused row `seq`: whether it is a `relay.refused` alarm itself.
+    pub fn refused(&mut self, seq: i64, in_flight: &mut BTreeMap<i64, bool>) -> bool {
+        self.row = true;
+        in_flight.remove(&seq).unwrap_or(false)
+    }
+
+    /// How the connection ended, with `in_flight` unanswered.
+    pub fn ended(&self, in_flight: &BTreeMap<i64, bool>) -> Ended {
+        match in_flight.first_key_value() {
+            _ if self.row => Ended::Answered,
+            Some((&oldest, _)) => {
+                Ended::Unanswered { oldest, alone: self.probe && self.status && in_flight.len() == 1 }
+            }
+            None => Ended::Idle,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,10 +204,18 @@ mod tests {
         assert!(!strikes.probing());
         strikes.ended(probe(7), t0);
         strikes.ended(probe(8), t0);
-        // A connection that sent nothing changes nothing.
-        strikes.ended(Ended::Idle, t0);
         assert_eq!(strikes.ended(probe(7), t0), None);
         assert!(!strikes.holds(7, || t0));
+    }
+
+    #[test]
+    fn a_connection_that_sent_nothing_changes_nothing() {
+        let (mut strikes, t0) = (Strikes::default(), Instant::now());
+        strikes.ended(probe(7), t0);
+        strikes.ended(probe(7), t0);
+        strikes.ended(Ended::Idle, t0);
+        assert!(strikes.probing());
+        assert_eq!(strikes.ended(probe(7), t0), Some(7));
     }
 
     #[test]
@@ -162,5 +235,35 @@ mod tests {
         assert_eq!(held, HELD_MAX);
         // Once holds end, another row may be held.
         assert_eq!(hold(1000, t0 + HOLD), Some(1000));
+    }
+
+    #[test]
+    fn a_probe_sends_nothing_until_the_status_is_answered_then_one_row_until_a_row_is() {
+        let mut conn = Answers { probe: true, status_wait: Some(tokio::time::Instant::now()), ..Answers::default() };
+        assert_eq!(conn.window(10), 0);
+        let mut in_flight = BTreeMap::new();
+        assert!(conn.acked([None].into_iter(), &mut in_flight).is_empty(), "the status is no row");
+        assert_eq!(conn.window(10), 1);
+        in_flight.insert(5, false);
+        assert_eq!(conn.ended(&in_flight), Ended::Unanswered { oldest: 5, alone: true });
+        assert_eq!(conn.acked([Some(5)].into_iter(), &mut in_flight), vec![5]);
+        assert!(in_flight.is_empty());
+        assert_eq!(conn.window(10), 10);
+        assert_eq!(conn.ended(&in_flight), Ended::Answered);
+    }
+
+    #[test]
+    fn a_probe_whose_status_went_unanswered_blames_no_row() {
+        // The wait ran out: one row goes, but the connection was never seen to work.
+        let conn = Answers { probe: true, ..Answers::default() };
+        assert_eq!(conn.window(10), 1);
+        let in_flight = BTreeMap::from([(5, false)]);
+        assert_eq!(conn.ended(&in_flight), Ended::Unanswered { oldest: 5, alone: false });
+        // Not probing: rows go together, none is blamed.
+        let conn = Answers::default();
+        assert_eq!(conn.window(10), 10);
+        let in_flight = BTreeMap::from([(5, false), (6, false)]);
+        assert_eq!(conn.ended(&in_flight), Ended::Unanswered { oldest: 5, alone: false });
+        assert_eq!(conn.ended(&BTreeMap::new()), Ended::Idle);
     }
 }
