@@ -65,7 +65,7 @@ pub fn parse_bound(body: &[u8], copies: usize) -> usize {
     let json = values_bound(body.iter().copied());
     // A form's keys and values are each decoded and read on their own (a quote in one
     // must not hide the JSON of the next).
-    let form = if body.iter().any(|b| matches!(b, b'%' | b'&' | b'=' | b'+')) {
+    let form = if memchr::memchr3(b'%', b'&', b'=', body).or_else(|| memchr::memchr(b'+', body)).is_some() {
         body.split(|&b| b == b'&')
             .map(|pair| {
                 let (key, value) = pair.split_at(pair.iter().position(|&b| b == b'=').unwrap_or(pair.len()));
@@ -110,6 +110,9 @@ fn values_bound(mut bytes: impl Iterator<Item = u8>) -> usize {
         (false, commas) => array_cost(commas + 1),
     };
     while let Some(b) = bytes.next() {
+        if !matches!(b, b'"' | b'{' | b'[' | b':' | b',' | b'}' | b']') {
+            continue;
+        }
         let cost = match b {
             b'"' => {
                 // Every string is a block of its own; one with escapes is first written out
