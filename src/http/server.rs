@@ -109,9 +109,7 @@ async fn handle(
         Ok(Ok(c)) => c.to_bytes(),
     };
     // A chunked body reserved the most it could be: what it did not take goes back.
-    if let Some(unused) = reserved.split(reserve.saturating_sub(bytes.len())) {
-        drop(unused);
-    }
+    drop(reserved.split(reserve.saturating_sub(bytes.len())));
     let reserve = reserved.num_permits();
     // What the handler may take to read the body (see `parse_cost`) is reserved too.
     let query = parts.uri.query().unwrap_or_default().as_bytes();

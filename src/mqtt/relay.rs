@@ -178,7 +178,7 @@ impl Publisher {
         }
         let mut e = crate::event::NewEvent::new(
             "agent",
-            "relay.refused",
+            REFUSED,
             serde_json::json!({"seq": seq, "reason": reason}),
             crate::event::Class::Critical,
         );
@@ -208,8 +208,8 @@ impl Publisher {
     }
 }
 
-/// The outbox topic of `relay.refused` alarms (`NewEvent::topic_suffix`).
-const REFUSED_TOPIC: &str = "evt/agent/relay.refused";
+/// The type of the alarm that says a row was refused.
+const REFUSED: &str = "relay.refused";
 
 /// What became of a publish handed to [`Publisher::send`].
 enum Sent {
@@ -351,7 +351,7 @@ impl Publisher {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
-                let alarm = row.topic == REFUSED_TOPIC;
+                let alarm = row.topic.strip_prefix("evt/agent/") == Some(REFUSED);
                 // A row skipped is progress too: more are read behind it.
                 if strikes.holds(seq, Instant::now) {
                     ahead_bytes -= len;

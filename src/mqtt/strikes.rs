@@ -211,9 +211,9 @@ mod tests {
     #[test]
     fn a_connection_that_sent_nothing_changes_nothing() {
         let (mut strikes, t0) = (Strikes::default(), Instant::now());
-        strikes.ended(probe(7), t0);
-        strikes.ended(probe(7), t0);
-        strikes.ended(Ended::Idle, t0);
+        for how in [probe(7), probe(7), Ended::Idle] {
+            assert_eq!(strikes.ended(how, t0), None);
+        }
         assert!(strikes.probing());
         assert_eq!(strikes.ended(probe(7), t0), Some(7));
     }
