@@ -448,6 +448,44 @@ fn mqtt_3_an_event_the_broker_ends_the_connection_over_is_held_back_while_the_ot
 }
 
 #[test]
+fn a_broker_that_ends_the_connection_over_the_retained_status_still_gets_every_event() {
+    // AWS IoT without iot:RetainPublish: the status ended every connection, before any row.
+    let name = "noretain";
+    let dir = temp_dir(name);
+    let broker = Mosquitto::start(&dir);
+    let gate = common::gate::RetainGate::start(broker.port);
+    let http = free_port();
+    let rec = Recorder::start(broker.port, &format!("telbridge/v1/{name}/#"));
+    let agent = Agent::start(&write_config(&dir, name, gate.port, http, "", ""), http);
+    assert_eq!(agent.post_events(&event("app/a", 0)).status, 200);
+    let seen = rec.wait_until(WAIT, "the first event and the alarm", |s| {
+        !arrivals(s, "app/a").is_empty() && s.iter().any(|m| m.topic.ends_with("/evt/agent/relay.status_refused"))
+    });
+    let alarms: Vec<_> = seen.iter().filter(|m| m.topic.ends_with("/evt/agent/relay.status_refused")).collect();
+    assert_eq!(alarms.len(), 1, "{}", agent.log());
+    let reason = alarms[0].json()["data"]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("the last 3 times the agent published its retained status"), "{reason}");
+    // Three connections in a row ended over the status alone; before them, at most two
+    // more: the first may have come before the start's event was stored, and the one that
+    // sent rows with the status blamed nothing (the count started again after it).
+    let cuts = gate.cuts();
+    assert!((3..=5).contains(&cuts), "{cuts} connections ended: {}", agent.log());
+    // Then the connection holds, without the status, and later events flow on it.
+    let connections = agent.log().matches("mqtt connected").count();
+    for i in 1..=3 {
+        assert_eq!(agent.post_events(&event("app/a", i)).status, 200);
+    }
+    let seen = rec.wait_until(WAIT, "the later events", |s| arrivals(s, "app/a").iter().any(|(i, _)| *i == 3));
+    let mut order: Vec<u64> = arrivals(&seen, "app/a").iter().map(|(i, _)| *i).collect();
+    order.dedup();
+    assert_eq!(order, vec![0, 1, 2, 3], "{}", agent.log());
+    assert_eq!(agent.log().matches("mqtt connected").count(), connections, "{}", agent.log());
+    assert_eq!(gate.cuts(), cuts);
+    let online = seen.iter().filter(|m| m.topic.ends_with("/status") && m.json()["state"] == "online").count();
+    assert_eq!(online, 0, "no status got past the gate");
+}
+
+#[test]
 fn mqtt_5_an_alarm_the_broker_refuses_raises_no_alarm_about_itself() {
     let (dir, _broker, http, rec, agent) = v5_refusing("chain", &["evt/app/denied/#", "evt/agent/relay.refused"]);
     assert_eq!(agent.post_events(&event("app/denied", 1)).status, 200);

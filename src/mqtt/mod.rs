@@ -10,6 +10,7 @@
 //! in order and nothing is lost; the cloud drops repeats by event id or `seq`.
 
 mod correlator;
+mod deleter;
 mod link;
 mod poller;
 mod relay;

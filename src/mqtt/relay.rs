@@ -1,14 +1,15 @@
 //! The two uplink tasks (see the module doc of `mqtt`): polling and publishing.
 
 use super::correlator::{Correlator, Tag};
+use super::deleter::{Delivered, delete_acked};
 use super::link::{self, AckToken, LinkClient, LinkOptions, Queued};
-use super::strikes::{Answers, HOLD, STATUS_WAIT, STRIKES, Strikes};
+use super::strikes::{Answers, HOLD, Held, STATUS_WAIT, STRIKES, Strikes};
 use super::topics::Topics;
 use super::{MqttError, status_payload};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -170,19 +171,23 @@ impl Publisher {
     /// A refused row that is itself such an alarm (`alarm`) is only logged and counted: an
     /// alarm about it would be refused too (a broker that takes no `agent` events, or none
     /// that large), and raise another, without end.
-    async fn refused(&self, seq: i64, alarm: bool, reason: &str) {
-        log::error!("outbox row {seq} was refused ({reason}); it stays in the store");
+    ///
+    /// `seq` `None` is the status, held back (`agent/relay.status_refused`, once per hold).
+    async fn refused(&self, seq: Option<i64>, alarm: bool, reason: &str) {
+        match seq {
+            Some(seq) => log::error!("outbox row {seq} was refused ({reason}); it stays in the store"),
+            None => log::error!("the status was refused: {reason}"),
+        }
         self.metrics.inc("telbridge_mqtt_refused_total");
         if alarm {
             return;
         }
-        let mut e = crate::event::NewEvent::new(
-            "agent",
-            REFUSED,
-            serde_json::json!({"seq": seq, "reason": reason}),
-            crate::event::Class::Critical,
-        );
-        e.dedup_key = Some(format!("agent/relay.refused/{seq}"));
+        let (kind, data) = match seq {
+            Some(seq) => (REFUSED, serde_json::json!({"seq": seq, "reason": reason})),
+            None => (STATUS_REFUSED, serde_json::json!({"reason": reason})),
+        };
+        let mut e = crate::event::NewEvent::new("agent", kind, data, crate::event::Class::Critical);
+        e.dedup_key = seq.map(|seq| format!("agent/relay.refused/{seq}"));
         let alarm = crate::store::OutboxItem::from_event(&e, &self.agent);
         if let Err(e) = self.store.enqueue_unbounded(alarm).await {
             log::error!("cannot record relay.refused: {e}");
@@ -210,6 +215,8 @@ impl Publisher {
 
 /// The type of the alarm that says a row was refused.
 const REFUSED: &str = "relay.refused";
+/// The type of the alarm that says the status is held back.
+const STATUS_REFUSED: &str = "relay.status_refused";
 
 /// What became of a publish handed to [`Publisher::send`].
 enum Sent {
@@ -230,6 +237,12 @@ const READ_AHEAD_BYTES: usize = 1024 * 1024;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
+    /// Publishes the retained `online` status on `connection`: whether it was queued.
+    fn publish_status(&self, connection: u64) -> Result<bool, MqttError> {
+        let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
+        Ok(matches!(self.send(connection, None, self.topics.status(), online, true)?, Sent::Yes))
+    }
+
     /// Hands one QoS 1 publish to the client if `connection` is still the live one;
     /// otherwise (or when the client's queue is full) the payload comes back.
     fn send(
@@ -265,7 +278,7 @@ impl Publisher {
         // Rows the broker acknowledged whose delete has not committed yet (waiting for company,
         // or failing on a full disk): a new connection reads them from the store again, and
         // must not send them again.
-        let delivered = Delivered { seqs: Arc::default(), metrics: self.metrics.clone() };
+        let delivered = Delivered::new(self.metrics.clone());
         let deleter =
             tokio::spawn(delete_acked(self.store.clone(), deletes_rx, delivered.clone(), self.metrics.clone()));
         let mut stats = self.store.watch();
@@ -291,16 +304,29 @@ impl Publisher {
                 delivered.hand_over(batch, &deletes_tx);
                 while let Ok((seq, reason)) = refused.try_recv() {
                     let alarm = conn.refused(seq, &mut in_flight);
-                    self.refused(seq, alarm, &reason).await;
+                    self.refused(Some(seq), alarm, &reason).await;
                 }
                 let how = conn.ended(&in_flight);
-                if let Some(seq) = strikes.ended(how, Instant::now()) {
-                    let reason = format!(
-                        "the broker ended the connection the last {STRIKES} times this message was sent alone, \
-                         before acknowledging it; held back for {} s, then sent again",
-                        HOLD.as_secs()
-                    );
-                    self.refused(seq, in_flight.get(&seq).copied().unwrap_or(false), &reason).await;
+                match strikes.ended(how, Instant::now()) {
+                    Some(Held::Row(seq)) => {
+                        let reason = format!(
+                            "the broker ended the connection the last {STRIKES} times this message was sent alone, \
+                             before acknowledging it; held back for {} s, then sent again",
+                            HOLD.as_secs()
+                        );
+                        self.refused(Some(seq), in_flight.get(&seq).copied().unwrap_or(false), &reason).await;
+                    }
+                    Some(Held::Status) => {
+                        let reason = format!(
+                            "the broker ended the connection the last {STRIKES} times the agent published its \
+                             retained status, before acknowledging it (does the broker's policy allow retained \
+                             messages on it? AWS IoT's needs iot:RetainPublish); the status is left out for {} s \
+                             while the messages flow, then published again",
+                            HOLD.as_secs()
+                        );
+                        self.refused(None, false, &reason).await;
+                    }
+                    None => {}
                 }
                 conn = Answers { probe: strikes.probing(), ..Answers::default() };
                 in_flight.clear();
@@ -309,10 +335,8 @@ impl Publisher {
                 drained = false;
                 if st.connected {
                     self.client.subscribe(self.topics.commands_filter()).await?;
-                    let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
-                    self.send(seen_connects, None, self.topics.status(), online, true)?;
-                    // A probe waits for the status' answer, for a while.
-                    if conn.probe {
+                    // Its answer is waited for a while (a probe sends no row before).
+                    if !strikes.holds_status(Instant::now()) && self.publish_status(seen_connects)? {
                         conn.status_wait = Some(tokio::time::Instant::now() + STATUS_WAIT);
                     }
                 }
@@ -351,7 +375,7 @@ impl Publisher {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
-                let alarm = row.topic.strip_prefix("evt/agent/") == Some(REFUSED);
+                let alarm = matches!(row.topic.strip_prefix("evt/agent/"), Some(REFUSED | STATUS_REFUSED));
                 // A row skipped is progress too: more are read behind it.
                 if strikes.holds(seq, Instant::now) {
                     ahead_bytes -= len;
@@ -360,7 +384,7 @@ impl Publisher {
                 }
                 if let Some(reason) = self.too_large(st.max_packet, &topic, len) {
                     ahead_bytes -= len;
-                    self.refused(seq, alarm, &reason).await;
+                    self.refused(Some(seq), alarm, &reason).await;
                     sent = true;
                     continue;
                 }
@@ -393,16 +417,18 @@ impl Publisher {
                 }
                 Some((seq, reason)) = refused.recv() => {
                     let alarm = conn.refused(seq, &mut in_flight);
-                    self.refused(seq, alarm, &reason).await;
+                    self.refused(Some(seq), alarm, &reason).await;
                 }
                 _ = sleep_until(conn.status_wait) => {
-                    log::warn!("the broker did not acknowledge the status within {STATUS_WAIT:?}; probing anyway");
+                    log::warn!("the broker did not acknowledge the status within {STATUS_WAIT:?}");
                     conn.status_wait = None;
                 }
                 _ = sleep_until(strikes.next_release().map(tokio::time::Instant::from_std)) => {
                     // A hold ended: that row goes out again, read from the start (rows in
-                    // flight are not sent twice).
-                    strikes.expire(Instant::now());
+                    // flight are not sent twice), or the status does.
+                    if strikes.expire(Instant::now()) && st.connected {
+                        self.publish_status(seen_connects)?;
+                    }
                     cursor = 0;
                     ahead.clear();
                     ahead_bytes = 0;
@@ -436,134 +462,10 @@ impl Publisher {
     }
 }
 
-/// The sequence numbers of rows acknowledged by the broker and not yet deleted; their count
-/// is the gauge `telbridge_outbox_delivered_rows`.
-#[derive(Debug, Clone)]
-struct Delivered {
-    seqs: Arc<Mutex<BTreeSet<i64>>>,
-    metrics: Metrics,
-}
-
-impl Delivered {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<i64>> {
-        self.seqs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn add(&self, seqs: &[i64]) {
-        let mut set = self.lock();
-        set.extend(seqs);
-        self.metrics.set("telbridge_outbox_delivered_rows", set.len() as u64);
-    }
-
-    /// Rows the broker acknowledged: delivered, and their delete goes to the store (one
-    /// batch).
-    fn hand_over(&self, batch: Vec<i64>, deletes: &mpsc::UnboundedSender<Vec<i64>>) {
-        if !batch.is_empty() {
-            self.add(&batch);
-            let _ = deletes.send(batch);
-        }
-    }
-
-    fn remove(&self, seqs: &[i64]) {
-        let mut set = self.lock();
-        for seq in seqs {
-            set.remove(seq);
-        }
-        self.metrics.set("telbridge_outbox_delivered_rows", set.len() as u64);
-    }
-
-    /// A copy (rows only this task adds: none joins while the copy is in use).
-    fn snapshot(&self) -> BTreeSet<i64> {
-        let set = self.lock();
-        if set.is_empty() { BTreeSet::new() } else { set.clone() }
-    }
-}
-
 /// Sleeps until `at`, or for ever when no hold is to end.
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
-    }
-}
-
-/// How long deletes that failed (a full disk) wait before they are tried again.
-const DELETE_RETRY: Duration = Duration::from_secs(2);
-/// Acknowledged rows taken into one delete call, at most.
-const DELETE_BATCH: usize = 2000;
-/// Rows per delete call on a full disk (each its own commit unless the writer groups them).
-const DELETE_CHUNK: usize = 250;
-
-/// Deletes acknowledged rows in batches, off the publishing path. Deletes that fail (a
-/// full disk, an I/O error) are kept and tried again with the next batch or after
-/// [`DELETE_RETRY`]: a delivered row left behind would count against the bound and be
-/// sent again on the next connection.
-async fn delete_acked(
-    store: Store,
-    mut batches: mpsc::UnboundedReceiver<Vec<i64>>,
-    delivered: Delivered,
-    metrics: Metrics,
-) {
-    let mut failed: Vec<i64> = Vec::new();
-    let mut open = true;
-    while open {
-        let mut batch = if failed.is_empty() {
-            match batches.recv().await {
-                Some(batch) => batch,
-                None => break,
-            }
-        } else {
-            // The relay stopping closes the channel: then one last try.
-            tokio::select! {
-                b = batches.recv() => b.unwrap_or_else(|| { open = false; Vec::new() }),
-                _ = tokio::time::sleep(DELETE_RETRY) => Vec::new(),
-            }
-        };
-        // What has already arrived goes along, but nothing waits for more: a delivered row
-        // still in the store is sent again after a crash, so the delete goes at once. Under
-        // load it joins the writer's next commit with the new events anyway (the writer
-        // takes every queued job), which is where the commits are saved.
-        while batch.len() < DELETE_BATCH {
-            match batches.try_recv() {
-                Ok(more) => batch.extend(more),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    open = false;
-                    break;
-                }
-            }
-        }
-        let retrying = !failed.is_empty();
-        batch.append(&mut failed);
-        // One call (one job in the writer's next commit) while there is room; on a full disk
-        // in bounded pieces, each its own commit: each must fit the reserve's room, and one
-        // that fails must not hold the others back (nor grow with every retry).
-        let piece_len = if store.stats().disk_full { DELETE_CHUNK } else { batch.len().max(1) };
-        let mut done = 0;
-        for piece in batch.chunks(piece_len) {
-            match store.ack(piece.to_vec()).await {
-                Ok(_) => {
-                    done += piece.len();
-                    metrics.add("telbridge_events_out_total", piece.len() as u64);
-                    delivered.remove(piece);
-                }
-                Err(e) => {
-                    let left = batch.len() - done;
-                    if !open {
-                        // Left in the store: sent again after the restart, a duplicate, not a loss.
-                        log::error!("cannot delete {left} acknowledged rows before stopping: {e}");
-                    } else {
-                        if !retrying {
-                            log::error!("cannot delete {left} acknowledged rows (trying again): {e}");
-                        }
-                        failed = batch[done..].to_vec();
-                    }
-                    break;
-                }
-            }
-        }
-        if retrying && failed.is_empty() {
-            log::info!("deleted acknowledged rows after an earlier failure");
-        }
     }
 }

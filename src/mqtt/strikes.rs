@@ -12,6 +12,13 @@
 //! `relay.refused`), then sent again. A row answered ends the probing. (Rows sent together
 //! cannot tell which one ended the connection: a broker's reset can take the PUBACK of the
 //! row before the culprit with it.)
+//!
+//! The status itself can be what the broker refuses: AWS IoT ends the connection over a
+//! retained publish when the policy lacks `iot:RetainPublish`. Then every probe ended
+//! before its row, and nothing was ever relayed. When [`STRIKES`] connections in a row end
+//! within [`STATUS_WAIT`] of their status, with it unanswered and nothing else sent, the
+//! status is held back for [`HOLD`] like a row: connections then send none, and the rows
+//! flow.
 
 use super::correlator::Tag;
 use std::collections::BTreeMap;
@@ -33,8 +40,19 @@ pub enum Ended {
     /// Rows were sent and none answered; `oldest` the first of them, `alone` when it was a
     /// probe's one row, sent after the broker acknowledged the status.
     Unanswered { oldest: i64, alone: bool },
+    /// Its status was all it sent, and it ended within [`STATUS_WAIT`], unanswered.
+    StatusUnanswered,
     /// No row was sent on it.
     Idle,
+}
+
+/// What a connection's end holds back from now on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The outbox row with this `seq`.
+    Row(i64),
+    /// The retained `online` status.
+    Status,
 }
 
 /// What the relay knows of the connections that ended.
@@ -46,18 +64,33 @@ pub struct Strikes {
     last: Option<(i64, u32)>,
     /// Rows held back, with when their hold ends.
     held: BTreeMap<i64, Instant>,
+    /// Probes in a row that ended over their status.
+    status_strikes: u32,
+    /// Until when the status is held back, if it is.
+    status_held: Option<Instant>,
 }
 
 impl Strikes {
-    /// A connection ended as `how`: the row to hold back from now on, when this was the
+    /// A connection ended as `how`: what to hold back from now on, when this was the
     /// [`STRIKES`]th probe in a row to end over it.
-    pub fn ended(&mut self, how: Ended, now: Instant) -> Option<i64> {
+    pub fn ended(&mut self, how: Ended, now: Instant) -> Option<Held> {
+        if how != Ended::Idle {
+            self.status_strikes = if how == Ended::StatusUnanswered { self.status_strikes + 1 } else { 0 };
+        }
         let seq = match how {
             Ended::Answered => {
                 (self.probing, self.last) = (false, None);
                 return None;
             }
             Ended::Idle => return None,
+            Ended::StatusUnanswered => {
+                if self.status_strikes < STRIKES {
+                    return None;
+                }
+                self.status_strikes = 0;
+                self.status_held = Some(now + HOLD);
+                return Some(Held::Status);
+            }
             Ended::Unanswered { alone: false, .. } => {
                 self.probing = true;
                 return None;
@@ -74,13 +107,18 @@ impl Strikes {
             return None;
         }
         self.last = None;
-        self.expire(now);
+        self.held.retain(|_, until| now < *until);
         if self.held.len() >= HELD_MAX {
             log::warn!("row {seq} ended {STRIKES} connections, but {HELD_MAX} rows are held back already");
             return None;
         }
         self.held.insert(seq, now + HOLD);
-        Some(seq)
+        Some(Held::Row(seq))
+    }
+
+    /// Whether the status is held back at `now`.
+    pub fn holds_status(&self, now: Instant) -> bool {
+        self.status_held.is_some_and(|until| now < until)
     }
 
     /// Whether connections probe: one row at a time after the status is acknowledged.
@@ -93,14 +131,20 @@ impl Strikes {
         self.held.get(&seq).is_some_and(|until| now() < *until)
     }
 
-    /// When the next hold ends, if a row is held.
+    /// When the next hold ends, if a row or the status is held.
     pub fn next_release(&self) -> Option<Instant> {
-        self.held.values().min().copied()
+        self.held.values().chain(&self.status_held).min().copied()
     }
 
-    /// Forgets the holds that ended by `now`: those rows are sent again.
-    pub fn expire(&mut self, now: Instant) {
+    /// Forgets the holds that ended by `now`: those rows are sent again. Whether the
+    /// status' hold was one of them (it is then published again).
+    pub fn expire(&mut self, now: Instant) -> bool {
         self.held.retain(|_, until| now < *until);
+        let status = self.status_held.is_some_and(|until| until <= now);
+        if status {
+            self.status_held = None;
+        }
+        status
     }
 }
 
@@ -114,8 +158,9 @@ pub struct Answers {
     pub probe: bool,
     /// The broker acknowledged the status.
     pub status: bool,
-    /// Until when a probe waits for that (then it sends its row anyway, but a row that ends
-    /// the connection is not blamed: the connection was never seen to work).
+    /// Until when the status' answer is waited for, once it is sent. A probe sends no row
+    /// before (then it sends its row anyway, but a row that ends the connection is not
+    /// blamed: the connection was never seen to work).
     pub status_wait: Option<tokio::time::Instant>,
     /// The broker answered a row (acknowledged or refused it).
     pub row: bool,
@@ -162,6 +207,8 @@ impl Answers {
             Some((&oldest, _)) => {
                 Ended::Unanswered { oldest, alone: self.probe && self.status && in_flight.len() == 1 }
             }
+            // The status went out and the wait for its answer had not run out.
+            None if !self.status && self.status_wait.is_some() => Ended::StatusUnanswered,
             None => Ended::Idle,
         }
     }
@@ -185,7 +232,7 @@ mod tests {
         assert_eq!(strikes.ended(probe(7), t0), None);
         assert_eq!(strikes.ended(probe(7), t0), None);
         assert!(!strikes.holds(7, || t0));
-        assert_eq!(strikes.ended(probe(7), t0), Some(7));
+        assert_eq!(strikes.ended(probe(7), t0), Some(Held::Row(7)));
         assert!(strikes.holds(7, || t0));
         assert!(!strikes.holds(8, || t0));
         assert_eq!(strikes.next_release(), Some(t0 + HOLD));
@@ -215,7 +262,7 @@ mod tests {
             assert_eq!(strikes.ended(how, t0), None);
         }
         assert!(strikes.probing());
-        assert_eq!(strikes.ended(probe(7), t0), Some(7));
+        assert_eq!(strikes.ended(probe(7), t0), Some(Held::Row(7)));
     }
 
     #[test]
@@ -234,7 +281,7 @@ mod tests {
         let held = (1..=HELD_MAX as i64 + 1).filter_map(|seq| hold(seq, t0)).count();
         assert_eq!(held, HELD_MAX);
         // Once holds end, another row may be held.
-        assert_eq!(hold(1000, t0 + HOLD), Some(1000));
+        assert_eq!(hold(1000, t0 + HOLD), Some(Held::Row(1000)));
     }
 
     #[test]
@@ -265,5 +312,52 @@ mod tests {
         let in_flight = BTreeMap::from([(5, false), (6, false)]);
         assert_eq!(conn.ended(&in_flight), Ended::Unanswered { oldest: 5, alone: false });
         assert_eq!(conn.ended(&BTreeMap::new()), Ended::Idle);
+    }
+
+    #[test]
+    fn the_status_is_held_back_after_three_probes_in_a_row_end_over_it_alone() {
+        let (mut strikes, t0) = (Strikes::default(), Instant::now());
+        strikes.ended(Ended::Unanswered { oldest: 6, alone: false }, t0);
+        assert_eq!(strikes.ended(Ended::StatusUnanswered, t0), None);
+        assert_eq!(strikes.ended(Ended::StatusUnanswered, t0), None);
+        assert!(!strikes.holds_status(t0));
+        assert_eq!(strikes.ended(Ended::StatusUnanswered, t0), Some(Held::Status));
+        assert!(strikes.holds_status(t0));
+        assert_eq!(strikes.next_release(), Some(t0 + HOLD));
+        assert!(strikes.probing(), "rows still go one at a time until one is answered");
+        // The hold ends: the status is published again.
+        assert!(!strikes.expire(t0 + HOLD - Duration::from_secs(1)));
+        assert!(strikes.expire(t0 + HOLD));
+        assert!(!strikes.holds_status(t0 + HOLD));
+        assert_eq!(strikes.next_release(), None);
+    }
+
+    #[test]
+    fn a_status_strike_count_starts_again_after_any_other_end_but_an_idle_one() {
+        let (mut strikes, t0) = (Strikes::default(), Instant::now());
+        for other in [Ended::Answered, probe(7), Ended::Unanswered { oldest: 7, alone: false }] {
+            strikes.ended(Ended::StatusUnanswered, t0);
+            strikes.ended(Ended::StatusUnanswered, t0);
+            strikes.ended(other, t0);
+            assert_eq!(strikes.ended(Ended::StatusUnanswered, t0), None, "after {other:?}");
+            strikes.ended(Ended::Answered, t0);
+        }
+        strikes.ended(Ended::StatusUnanswered, t0);
+        strikes.ended(Ended::StatusUnanswered, t0);
+        strikes.ended(Ended::Idle, t0);
+        assert_eq!(strikes.ended(Ended::StatusUnanswered, t0), Some(Held::Status));
+    }
+
+    #[test]
+    fn a_connection_ended_with_only_its_status_unanswered_says_so_unless_the_wait_ran_out() {
+        for probe in [false, true] {
+            let waiting = Answers { probe, status_wait: Some(tokio::time::Instant::now()), ..Answers::default() };
+            assert_eq!(waiting.ended(&BTreeMap::new()), Ended::StatusUnanswered);
+            assert_eq!(waiting.window(10), if probe { 0 } else { 10 });
+        }
+        let ran_out = Answers { probe: true, ..Answers::default() };
+        assert_eq!(ran_out.ended(&BTreeMap::new()), Ended::Idle);
+        let answered = Answers { probe: true, status: true, ..Answers::default() };
+        assert_eq!(answered.ended(&BTreeMap::new()), Ended::Idle);
     }
 }

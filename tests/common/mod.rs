@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod broker;
+pub mod gate;
 pub mod http;
 pub mod https;
 pub mod netns;
