@@ -24,6 +24,7 @@ pub const MAX_IN_FLIGHT: usize = 4;
 /// Why an exchange failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
+    /// The URL as [`shown`].
     #[error("bad url {0:?}: only http(s)://host[:port][/path] is supported")]
     BadUrl(String),
     #[error("tls: {0}")]
@@ -49,6 +50,21 @@ impl ClientError {
     }
 }
 
+/// A URL as an error shows it: without its query and its user info, where tokens travel (a
+/// presigned download's signature, `user:password@`) that are no configured secret the
+/// scrubber knows (an update's URL comes in a command).
+fn shown(url: &str) -> String {
+    let (before, query) = url.split_once('?').map_or((url, ""), |(b, _)| (b, "?…"));
+    let (scheme, rest) = before.split_once("://").map_or(("", before), |(s, r)| (s, r));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}{}", &rest[authority_end..]),
+        None => rest.to_string(),
+    };
+    let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+    format!("{scheme}{rest}{query}")
+}
+
 /// An absolute `http(s)://` URL, split the way requests use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -62,7 +78,7 @@ pub struct Url {
 impl Url {
     /// Parses `http://host[:port][/path]` (or `https://`; a bare `host[:port]` is `http`).
     pub fn parse(s: &str) -> Result<Url, ClientError> {
-        let bad = || ClientError::BadUrl(s.to_string());
+        let bad = || ClientError::BadUrl(shown(s));
         let full = if s.contains("://") { s.to_string() } else { format!("http://{s}") };
         let uri: hyper::http::Uri = full.parse().map_err(|_| bad())?;
         let tls = match uri.scheme_str() {
@@ -213,7 +229,7 @@ impl Client {
         for (name, value) in ex.headers {
             req = req.header(*name, *value);
         }
-        req.body(ex.body.clone().unwrap_or_default()).map_err(|e| ClientError::BadUrl(format!("{uri}: {e}")))
+        req.body(ex.body.clone().unwrap_or_default()).map_err(|e| ClientError::BadUrl(format!("{}: {e}", shown(&uri))))
     }
 
     /// The ureq agent, built on first use (reading the CA file or the system's roots
@@ -340,7 +356,7 @@ fn client_error(e: ureq::Error, timeout: Duration, limit: usize, addr: &str) -> 
         }
         Error::Io(io) if io.kind() == ErrorKind::TimedOut => ClientError::Timeout(timeout),
         e @ (Error::Tls(_) | Error::Rustls(_)) => ClientError::Tls(format!("{addr}: {e}")),
-        Error::BadUri(u) => ClientError::BadUrl(u),
+        Error::BadUri(u) => ClientError::BadUrl(shown(&u)),
         other => ClientError::Http(other.to_string()),
     }
 }
@@ -362,6 +378,16 @@ mod tests {
         assert!(Url::parse("ftp://x").is_err());
         assert!(Url::parse("http://:80").is_err());
         assert!(Url::parse("http://h:notaport").is_err());
+    }
+
+    #[test]
+    fn a_bad_url_is_shown_without_its_query_or_user_info() {
+        let e = Url::parse("ftp://user:pw-s3cret@files.example/bin?X-Amz-Signature=s3cret").expect_err("ftp");
+        let text = e.to_string();
+        assert!(text.contains("ftp://…@files.example/bin?…"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert_eq!(shown("h:1/a@b?x"), "h:1/a@b?…");
+        assert_eq!(shown("http://h/p"), "http://h/p");
     }
 
     #[tokio::test]
