@@ -260,6 +260,7 @@ async fn start(
     }
 
     let (effects_tx, effects) = mpsc::unbounded_channel();
+    let commands_stop = CancellationToken::new();
     let dispatcher = Dispatcher {
         store: store.clone(),
         registry,
@@ -268,6 +269,7 @@ async fn start(
         metrics: metrics.clone(),
         effects: effects_tx.clone(),
         max_command_bytes: config.mqtt.max_command_bytes,
+        stop: commands_stop.clone(),
     };
     let trial_effects = effects_tx;
     let command_tasks = TaskTracker::new();
@@ -275,9 +277,7 @@ async fn start(
     if resumed > 0 {
         log::info!("{resumed} interrupted command(s) resumed or answered");
     }
-    let commands_stop = CancellationToken::new();
-    let dispatcher =
-        tokio::spawn(dispatcher.run(uplink.client.clone(), incoming, command_tasks.clone(), commands_stop.clone()));
+    let dispatcher = tokio::spawn(dispatcher.run(uplink.client.clone(), incoming, command_tasks.clone()));
 
     let http_stop = CancellationToken::new();
     let http_tasks = TaskTracker::new();

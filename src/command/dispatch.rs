@@ -36,7 +36,13 @@ pub struct Dispatcher {
     pub effects: mpsc::UnboundedSender<Effect>,
     /// `mqtt.max_command_bytes`: a larger command is answered `too_large`, never run.
     pub max_command_bytes: usize,
+    /// The stop of the command tasks: the dispatcher stops taking commands, and a result
+    /// the store refused is no longer tried again.
+    pub stop: CancellationToken,
 }
+
+/// How long a result the store refused waits before it is tried again.
+const RESULT_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A result payload as an outbox item on `suffix`.
 fn result_item(
@@ -60,11 +66,10 @@ impl Dispatcher {
         client: LinkClient,
         mut incoming: mpsc::UnboundedReceiver<Incoming>,
         tracker: TaskTracker,
-        stop: CancellationToken,
     ) -> Result<(), StoreError> {
         loop {
             let message = tokio::select! {
-                _ = stop.cancelled() => return Ok(()),
+                _ = self.stop.cancelled() => return Ok(()),
                 m = incoming.recv() => match m { Some(m) => m, None => return Ok(()) },
             };
             // Not acknowledged unless stored: on a store error the broker keeps it.
@@ -209,17 +214,37 @@ impl Dispatcher {
         }
     }
 
-    /// Commits the result; false if the store refused (the command is then retried or
-    /// answered `interrupted` at the next start).
+    /// Commits the result. One the store refuses (a full disk, an I/O error) is tried
+    /// again every [`RESULT_RETRY`] until it commits: the command ran, and a result left
+    /// for the next start would say `interrupted` (or run it again), and the cloud might
+    /// send it again. False only if the stop came first (then the next start answers it).
     async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
         let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
         let item = result_item(&self.agent, result_suffix(&command.id), &header, &result);
-        let id = command.id.clone();
-        match self.store.call(move |db| db.command_finish(&id, &item)).await {
-            Ok(()) => true,
-            Err(e) => {
-                log::error!("result of command {} not stored: {e}", command.id);
-                false
+        let mut failed = false;
+        loop {
+            let (id, item) = (command.id.clone(), item.clone());
+            match self.store.call(move |db| db.command_finish(&id, &item)).await {
+                Ok(()) => {
+                    if failed {
+                        log::info!("result of command {} stored after an earlier failure", command.id);
+                    }
+                    return true;
+                }
+                Err(StoreError::Closed) => return false,
+                Err(e) if !failed => {
+                    log::error!("result of command {} not stored (trying again): {e}", command.id);
+                    self.metrics.inc("telbridge_command_store_errors_total");
+                    failed = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => {
+                    log::error!("result of command {} not stored before the stop; the next start answers it", command.id);
+                    return false;
+                }
+                _ = tokio::time::sleep(RESULT_RETRY) => {}
             }
         }
     }
@@ -265,29 +290,36 @@ mod tests {
     use crate::config::StoreConfig;
     use serde_json::json;
 
-    #[tokio::test]
-    async fn after_a_crash_safe_commands_resume_and_unsafe_ones_are_answered_interrupted() {
-        let dir = crate::store::temp_dir_for_tests("resume");
+    /// A dispatcher of `registry`'s commands on a fresh store (`name`), with commands
+    /// `(id, name)` of target `dev/1` recorded and never finished, as a crash leaves them.
+    async fn dispatcher(name: &str, registry: Registry, recorded: &[(&'static str, &'static str)]) -> Dispatcher {
+        let dir = crate::store::temp_dir_for_tests(name);
         let (store, _writer) =
             Store::open(&StoreConfig { path: dir.join("r.db"), ..StoreConfig::default() }).expect("store");
-        let mut registry = Registry::default();
-        registry.register("dev/1", "t.again", true, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
-        registry.register("dev/1", "t.once", false, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
-        // As a crash leaves them: recorded, never finished.
-        for (id, name) in [("c-again", "t.again"), ("c-once", "t.once")] {
+        for &(id, name) in recorded {
             let body = json!({"id": id, "cmd": name}).to_string().into_bytes();
             store.call(move |db| db.command_begin(id, "dev/1", name, &body)).await.expect("record");
         }
         let (effects, _rx) = mpsc::unbounded_channel();
-        let dispatcher = Dispatcher {
-            store: store.clone(),
+        Dispatcher {
+            store,
             registry,
             topics: Topics::new("p", "a"),
             agent: "a".into(),
             metrics: Metrics::default(),
             effects,
             max_command_bytes: 1 << 20,
-        };
+            stop: CancellationToken::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_crash_safe_commands_resume_and_unsafe_ones_are_answered_interrupted() {
+        let mut registry = Registry::default();
+        registry.register("dev/1", "t.again", true, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
+        registry.register("dev/1", "t.once", false, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
+        let dispatcher = dispatcher("resume", registry, &[("c-again", "t.again"), ("c-once", "t.once")]).await;
+        let store = dispatcher.store.clone();
         let tracker = TaskTracker::new();
         assert_eq!(dispatcher.resume_pending(&tracker).await.expect("resume"), 2);
         tracker.close();
@@ -300,5 +332,47 @@ mod tests {
         assert_eq!(result("res/c-again")["data"]["ran"], true);
         assert_eq!(result("res/c-once")["error"]["code"], "interrupted");
         assert!(store.call(|db| db.commands_pending()).await.expect("pending").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_result_the_store_refused_is_stored_once_it_can_be() {
+        let mut registry = Registry::default();
+        registry.register("dev/1", "t.once", false, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
+        let dispatcher = dispatcher("retry", registry, &[("c-1", "t.once")]).await;
+        let store = dispatcher.store.clone();
+        crate::store::fail_inserts_for_tests(&store, true).await;
+        let command = Command { id: "c-1".into(), target: "dev/1".into(), name: "t.once".into(), args: json!({}) };
+        let running = tokio::spawn({
+            let dispatcher = dispatcher.clone();
+            async move { dispatcher.execute(command).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(store.outbox_after(0, 10).await.expect("rows").is_empty(), "refused: nothing stored yet");
+        crate::store::fail_inserts_for_tests(&store, false).await;
+        tokio::time::timeout(RESULT_RETRY * 3, running).await.expect("stored within a retry").expect("task");
+        let rows = store.outbox_after(0, 10).await.expect("rows");
+        assert_eq!(rows.len(), 1);
+        let result: Value = serde_json::from_slice(&rows[0].payload).expect("json");
+        assert_eq!((rows[0].topic.as_str(), &result["data"]["ran"]), ("res/c-1", &json!(true)));
+        assert!(store.call(|db| db.commands_pending()).await.expect("pending").is_empty(), "the command is done");
+    }
+
+    #[tokio::test]
+    async fn a_result_still_refused_at_the_stop_is_left_for_the_next_start() {
+        let dispatcher = dispatcher("stop", Registry::default(), &[("c-1", "t.gone")]).await;
+        let store = dispatcher.store.clone();
+        crate::store::fail_inserts_for_tests(&store, true).await;
+        let command = Command { id: "c-1".into(), target: "dev/1".into(), name: "t.gone".into(), args: json!({}) };
+        let running = tokio::spawn({
+            let dispatcher = dispatcher.clone();
+            async move { dispatcher.execute(command).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        dispatcher.stop.cancel();
+        tokio::time::timeout(std::time::Duration::from_secs(1), running)
+            .await
+            .expect("ends at the stop")
+            .expect("task");
+        assert_eq!(store.call(|db| db.commands_pending()).await.expect("pending").len(), 1);
     }
 }

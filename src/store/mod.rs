@@ -382,3 +382,14 @@ pub(crate) mod tests;
 pub(crate) fn temp_dir_for_tests(name: &str) -> std::path::PathBuf {
     tests::temp_dir(name)
 }
+
+/// Makes every outbox insert on the writer's connection fail (`on`) or work again.
+#[cfg(test)]
+pub(crate) async fn fail_inserts_for_tests(store: &Store, on: bool) {
+    let sql = if on {
+        "CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'injected'); END"
+    } else {
+        "DROP TRIGGER temp.fail_insert"
+    };
+    store.call(move |db| Ok(db.conn().execute(sql, [])?)).await.expect("trigger");
+}

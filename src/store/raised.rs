@@ -108,16 +108,6 @@ mod tests {
             .expect("outbox")
     }
 
-    /// Makes every outbox insert on the writer's connection fail (`on`) or work again.
-    async fn fail_inserts(store: &Store, on: bool) {
-        let sql = if on {
-            "CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'injected'); END"
-        } else {
-            "DROP TRIGGER temp.fail_insert"
-        };
-        store.call(move |db| Ok(db.conn().execute(sql, [])?)).await.expect("trigger");
-    }
-
     #[test]
     fn at_most_max_pending_wait_and_the_oldest_goes_first() {
         let raised = Raised::default();
@@ -135,14 +125,14 @@ mod tests {
     async fn events_the_store_refused_are_stored_in_order_at_the_next_flush() {
         let (store, _writer) = open_temp("raised");
         let raised = Raised::default();
-        fail_inserts(&store, true).await;
+        crate::store::fail_inserts_for_tests(&store, true).await;
         raised.push(item("device.down"));
         let _ = raised.flush(&store, "goip/gw1").await;
         assert!(stored_types(&store).await.is_empty());
         raised.push(item("device.up"));
         let _ = raised.flush(&store, "goip/gw1").await;
         assert!(stored_types(&store).await.is_empty(), "nothing stored while inserts fail");
-        fail_inserts(&store, false).await;
+        crate::store::fail_inserts_for_tests(&store, false).await;
         let _ = raised.flush(&store, "goip/gw1").await;
         assert_eq!(stored_types(&store).await, ["evt/goip/gw1/device.down", "evt/goip/gw1/device.up"]);
         let _ = raised.flush(&store, "goip/gw1").await;
