@@ -207,7 +207,7 @@ impl Dispatcher {
             Ok(outcome) => (Ok(outcome.data), outcome.then),
             Err(e) => (Err(e), None),
         };
-        if self.finish(&command, data).await
+        if self.finish(&command, data, true).await
             && let Some(effect) = effect
         {
             let _ = self.effects.send(effect);
@@ -215,10 +215,11 @@ impl Dispatcher {
     }
 
     /// Commits the result. One the store refuses (a full disk, an I/O error) is tried
-    /// again every [`RESULT_RETRY`] until it commits: the command ran, and a result left
-    /// for the next start would say `interrupted` (or run it again), and the cloud might
-    /// send it again. False only if the stop came first (then the next start answers it).
-    async fn finish(&self, command: &Command, result: Result<Value, CommandError>) -> bool {
+    /// again every [`RESULT_RETRY`] until it commits (`retry`): the command ran, and a result
+    /// left for the next start would say `interrupted` (or run it again), and the cloud might
+    /// send it again. False if the stop came first, or without `retry` (then the next start
+    /// answers it).
+    async fn finish(&self, command: &Command, result: Result<Value, CommandError>, retry: bool) -> bool {
         let header = ResultHeader { cmd_id: Some(&command.id), target: &command.target, name: Some(&command.name) };
         let item = result_item(&self.agent, result_suffix(&command.id), &header, &result);
         let mut failed = false;
@@ -232,6 +233,10 @@ impl Dispatcher {
                     return true;
                 }
                 Err(StoreError::Closed) => return false,
+                Err(e) if !retry => {
+                    log::error!("result of command {} not stored (the next start answers it): {e}", command.id);
+                    return false;
+                }
                 Err(e) if !failed => {
                     log::error!("result of command {} not stored (trying again): {e}", command.id);
                     self.metrics.inc("telbridge_command_store_errors_total");
@@ -275,7 +280,8 @@ impl Dispatcher {
                         "interrupted",
                         "the agent restarted before this command completed; it was not retried because it is not safe to repeat",
                     );
-                    self.finish(&command, Err(err)).await;
+                    // Once: the start must go on (a full disk is no reason not to relay).
+                    self.finish(&command, Err(err), false).await;
                 }
             }
         }

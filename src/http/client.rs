@@ -50,19 +50,22 @@ impl ClientError {
     }
 }
 
-/// A URL as an error shows it: without its query and its user info, where tokens travel (a
-/// presigned download's signature, `user:password@`) that are no configured secret the
-/// scrubber knows (an update's URL comes in a command).
+/// A URL as an error shows it: without its query, fragment and user info, where tokens
+/// travel (a presigned download's signature, `user:password@`) that are no configured
+/// secret the scrubber knows (an update's URL comes in a command). User info ends at the
+/// last `@`, since a bad URL's password may hold `/`, `?` or `#` (an `@` in a path hides
+/// the host too: this is for errors).
 fn shown(url: &str) -> String {
-    let (before, query) = url.split_once('?').map_or((url, ""), |(b, _)| (b, "?…"));
-    let (scheme, rest) = before.split_once("://").map_or(("", before), |(s, r)| (s, r));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rsplit_once('@') {
-        Some((_, host)) => format!("…@{host}{}", &rest[authority_end..]),
-        None => rest.to_string(),
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let rest = rest.rfind('@').map_or(rest, |at| &rest[at + 1..]);
+    let (rest, tail) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], &rest[i..=i]),
+        None => (rest, ""),
     };
+    let user = if url.contains('@') { "…@" } else { "" };
     let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
-    format!("{scheme}{rest}{query}")
+    let cut = if tail.is_empty() { "" } else { "…" };
+    format!("{scheme}{user}{rest}{tail}{cut}")
 }
 
 /// An absolute `http(s)://` URL, split the way requests use it.
@@ -386,8 +389,10 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("ftp://…@files.example/bin?…"), "{text}");
         assert!(!text.contains("s3cret"), "{text}");
-        assert_eq!(shown("h:1/a@b?x"), "h:1/a@b?…");
-        assert_eq!(shown("http://h/p"), "http://h/p");
+        assert_eq!(shown("http://u:p?w@h/x#frag"), "http://…@h/x#…");
+        assert_eq!(shown("http://u:p/w@h"), "http://…@h");
+        assert_eq!(shown("https://[::1]:8/p?t=1"), "https://[::1]:8/p?…");
+        assert_eq!(shown("h:1/a"), "h:1/a");
     }
 
     #[tokio::test]

@@ -190,7 +190,7 @@ impl Publisher {
         e.dedup_key = seq.map(|seq| format!("agent/relay.refused/{seq}"));
         let alarm = crate::store::OutboxItem::from_event(&e, &self.agent);
         if let Err(e) = self.store.enqueue_unbounded(alarm).await {
-            log::error!("cannot record relay.refused: {e}");
+            log::error!("cannot record {kind}: {e}");
         }
     }
 
@@ -237,10 +237,21 @@ const READ_AHEAD_BYTES: usize = 1024 * 1024;
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Publisher {
-    /// Publishes the retained `online` status on `connection`: whether it was queued.
-    fn publish_status(&self, connection: u64) -> Result<bool, MqttError> {
+    /// Publishes the retained `online` status on `connection`, if it is due (`due`): once
+    /// it is queued (its answer then awaited in `conn`), or the connection is gone (the next
+    /// one publishes it), it is no longer due. Whether the client's queue was full.
+    fn publish_status(&self, connection: u64, due: &mut bool, conn: &mut Answers) -> Result<bool, MqttError> {
+        if !*due {
+            return Ok(false);
+        }
         let online = status_payload("online", &self.agent, None, Some(crate::event::now_ms()));
-        Ok(matches!(self.send(connection, None, self.topics.status(), online, true)?, Sent::Yes))
+        match self.send(connection, None, self.topics.status(), online, true)? {
+            Sent::Yes => conn.status_wait = Some(tokio::time::Instant::now() + STATUS_WAIT),
+            Sent::Down(_) => {}
+            Sent::Busy(_) => return Ok(true),
+        }
+        *due = false;
+        Ok(false)
     }
 
     /// Hands one QoS 1 publish to the client if `connection` is still the live one;
@@ -288,6 +299,8 @@ impl Publisher {
         // What the broker answered on this connection, and the rows it ended them over.
         let mut conn = Answers::default();
         let mut strikes = Strikes::default();
+        // The status is to be published on this connection (see `publish_status`).
+        let mut status_due = false;
         let (mut seen_connects, mut seen_version) = (0u64, u64::MAX);
         let mut drained = false;
         let mut ahead = std::collections::VecDeque::new();
@@ -328,17 +341,18 @@ impl Publisher {
                     }
                     None => {}
                 }
-                conn = Answers { probe: strikes.probing(), ..Answers::default() };
+                // A hold that ended is over before this connection's status (not published a
+                // second time when its timer fires).
+                strikes.expire(Instant::now());
+                let status_held = strikes.holds_status(Instant::now());
+                conn = Answers { probe: strikes.probing(), status_held, ..Answers::default() };
+                status_due = st.connected && !status_held;
                 in_flight.clear();
                 ahead.clear();
                 ahead_bytes = 0;
                 drained = false;
                 if st.connected {
                     self.client.subscribe(self.topics.commands_filter()).await?;
-                    // Its answer is waited for a while (a probe sends no row before).
-                    if !strikes.holds_status(Instant::now()) && self.publish_status(seen_connects)? {
-                        conn.status_wait = Some(tokio::time::Instant::now() + STATUS_WAIT);
-                    }
                 }
             }
             let version = stats.borrow_and_update().outbox_version;
@@ -370,8 +384,9 @@ impl Publisher {
                 }
             }
             let mut sent = false;
-            let mut busy = false;
-            while st.connected && in_flight.len() < conn.window(self.window) {
+            // The status goes first (a probe sends no row before its answer, for a while).
+            let mut busy = st.connected && self.publish_status(seen_connects, &mut status_due, &mut conn)?;
+            while st.connected && !status_due && in_flight.len() < conn.window(self.window) {
                 let Some(mut row) = ahead.pop_front() else { break };
                 let (seq, len) = (row.seq, row.payload.len());
                 let topic = self.topics.full(&row.topic);
@@ -419,15 +434,15 @@ impl Publisher {
                     let alarm = conn.refused(seq, &mut in_flight);
                     self.refused(Some(seq), alarm, &reason).await;
                 }
-                _ = sleep_until(conn.status_wait) => {
+                _ = sleep_until(conn.status_wait), if st.connected => {
                     log::warn!("the broker did not acknowledge the status within {STATUS_WAIT:?}");
                     conn.status_wait = None;
                 }
                 _ = sleep_until(strikes.next_release().map(tokio::time::Instant::from_std)) => {
                     // A hold ended: that row goes out again, read from the start (rows in
                     // flight are not sent twice), or the status does.
-                    if strikes.expire(Instant::now()) && st.connected {
-                        self.publish_status(seen_connects)?;
+                    if strikes.expire(Instant::now()) {
+                        (status_due, conn.status_held) = (st.connected, false);
                     }
                     cursor = 0;
                     ahead.clear();

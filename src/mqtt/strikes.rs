@@ -42,6 +42,8 @@ pub enum Ended {
     Unanswered { oldest: i64, alone: bool },
     /// Its status was all it sent, and it ended within [`STATUS_WAIT`], unanswered.
     StatusUnanswered,
+    /// Its status was all it sent, and the broker acknowledged it.
+    StatusAnswered,
     /// No row was sent on it.
     Idle,
 }
@@ -64,7 +66,7 @@ pub struct Strikes {
     last: Option<(i64, u32)>,
     /// Rows held back, with when their hold ends.
     held: BTreeMap<i64, Instant>,
-    /// Probes in a row that ended over their status.
+    /// Connections in a row that ended over their status.
     status_strikes: u32,
     /// Until when the status is held back, if it is.
     status_held: Option<Instant>,
@@ -82,7 +84,7 @@ impl Strikes {
                 (self.probing, self.last) = (false, None);
                 return None;
             }
-            Ended::Idle => return None,
+            Ended::Idle | Ended::StatusAnswered => return None,
             Ended::StatusUnanswered => {
                 if self.status_strikes < STRIKES {
                     return None;
@@ -148,7 +150,9 @@ impl Strikes {
     }
 }
 
-/// How long a probe waits for the broker to acknowledge the status before its row.
+/// How long the broker's acknowledgement of the status is waited for: a probe sends no row
+/// before, and a connection that ends within it with the status unanswered and nothing
+/// else sent ended over the status.
 pub const STATUS_WAIT: Duration = Duration::from_secs(5);
 
 /// What the broker answered on one connection .
@@ -164,6 +168,9 @@ pub struct Answers {
     pub status_wait: Option<tokio::time::Instant>,
     /// The broker answered a row (acknowledged or refused it).
     pub row: bool,
+    /// The status is held back: not published on this connection, so a probe's row goes
+    /// at once, and one that ends the connection is blamed.
+    pub status_held: bool,
 }
 
 impl Answers {
@@ -204,11 +211,13 @@ impl Answers {
     pub fn ended(&self, in_flight: &BTreeMap<i64, bool>) -> Ended {
         match in_flight.first_key_value() {
             _ if self.row => Ended::Answered,
-            Some((&oldest, _)) => {
-                Ended::Unanswered { oldest, alone: self.probe && self.status && in_flight.len() == 1 }
-            }
+            Some((&oldest, _)) => Ended::Unanswered {
+                oldest,
+                alone: self.probe && (self.status || self.status_held) && in_flight.len() == 1,
+            },
+            None if self.status => Ended::StatusAnswered,
             // The status went out and the wait for its answer had not run out.
-            None if !self.status && self.status_wait.is_some() => Ended::StatusUnanswered,
+            None if self.status_wait.is_some() => Ended::StatusUnanswered,
             None => Ended::Idle,
         }
     }
@@ -335,7 +344,8 @@ mod tests {
     #[test]
     fn a_status_strike_count_starts_again_after_any_other_end_but_an_idle_one() {
         let (mut strikes, t0) = (Strikes::default(), Instant::now());
-        for other in [Ended::Answered, probe(7), Ended::Unanswered { oldest: 7, alone: false }] {
+        let others = [Ended::Answered, Ended::StatusAnswered, probe(7), Ended::Unanswered { oldest: 7, alone: false }];
+        for other in others {
             strikes.ended(Ended::StatusUnanswered, t0);
             strikes.ended(Ended::StatusUnanswered, t0);
             strikes.ended(other, t0);
@@ -358,6 +368,15 @@ mod tests {
         let ran_out = Answers { probe: true, ..Answers::default() };
         assert_eq!(ran_out.ended(&BTreeMap::new()), Ended::Idle);
         let answered = Answers { probe: true, status: true, ..Answers::default() };
-        assert_eq!(answered.ended(&BTreeMap::new()), Ended::Idle);
+        assert_eq!(answered.ended(&BTreeMap::new()), Ended::StatusAnswered);
+    }
+
+    #[test]
+    fn while_the_status_is_held_a_probes_row_goes_at_once_and_is_blamed_alone() {
+        let conn = Answers { probe: true, status_held: true, ..Answers::default() };
+        assert_eq!(conn.window(10), 1);
+        let in_flight = BTreeMap::from([(5, false)]);
+        assert_eq!(conn.ended(&in_flight), Ended::Unanswered { oldest: 5, alone: true });
+        assert_eq!(conn.ended(&BTreeMap::new()), Ended::Idle);
     }
 }
