@@ -97,7 +97,7 @@ fn click_to_call_reaches_the_cloud_as_start_end_and_billing_and_its_recording_ar
 fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects() {
     let cb = free_port();
     let sim = sim(cb, &[]);
-    let s = site("cc-notify", &sim, cb, "max_skew_secs = 2");
+    let s = site("cc-notify", &sim, cb, "max_skew_secs = 2\nmax_age_secs = 2");
     let send = |extra: Value| {
         let mut body = json!({"notify": {"type": "callin", "customer": "C2", "agent": "1000", "number": "139",
                                           "call type": "0", "seq": "9", "userData": "u1", "vendorX": "kept"}});
@@ -128,24 +128,12 @@ fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects(
 
     // A stored notification retried by the platform after the skew has passed (same seq and
     // timestamp) is answered success again and stores nothing; a new one that old is refused.
-    let signed = |seq: &str, ts: &str| {
-        use md5::{Digest, Md5};
-        let sum = Md5::digest(format!("C2@{ts}@{seq}@E416D0F85DC0CB67C85E070A32D9F0123AFF4762").as_bytes());
-        let digest: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-        json!({"authentication": {"customer": "C2", "digest": digest, "seq": seq, "timestamp": ts},
-               "notify": {"type": "callout", "agent": "1000", "number": "137", "call_type": "1", "seq": "11"},
-               "param": {"debug": false, "lang": "en_US"}})
-    };
-    let post = |body: &Value| {
-        let r = common::http::post_json(cb, &format!("/callcenter/cc1/{SECRET}/notify"), None, body).expect("post");
-        (r.status, r.json()["result"]["error"].as_i64())
-    };
-    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis().to_string();
-    assert_eq!(post(&signed("777001", &ts)), (200, Some(0)));
-    s.wait_event("call.out", "the notification relayed", |d| d["seq"] == "11");
+    let ts = now_ms().to_string();
+    assert_eq!(post_signed(cb, "777001", &ts), (200, Some(0)));
+    s.wait_event("call.out", "the notification relayed", |d| d["seq"] == "777001");
     std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(post(&signed("777001", &ts)), (200, Some(0)), "a retry of a stored one, past the skew");
-    let (status, error) = post(&signed("777002", &ts));
+    assert_eq!(post_signed(cb, "777001", &ts), (200, Some(0)), "a retry of a stored one, past the skew");
+    let (status, error) = post_signed(cb, "777002", &ts);
     assert_eq!(status, 400, "a new one that old");
     assert_ne!(error, Some(0));
     std::thread::sleep(Duration::from_millis(500));
@@ -155,6 +143,43 @@ fn forged_stale_and_repeated_notifications_are_answered_as_the_platform_expects(
     let untyped = send(json!({"notify": {"agent": "1000", "number": "139", "call_type": "1", "seq": "10"}}));
     assert_eq!(error_of(&untyped["answers"][0]), Some(0), "{untyped}");
     s.wait_event("call.event", "the untyped notification", |d| d["seq"] == "10");
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis()
+}
+
+/// Posts a `callout` notification of `seq` at `ts`, signed as the platform signs it: the
+/// HTTP status and the answer's `error`.
+fn post_signed(cb: u16, seq: &str, ts: &str) -> (u16, Option<i64>) {
+    use md5::{Digest, Md5};
+    let sum = Md5::digest(format!("C2@{ts}@{seq}@E416D0F85DC0CB67C85E070A32D9F0123AFF4762").as_bytes());
+    let digest: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    let body = json!({"authentication": {"customer": "C2", "digest": digest, "seq": seq, "timestamp": ts},
+                      "notify": {"type": "callout", "agent": "1000", "number": "137", "call_type": "1", "seq": seq},
+                      "param": {"debug": false, "lang": "en_US"}});
+    let r = common::http::post_json(cb, &format!("/callcenter/cc1/{SECRET}/notify"), None, &body).expect("post");
+    (r.status, r.json()["result"]["error"].as_i64())
+}
+
+#[test]
+fn a_notification_first_delivered_after_an_outage_is_stored_and_one_from_the_future_is_not() {
+    let cb = free_port();
+    let sim = sim(cb, &[]);
+    let s = site("cc-late", &sim, cb, "");
+    // The platform's first attempts found no agent; its retry an hour later keeps their
+    // timestamp (the default max_age_secs is a day).
+    let hour_ago = (now_ms() - 3_600_000).to_string();
+    assert_eq!(post_signed(cb, "880001", &hour_ago), (200, Some(0)));
+    s.wait_event("call.out", "the late notification", |d| d["seq"] == "880001");
+    let ahead = (now_ms() + 600_000).to_string();
+    let (status, error) = post_signed(cb, "880002", &ahead);
+    assert_eq!(status, 400, "ten minutes ahead: more than max_skew_secs (300)");
+    assert_ne!(error, Some(0));
+    let day_ago = (now_ms() - 25 * 3_600_000).to_string();
+    assert_eq!(post_signed(cb, "880003", &day_ago).0, 400, "older than max_age_secs");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.events("call.out").len(), 1, "only the late one stored");
 }
 
 #[test]

@@ -34,10 +34,16 @@ pub struct CallcenterConfig {
     /// Addresses or CIDRs notifications may come from; empty = any.
     #[serde(default)]
     pub allow_from: Vec<String>,
-    /// A notification whose timestamp is further than this from the agent's clock is
-    /// refused (unless it was stored already: a platform retry).
+    /// A new notification whose timestamp is further than this ahead of the agent's clock
+    /// is refused (clocks differ; one already stored, a platform retry, is answered success).
     #[serde(default = "default_skew")]
     pub max_skew_secs: u64,
+    /// A new notification older than this is refused: a platform retry after the agent
+    /// could not be reached keeps its first attempt's timestamp, so this is how long an
+    /// outage may last without losing one. At most `store.dedup_ttl_secs` (a replay older
+    /// than the de-duplication record would be stored again).
+    #[serde(default = "default_age")]
+    pub max_age_secs: u64,
     /// Timeout of one HTTP exchange with the platform (recording downloads included).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
@@ -98,6 +104,9 @@ fn default_lang() -> String {
 fn default_skew() -> u64 {
     300
 }
+fn default_age() -> u64 {
+    24 * 3600
+}
 fn default_timeout() -> u64 {
     15_000
 }
@@ -156,6 +165,12 @@ impl super::ConnectorConfig for CallcenterConfig {
         }
         if self.apikey.expose().is_empty() {
             return Err(invalid("callcenter.apikey", format!("{n}: required")));
+        }
+        if self.max_age_secs > config.store.dedup_ttl_secs {
+            return Err(invalid(
+                "callcenter.max_age_secs",
+                format!("{n}: at most store.dedup_ttl_secs ({})", config.store.dedup_ttl_secs),
+            ));
         }
         if !self.agent.is_empty() && !is_agent(&self.agent) {
             return Err(invalid("callcenter.agent", format!("{n}: 1-8 digits")));

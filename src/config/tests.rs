@@ -235,6 +235,7 @@ fn the_examples_callcenter_block_uncommented_is_a_valid_account_and_bad_values_a
         ("customer = \"C2\"", "customer = \"C 2\"", "callcenter.customer"),
         ("agent = \"1000\"", "agent = \"123456789\"", "callcenter.agent"),
         ("cdr_poll_secs = 300", "cdr_poll_secs = 2", "callcenter.cdr_poll_secs"),
+        ("max_age_secs = 86400", "max_age_secs = 864000", "callcenter.max_age_secs"),
     ] {
         let bad = format!("{MINIMAL}{}", table.replace(from, to));
         let err = Config::parse(&bad).expect_err(key).to_string();

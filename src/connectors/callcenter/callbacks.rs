@@ -2,8 +2,8 @@
 //! under the shared rules (`connectors::callbacks`), plus the platform's own: the digest
 //! verified (forged → refused, nothing stored), then — in one store call — a notification
 //! already stored (its `seq` and `timestamp`: a platform retry) is answered success again
-//! and stores nothing, a new one whose timestamp is further than `max_skew_secs` from the
-//! agent's clock is refused, and any other becomes its event, committed before the answer
+//! and stores nothing, a new one whose timestamp is further than `max_skew_secs` ahead of
+//! the agent's clock or `max_age_secs` behind it is refused, and any other becomes its event, committed before the answer
 //! `{"result":{"error":0,"msg":""}}`. Refusals answer `{"result":{"error":N,"msg":…}}`.
 
 use super::driver::Driver;
@@ -61,7 +61,7 @@ async fn take(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
     let body = f.json.as_ref().ok_or_else(|| Refusal::Bad("the notification is not JSON".into()))?;
     let n = notify::parse(body).map_err(Refusal::Bad)?;
     n.verify(&d.cfg.customer, d.cfg.apikey.expose()).map_err(|e| Refusal::Bad(e.to_string()))?;
-    let fresh = n.fresh(crate::event::now_ms(), d.cfg.max_skew_secs * 1000);
+    let fresh = n.fresh(crate::event::now_ms(), d.cfg.max_skew_secs * 1000, d.cfg.max_age_secs * 1000);
     let key = format!("{}/notify/{}/{}", d.scope(), n.seq, n.timestamp);
     let event = d.peer.event(n.event_kind(), n.data(), Class::Critical, Some(key.clone()));
     let stored = d

@@ -71,11 +71,14 @@ impl Notification {
         Ok(())
     }
 
-    /// Checks the timestamp (epoch ms) against `now_ms`.
-    pub fn fresh(&self, now_ms: u64, max_skew_ms: u64) -> Result<(), Refused> {
+    /// Checks the timestamp (epoch ms) against `now_ms`: at most `max_ahead_ms` ahead of it
+    /// (clocks differ), at most `max_age_ms` behind it (a platform retry after the agent
+    /// could not be reached keeps the first attempt's timestamp).
+    pub fn fresh(&self, now_ms: u64, max_ahead_ms: u64, max_age_ms: u64) -> Result<(), Refused> {
         let ts: i64 = self.timestamp.trim().parse().map_err(|_| Refused::Forged("timestamp is not epoch ms".into()))?;
         let skew_ms = now_ms as i64 - ts;
-        if skew_ms.unsigned_abs() > max_skew_ms {
+        let limit = if skew_ms < 0 { max_ahead_ms } else { max_age_ms };
+        if skew_ms.unsigned_abs() > limit {
             return Err(Refused::Stale { skew_ms });
         }
         Ok(())
@@ -127,8 +130,11 @@ mod tests {
         assert_eq!(n.verify("C2", KEY), Ok(()));
         assert_eq!(n.fields["call_type"], 1);
         assert_eq!(n.event_kind(), "call.start");
-        assert!(n.fresh(1_000_000 + 300_000, 300_000).is_ok());
-        assert_eq!(n.fresh(1_000_000 + 300_001, 300_000), Err(Refused::Stale { skew_ms: 300_001 }));
+        assert!(n.fresh(1_000_000 + 300_000, 300_000, 300_000).is_ok());
+        assert_eq!(n.fresh(1_000_000 + 300_001, 300_000, 300_000), Err(Refused::Stale { skew_ms: 300_001 }));
+        // Late (a retry after an outage) within the age, not ahead beyond the skew.
+        assert!(n.fresh(1_000_000 + 3_600_000, 300_000, 86_400_000).is_ok());
+        assert_eq!(n.fresh(1_000_000 - 300_001, 300_000, 86_400_000), Err(Refused::Stale { skew_ms: -300_001 }));
         assert!(matches!(n.verify("C2", "other"), Err(Refused::Forged(_))));
         assert!(matches!(n.verify("C3", KEY), Err(Refused::Forged(_))));
     }
