@@ -116,7 +116,7 @@ fn reports_and_messages_by_push_and_by_poll_reach_the_cloud_once() {
         "--push-mo",
         &push_url(cb, "recvmsg"),
     ]);
-    let s = site("qmsg-once", &sim, cb, "poll_secs = 3600");
+    let s = site("qmsg-once", &sim, cb, "poll_secs = 3600\nreturnflag = \"xml\"");
     let r = s.call("r-1", "sms.send", json!({"to": ["13800000001", "13800000002"], "text": "hi"}));
     assert_eq!(r["status"], "ok", "{r}");
     let sendid = r["data"]["sendids"][0].as_str().expect("sendid").to_string();
@@ -124,11 +124,16 @@ fn reports_and_messages_by_push_and_by_poll_reach_the_cloud_once() {
         let rep = s.wait_event("sms.report", "a report per number", |d| d["to"] == to);
         assert_eq!((rep["sendid"].as_str(), rep["cmd_id"].as_str()), (Some(sendid.as_str()), Some("r-1")));
     }
+    // The report's other fields are kept.
+    for m in s.rec.on("/evt/qmsg/acct1/sms.report") {
+        let e = m.json();
+        assert_eq!((e["extra"]["appid"].as_str(), e["extra"]["entid"].as_str()), (Some("123"), Some("1234567")), "{e}");
+    }
 
     // The same message pushed and then fetched by getSms: once in the cloud.
-    sim.control("/sim/mo", &json!({"mob": "13912345678", "msg": "回复 yes, please", "ext": "12", "push": true}));
+    sim.control("/sim/mo", &json!({"mob": "13912345678", "msg": "回复 yes, please ", "ext": "12", "push": true}));
     let mo = s.wait_event("sms.received", "the pushed message", |d| d["from"] == "13912345678");
-    assert_eq!((mo["text"].as_str(), mo["via"].as_str()), (Some("回复 yes, please"), Some("push")));
+    assert_eq!((mo["text"].as_str(), mo["via"].as_str()), (Some("回复 yes, please "), Some("push")));
     let poll = s.call("p-1", "sms.poll_now", json!({}));
     assert_eq!(poll["status"], "ok");
     wait_for(WAIT, "the poll", || (sim.state()["requests"]["getSms"].as_u64()? >= 1).then_some(()));

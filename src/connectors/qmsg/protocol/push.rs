@@ -7,7 +7,8 @@ use crate::connectors::callbacks::Fields;
 
 /// Fields the agent reads; the rest are kept under the event's `extra`.
 pub const MO_FIELDS: &[&str] = &["mob", "msg", "entid", "replytime", "ext", "appid", "returnflag", "getall"];
-pub const REPORT_FIELDS: &[&str] = &["mob", "sendid", "status", "appid", "entid"];
+/// (`appid` and `entid` are kept as the report's extra fields.)
+pub const REPORT_FIELDS: &[&str] = &["mob", "sendid", "status"];
 
 /// A received message push.
 pub fn mo(fields: &Fields) -> Result<Mo, String> {
@@ -55,7 +56,9 @@ mod tests {
         let f = decode("mob=13918876665&sendid=123456&status=0&appid=123&entid=8000123", None, b"").expect("fields");
         let r = report(&f).expect("report");
         assert_eq!((r.mobile.as_str(), r.sendid.as_str(), r.delivered()), ("13918876665", "123456", true));
-        assert!(f.extra(REPORT_FIELDS).is_empty());
+        let kept = f.extra(REPORT_FIELDS);
+        assert_eq!((kept["appid"].as_str(), kept["entid"].as_str()), (Some("123"), Some("8000123")));
+        assert_eq!(kept.len(), 2);
     }
 
     #[test]

@@ -40,12 +40,17 @@ fn is_xml(body: &str) -> bool {
     body.trim_start().starts_with('<')
 }
 
-/// The text of `<tag>…</tag>` in `xml`, first occurrence.
+/// The text of `<tag>…</tag>` in `xml`, first occurrence, trimmed.
 fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    untrimmed(xml, name).map(str::trim)
+}
+
+/// The text of `<tag>…</tag>` in `xml`, first occurrence, as it is.
+fn untrimmed<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");
     let start = xml.find(&open)? + open.len();
     let end = xml[start..].find(&format!("</{name}>"))? + start;
-    Some(xml[start..end].trim())
+    Some(&xml[start..end])
 }
 
 /// Undoes the five XML entities.
@@ -110,7 +115,10 @@ pub fn parse_get(body: &[u8]) -> Result<Fetched, ReplyError> {
             let field = |n: &str| tag(mo, n).map(unescape).unwrap_or_default();
             mos.push(Mo {
                 mobile: field("srcId"),
-                text: field("msgContent"),
+                // The text as sent, spaces included, as the push carries it (`msg`): the
+                // de-duplication of the same message by push and by poll hashes it. The seed's
+                // example has nothing around it: "<msgContent>你好</msgContent>" (001, l. 231).
+                text: untrimmed(mo, "msgContent").map(unescape).unwrap_or_default(),
                 ext: field("destId"),
                 replytime: field("replyTime"),
                 entid: field("entId"),
@@ -208,6 +216,9 @@ mod tests {
         assert_eq!(mos[0].text, "你好 & bye");
         assert_eq!(mos[0].entid, "8000123");
         assert_eq!(mos[1].ext, "78988");
+        let spaced = "<qmsg><statCode>0</statCode><MO><srcId> 139 </srcId><msgContent> OK </msgContent></MO></qmsg>";
+        let mo = &parse_get(spaced.as_bytes()).expect("reply").mos[0];
+        assert_eq!((mo.mobile.as_str(), mo.text.as_str()), ("139", " OK "), "the text as sent");
         let none = parse_get(b"<qmsg><statCode>0</statCode></qmsg>").expect("reply");
         assert!(none.mos.is_empty() && none.odd.is_empty(), "no <MO>: nothing new");
     }
