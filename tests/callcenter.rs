@@ -172,6 +172,8 @@ fn a_notification_first_delivered_after_an_outage_is_stored_and_one_from_the_fut
     let hour_ago = (now_ms() - 3_600_000).to_string();
     assert_eq!(post_signed(cb, "880001", &hour_ago), (200, Some(0)));
     s.wait_event("call.out", "the late notification", |d| d["seq"] == "880001");
+    let stored = s.rec.on("/evt/callcenter/cc1/call.out");
+    assert_eq!(stored[0].json()["extra"]["param"], json!({"debug": false, "lang": "en_US"}), "kept");
     let ahead = (now_ms() + 600_000).to_string();
     let (status, error) = post_signed(cb, "880002", &ahead);
     assert_eq!(status, 400, "ten minutes ahead: more than max_skew_secs (300)");

@@ -63,7 +63,9 @@ async fn take(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
     n.verify(&d.cfg.customer, d.cfg.apikey.expose()).map_err(|e| Refusal::Bad(e.to_string()))?;
     let fresh = n.fresh(crate::event::now_ms(), d.cfg.max_skew_secs * 1000, d.cfg.max_age_secs * 1000);
     let key = format!("{}/notify/{}/{}", d.scope(), n.seq, n.timestamp);
-    let event = d.peer.event(n.event_kind(), n.data(), Class::Critical, Some(key.clone()));
+    let mut e = crate::event::NewEvent::new(d.scope(), n.event_kind(), n.data(), Class::Critical);
+    (e.dedup_key, e.extra) = (Some(key.clone()), n.extra.clone());
+    let event = crate::store::OutboxItem::from_event(&e, &d.peer.agent);
     let stored = d
         .store
         .call(move |db| {

@@ -17,9 +17,16 @@ pub struct Notification {
     pub timestamp: String,
     /// `notify.type` as sent (`None` when missing).
     pub kind: Option<String>,
-    /// Every field of `notify`, `"call type"` kept as `call_type`.
+    /// Every field of `notify`, `"call type"` kept as `call_type` (under its own name when
+    /// both came).
     pub fields: Map<String, Value>,
+    /// What else came, kept: the body's other members (`param`, unknown ones) and the
+    /// `authentication` members besides the four read (the seed's example has `agent`).
+    pub extra: Map<String, Value>,
 }
+
+/// The `authentication` members a notification is verified and named by.
+const AUTH_READ: [&str; 4] = ["customer", "digest", "seq", "timestamp"];
 
 /// Why a notification is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +52,23 @@ pub fn parse(body: &Value) -> Result<Notification, String> {
     let text = |k: &str| auth.get(k).and_then(text_of).filter(|s| !s.is_empty()).ok_or(format!("no {k}"));
     let notify = body.get("notify").and_then(Value::as_object).ok_or("no notify")?;
     let mut fields = notify.clone();
-    if let Some((alias, v)) = CALL_TYPE_ALIASES.iter().skip(1).find_map(|a| fields.get(*a).map(|v| (*a, v.clone()))) {
+    if !fields.contains_key("call_type")
+        && let Some((alias, v)) = CALL_TYPE_ALIASES.iter().skip(1).find_map(|a| fields.get(*a).map(|v| (*a, v.clone())))
+    {
         fields.remove(alias);
-        fields.entry("call_type").or_insert(v);
+        fields.insert("call_type".into(), v);
+    }
+    let mut extra: Map<String, Value> = body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !matches!(k.as_str(), "authentication" | "notify"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let auth_rest: Map<String, Value> =
+        auth.iter().filter(|(k, _)| !AUTH_READ.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !auth_rest.is_empty() {
+        extra.insert("authentication".into(), Value::Object(auth_rest));
     }
     Ok(Notification {
         customer: text("customer")?,
@@ -56,6 +77,7 @@ pub fn parse(body: &Value) -> Result<Notification, String> {
         timestamp: text("timestamp")?,
         kind: notify.get("type").and_then(text_of).filter(|s| !s.is_empty()),
         fields,
+        extra,
     })
 }
 
@@ -122,6 +144,19 @@ mod tests {
     fn signed(ts: u64, notify: Value) -> Value {
         let d = auth::digest("C2", &ts.to_string(), "77", KEY);
         json!({"authentication": {"customer": "C2", "digest": d, "seq": 77, "timestamp": ts.to_string()}, "notify": notify})
+    }
+
+    #[test]
+    fn what_a_notification_carries_besides_its_notify_is_kept() {
+        let mut body = signed(1_000_000, json!({"type": "callin", "call type": "0", "call_type": "1"}));
+        body["authentication"]["agent"] = json!("1000");
+        body["param"] = json!({"debug": false, "lang": "en_US"});
+        body["vendorTop"] = json!(7);
+        let n = parse(&body).expect("parsed");
+        assert_eq!(n.extra["param"]["lang"], "en_US");
+        assert_eq!(n.extra["vendorTop"], 7);
+        assert_eq!(n.extra["authentication"], json!({"agent": "1000"}), "not the digest");
+        assert_eq!((&n.fields["call_type"], &n.fields["call type"]), (&json!("1"), &json!("0")), "both kept");
     }
 
     #[test]
