@@ -231,3 +231,37 @@ fn a_vendor_is_reached_through_the_sites_proxy_and_a_lan_device_never_is() {
     assert!(tunnels.contains(&vendor_at), "the vendor through the proxy: {tunnels:?}");
     assert!(!tunnels.iter().any(|t| t.ends_with(&format!(":{}", gateway.port))), "never the gateway: {tunnels:?}");
 }
+
+#[test]
+fn a_pushed_message_is_stored_while_the_store_is_full_and_arrives_when_the_broker_is_back() {
+    // No vendor document promises a push refused with 503 comes again: it goes past the
+    // store's bound (the LAN ingress is still told store_full).
+    let dir = temp_dir("qmsg-full");
+    let mut broker = Mosquitto::start(&dir);
+    let rec = Recorder::start(broker.port, "telbridge/v1/qmsgfull/#");
+    broker.stop();
+    let (http, cb) = (free_port(), free_port());
+    let sim = Sim::qmsg(&[]);
+    let account = format!(
+        "[callbacks]\nlisten = \"127.0.0.1:{cb}\"\n[[qmsg]]\nname = \"acct1\"\nurl = \"{}\"\nentid = \"1234567\"\n\
+         uid = \"u1\"\npwd = \"p1\"\npoll_secs = 0\ncallback_secret = \"{SECRET}\"\n",
+        sim.url()
+    );
+    let config = write_config(&dir, "qmsgfull", broker.port, http, "", &account);
+    let text = std::fs::read_to_string(&config).expect("config").replace("[store]\n", "[store]\nmax_bytes = 65536\n");
+    std::fs::write(&config, text).expect("config");
+    let agent = Agent::start(&config, http);
+    let pad = "x".repeat(900);
+    let full = (0..200)
+        .map(|i| agent.post_events(&json!({"source": "app/m", "type": "x.y", "data": {"i": i, "pad": pad}})).status)
+        .find(|&status| status != 200);
+    assert_eq!(full, Some(503), "the store filled up");
+    let mo = "mob=13800000009&msg=late&replytime=2026-12-01+10%3A00%3A09";
+    let pushed = http::get(cb, &format!("/qmsg/acct1/{SECRET}/recvmsg?{mo}")).expect("push");
+    assert_eq!((pushed.status, String::from_utf8_lossy(&pushed.body).trim()), (200, "0"), "{}", agent.log());
+    broker.resume();
+    let seen = rec.wait_until(WAIT, "the pushed message", |s| {
+        s.iter().any(|m| m.topic.ends_with("/sms.received") && m.json()["data"]["from"] == "13800000009")
+    });
+    assert_eq!(seen.iter().filter(|m| m.topic.ends_with("/sms.received")).count(), 1);
+}

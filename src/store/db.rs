@@ -5,11 +5,24 @@
 //! enforces `store.max_bytes`. The bound's policy lives in [`Db::enqueue`]:
 //! telemetry is evicted oldest-first to make room; when only critical rows remain, a
 //! critical event is refused with [`StoreError::Full`] (ingress answers 503) and a
-//! telemetry event is dropped and counted. Command results and alarms bypass the bound.
+//! telemetry event is dropped and counted. Command results and alarms bypass the bound;
+//! what a vendor's callback brings (which it may never send again) goes past it, but not
+//! past a full disk.
 
 use super::StoreError;
 use crate::event::Class;
 use rusqlite::{Connection, OptionalExtension, params};
+
+/// Which limits an append keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    /// `store.max_bytes` and the disk.
+    Kept,
+    /// The disk only.
+    Disk,
+    /// Neither (the reserve's room on a full disk).
+    None,
+}
 
 /// Bytes a row counts beyond its topic and payload (keys, row header, index entry).
 pub const ROW_OVERHEAD: u64 = 64;
@@ -207,16 +220,24 @@ impl Db<'_> {
 
     /// Appends an event to the outbox under the bound's policy (see the module doc).
     pub fn enqueue(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
-        self.enqueue_inner(item, false)
+        self.enqueue_inner(item, Bound::Kept)
     }
 
     /// Appends without the bound: for command results and alarms, which are small and few.
     pub fn enqueue_unbounded(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
-        self.enqueue_inner(item, true)
+        self.enqueue_inner(item, Bound::None)
     }
 
-    fn enqueue_inner(&mut self, item: &OutboxItem, unbounded: bool) -> Result<Enqueued, StoreError> {
-        if self.disk_full && !unbounded {
+    /// Appends past `store.max_bytes` once no telemetry is left to evict, but not on a full
+    /// disk: for what a vendor's callback brings. No vendor document promises a callback is
+    /// sent again after a refusal, so one refused for the bound alone could be lost; the
+    /// vendor is authenticated and its rate its own, and a full disk is still refused.
+    pub fn enqueue_past_bound(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
+        self.enqueue_inner(item, Bound::Disk)
+    }
+
+    fn enqueue_inner(&mut self, item: &OutboxItem, bound: Bound) -> Result<Enqueued, StoreError> {
+        if self.disk_full && bound != Bound::None {
             return Err(StoreError::DiskFull);
         }
         if let Some(key) = &item.dedup_key {
@@ -235,9 +256,9 @@ impl Db<'_> {
         let seq = self.ledger.last_seq + 1;
         let payload = crate::event::with_seq(&item.payload, seq);
         let size = item.topic.len() as u64 + payload.len() as u64 + ROW_OVERHEAD;
-        if !unbounded && self.ledger.bytes + size > self.max_bytes {
+        if bound != Bound::None && self.ledger.bytes + size > self.max_bytes {
             self.evict_telemetry(self.ledger.bytes + size - self.max_bytes)?;
-            if self.ledger.bytes + size > self.max_bytes {
+            if self.ledger.bytes + size > self.max_bytes && (bound == Bound::Kept || item.class == Class::Telemetry) {
                 if item.class == Class::Telemetry {
                     self.ledger.dropped += 1;
                     return Ok(Enqueued::Dropped);

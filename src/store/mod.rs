@@ -216,6 +216,11 @@ impl Store {
         self.call_again(move |db| items.iter().map(|item| db.enqueue(item)).collect(), false).await
     }
 
+    /// Appends events past the bound, not past a full disk (see [`Db::enqueue_past_bound`]).
+    pub async fn enqueue_past_bound(&self, items: Vec<OutboxItem>) -> Result<Vec<Enqueued>, StoreError> {
+        self.call_again(move |db| items.iter().map(|item| db.enqueue_past_bound(item)).collect(), false).await
+    }
+
     /// Appends one event outside the bound (alarms, command results).
     pub async fn enqueue_unbounded(&self, item: OutboxItem) -> Result<Enqueued, StoreError> {
         self.call_again(move |db| db.enqueue_unbounded(&item), false).await

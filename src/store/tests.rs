@@ -136,6 +136,34 @@ fn a_full_store_evicts_telemetry_oldest_first_and_refuses_critical_events() {
 }
 
 #[test]
+fn a_vendors_callback_goes_past_the_bound_after_telemetry_is_evicted() {
+    let dir = temp_dir("past");
+    let row = 1000 + 7 + ROW_OVERHEAD;
+    rt().block_on(async {
+        let (store, _w) = Store::open(&config(&dir, 2 * row)).expect("open");
+        store.enqueue(vec![item(Class::Critical, 1000), item(Class::Telemetry, 1000)]).await.expect("fits");
+        // The telemetry row makes room first.
+        assert_eq!(
+            store.enqueue_past_bound(vec![item(Class::Critical, 1000)]).await.expect("room"),
+            vec![Enqueued::Stored(3)]
+        );
+        assert_eq!(seqs(&store).await, vec![1, 3]);
+        // Then past the bound, where an event of the bounded path is refused.
+        assert!(matches!(store.enqueue(vec![item(Class::Critical, 1000)]).await, Err(StoreError::Full)));
+        assert_eq!(
+            store.enqueue_past_bound(vec![item(Class::Critical, 1000)]).await.expect("past"),
+            vec![Enqueued::Stored(4)]
+        );
+        assert_eq!(seqs(&store).await, vec![1, 3, 4]);
+        // Telemetry is still dropped, never stored past it.
+        assert_eq!(
+            store.enqueue_past_bound(vec![item(Class::Telemetry, 10)]).await.expect("dropped"),
+            vec![Enqueued::Dropped]
+        );
+    });
+}
+
+#[test]
 fn a_refused_batch_stores_none_of_its_events() {
     let dir = temp_dir("atomic");
     rt().block_on(async {

@@ -11,7 +11,9 @@
 //!    [`Fields`] — 400 when they cannot;
 //! 3. the vendor's handler turns them into events and commits them (its de-duplication key
 //!    makes a repeated callback a [`Taken::Duplicate`]) — only then does the vendor get its
-//!    success answer; a store that cannot take them answers 503, so the vendor retries.
+//!    success answer. They go past `store.max_bytes` (no vendor promises to send a refused
+//!    callback again: see [`crate::store::Db::enqueue_past_bound`]); a store that cannot take
+//!    them (a full disk, an I/O error) answers 503, for a vendor that retries.
 //!
 //! Nothing is stored from a refused request. Every outcome is counted per route in
 //! `/metrics` as `telbridge_callbacks_total{route="vendor/name/kind",result="…"}`.

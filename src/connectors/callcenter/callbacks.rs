@@ -76,7 +76,7 @@ async fn take(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
             if let Err(stale) = fresh {
                 return Ok(Stored::Stale(stale));
             }
-            Ok(match db.enqueue(&event)? {
+            Ok(match db.enqueue_past_bound(&event)? {
                 Enqueued::Duplicate(_) => Stored::Again,
                 _ => Stored::New,
             })

@@ -75,7 +75,7 @@ async fn take(d: &Driver, f: Fields, cdr: bool) -> Result<Taken, Refusal> {
             let mut e = NewEvent::new(source, kind, Value::Object(data.clone()), Class::Critical);
             e.dedup_key = Some(key);
             e.extra = extra;
-            let first = db.enqueue(&OutboxItem::from_event(&e, &agent))?;
+            let first = db.enqueue_past_bound(&OutboxItem::from_event(&e, &agent))?;
             if let (Some(url), Enqueued::Stored(_)) = (recording, &first) {
                 let meta: Map<String, Value> = ["taskid", "subid", "caller", "callee", "rcaller", "cmd_id"]
                     .iter()

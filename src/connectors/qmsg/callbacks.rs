@@ -66,7 +66,7 @@ async fn received(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
         extra.insert("appid".into(), appid.into());
     }
     let item = d.mo_event(&mo, "push", extra);
-    let stored = d.store.enqueue(vec![item]).await?;
+    let stored = d.store.enqueue_past_bound(vec![item]).await?;
     Ok(stored.first().map_or(Taken::Stored, taken))
 }
 
@@ -93,7 +93,7 @@ async fn reported(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
                 Some(format!("{scope}/report/{}/{}/{}", r.sendid, r.mobile, r.status)),
             );
             report.extra = extra;
-            let first = db.enqueue(&OutboxItem::from_event(&report, &agent))?;
+            let first = db.enqueue_past_bound(&OutboxItem::from_event(&report, &agent))?;
             if let (Some(cmd_id), Enqueued::Stored(_)) = (&cmd_id, &first) {
                 let key = state::send_key(cmd_id);
                 // A report proves the call went out: an uncertain call is settled (with its
