@@ -107,6 +107,17 @@ fn an_agent_killed_after_a_send_went_out_sends_nothing_twice_and_the_report_sett
 
 #[test]
 fn reports_and_messages_by_push_and_by_poll_reach_the_cloud_once() {
+    push_and_poll_once("text");
+}
+
+#[test]
+fn reports_and_messages_by_push_and_by_poll_reach_the_cloud_once_with_xml_replies() {
+    push_and_poll_once("xml");
+}
+
+/// Reports pushed, and a message both pushed and fetched by getSms with `returnflag`,
+/// reach the cloud once each.
+fn push_and_poll_once(returnflag: &str) {
     let cb = free_port();
     let sim = Sim::qmsg(&[
         "--auto-report",
@@ -116,7 +127,8 @@ fn reports_and_messages_by_push_and_by_poll_reach_the_cloud_once() {
         "--push-mo",
         &push_url(cb, "recvmsg"),
     ]);
-    let s = site("qmsg-once", &sim, cb, "poll_secs = 3600\nreturnflag = \"xml\"");
+    let s =
+        site(&format!("qmsg-once-{returnflag}"), &sim, cb, &format!("poll_secs = 3600\nreturnflag = \"{returnflag}\""));
     let r = s.call("r-1", "sms.send", json!({"to": ["13800000001", "13800000002"], "text": "hi"}));
     assert_eq!(r["status"], "ok", "{r}");
     let sendid = r["data"]["sendids"][0].as_str().expect("sendid").to_string();

@@ -40,10 +40,11 @@ pub struct CallcenterConfig {
     pub max_skew_secs: u64,
     /// A new notification older than this is refused: a platform retry after the agent
     /// could not be reached keeps its first attempt's timestamp, so this is how long an
-    /// outage may last without losing one. At most `store.dedup_ttl_secs` (a replay older
-    /// than the de-duplication record would be stored again).
-    #[serde(default = "default_age")]
-    pub max_age_secs: u64,
+    /// outage may last without losing one. With `max_skew_secs`, at most
+    /// `store.dedup_ttl_secs` (a replay past the de-duplication record would be stored
+    /// again); unset: a day, or less to fit (see [`CallcenterConfig::max_age_secs`]).
+    #[serde(default)]
+    pub max_age_secs: Option<u64>,
     /// Timeout of one HTTP exchange with the platform (recording downloads included).
     #[serde(default = "default_timeout")]
     pub timeout_ms: u64,
@@ -104,8 +105,15 @@ fn default_lang() -> String {
 fn default_skew() -> u64 {
     300
 }
-fn default_age() -> u64 {
-    24 * 3600
+/// `max_age_secs` when unset, if the de-duplication window allows.
+const DEFAULT_AGE_SECS: u64 = 24 * 3600;
+
+impl CallcenterConfig {
+    /// How old a new notification may be: as configured, else a day, or what the store's
+    /// de-duplication window leaves after `max_skew_secs`.
+    pub fn max_age_secs(&self, dedup_ttl_secs: u64) -> u64 {
+        self.max_age_secs.unwrap_or_else(|| DEFAULT_AGE_SECS.min(dedup_ttl_secs.saturating_sub(self.max_skew_secs)))
+    }
 }
 fn default_timeout() -> u64 {
     15_000
@@ -166,10 +174,12 @@ impl super::ConnectorConfig for CallcenterConfig {
         if self.apikey.expose().is_empty() {
             return Err(invalid("callcenter.apikey", format!("{n}: required")));
         }
-        if self.max_age_secs > config.store.dedup_ttl_secs {
+        // A notification stored up to max_skew_secs ahead keeps its de-duplication record
+        // for dedup_ttl_secs from then: a replay is caught while it may be fresh.
+        if self.max_age_secs.is_some_and(|age| age.saturating_add(self.max_skew_secs) > config.store.dedup_ttl_secs) {
             return Err(invalid(
                 "callcenter.max_age_secs",
-                format!("{n}: at most store.dedup_ttl_secs ({})", config.store.dedup_ttl_secs),
+                format!("{n}: with max_skew_secs, at most store.dedup_ttl_secs ({})", config.store.dedup_ttl_secs),
             ));
         }
         if !self.agent.is_empty() && !is_agent(&self.agent) {

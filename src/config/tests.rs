@@ -244,6 +244,20 @@ fn the_examples_callcenter_block_uncommented_is_a_valid_account_and_bad_values_a
 }
 
 #[test]
+#[cfg(feature = "callcenter")]
+fn a_notifications_age_left_unset_fits_the_dedup_window_and_one_set_must() {
+    let table = example_block("callcenter").replace("env:CALLCENTER_APIKEY", "k");
+    let unset = table.replace("max_age_secs = 86400\n", "");
+    let c = Config::parse(&format!("{MINIMAL}{unset}")).expect("unset");
+    assert_eq!(c.callcenter[0].max_age_secs(c.store.dedup_ttl_secs), 86400);
+    assert_eq!(c.callcenter[0].max_age_secs(3600), 3300, "the window less max_skew_secs (300)");
+    let edge = table.replace("max_age_secs = 86400", "max_age_secs = 604500");
+    assert!(Config::parse(&format!("{MINIMAL}{edge}")).is_ok(), "with the skew, the 7-day window exactly");
+    let over = table.replace("max_age_secs = 86400", "max_age_secs = 604501");
+    assert!(Config::parse(&format!("{MINIMAL}{over}")).is_err());
+}
+
+#[test]
 #[cfg(all(feature = "goip", feature = "qmsg", feature = "privacy", feature = "callcenter"))]
 fn a_config_as_shown_with_its_secrets_masked_parses_again_and_keeps_them() {
     // What `agent.config.get` returns, edited and sent back with `agent.config.set`: every

@@ -24,6 +24,9 @@ enum Bound {
     None,
 }
 
+/// How many times `store.max_bytes` a vendor's callbacks may fill the outbox, at most.
+pub const PAST_BOUND: u64 = 2;
+
 /// Bytes a row counts beyond its topic and payload (keys, row header, index entry).
 pub const ROW_OVERHEAD: u64 = 64;
 
@@ -228,10 +231,11 @@ impl Db<'_> {
         self.enqueue_inner(item, Bound::None)
     }
 
-    /// Appends past `store.max_bytes` once no telemetry is left to evict, but not on a full
-    /// disk: for what a vendor's callback brings. No vendor document promises a callback is
-    /// sent again after a refusal, so one refused for the bound alone could be lost; the
-    /// vendor is authenticated and its rate its own, and a full disk is still refused.
+    /// Appends past `store.max_bytes` once no telemetry is left to evict, up to
+    /// [`PAST_BOUND`] times it, and not on a full disk: for what a vendor's callback brings.
+    /// Not every vendor document promises a callback is sent again after a refusal, so one
+    /// refused for the bound alone could be lost; the vendor is authenticated and its rate
+    /// its own. The store then counts as full (the ingress is refused, `store.full` raised).
     pub fn enqueue_past_bound(&mut self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
         self.enqueue_inner(item, Bound::Disk)
     }
@@ -258,7 +262,13 @@ impl Db<'_> {
         let size = item.topic.len() as u64 + payload.len() as u64 + ROW_OVERHEAD;
         if bound != Bound::None && self.ledger.bytes + size > self.max_bytes {
             self.evict_telemetry(self.ledger.bytes + size - self.max_bytes)?;
-            if self.ledger.bytes + size > self.max_bytes && (bound == Bound::Kept || item.class == Class::Telemetry) {
+            let over = self.ledger.bytes + size > self.max_bytes;
+            let past = bound == Bound::Disk
+                && item.class == Class::Critical
+                && self.ledger.bytes + size <= self.max_bytes.saturating_mul(PAST_BOUND);
+            if over && past {
+                self.ledger.full = true;
+            } else if over {
                 if item.class == Class::Telemetry {
                     self.ledger.dropped += 1;
                     return Ok(Enqueued::Dropped);

@@ -141,25 +141,23 @@ fn a_vendors_callback_goes_past_the_bound_after_telemetry_is_evicted() {
     let row = 1000 + 7 + ROW_OVERHEAD;
     rt().block_on(async {
         let (store, _w) = Store::open(&config(&dir, 2 * row)).expect("open");
+        let past = |class| store.enqueue_past_bound(vec![item(class, 1000)]);
         store.enqueue(vec![item(Class::Critical, 1000), item(Class::Telemetry, 1000)]).await.expect("fits");
         // The telemetry row makes room first.
-        assert_eq!(
-            store.enqueue_past_bound(vec![item(Class::Critical, 1000)]).await.expect("room"),
-            vec![Enqueued::Stored(3)]
-        );
+        assert_eq!(past(Class::Critical).await.expect("room"), vec![Enqueued::Stored(3)]);
         assert_eq!(seqs(&store).await, vec![1, 3]);
-        // Then past the bound, where an event of the bounded path is refused.
+        assert!(!store.stats().ledger.full);
+        // Then past the bound: the store counts as full, and the bounded path is refused.
+        assert_eq!(past(Class::Critical).await.expect("past"), vec![Enqueued::Stored(4)]);
+        assert!(store.stats().ledger.full, "over its bound, the store counts as full");
         assert!(matches!(store.enqueue(vec![item(Class::Critical, 1000)]).await, Err(StoreError::Full)));
-        assert_eq!(
-            store.enqueue_past_bound(vec![item(Class::Critical, 1000)]).await.expect("past"),
-            vec![Enqueued::Stored(4)]
-        );
-        assert_eq!(seqs(&store).await, vec![1, 3, 4]);
         // Telemetry is still dropped, never stored past it.
-        assert_eq!(
-            store.enqueue_past_bound(vec![item(Class::Telemetry, 10)]).await.expect("dropped"),
-            vec![Enqueued::Dropped]
-        );
+        assert_eq!(past(Class::Telemetry).await.expect("dropped"), vec![Enqueued::Dropped]);
+        // Up to twice the bound, not beyond.
+        assert_eq!(past(Class::Critical).await.expect("twice the bound"), vec![Enqueued::Stored(5)]);
+        let err = past(Class::Critical).await.expect_err("beyond twice the bound");
+        assert!(matches!(err, StoreError::Full), "{err:?}");
+        assert_eq!(seqs(&store).await, vec![1, 3, 4, 5]);
     });
 }
 
@@ -284,6 +282,8 @@ fn a_disk_full_error_fails_the_callers_keeps_earlier_data_and_refuses_new_events
         // new events are refused; alarms, results and deletes still commit.
         let refused = store.enqueue(vec![item(Class::Critical, 4000)]).await.expect_err("still refused");
         assert!(matches!(refused, StoreError::DiskFull), "{refused:?}");
+        let callback = store.enqueue_past_bound(vec![item(Class::Critical, 100)]).await.expect_err("a callback too");
+        assert!(matches!(callback, StoreError::DiskFull), "{callback:?}");
         let Enqueued::Stored(alarm) = store.enqueue_unbounded(item(Class::Critical, 100)).await.expect("alarm") else {
             panic!("the alarm is stored")
         };

@@ -61,7 +61,7 @@ async fn take(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
     let body = f.json.as_ref().ok_or_else(|| Refusal::Bad("the notification is not JSON".into()))?;
     let n = notify::parse(body).map_err(Refusal::Bad)?;
     n.verify(&d.cfg.customer, d.cfg.apikey.expose()).map_err(|e| Refusal::Bad(e.to_string()))?;
-    let fresh = n.fresh(crate::event::now_ms(), d.cfg.max_skew_secs * 1000, d.cfg.max_age_secs * 1000);
+    let fresh = n.fresh(crate::event::now_ms(), d.cfg.max_skew_secs * 1000, d.max_age_ms);
     let key = format!("{}/notify/{}/{}", d.scope(), n.seq, n.timestamp);
     let mut e = crate::event::NewEvent::new(d.scope(), n.event_kind(), n.data(), Class::Critical);
     (e.dedup_key, e.extra) = (Some(key.clone()), n.extra.clone());

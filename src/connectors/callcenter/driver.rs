@@ -30,6 +30,8 @@ pub struct Driver {
     pub service: Service,
     pub files: FileRelay,
     pub trust_forwarded_for: bool,
+    /// How old a new notification may be (`max_age_secs`, or its default).
+    pub max_age_ms: u64,
     /// Wakes the housekeeping loop (a recording was queued).
     pub wake: tokio::sync::Notify,
 }
@@ -81,6 +83,7 @@ impl Driver {
             service,
             files,
             trust_forwarded_for: ctx.config.callbacks.trust_forwarded_for,
+            max_age_ms: cfg.max_age_secs(ctx.config.store.dedup_ttl_secs).saturating_mul(1000),
             wake: tokio::sync::Notify::new(),
         })
     }

@@ -3,8 +3,10 @@
 //! An unknown device answers 404 (no route) and a wrong secret 401, both before the body is
 //! looked at: nothing is stored. A body that does not parse answers 400 with the reason and
 //! raises `push.rejected`. A good body's events (and the state they change) are
-//! committed before the device gets its `{"code":0}`; if the store cannot take them the
-//! device gets 503 and pushes again later.
+//! committed before the device gets its `{"code":0}`. They go past `store.max_bytes` (up
+//! to twice it): the digest does not say a device pushes again after a refusal, and a
+//! status report carries only the records since the previous one. A store that cannot take
+//! them (a full disk, twice the bound) answers 503.
 
 use super::driver::Driver;
 use super::protocol::push::{Push, parse_push, shared_fields};
@@ -60,7 +62,7 @@ impl Driver {
                     .map(|(i, m)| self.sms_event(m, "push", &shared_fields(&extra, i)))
                     .collect();
                 items.extend(self.odd_events("recv-sms", &odd));
-                self.store.enqueue(items).await.map(drop)
+                self.store.enqueue_past_bound(items).await.map(drop)
             }
             Push::StatusReport(r) => self.apply_reports(r).await,
         };
@@ -95,7 +97,7 @@ impl Driver {
                 .into_iter()
                 .map(|r| self.event(r.kind, r.data, if r.critical { Class::Critical } else { Class::Telemetry }, None)),
         );
-        self.store.enqueue(items).await?;
+        self.store.enqueue_past_bound(items).await?;
         *seen = next;
         Ok(())
     }
@@ -122,7 +124,7 @@ impl Driver {
         self.store
             .call(move |db| {
                 for item in &odd {
-                    db.enqueue(item)?;
+                    db.enqueue_past_bound(item)?;
                 }
                 for (i, (r, dedup)) in events.into_iter().enumerate() {
                     let mut record = state::load_task(db, &scope, r.tid)?;
@@ -133,7 +135,8 @@ impl Driver {
                     e.dedup_key = Some(dedup);
                     e.extra = shared_fields(&report.extra, i);
                     e.extra.extend(r.extra.clone());
-                    let fresh = !matches!(db.enqueue(&OutboxItem::from_event(&e, &agent))?, Enqueued::Duplicate(_));
+                    let fresh =
+                        !matches!(db.enqueue_past_bound(&OutboxItem::from_event(&e, &agent))?, Enqueued::Duplicate(_));
                     if fresh && record.progress.finished() && !record.finished {
                         record.finished = true;
                         let mut e = crate::event::NewEvent::new(
@@ -143,7 +146,7 @@ impl Driver {
                             Class::Critical,
                         );
                         e.dedup_key = Some(format!("goip:{}:finished:{}", name, r.tid));
-                        db.enqueue(&OutboxItem::from_event(&e, &agent))?;
+                        db.enqueue_past_bound(&OutboxItem::from_event(&e, &agent))?;
                     }
                     state::save_task(db, &scope, r.tid, record)?;
                 }

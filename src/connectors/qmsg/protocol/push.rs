@@ -10,14 +10,16 @@ pub const MO_FIELDS: &[&str] = &["mob", "msg", "entid", "replytime", "ext", "app
 /// (`appid` and `entid` are kept as the report's extra fields.)
 pub const REPORT_FIELDS: &[&str] = &["mob", "sendid", "status"];
 
-/// A received message push.
+/// A received message push: the text as sent, the other fields trimmed as getSms's are
+/// (the same message by push and by poll is one: its de-duplication hashes them all).
 pub fn mo(fields: &Fields) -> Result<Mo, String> {
+    let trimmed = |k: &str| fields.get(k).unwrap_or("").trim().to_string();
     Ok(Mo {
-        mobile: fields.need("mob")?.to_string(),
+        mobile: fields.need("mob")?.trim().to_string(),
         text: fields.get("msg").unwrap_or("").to_string(),
-        ext: fields.get("ext").unwrap_or("").to_string(),
-        replytime: fields.get("replytime").unwrap_or("").to_string(),
-        entid: fields.get("entid").unwrap_or("").to_string(),
+        ext: trimmed("ext"),
+        replytime: trimmed("replytime"),
+        entid: trimmed("entid"),
     })
 }
 
