@@ -213,6 +213,24 @@ fn a_fax_of_two_documents_is_merged_across_a_token_expiry_and_reported_until_it_
 }
 
 #[test]
+fn a_resend_whose_reply_is_lost_is_answered_uncertain_and_not_sent_twice() {
+    // The server resends at once and answers after the agent's timeout: a second resendfax
+    // would dial the fax again.
+    let sim = Sim::fax(&["--step-ms", "100", "--resend-delay-ms", "5000"]);
+    let s = fax_site("fax-resend-lost", &sim, "poll_in_secs = 0\ntimeout_ms = 1000\ncommand_retry_secs = 10");
+    let doc = json!([{"data": "SUkqAA==", "filename": "page.tif"}]);
+    let r = s.call("rl-1", "fax.send", json!({"to": "+85222222444", "documents": doc}));
+    let faxid = r["data"]["faxids"][0].as_str().expect("faxid").to_string();
+    final_status(&s, &faxid);
+    let resent = s.call("rl-2", "fax.resend", json!({"faxid": faxid, "to": "+85222222333"}));
+    assert_eq!(resent["error"]["code"], "uncertain", "{resent}");
+    std::thread::sleep(Duration::from_secs(2));
+    let calls = sim.state()["calls"]["resendfax"].as_u64();
+    assert_eq!(calls, Some(1), "resendfax sent once: {}", sim.state());
+    assert_eq!(sim.state()["out"].as_array().map(Vec::len), Some(2), "the fax and one resent copy");
+}
+
+#[test]
 fn a_busy_fax_fails_with_its_errcode_and_the_servers_preconditions_are_clear_errors() {
     let sim = Sim::fax(&["--step-ms", "100"]);
     let s = fax_site("fax-busy", &sim, "poll_in_secs = 0");

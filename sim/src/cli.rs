@@ -12,7 +12,7 @@ pub const USAGE: &str = "usage: telbridge-sim goip [--listen ADDR] [--user U] [-
   Simulates an EJOIN/GoIP gateway (see docs/simulators.md). Defaults: 127.0.0.1:0, admin/admin,
   8 ports x 4 slots, path-seq, plain and session accepted, fail suffix 666, 100 ms per send.
        telbridge-sim fax [--listen ADDR] [--user U] [--password P] [--token-ttl-secs N] [--step-ms N]
-                         [--submit-delay-ms N] [--rename-merged]
+                         [--submit-delay-ms N] [--resend-delay-ms N] [--rename-merged]
   Simulates a WaveFax server. Defaults: 127.0.0.1:0, ops/ops, tokens live 600 s, a job state step
   every 200 ms; numbers ending 444 are busy, 555 time out; submissions answered at once.
        telbridge-sim qmsg [--listen ADDR] [--entid N] [--uid U] [--pwd P] [--balance N] [--pay-type 0|1]
@@ -137,6 +137,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     "--token-ttl-secs" => o.token_ttl = Duration::from_secs(number(flag, value)?),
                     "--step-ms" => o.step = Duration::from_millis(number(flag, value)?.max(1)),
                     "--submit-delay-ms" => o.submit_delay = Duration::from_millis(number(flag, value)?),
+                    "--resend-delay-ms" => o.resend_delay = Duration::from_millis(number(flag, value)?),
                     _ => return Err(format!("unknown option {flag}")),
                 }
                 Ok(())

@@ -39,6 +39,12 @@ pub enum ErrorClass {
 /// An error that knows its class.
 pub trait Classify {
     fn class(&self) -> ErrorClass;
+
+    /// The request surely never reached the peer (no connection was made): it may be sent
+    /// again whatever it does. (Unknown: false.)
+    fn nothing_sent(&self) -> bool {
+        false
+    }
 }
 
 impl Classify for StoreError {
@@ -147,7 +153,29 @@ impl Peer {
     /// Runs `f` until it succeeds, fails with anything but a transient error, or the
     /// peer's retry window is spent (back-off 0.5 s doubling to 10 s; the last wait is
     /// shortened so the last try falls at the end of the window, not before it).
-    pub async fn retrying<T, E, F, Fut>(&self, mut f: F) -> Result<T, E>
+    pub async fn retrying<T, E, F, Fut>(&self, f: F) -> Result<T, E>
+    where
+        E: Classify + Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.retry_while(f, |e: &E| e.class() == ErrorClass::Transient).await
+    }
+
+    /// [`Peer::retrying`] for a request that must not be repeated once it may have reached
+    /// the peer (a fax resent dials again, a reboot reboots): tried again only while the
+    /// error says nothing was sent. A transient error after that is the caller's to report
+    /// as uncertain.
+    pub async fn retrying_unsent<T, E, F, Fut>(&self, f: F) -> Result<T, E>
+    where
+        E: Classify + Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.retry_while(f, |e: &E| e.class() == ErrorClass::Transient && e.nothing_sent()).await
+    }
+
+    async fn retry_while<T, E, F, Fut>(&self, mut f: F, again: impl Fn(&E) -> bool) -> Result<T, E>
     where
         E: Classify + Display,
         F: FnMut() -> Fut,
@@ -157,7 +185,7 @@ impl Peer {
         let mut wait = Duration::from_millis(500);
         loop {
             match f().await {
-                Err(e) if e.class() == ErrorClass::Transient => {
+                Err(e) if again(&e) => {
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     if left.is_zero() {
                         return Err(e);

@@ -36,6 +36,8 @@ pub struct Options {
     pub step: Duration,
     /// How long a submission's reply is held back after the job exists.
     pub submit_delay: Duration,
+    /// How long a resend's reply is held back after the resend happened.
+    pub resend_delay: Duration,
     /// A merged job's `getoutfax` names a file id of its own, not the uploads'.
     pub rename_merged: bool,
 }
@@ -48,6 +50,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(600),
             step: Duration::from_millis(200),
             submit_delay: Duration::ZERO,
+            resend_delay: Duration::ZERO,
             rename_merged: false,
         }
     }
@@ -59,6 +62,7 @@ pub struct Sim {
     server: Arc<Mutex<FaxServer>>,
     step: Duration,
     submit_delay: Duration,
+    resend_delay: Duration,
     docs: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
 }
 
@@ -102,6 +106,7 @@ impl Sim {
             server: Arc::new(Mutex::new(server)),
             step: opts.step,
             submit_delay: opts.submit_delay,
+            resend_delay: opts.resend_delay,
             docs: Arc::default(),
         }
     }
@@ -137,6 +142,9 @@ impl Sim {
                     let call = crate::server::query(&req).remove("call").unwrap_or_default();
                     if call.starts_with("submitfax") && !sim.submit_delay.is_zero() {
                         tokio::time::sleep(sim.submit_delay).await;
+                    }
+                    if call.starts_with("resendfax") && !sim.resend_delay.is_zero() {
+                        tokio::time::sleep(sim.resend_delay).await;
                     }
                     reply
                 }

@@ -40,6 +40,10 @@ impl Classify for DeviceError {
             DeviceError::Status { .. } | DeviceError::Reply(_) => ErrorClass::BadReply,
         }
     }
+
+    fn nothing_sent(&self) -> bool {
+        matches!(self, DeviceError::Unreachable(e) if e.nothing_sent())
+    }
 }
 
 /// `code` values (and HTTP statuses) a device uses to refuse credentials or a session:

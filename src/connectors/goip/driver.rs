@@ -120,6 +120,12 @@ impl Driver {
         self.peer.retrying(|| self.call(call)).await
     }
 
+    /// Sends a call that must not be repeated once it may have reached the device (a
+    /// reboot): retried only while nothing was sent (see [`Peer::retrying_unsent`]).
+    pub async fn call_unrepeated(&self, call: &Call) -> Result<Bytes, DeviceError> {
+        self.peer.retrying_unsent(|| self.call(call)).await
+    }
+
     /// Asks the device to push its status here (`period` 0 cancels).
     pub async fn subscribe(&self) -> Result<(), DriverError> {
         let url = format!("{}/status", self.push_url);

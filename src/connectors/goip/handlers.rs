@@ -45,7 +45,13 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
         let d = d.clone();
         async move {
             let call = args::parse_device_command(&c.args).map_err(CommandError::bad_args)?;
-            let body = d.call_retrying(&call).await.map_err(device_error)?;
+            let body = d.call_unrepeated(&call).await.map_err(|e| {
+                if peer::Classify::class(&e) == peer::ErrorClass::Transient {
+                    // It may have reached the device: not sent a second time.
+                    return CommandError::new("uncertain", format!("the device may have run it ({e}); not sent again"));
+                }
+                device_error(e)
+            })?;
             let map = reply::parse_ok(&body).map_err(reply_error)?;
             Ok(Outcome::data(Value::Object(map)))
         }

@@ -147,6 +147,13 @@ impl Driver {
         self.peer.retrying(|| self.call(call)).await
     }
 
+    /// Sends a call that must not be repeated once it may have reached the server (a resend
+    /// dials again): retried only while nothing was sent (see
+    /// [`crate::connectors::peer::Peer::retrying_unsent`]).
+    pub async fn call_unrepeated(&self, call: &Call) -> Result<Map<String, Value>, ServerError> {
+        self.peer.retrying_unsent(|| self.call(call)).await
+    }
+
     /// Asks the background loop to poll now.
     pub fn poll_soon(&self) {
         self.wake.notify_one();

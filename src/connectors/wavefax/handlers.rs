@@ -122,10 +122,16 @@ async fn resend(d: &Driver, cmd: Command) -> Reply {
             format!("fax {faxid} is {}; resendfax only works on a finished fax", fax.state.name()),
         ));
     }
-    let r = d
-        .call_retrying(&Call::ResendFax { faxid: faxid.clone(), faxnum: to.clone() })
-        .await
-        .map_err(|e| command_error(e.into()))?;
+    let r = d.call_unrepeated(&Call::ResendFax { faxid: faxid.clone(), faxnum: to.clone() }).await.map_err(|e| {
+        if e.is_transient() {
+            // It may have reached the server: a second try could dial the fax twice.
+            let reason = format!(
+                "the server may have resent fax {faxid} ({e}); see fax.status or the fax list before resending"
+            );
+            return CommandError::new("uncertain", reason);
+        }
+        command_error(e.into())
+    })?;
     // With a new number the server makes a new fax; without, the same one goes again.
     let tracked = match (to.is_some(), reply::field(&r, "faxid")) {
         (true, Ok(new)) => new,

@@ -43,6 +43,10 @@ impl Classify for ServerError {
             ServerError::Status(_) | ServerError::Reply(_) => ErrorClass::BadReply,
         }
     }
+
+    fn nothing_sent(&self) -> bool {
+        matches!(self, ServerError::Unreachable(e) if e.nothing_sent())
+    }
 }
 
 impl ServerError {
