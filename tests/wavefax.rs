@@ -213,6 +213,24 @@ fn a_fax_of_two_documents_is_merged_across_a_token_expiry_and_reported_until_it_
 }
 
 #[test]
+fn a_fax_with_a_status_outside_the_document_is_reported_and_does_not_hold_up_the_others() {
+    let sim = Sim::fax(&["--step-ms", "300"]);
+    let s = fax_site("fax-odd-status", &sim, "poll_in_secs = 0");
+    let doc = json!([{"data": "SUkqAA==", "filename": "page.tif"}]);
+    let send = |id: &str, to: &str| {
+        let r = s.call(id, "fax.send", json!({"to": to, "documents": doc}));
+        r["data"]["faxids"][0].as_str().expect("faxid").to_string()
+    };
+    let odd = send("odd-1", "+85222222333");
+    let good = send("odd-2", "+85222222334");
+    assert_eq!(sim.control("/sim/outstatus", &json!({"faxid": odd, "status": 10}))["ok"], true);
+    let done = final_status(&s, &good);
+    assert_eq!(done["state"], "succeeded", "the fax tracked after it is polled");
+    let seen = s.wait_event("fax.status", "the odd status", |d| d["faxid"] == odd.as_str() && d["status"] == 10);
+    assert_eq!((seen["state"].as_str(), seen["final"].as_bool()), (Some("unknown"), Some(false)), "{seen}");
+}
+
+#[test]
 fn a_resend_whose_reply_is_lost_is_answered_uncertain_and_not_sent_twice() {
     // The server resends at once and answers after the agent's timeout: a second resendfax
     // would dial the fax again.

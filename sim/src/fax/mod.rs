@@ -215,6 +215,15 @@ impl Sim {
                 self.lock().expire_tokens();
                 ok_json(&json!({"ok": true}))
             }
+            "/sim/outstatus" => {
+                // A status of the server's own (one outside 0–9 stays as it is).
+                let id = body.get("faxid").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
+                let status = body.get("status").and_then(Value::as_u64).unwrap_or(0);
+                match id.and_then(|id| self.lock().out.get_mut(&id).map(|job| job.status = status)) {
+                    Some(()) => ok_json(&json!({"ok": true})),
+                    None => error(StatusCode::NOT_FOUND, "not_found", "no such outbound fax"),
+                }
+            }
             _ => error(StatusCode::NOT_FOUND, "not_found", "no such control"),
         }
     }

@@ -251,10 +251,15 @@ impl Driver {
         let owned = self.store.call(move |db| state::tracked_ids(db, &server)).await?;
         let mut found = Vec::new();
         for id in ids.into_iter().rev().filter(|id| !owned.contains(id)).take(RECOVERY_MAX) {
-            let fax = match self.call(&Call::GetOutFax { faxid: id.clone() }).await {
-                Ok(map) => reply::out_fax(map)?,
+            let fax = match self.read_out_fax(&id).await {
+                Ok(fax) => fax,
                 Err(e) if e.is_unknown_fax() => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) if e.is_transient() => return Err(e.into()),
+                // Another user's job, or one the server cannot show: not ours to judge.
+                Err(e) => {
+                    log::warn!("{}: job {id} not readable while looking for a submission: {e}", self.source);
+                    continue;
+                }
             };
             if recovery::is_ours(&fax.fields, &ours) {
                 found.push(id);
@@ -264,6 +269,12 @@ impl Driver {
         found.truncate(usize::from(!steps.faxnum.is_empty()) + steps.mail_count);
         super::protocol::inbox::sort_ids(&mut found);
         Ok(found)
+    }
+
+    /// One `getoutfax`, once.
+    async fn read_out_fax(&self, faxid: &str) -> Result<OutFax, ServerError> {
+        let map = self.call(&Call::GetOutFax { faxid: faxid.to_string() }).await?;
+        Ok(reply::out_fax(map)?)
     }
 
     /// The server's view of one outbound fax.
@@ -280,12 +291,8 @@ impl Driver {
         let open = self.store.call(move |db| state::open_faxes(db, &server)).await?;
         let mut changed = 0;
         for OpenFax { faxid, status, errcode, cmd_id, kind } in open {
-            let (new_status, new_errcode, is_final, data) = match self
-                .call(&Call::GetOutFax { faxid: faxid.clone() })
-                .await
-            {
-                Ok(map) => {
-                    let fax = reply::out_fax(map)?;
+            let (new_status, new_errcode, is_final, data) = match self.read_out_fax(&faxid).await {
+                Ok(fax) => {
                     let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
                             "state": fax.state.name(), "errcode": fax.errcode, "reason": fax.reason, "error": fax.error,
                             "final": fax.state.is_final()});
@@ -299,7 +306,14 @@ impl Driver {
                             "final": true, "error": "the server no longer knows this fax (deleted there?)"});
                     (-2, 0, true, data)
                 }
-                Err(e) => return Err(e.into()),
+                // The server is down: the round ends, every fax waits for the next.
+                Err(e) if e.is_transient() => return Err(e.into()),
+                // One fax the server cannot show (a per-fax error code, an odd reply) does not
+                // hold up the others: it is asked again next round.
+                Err(e) => {
+                    log::warn!("{}: fax {faxid} not readable this round: {e}", self.source);
+                    continue;
+                }
             };
             if (new_status, new_errcode) == (status, errcode) {
                 continue;

@@ -17,6 +17,9 @@ pub enum OutState {
     Sending,
     Failed,
     Succeeded,
+    /// A status outside the document's 0–9 (a newer server): kept as it came, not final,
+    /// so the fax stays tracked.
+    Unknown,
 }
 
 /// Every state by its code, with the snake-case name events use.

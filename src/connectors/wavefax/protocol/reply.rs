@@ -72,7 +72,7 @@ pub fn out_fax(mut map: Map<String, Value>) -> Result<OutFax, ReplyError> {
     map.remove("code");
     map.remove("msg");
     let status = map.remove("status").as_ref().and_then(number).ok_or(ReplyError::Missing("status"))?;
-    let state = OutState::from_code(u64::try_from(status).unwrap_or(u64::MAX)).ok_or(ReplyError::Missing("status"))?;
+    let state = OutState::from_code(u64::try_from(status).unwrap_or(u64::MAX)).unwrap_or(OutState::Unknown);
     let errcode = map.remove("errcode").as_ref().and_then(number).unwrap_or(0);
     let reason = FaxError::from_code(u64::try_from(errcode).unwrap_or(u64::MAX));
     Ok(OutFax { state, status, errcode, reason, error: reason.meaning(), fields: map })
@@ -114,8 +114,10 @@ mod tests {
         )
         .expect("outfax");
         assert_eq!((fax.state, fax.error, fax.state.is_final()), (OutState::Failed, "busy", true));
+        let newer = out_fax(parse_ok(br#"{"code":0,"status":10,"errcode":0}"#).expect("reply")).expect("kept");
+        assert_eq!((newer.status, newer.state.name(), newer.state.is_final()), (10, "unknown", false));
         assert_eq!(fax.reason, FaxError::Busy);
         assert_eq!(fax.fields["portname"], "COM3");
-        assert!(parse_out_fax(br#"{"code":0,"status":12}"#).is_err());
+        assert!(parse_out_fax(br#"{"code":0,"errcode":0}"#).is_err(), "no status at all");
     }
 }
