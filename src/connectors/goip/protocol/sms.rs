@@ -39,10 +39,16 @@ pub struct ReceivedSms {
 }
 
 impl ReceivedSms {
-    /// The same message seen by push and by poll gets the same key on one device.
+    /// The same message seen by push and by poll gets the same key on one device. A
+    /// report's key names its original recipient too (`from` is the SMSC: two reports of
+    /// one second with the same code and SMSC time are for different recipients).
     pub fn dedup_key(&self, device: &str) -> String {
         let digest = md5_hex(&[&self.raw]);
-        format!("goip:{device}:{}:{}:{}:{}:{digest}", self.port, self.device_ts, self.from, u8::from(self.is_report))
+        let (port, ts, from) = (&self.port, self.device_ts, &self.from);
+        if self.is_report {
+            return format!("goip:{device}:{port}:{ts}:{from}:1:{}:{digest}", self.to);
+        }
+        format!("goip:{device}:{port}:{ts}:{from}:0:{digest}")
     }
 }
 
@@ -333,6 +339,9 @@ mod tests {
         let b = parse_received(&serde_json::json!(["0", "1.02", "5", "10010", "x", "aGk="])).expect("b");
         assert_eq!(a.dedup_key("gw1"), b.dedup_key("gw1"));
         assert_ne!(a.dedup_key("gw1"), a.dedup_key("gw2"));
+        let report = |to: &str| parse_received(&serde_json::json!([1, "1A", 5, "10086", to, "0 2611"])).expect("r");
+        assert_ne!(report("139").dedup_key("gw1"), report("138").dedup_key("gw1"), "two recipients, two reports");
+        assert_eq!(report("139").dedup_key("gw1"), report("139").dedup_key("gw1"));
     }
 
     #[test]
