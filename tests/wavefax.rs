@@ -231,6 +231,24 @@ fn a_fax_with_a_status_outside_the_document_is_reported_and_does_not_hold_up_the
 }
 
 #[test]
+fn a_received_fax_is_not_offered_again_while_its_offer_waits_in_the_outbox() {
+    let sim = Sim::fax(&[]);
+    let mut s = fax_site("fax-reoffer-outage", &sim, "poll_in_secs = 1\nfile_reoffer_secs = 1");
+    s._broker.stop();
+    sim.control("/sim/infax", &json!({"from": "+85222222222", "pages": 1, "data": "SUkqAA=="}));
+    let offers = |s: &Site| -> i64 {
+        let sql = "SELECT count(*) FROM outbox WHERE topic = 'evt/wavefax/fax1/fax.received'";
+        s.db().query_row(sql, [], |r| r.get(0)).expect("count")
+    };
+    wait_for(WAIT, "the fax spooled and offered", || (offers(&s) == 1).then_some(()));
+    // Several re-offer periods with the uplink down: the first offer still waits.
+    std::thread::sleep(Duration::from_millis(3500));
+    assert_eq!(offers(&s), 1, "one offer queued, not one per period");
+    s._broker.resume();
+    s.wait_event("fax.received", "the offer, once the broker is back", |_| true);
+}
+
+#[test]
 fn a_resend_whose_reply_is_lost_is_answered_uncertain_and_not_sent_twice() {
     // The server resends at once and answers after the agent's timeout: a second resendfax
     // would dial the fax again.

@@ -432,7 +432,23 @@ impl FileRelay {
         let due: Vec<String> = self
             .store
             .call(move |db| {
-                let cutoff = db.now_ms().saturating_sub(wait_ms) as i64;
+                let mut cutoff = db.now_ms().saturating_sub(wait_ms) as i64;
+                // An offer whose rows may still be in the outbox (the uplink down, a backlog)
+                // is not due: offered again it would only queue a second copy behind the
+                // first, hour after hour. The outbox goes out in order: an offer made before
+                // the oldest row of this source still stored was relayed.
+                if !upload {
+                    let prefix = format!("evt/{source}/");
+                    let oldest: Option<i64> = db
+                        .conn()
+                        .query_row(
+                            "SELECT created_ms FROM outbox WHERE substr(topic, 1, ?2) = ?1 ORDER BY seq LIMIT 1",
+                            params![prefix, prefix.len() as i64],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    cutoff = oldest.map_or(cutoff, |oldest| cutoff.min(oldest - 1));
+                }
                 let mut stmt = db.conn().prepare(
                     "SELECT file_id FROM spool WHERE source = ?1 AND state = 'spooled' AND offered_ms <= ?2 ORDER BY rowid",
                 )?;
