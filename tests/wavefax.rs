@@ -602,6 +602,24 @@ fn a_submit_lost_with_the_server_is_answered_uncertain_and_settled_when_the_serv
 }
 
 #[test]
+fn a_scheduled_submit_whose_reply_was_lost_is_not_settled_as_unsent_before_its_time() {
+    // The server takes the job, answers after the agent's timeout, and holds it until its
+    // time: only sent jobs are listed, so it cannot be found before then.
+    let sim = Sim::fax(&["--submit-delay-ms", "2500", "--step-ms", "50"]);
+    let extra = "poll_in_secs = 0\ntimeout_ms = 1000\ncommand_retry_secs = 2\nsubmit_settle_secs = 2";
+    let s = fax_site("fax-scheduled-lost", &sim, extra);
+    let at = telbridge::event::format_rfc3339_ms(telbridge::event::now_ms() + 3_600_000);
+    let doc = json!([{"data": "SUkqAA==", "filename": "p.tif"}]);
+    let r = s.call("sched-1", "fax.send", json!({"to": "87057352", "documents": doc, "schedule_at": at}));
+    assert_eq!(r["error"]["code"], "submit_uncertain", "{r}");
+    // Past the settle window: a "not submitted" now would have the cloud send it again, and
+    // both would dial at the hour.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(s.events("fax.submit_resolved").is_empty(), "{:?}", s.events("fax.submit_resolved"));
+    assert_eq!(sim.state()["out"][0]["status"], 5, "still scheduled on the server");
+}
+
+#[test]
 fn a_submit_reply_lost_in_transit_is_found_on_the_server_within_the_same_command() {
     // The server takes the job and answers after the agent's 1 s timeout.
     let sim = Sim::fax(&["--submit-delay-ms", "2500", "--step-ms", "50"]);

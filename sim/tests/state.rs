@@ -95,9 +95,14 @@ fn fax_tokens_expire_and_jobs_advance_to_success_or_busy() {
     assert_eq!(s.submit("+86 20", vec![f.clone()], &BTreeMap::new(), now), Err(codes::BAD_NUMBER));
     assert_eq!(s.submit("1234", vec!["F0".into()], &BTreeMap::new(), now), Err(codes::BAD_FILE_ID));
     assert_eq!(s.out_ids("20261124T095959", Some("20261124T100001")), Ok(vec![]), "nothing sent yet");
+    let params = BTreeMap::from([("scheduletime".to_string(), "20261124T120000".to_string())]);
+    let scheduled = s.submit("+852 22222333", vec![f.clone()], &params, now).expect("scheduled")[0];
     for _ in 0..8 {
-        s.tick();
+        s.tick(now);
     }
+    assert_eq!(s.out[&scheduled].status, 5, "scheduled: it waits for its time");
+    s.tick("20261124T120000");
+    assert_eq!(s.out[&scheduled].status, 6, "its time came: dialling");
     assert_eq!(s.out_ids("20261124T095959", Some("20261124T100001")), Ok(vec![ok, busy, late]));
     assert_eq!(s.out_ids("20261124T100001", Some("20261124T110000")), Ok(vec![]));
     assert_eq!(s.out_ids("20261124T100000", Some("20261124T100000")), Err(codes::INTERNAL_ERROR));

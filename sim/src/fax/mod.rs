@@ -126,7 +126,7 @@ impl Sim {
             let mut tick = tokio::time::interval(sim.step);
             loop {
                 tick.tick().await;
-                sim.lock().tick();
+                sim.lock().tick(&now_stamp());
             }
         });
     }

@@ -22,6 +22,9 @@ pub struct OutJob {
     pub mail: bool,
     /// `YYYYMMDDTHHNNSS` of the submission (for `getoutfaxids` windows).
     pub submitted: String,
+    /// `scheduletime` as submitted (`YYYYMMDDTHHNNSS`, empty: none): the job waits in state
+    /// 5 (scheduled) until then.
+    pub schedule: String,
 }
 
 impl OutJob {
@@ -176,6 +179,7 @@ impl FaxServer {
             pages: fileids.len() as u64,
             mail,
             submitted: now.to_string(),
+            schedule: params.get("scheduletime").cloned().unwrap_or_default(),
         };
         let mut jobs = Vec::new();
         if pattern != "mail" {
@@ -199,13 +203,15 @@ impl FaxServer {
     }
 
     /// One step of every unfinished job: 0 → 2 → 3 → 5 → 6 → 7 → 9, or 8 by rule: a number
-    /// ending in 444 is busy (errcode 4), in 555 times out dialling (6).
-    pub fn tick(&mut self) {
+    /// ending in 444 is busy (errcode 4), in 555 times out dialling (6). A scheduled job
+    /// stays in 5 until its time (`now`, `YYYYMMDDTHHNNSS`).
+    pub fn tick(&mut self, now: &str) {
         for job in self.out.values_mut() {
             job.status = match job.status {
                 0 => 2,
                 2 => 3,
                 3 => 5,
+                5 if job.schedule.as_str() > now => 5,
                 5 => 6,
                 6 if job.faxnum.ends_with("444") => {
                     job.errcode = 4;
@@ -228,7 +234,7 @@ impl FaxServer {
         let ok = j.status == 9;
         let fileid = if self.rename_merged && j.fileids.len() > 1 { format!("M{id}") } else { j.fileids.join(",") };
         Ok(json!({"code": 0, "status": j.status, "errcode": j.errcode, "faxnum": j.faxnum,
-            "recipient": j.recipient, "fileid": fileid, "subject": j.subject, "scheduletime": "",
+            "recipient": j.recipient, "fileid": fileid, "subject": j.subject, "scheduletime": j.schedule,
             "senttime": if j.finished() { "20261122T100000" } else { "" },
             "duration": if ok { 30 * j.pages } else { 0 }, "sentpages": if ok { j.pages } else { 0 },
             "portname": if j.mail { "" } else { "COM1" }}))

@@ -82,9 +82,10 @@ impl Driver {
         let settle_ms = self.cfg.submit_settle_secs * 1000;
         for (cmd_id, mut steps) in pending {
             let found = self.find_submitted(&steps).await?;
-            let age_ms = now_ms().saturating_sub(steps.submit_started_ms.unwrap_or(0));
+            let age_ms = now_ms().saturating_sub(steps.listed_from_ms(self.cfg.utc_offset_minutes));
             if found.is_empty() && age_ms < settle_ms {
-                // Not listed yet: a queued job shows once it is sent. Look again next round.
+                // Not listed yet: a queued job shows once it is sent (a scheduled one not
+                // before its time). Look again next round.
                 continue;
             }
             log::info!("{}: the uncertain submit of {cmd_id} is settled: {found:?}", self.source);
@@ -141,6 +142,7 @@ impl Driver {
         steps.mail_count = plan.mail_count;
         steps.faxnum = plan.faxnum.clone();
         steps.subject = plan.opts.subject.clone();
+        steps.schedule_time = plan.opts.schedule_time.clone();
         // A merge sends no recipient (seed 1.1.1.8): the job then has none to match.
         steps.recipient = if plan.documents.len() > 1 { String::new() } else { plan.opts.recipient.clone() };
         self.save_steps(cmd_id, &steps).await?;

@@ -52,12 +52,27 @@ pub struct Steps {
     /// The server refused the submit (its code and meaning): nothing was submitted.
     #[serde(default)]
     pub refused: Option<String>,
+    /// The submit's `scheduletime` (server time, `YYYYMMDDTHHNNSS`): the job is listed
+    /// only once sent, so not before then.
+    #[serde(default)]
+    pub schedule_time: Option<String>,
 }
 
 impl Steps {
     /// The submit went out and its answer never came.
     pub fn uncertain(&self) -> bool {
         self.submit_started_ms.is_some() && self.faxids.is_none() && self.refused.is_none()
+    }
+
+    /// When an uncertain submit's job may first be listed (epoch ms): at its start, or at
+    /// its scheduled time on a server `offset_minutes` east of UTC.
+    pub fn listed_from_ms(&self, offset_minutes: i32) -> u64 {
+        let scheduled = self
+            .schedule_time
+            .as_deref()
+            .and_then(parse_time)
+            .map(|t| u64::try_from((t - i64::from(offset_minutes) * 60) * 1000).unwrap_or(0));
+        self.submit_started_ms.unwrap_or(0).max(scheduled.unwrap_or(0))
     }
 }
 
