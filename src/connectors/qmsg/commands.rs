@@ -101,7 +101,13 @@ async fn send(d: &Driver, c: Command) -> Reply {
                 batches[i].state = SendState::NotSent;
                 continue;
             }
-            _ => continue,
+            // Resumed after a crash: a call refused or not sent before it fails the send now
+            // as it did then (its result was never committed).
+            SendState::Refused | SendState::NotSent => {
+                failure = failure.or_else(|| Some(stored_failure(&batches[i])));
+                continue;
+            }
+            SendState::Sent | SendState::Uncertain => continue,
         }
         if batches[i].state == SendState::Planned {
             batches[i].state = SendState::Sending;
@@ -180,6 +186,17 @@ async fn send(d: &Driver, c: Command) -> Reply {
     }
     let sendids: Vec<&str> = batches.iter().map(|b| b.sendid.as_str()).collect();
     Ok(Outcome::data(json!({"sendids": sendids, "calls": summary, "balance": balance})))
+}
+
+/// Why a stored call refused or not sent fails its send.
+fn stored_failure(b: &Batch) -> CommandError {
+    match (b.state, b.stat) {
+        (SendState::Refused, Some(stat)) => {
+            let code = super::protocol::codes::StatCode(stat);
+            CommandError::new(code.name(), format!("statCode {stat} ({})", code.meaning()))
+        }
+        _ => CommandError::new("not_sent", format!("sendid {} was not sent", b.sendid)),
+    }
 }
 
 /// Writes the calls' states, keeping what a status report settled meanwhile (a report
