@@ -222,8 +222,8 @@ fn a_fax_with_a_status_outside_the_document_is_reported_and_does_not_hold_up_the
         r["data"]["faxids"][0].as_str().expect("faxid").to_string()
     };
     let odd = send("odd-1", "+85222222333");
-    let good = send("odd-2", "+85222222334");
     assert_eq!(sim.control("/sim/outstatus", &json!({"faxid": odd, "status": 10}))["ok"], true);
+    let good = send("odd-2", "+85222222334");
     let done = final_status(&s, &good);
     assert_eq!(done["state"], "succeeded", "the fax tracked after it is polled");
     let seen = s.wait_event("fax.status", "the odd status", |d| d["faxid"] == odd.as_str() && d["status"] == 10);

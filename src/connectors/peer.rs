@@ -320,4 +320,42 @@ mod tests {
         assert!(got.is_err());
         assert_eq!(start.elapsed(), Duration::from_secs(12), "the last try at the end of the window");
     }
+
+    /// A transient error that says whether the request reached the peer.
+    #[derive(Debug)]
+    struct Lost {
+        sent: bool,
+    }
+
+    impl Display for Lost {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(if self.sent { "no answer" } else { "no connection" })
+        }
+    }
+
+    impl Classify for Lost {
+        fn class(&self) -> ErrorClass {
+            ErrorClass::Transient
+        }
+
+        fn nothing_sent(&self) -> bool {
+            !self.sent
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_not_to_repeat_is_tried_again_only_while_nothing_reached_the_peer() {
+        let (peer, _writer) = peer(12).await;
+        let tries = AtomicUsize::new(0);
+        // Two refused connections, then a request that got no answer: three tries, no fourth.
+        let got: Result<(), Lost> =
+            peer.retrying_unsent(|| async { Err(Lost { sent: tries.fetch_add(1, Ordering::SeqCst) >= 2 }) }).await;
+        assert!(got.is_err_and(|e| e.sent));
+        assert_eq!(tries.load(Ordering::SeqCst), 3);
+        // A peer that stays unreachable is tried for the whole window.
+        let start = tokio::time::Instant::now();
+        let got: Result<(), Lost> = peer.retrying_unsent(|| async { Err(Lost { sent: false }) }).await;
+        assert!(got.is_err_and(|e| !e.sent));
+        assert_eq!(start.elapsed(), Duration::from_secs(12));
+    }
 }

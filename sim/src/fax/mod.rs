@@ -218,8 +218,11 @@ impl Sim {
             "/sim/outstatus" => {
                 // A status of the server's own (one outside 0–9 stays as it is).
                 let id = body.get("faxid").and_then(Value::as_str).and_then(|v| v.parse::<u64>().ok());
-                let status = body.get("status").and_then(Value::as_u64).unwrap_or(0);
-                match id.and_then(|id| self.lock().out.get_mut(&id).map(|job| job.status = status)) {
+                let status = body.get("status").and_then(Value::as_u64);
+                match id
+                    .zip(status)
+                    .and_then(|(id, status)| self.lock().out.get_mut(&id).map(|job| job.status = status))
+                {
                     Some(()) => ok_json(&json!({"ok": true})),
                     None => error(StatusCode::NOT_FOUND, "not_found", "no such outbound fax"),
                 }

@@ -432,28 +432,33 @@ impl FileRelay {
         let due: Vec<String> = self
             .store
             .call(move |db| {
-                let mut cutoff = db.now_ms().saturating_sub(wait_ms) as i64;
-                // An offer whose rows may still be in the outbox (the uplink down, a backlog)
-                // is not due: offered again it would only queue a second copy behind the
-                // first, hour after hour. The outbox goes out in order: an offer made before
-                // the oldest row of this source still stored was relayed.
-                if !upload {
-                    let prefix = format!("evt/{source}/");
-                    let oldest: Option<i64> = db
-                        .conn()
-                        .query_row(
-                            "SELECT created_ms FROM outbox WHERE substr(topic, 1, ?2) = ?1 ORDER BY seq LIMIT 1",
-                            params![prefix, prefix.len() as i64],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    cutoff = oldest.map_or(cutoff, |oldest| cutoff.min(oldest - 1));
-                }
+                let cutoff = db.now_ms().saturating_sub(wait_ms) as i64;
                 let mut stmt = db.conn().prepare(
-                    "SELECT file_id FROM spool WHERE source = ?1 AND state = 'spooled' AND offered_ms <= ?2 ORDER BY rowid",
+                    "SELECT file_id, offered_ms FROM spool WHERE source = ?1 AND state = 'spooled' AND offered_ms <= ?2 \
+                     ORDER BY rowid",
                 )?;
-                let rows = stmt.query_map(params![source, cutoff], |r| r.get(0))?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                let rows = stmt.query_map(params![source, cutoff], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+                let due = rows.collect::<Result<Vec<(String, i64)>, _>>()?;
+                if upload {
+                    return Ok(due.into_iter().map(|(id, _)| id).collect());
+                }
+                // An offer whose rows are still in the outbox (the uplink down, a backlog) is
+                // not due: offered again it would only queue a second copy behind the first,
+                // hour after hour. Its rows were committed with its `offered_ms` and name its
+                // file id.
+                let prefix = format!("evt/{source}/");
+                let mut waiting = db.conn().prepare(
+                    "SELECT 1 FROM outbox WHERE created_ms = ?1 AND substr(topic, 1, ?3) = ?2 \
+                     AND instr(payload, ?4) > 0 LIMIT 1",
+                )?;
+                let mut out = Vec::new();
+                for (file_id, offered_ms) in due {
+                    let args = params![offered_ms, prefix, prefix.len() as i64, file_id.as_bytes()];
+                    if waiting.query_row(args, |_| Ok(())).optional()?.is_none() {
+                        out.push(file_id);
+                    }
+                }
+                Ok(out)
             })
             .await?;
         let mut uploaded = 0;

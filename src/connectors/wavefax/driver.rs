@@ -89,6 +89,8 @@ pub struct Driver {
     pub(super) rounds: tokio::sync::Mutex<()>,
     /// Rounds in which a received fax could not be read, by fax id.
     pub(super) fetch_failures: Mutex<std::collections::HashMap<String, u32>>,
+    /// Tracked outbound faxes the server could not show, with why (warned once each).
+    pub(super) unreadable: Mutex<std::collections::HashMap<String, String>>,
     wake: Notify,
 }
 
@@ -123,6 +125,7 @@ impl Driver {
             files,
             rounds: tokio::sync::Mutex::new(()),
             fetch_failures: Mutex::default(),
+            unreadable: Mutex::default(),
             wake: Notify::new(),
         })
     }

@@ -123,11 +123,11 @@ async fn resend(d: &Driver, cmd: Command) -> Reply {
         ));
     }
     let r = d.call_unrepeated(&Call::ResendFax { faxid: faxid.clone(), faxnum: to.clone() }).await.map_err(|e| {
-        if e.is_transient() {
-            // It may have reached the server: a second try could dial the fax twice.
-            let reason = format!(
-                "the server may have resent fax {faxid} ({e}); see fax.status or the fax list before resending"
-            );
+        // It may have reached the server (no answer, or one that cannot be read): a second
+        // try could dial the fax twice.
+        let unread = matches!(&e, ServerError::Reply(r) if !matches!(r, ReplyError::Server { .. }));
+        if (e.is_transient() && !peer::Classify::nothing_sent(&e)) || unread {
+            let reason = format!("the server may have resent fax {faxid} ({e}); see fax.status before resending");
             return CommandError::new("uncertain", reason);
         }
         command_error(e.into())

@@ -14,6 +14,7 @@
 
 use super::driver::{Driver, DriverError};
 use super::protocol::args::{Document, SendPlan, Source};
+use super::protocol::codes::PERMISSION_DENIED;
 use super::protocol::recovery::{self, Submitted};
 use super::protocol::reply::ReplyError;
 use super::protocol::reply::{self, OutFax};
@@ -81,6 +82,10 @@ impl Driver {
         let mut resolved = 0;
         let settle_ms = self.cfg.submit_settle_secs * 1000;
         for (cmd_id, mut steps) in pending {
+            // A scheduled job is listed only once sent: nothing to look for before its time.
+            if now_ms() < steps.listed_from_ms(self.cfg.utc_offset_minutes) {
+                continue;
+            }
             let found = self.find_submitted(&steps).await?;
             let age_ms = now_ms().saturating_sub(steps.listed_from_ms(self.cfg.utc_offset_minutes));
             if found.is_empty() && age_ms < settle_ms {
@@ -255,13 +260,10 @@ impl Driver {
         for id in ids.into_iter().rev().filter(|id| !owned.contains(id)).take(RECOVERY_MAX) {
             let fax = match self.read_out_fax(&id).await {
                 Ok(fax) => fax,
-                Err(e) if e.is_unknown_fax() => continue,
-                Err(e) if e.is_transient() => return Err(e.into()),
-                // Another user's job, or one the server cannot show: not ours to judge.
-                Err(e) => {
-                    log::warn!("{}: job {id} not readable while looking for a submission: {e}", self.source);
-                    continue;
-                }
+                // Gone, or another user's: not ours. Any other failure might hide ours, and
+                // "not submitted" would have the cloud send it again: the round ends.
+                Err(e) if e.is_unknown_fax() || e.server_code() == Some(PERMISSION_DENIED) => continue,
+                Err(e) => return Err(e.into()),
             };
             if recovery::is_ours(&fax.fields, &ours) {
                 found.push(id);
@@ -271,6 +273,27 @@ impl Driver {
         found.truncate(usize::from(!steps.faxnum.is_empty()) + steps.mail_count);
         super::protocol::inbox::sort_ids(&mut found);
         Ok(found)
+    }
+
+    /// Remembers whether tracked fax `faxid` could be read: a failure is warned about once
+    /// (then at debug level, every round), and when it ends.
+    fn note_unreadable(&self, faxid: &str, error: Option<&ServerError>) {
+        let mut unreadable = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        match error {
+            None => {
+                if unreadable.remove(faxid).is_some() {
+                    log::info!("{}: fax {faxid} is readable again", self.source);
+                }
+            }
+            Some(e) if e.is_transient() || e.is_unknown_fax() => {}
+            Some(e) => {
+                if unreadable.insert(faxid.to_string(), e.to_string()).is_none() {
+                    log::warn!("{}: fax {faxid} cannot be read ({e}); asked again every round", self.source);
+                } else {
+                    log::debug!("{}: fax {faxid} still cannot be read: {e}", self.source);
+                }
+            }
+        }
     }
 
     /// One `getoutfax`, once.
@@ -293,7 +316,9 @@ impl Driver {
         let open = self.store.call(move |db| state::open_faxes(db, &server)).await?;
         let mut changed = 0;
         for OpenFax { faxid, status, errcode, cmd_id, kind } in open {
-            let (new_status, new_errcode, is_final, data) = match self.read_out_fax(&faxid).await {
+            let read = self.read_out_fax(&faxid).await;
+            self.note_unreadable(&faxid, read.as_ref().err());
+            let (new_status, new_errcode, is_final, data) = match read {
                 Ok(fax) => {
                     let mut data = json!({"faxid": faxid, "cmd_id": cmd_id, "kind": kind, "status": fax.status,
                             "state": fax.state.name(), "errcode": fax.errcode, "reason": fax.reason, "error": fax.error,
@@ -308,14 +333,11 @@ impl Driver {
                             "final": true, "error": "the server no longer knows this fax (deleted there?)"});
                     (-2, 0, true, data)
                 }
-                // The server is down: the round ends, every fax waits for the next.
-                Err(e) if e.is_transient() => return Err(e.into()),
+                // The server or its login is the problem: the round ends, every fax waits.
+                Err(e) if e.is_transient() || matches!(e, ServerError::Credentials(_)) => return Err(e.into()),
                 // One fax the server cannot show (a per-fax error code, an odd reply) does not
                 // hold up the others: it is asked again next round.
-                Err(e) => {
-                    log::warn!("{}: fax {faxid} not readable this round: {e}", self.source);
-                    continue;
-                }
+                Err(_) => continue,
             };
             if (new_status, new_errcode) == (status, errcode) {
                 continue;

@@ -188,3 +188,23 @@ pub fn prune(db: &mut Db<'_>, server: &str, scope: &str, cutoff_ms: u64) -> Resu
     )?;
     Ok(faxes + prune_items(db, scope, &["cmd"], cutoff_ms)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scheduled_submit_is_listed_from_its_time_on_the_servers_clock() {
+        // 2026-11-24 10:00 at UTC+8 is 02:00 UTC.
+        let utc_2am = 1_795_485_600_000u64;
+        let steps = Steps {
+            submit_started_ms: Some(utc_2am - 3_600_000),
+            schedule_time: Some("20261124T100000".into()),
+            ..Steps::default()
+        };
+        assert_eq!(steps.listed_from_ms(480), utc_2am);
+        assert_eq!(steps.listed_from_ms(0), utc_2am + 8 * 3_600_000);
+        let unscheduled = Steps { submit_started_ms: Some(5), ..Steps::default() };
+        assert_eq!(unscheduled.listed_from_ms(480), 5);
+    }
+}

@@ -108,6 +108,7 @@ pub const EXPIRED_TOKEN: i64 = 251_658_244;
 pub const NO_USER: i64 = 251_658_512;
 pub const WRONG_PASSWORD: i64 = 251_658_513;
 pub const BAD_FAX_ID: i64 = 251_658_308;
+pub const PERMISSION_DENIED: i64 = 251_658_248;
 pub const BAD_NUMBER: i64 = 251_658_336;
 pub const BAD_FILE_ID: i64 = 251_658_345;
 pub const NO_SUCH_FILE: i64 = 251_658_771;
