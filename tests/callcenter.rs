@@ -211,6 +211,23 @@ fn a_task_of_2500_callees_is_one_creation_and_two_additions_and_a_lost_answer_ma
 }
 
 #[test]
+fn cdrs_one_reply_cannot_hold_are_found_by_halving_the_window_and_a_second_still_too_full_is_reported() {
+    let cb = free_port();
+    let sim = sim(cb, &[]);
+    sim.control("/sim/config", &json!({"cdr_page": 2}));
+    let at = (now_ms() / 1000) as u64 - 20;
+    // Three in one second (one more than a reply carries), two more a few seconds later
+    // (the simulator's CDRs are click-to-call, service type 5).
+    for (count, second) in [(3, at), (1, at + 3), (1, at + 6)] {
+        sim.control("/sim/cdr", &json!({"count": count, "startTime": second.to_string()}));
+    }
+    let s = site("cc-cdr-full", &sim, cb, "cdr_poll_secs = 5\ncdr_lag_secs = 1\ncdr_service_types = [5]\n");
+    let alarm = s.wait_event("cdr.incomplete", "the too-full second reported", |_| true);
+    assert_eq!(alarm["service_types"], json!([{"serviceType": 5, "total": 3, "returned": 2}]), "{alarm}");
+    wait_for(WAIT, "every CDR the platform returns", || (per_key(&s, "cdr.record", "key").len() == 4).then_some(()));
+}
+
+#[test]
 fn cdr_and_records_collection_survives_a_restart_and_relays_each_record_once() {
     let cb = free_port();
     let sim = sim(cb, &[]);
