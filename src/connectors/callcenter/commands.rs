@@ -125,15 +125,20 @@ pub fn request(d: &Driver, api: Api, args: &Value) -> Result<Map<String, Value>,
     Ok(r)
 }
 
+/// Whether a failed call may still have been taken by the platform: no answer, an HTTP
+/// error (a 503 too: a proxy may answer it after passing the request on), or a 2xx that
+/// cannot be read.
+fn may_have_taken(e: &ServiceError) -> bool {
+    !e.not_sent() && matches!(e, ServiceError::NoAnswer(_) | ServiceError::Status(_) | ServiceError::Reply(_))
+}
+
 /// Sends a call within the account's retry window: any call while nothing reached the
 /// platform; a call that does nothing twice also when its answer was lost.
 pub async fn send(d: &Driver, call: &Call) -> Result<Vec<Response>, CommandError> {
     let once = once_only(call.api);
     let attempt = || async {
         match d.send(call).await {
-            Err(e) if once && !e.not_sent() && matches!(e, ServiceError::NoAnswer(_) | ServiceError::Status(_)) => {
-                Err(Uncertain::Yes(e))
-            }
+            Err(e) if once && may_have_taken(&e) => Err(Uncertain::Yes(e)),
             other => other.map_err(Uncertain::No),
         }
     };
@@ -163,5 +168,19 @@ impl crate::connectors::Classify for Uncertain {
             Uncertain::Yes(_) => crate::connectors::ErrorClass::Refused,
             Uncertain::No(e) => e.class(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_that_got_an_http_error_or_an_unreadable_reply_may_have_been_taken() {
+        assert!(may_have_taken(&ServiceError::Status(503)), "a proxy's 503 after passing it on");
+        assert!(may_have_taken(&ServiceError::Status(500)));
+        assert!(may_have_taken(&ServiceError::Reply("not json".into())));
+        assert!(!may_have_taken(&ServiceError::Invalid("agent".into())), "refused before sending");
+        assert!(!may_have_taken(&ServiceError::Refused(1, String::new())), "the platform said no");
     }
 }

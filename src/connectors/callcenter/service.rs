@@ -41,10 +41,10 @@ impl Classify for ServiceError {
 }
 
 impl ServiceError {
-    /// Nothing reached the platform: any call may be sent again.
+    /// Nothing reached the platform: any call may be sent again. (Not a 503: the digest
+    /// gives it no meaning, and a proxy may answer it after passing the request on.)
     pub fn not_sent(&self) -> bool {
         matches!(self, ServiceError::NotSent(_) | ServiceError::Invalid(_))
-            || matches!(self, ServiceError::Status(s) if *s == 503)
     }
 }
 
