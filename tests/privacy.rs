@@ -187,3 +187,24 @@ fn strangers_callbacks_store_nothing_and_a_skewed_clock_is_a_clear_auth_failure(
     assert_eq!(s.rec.on("/evt/privacy/p1/call.cdr").len(), 1, "stored once, nothing from the refused ones");
     assert!(s.rec.on("/evt/privacy/p2/call.cdr").is_empty());
 }
+
+#[test]
+fn a_bind_resumed_after_its_binding_was_committed_answers_from_it_and_binds_nothing() {
+    let cb = free_port();
+    let sim = sim(cb, &[]);
+    let mut s = site("privacy-resume", &sim, cb, "");
+    s.agent.kill();
+    // As a crash leaves it: the binding made and committed, the command's result not.
+    let binding = json!({"kind": "axb", "x": "17100000001", "a": "13800000001", "b": "13900000001",
+                         "subid": "SUB-77", "reqid": "r-77", "ttl": 600, "expires_ms": 9_999_999_999_999u64,
+                         "cmd_id": "bind-7", "state": "active", "created_ms": 1});
+    let args = json!({"x": "17100000001", "a": "13800000001", "b": "13900000001", "ttl": 600});
+    let kv = [("privacy/p1", "axb/SUB-77", &binding)];
+    leave_as_crashed(&s.dir, &kv, "privacy/p1", "bind-7", "privacy.bind_axb", &args);
+    s.agent.restart();
+    let r = s.result("bind-7");
+    assert_eq!((r["status"].as_str(), r["data"]["subid"].as_str()), (Some("ok"), Some("SUB-77")), "{r}");
+    assert!(bindings(&sim).is_empty(), "nothing bound again: {:?}", bindings(&sim));
+    let listed = s.call("list-1", "privacy.bindings", json!({}));
+    assert_eq!(listed["data"]["bindings"].as_array().map(Vec::len), Some(1), "{listed}");
+}

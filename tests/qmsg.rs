@@ -285,21 +285,9 @@ fn a_send_resumed_after_a_crash_fails_as_its_refused_call_did_and_sends_nothing(
     let mut s = site("qmsg-resume", &sim, cb, "poll_secs = 0");
     s.agent.kill();
     // As a crash leaves it: the call refused (statCode 9) and saved, the result never committed.
-    let db = rusqlite::Connection::open(s.dir.join("store.db")).expect("store");
     let batches = json!([{"sendid": "900001", "post": false, "mobs": ["13800000001"], "state": "refused", "stat": 9}]);
-    db.execute(
-        "INSERT INTO kv (scope, key, value, updated_ms) VALUES ('qmsg/acct1', 'send/r-9', ?1, 0)",
-        [batches.to_string().into_bytes()],
-    )
-    .expect("steps");
-    let body = json!({"id": "r-9", "cmd": "sms.send", "args": {"to": ["13800000001"], "text": "hi"}});
-    db.execute(
-        "INSERT INTO inbox (cmd_id, target, name, body, state, received_ms) \
-         VALUES ('r-9', 'qmsg/acct1', 'sms.send', ?1, 'received', 0)",
-        [body.to_string().into_bytes()],
-    )
-    .expect("command");
-    drop(db);
+    let args = json!({"to": ["13800000001"], "text": "hi"});
+    leave_as_crashed(&s.dir, &[("qmsg/acct1", "send/r-9", &batches)], "qmsg/acct1", "r-9", "sms.send", &args);
     s.agent.restart();
     let r = s.result("r-9");
     assert_eq!(

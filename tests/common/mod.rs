@@ -84,6 +84,25 @@ pub fn write_config(dir: &Path, agent: &str, mqtt_port: u16, http_port: u16, ext
     path
 }
 
+/// Leaves the store of `dir` (the agent stopped) as a crash leaves command `id`: the `kv`
+/// rows its run committed (`(scope, key, value)`), and the command recorded, never finished.
+pub fn leave_as_crashed(dir: &Path, kv: &[(&str, &str, &Value)], target: &str, id: &str, name: &str, args: &Value) {
+    let db = rusqlite::Connection::open(dir.join("store.db")).expect("store");
+    for (scope, key, value) in kv {
+        db.execute(
+            "INSERT INTO kv (scope, key, value, updated_ms) VALUES (?1, ?2, ?3, 1)",
+            rusqlite::params![scope, key, value.to_string().into_bytes()],
+        )
+        .expect("kv");
+    }
+    let body = serde_json::json!({"id": id, "cmd": name, "args": args}).to_string().into_bytes();
+    db.execute(
+        "INSERT INTO inbox (cmd_id, target, name, body, state, received_ms) VALUES (?1, ?2, ?3, ?4, 'received', 0)",
+        rusqlite::params![id, target, name, body],
+    )
+    .expect("command");
+}
+
 /// A command that runs the agent binary; under `TELBRIDGE_TEST_EXEC_WRAPPER` (e.g.
 /// `qemu-mipsel` when the tests themselves run under qemu) through that wrapper.
 pub fn agent_command() -> Command {

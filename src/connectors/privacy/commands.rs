@@ -83,7 +83,7 @@ fn need(args: &Value, key: &str) -> Result<String, CommandError> {
 
 fn command_error(e: &ServiceError) -> CommandError {
     match e {
-        ServiceError::Refused(code, reason) => {
+        ServiceError::Refused(code, reason, _) => {
             let why = format!(
                 "error {} ({}){}",
                 code.0,
@@ -150,14 +150,16 @@ async fn bind(
         let req = build(&r.reqid).map_err(|why| Try::Service(ServiceError::Reply(why)))?;
         match d.peer.call(d.service.call(&req, now_ms())).await {
             Ok(reply) => Ok((r, Some(reply))),
-            Err(ServiceError::Refused(ErrorCode::DUPLICATE, _)) if r.tries > 1 => {
+            Err(ServiceError::Refused(ErrorCode::DUPLICATE, reason, fields)) if r.tries > 1 => {
                 log::info!(
                     "{}: reqid {} answered 1004 on try {}: an earlier try was taken",
                     d.scope(),
                     r.reqid,
                     r.tries
                 );
-                Ok((r, None))
+                // The seed does not promise its subid; one that came is the binding's.
+                let reply = Reply { error: ErrorCode::DUPLICATE, reason, fields: *fields };
+                Ok((r, reply.text("subid").is_some().then_some(reply)))
             }
             Err(e) => Err(Try::Service(e)),
         }
@@ -166,6 +168,20 @@ async fn bind(
         Try::Service(e) => command_error(&e),
         Try::Store(e) => store(e),
     })
+}
+
+/// The binding command `cmd_id` already made, if a run of it before a crash committed one
+/// (its result was not): answered from it, never bound again (a retry would meet 1004,
+/// perhaps without the `subid` the stored binding has).
+async fn made_by(d: &Driver, cmd_id: &str) -> Result<Option<Value>, CommandError> {
+    let (scope, cmd_id) = (d.scope().to_string(), cmd_id.to_string());
+    d.store
+        .call(move |db| {
+            let (list, _) = bindings(db, &scope)?;
+            Ok(list.iter().find(|b| b.cmd_id == cmd_id).map(Binding::json))
+        })
+        .await
+        .map_err(store)
 }
 
 /// Commits a binding; `Ok` carries its data for the result.
@@ -207,6 +223,9 @@ async fn bind_axb(d: &Driver, c: Command) -> CmdReply {
         ansanu: text(&c.args, "ansanu")?,
         user_data: user_data.clone(),
     };
+    if let Some(made) = made_by(d, &c.id).await? {
+        return Ok(Outcome::data(made));
+    }
     let (r, reply) =
         bind(d, &c.id, |reqid| request::bind_axb(&d.cfg.appid, &Axb { reqid: reqid.to_string(), ..axb.clone() }))
             .await?;
@@ -252,6 +271,9 @@ async fn bind_xa(d: &Driver, c: Command) -> CmdReply {
         anucode,
         user_data: user_data.clone(),
     };
+    if let Some(made) = made_by(d, &c.id).await? {
+        return Ok(Outcome::data(made));
+    }
     let (r, _) =
         bind(d, &c.id, |reqid| request::bind_xa(&d.cfg.appid, &Xa { reqid: reqid.to_string(), ..xa.clone() })).await?;
     let now = now_ms();

@@ -5,6 +5,7 @@ use super::protocol::reply::{self, ErrorCode, Reply};
 use super::protocol::request::{Method, Request};
 use crate::connectors::{Classify, ErrorClass};
 use crate::http::client::{self, Client, ClientError, Url};
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// Why a call failed.
@@ -25,8 +26,10 @@ pub enum ServiceError {
     Status(u16),
     #[error("unreadable reply: {0}")]
     Reply(String),
+    /// The platform's error code, its reason, and the reply's other fields (a 1004 may
+    /// carry the `subid` of the binding an earlier try made).
     #[error("error {} ({}){}", .0.0, .0.meaning(), if .1.is_empty() { String::new() } else { format!(": {}", .1) })]
-    Refused(ErrorCode, String),
+    Refused(ErrorCode, String, Box<Map<String, Value>>),
 }
 
 impl Classify for ServiceError {
@@ -35,8 +38,8 @@ impl Classify for ServiceError {
             ServiceError::NotSent(_) | ServiceError::NoAnswer(_) => ErrorClass::Transient,
             ServiceError::Status(s) if *s >= 500 => ErrorClass::Transient,
             ServiceError::Unauthorized => ErrorClass::Auth,
-            ServiceError::Refused(code, _) if code.retryable() => ErrorClass::Transient,
-            ServiceError::Refused(code, _) if code.account() => ErrorClass::Auth,
+            ServiceError::Refused(code, ..) if code.retryable() => ErrorClass::Transient,
+            ServiceError::Refused(code, ..) if code.account() => ErrorClass::Auth,
             ServiceError::Refused(..) => ErrorClass::Refused,
             ServiceError::Status(_) | ServiceError::Reply(_) => ErrorClass::BadReply,
         }
@@ -84,7 +87,7 @@ impl Service {
         }
         let parsed = reply::parse(&reply.body).map_err(ServiceError::Reply)?;
         if parsed.error.0 != 0 {
-            return Err(ServiceError::Refused(parsed.error, parsed.reason.clone()));
+            return Err(ServiceError::Refused(parsed.error, parsed.reason, Box::new(parsed.fields)));
         }
         Ok(parsed)
     }
