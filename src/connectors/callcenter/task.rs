@@ -55,10 +55,19 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
         save(d, &c.id, &job).await?;
     }
     while job.task_id.is_none() {
-        if job.create_tries > 0
-            && let Some(found) = current_task(d, &agent).await?
-            && Some(&found) != job.before.as_ref()
-        {
+        // A creation may have been taken: the seat's task is looked up first. One that
+        // cannot be looked up leaves it uncertain (not "unreachable": a task may exist).
+        let found = match job.create_tries {
+            0 => None,
+            _ => current_task(d, &agent).await.map_err(|e| {
+                let why = format!(
+                    "a creation was sent and not answered, and the seat's task cannot be looked up: {}",
+                    e.reason
+                );
+                CommandError::new("uncertain", why)
+            })?,
+        };
+        if let Some(found) = found.filter(|found| Some(found) != job.before.as_ref()) {
             log::info!(
                 "{}: task {found} found for seat {agent} after a lost creation: taken as this command's",
                 d.scope()
@@ -77,9 +86,11 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
         save(d, &c.id, &job).await?;
         match step(d, Api::CallTaskCreate, &agent, create_req.clone()).await {
             Ok(r) => {
-                let id = r
-                    .text("taskID")
-                    .ok_or_else(|| CommandError::new("bad_reply", "CallTaskCreate answered no taskID"))?;
+                let Some(id) = r.text("taskID") else {
+                    // Taken, but not named: looked up as after a lost answer.
+                    log::warn!("{}: CallTaskCreate answered no taskID; looking the seat's task up", d.scope());
+                    continue;
+                };
                 job.task_id = Some(id);
                 job.chunks_done = 1;
                 job.reports.push(r.fields.get("report").cloned().unwrap_or(Value::Null));
@@ -96,7 +107,12 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
             continue;
         }
         add.insert("taskID".into(), json!(task_id));
-        let r = step(d, Api::CallTaskAddNumbers, &agent, add).await?;
+        let r = step(d, Api::CallTaskAddNumbers, &agent, add).await.map_err(|mut e| {
+            // The task exists: the cloud must know which, and how far it got.
+            e.reason =
+                format!("{} (task {task_id} created; {} of {} callee lists added)", e.reason, i + 1, chunks.len());
+            e
+        })?;
         job.chunks_done = i + 2;
         job.reports.push(r.fields.get("report").cloned().unwrap_or(Value::Null));
         save(d, &c.id, &job).await?;
