@@ -199,7 +199,8 @@ fn a_bind_resumed_after_its_binding_was_committed_answers_from_it_and_binds_noth
                          "subid": "SUB-77", "reqid": "r-77", "ttl": 600, "expires_ms": 9_999_999_999_999u64,
                          "cmd_id": "bind-7", "state": "active", "created_ms": 1});
     let args = json!({"x": "17100000001", "a": "13800000001", "b": "13900000001", "ttl": 600});
-    let kv = [("privacy/p1", "axb/SUB-77", &binding)];
+    let tries = json!({"reqid": "r-77", "tries": 1});
+    let kv = [("privacy/p1", "reqid/bind-7", &tries), ("privacy/p1", "axb/SUB-77", &binding)];
     leave_as_crashed(&s.dir, &kv, "privacy/p1", "bind-7", "privacy.bind_axb", &args);
     s.agent.restart();
     let r = s.result("bind-7");

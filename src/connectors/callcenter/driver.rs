@@ -171,7 +171,9 @@ impl Driver {
             }
             self.commit_cdrs(cdrs, alarm, end).await?;
             start = end;
-            window = self.cfg.cdr_window_secs;
+            // Grown back by doubling: a dense stretch is not halved down from the full
+            // window again for every piece.
+            window = window.saturating_mul(2).min(self.cfg.cdr_window_secs);
         }
         Ok(())
     }

@@ -87,9 +87,16 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
         match step(d, Api::CallTaskCreate, &agent, create_req.clone()).await {
             Ok(r) => {
                 let Some(id) = r.text("taskID") else {
-                    // Taken, but not named: looked up as after a lost answer.
-                    log::warn!("{}: CallTaskCreate answered no taskID; looking the seat's task up", d.scope());
-                    continue;
+                    // Taken, but not named: the seat's new task is it; never created again.
+                    let found = current_task(d, &agent).await.ok().flatten();
+                    let Some(id) = found.filter(|found| Some(found) != job.before.as_ref()) else {
+                        let why =
+                            format!("CallTaskCreate was taken but named no taskID, and seat {agent} shows no new task");
+                        return Err(CommandError::new("uncertain", why));
+                    };
+                    (job.task_id, job.chunks_done, job.adopted) = (Some(id), 1, true);
+                    save(d, &c.id, &job).await?;
+                    break;
                 };
                 job.task_id = Some(id);
                 job.chunks_done = 1;
@@ -107,11 +114,11 @@ pub async fn create(d: &Driver, c: Command) -> Reply {
             continue;
         }
         add.insert("taskID".into(), json!(task_id));
-        let r = step(d, Api::CallTaskAddNumbers, &agent, add).await.map_err(|mut e| {
-            // The task exists: the cloud must know which, and how far it got.
-            e.reason =
-                format!("{} (task {task_id} created; {} of {} callee lists added)", e.reason, i + 1, chunks.len());
-            e
+        let r = step(d, Api::CallTaskAddNumbers, &agent, add).await.map_err(|e| {
+            // The task exists: not "nothing done" — the cloud must know which, and how far.
+            let (code, added, n) = (e.code, i + 1, chunks.len());
+            let why = format!("{code}: {} (task {task_id} created; {added} of {n} callee lists added)", e.reason);
+            CommandError::new("partial", why)
         })?;
         job.chunks_done = i + 2;
         job.reports.push(r.fields.get("report").cloned().unwrap_or(Value::Null));

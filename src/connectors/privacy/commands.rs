@@ -177,11 +177,27 @@ async fn made_by(d: &Driver, cmd_id: &str) -> Result<Option<Value>, CommandError
     let (scope, cmd_id) = (d.scope().to_string(), cmd_id.to_string());
     d.store
         .call(move |db| {
+            // No try was ever counted: nothing bound (and no scan of every binding).
+            if state::reqid_key(&cmd_id).get(db, &scope)?.is_none() {
+                return Ok(None);
+            }
             let (list, _) = bindings(db, &scope)?;
-            Ok(list.iter().find(|b| b.cmd_id == cmd_id).map(Binding::json))
+            Ok(list.iter().find(|b| b.cmd_id == cmd_id).map(answer_of))
         })
         .await
         .map_err(store)
+}
+
+/// A bind's result: the binding, with a note when it has no `subid`.
+fn answer_of(b: &Binding) -> Value {
+    let mut data = b.json();
+    if b.kind == Kind::Axb && b.subid.is_none() {
+        data["note"] = json!(
+            "the platform answered the retry 1004 (an earlier try was taken) without the subid: the binding exists, \
+             cannot be released, and ends by its TTL"
+        );
+    }
+    data
 }
 
 /// Commits a binding; `Ok` carries its data for the result.
@@ -245,14 +261,8 @@ async fn bind_axb(d: &Driver, c: Command) -> CmdReply {
         state: BindingState::Active,
         created_ms: now,
     };
-    let mut data = keep(d, binding).await?;
-    if subid.is_none() {
-        data["note"] = json!(
-            "the platform answered the retry 1004 (an earlier try was taken) without the subid: the binding exists, \
-             cannot be released, and ends by its TTL"
-        );
-    }
-    Ok(Outcome::data(data))
+    keep(d, binding.clone()).await?;
+    Ok(Outcome::data(answer_of(&binding)))
 }
 
 async fn bind_xa(d: &Driver, c: Command) -> CmdReply {

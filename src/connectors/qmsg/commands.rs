@@ -195,7 +195,7 @@ fn stored_failure(b: &Batch) -> CommandError {
             let code = super::protocol::codes::StatCode(stat);
             CommandError::new(code.name(), format!("statCode {stat} ({})", code.meaning()))
         }
-        _ => CommandError::new("not_sent", format!("sendid {} was not sent", b.sendid)),
+        _ => CommandError::new("unreachable", format!("sendid {} was not sent", b.sendid)),
     }
 }
 
