@@ -340,18 +340,21 @@ mod tests {
         assert!(store.call(|db| db.commands_pending()).await.expect("pending").is_empty());
     }
 
+    /// Runs command `c-1` (`name` of `dev/1`) on a store that refuses every outbox insert.
+    async fn run_refused(dispatcher: &Dispatcher, name: &str) -> tokio::task::JoinHandle<()> {
+        crate::store::fail_inserts_for_tests(&dispatcher.store, true).await;
+        let command = Command { id: "c-1".into(), target: "dev/1".into(), name: name.into(), args: json!({}) };
+        let dispatcher = dispatcher.clone();
+        tokio::spawn(async move { dispatcher.execute(command).await })
+    }
+
     #[tokio::test]
     async fn a_result_the_store_refused_is_stored_once_it_can_be() {
         let mut registry = Registry::default();
         registry.register("dev/1", "t.once", false, |_| async { Ok(Outcome::data(json!({"ran": true}))) });
         let dispatcher = dispatcher("retry", registry, &[("c-1", "t.once")]).await;
         let store = dispatcher.store.clone();
-        crate::store::fail_inserts_for_tests(&store, true).await;
-        let command = Command { id: "c-1".into(), target: "dev/1".into(), name: "t.once".into(), args: json!({}) };
-        let running = tokio::spawn({
-            let dispatcher = dispatcher.clone();
-            async move { dispatcher.execute(command).await }
-        });
+        let running = run_refused(&dispatcher, "t.once").await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         assert!(store.outbox_after(0, 10).await.expect("rows").is_empty(), "refused: nothing stored yet");
         crate::store::fail_inserts_for_tests(&store, false).await;
@@ -367,12 +370,7 @@ mod tests {
     async fn a_result_still_refused_at_the_stop_is_left_for_the_next_start() {
         let dispatcher = dispatcher("stop", Registry::default(), &[("c-1", "t.gone")]).await;
         let store = dispatcher.store.clone();
-        crate::store::fail_inserts_for_tests(&store, true).await;
-        let command = Command { id: "c-1".into(), target: "dev/1".into(), name: "t.gone".into(), args: json!({}) };
-        let running = tokio::spawn({
-            let dispatcher = dispatcher.clone();
-            async move { dispatcher.execute(command).await }
-        });
+        let running = run_refused(&dispatcher, "t.gone").await;
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         dispatcher.stop.cancel();
         tokio::time::timeout(std::time::Duration::from_secs(1), running)

@@ -45,6 +45,12 @@ pub trait Classify {
     fn nothing_sent(&self) -> bool {
         false
     }
+
+    /// A transient failure after which the request may have reached the peer: what a call
+    /// not to repeat ([`Peer::retrying_unsent`]) answers as uncertain.
+    fn may_have_arrived(&self) -> bool {
+        self.class() == ErrorClass::Transient && !self.nothing_sent()
+    }
 }
 
 impl Classify for StoreError {

@@ -43,6 +43,16 @@ impl Fields {
         }
         m
     }
+
+    /// [`Fields::extra`], and the charset when it was not UTF-8: what an event keeps of a
+    /// callback beyond the fields it reads.
+    pub fn kept(&self, known: &[&str]) -> Map<String, Value> {
+        let mut m = self.extra(known);
+        if self.charset != "utf-8" {
+            m.insert("charset".into(), self.charset.into());
+        }
+        m
+    }
 }
 
 /// Decodes a callback: the query string, then a form or JSON body (by its content type,

@@ -3,7 +3,8 @@
 //! verified (forged → refused, nothing stored), then — in one store call — a notification
 //! already stored (its `seq` and `timestamp`: a platform retry) is answered success again
 //! and stores nothing, a new one whose timestamp is further than `max_skew_secs` ahead of
-//! the agent's clock or `max_age_secs` behind it is refused, and any other becomes its event, committed before the answer
+//! the agent's clock or `max_age_secs` behind it is refused, and any other becomes its
+//! event, committed before the answer
 //! `{"result":{"error":0,"msg":""}}`. Refusals answer `{"result":{"error":N,"msg":…}}`.
 
 use super::driver::Driver;

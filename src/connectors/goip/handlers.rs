@@ -46,7 +46,7 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
         async move {
             let call = args::parse_device_command(&c.args).map_err(CommandError::bad_args)?;
             let body = d.call_unrepeated(&call).await.map_err(|e| {
-                if peer::Classify::class(&e) == peer::ErrorClass::Transient && !peer::Classify::nothing_sent(&e) {
+                if peer::Classify::may_have_arrived(&e) {
                     // It may have reached the device: not sent a second time.
                     return CommandError::new("uncertain", format!("the device may have run it ({e}); not sent again"));
                 }

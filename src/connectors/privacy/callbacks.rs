@@ -54,10 +54,7 @@ async fn take(d: &Driver, f: Fields, cdr: bool) -> Result<Taken, Refusal> {
     };
     let text = |k: &str| f.get(k).unwrap_or("").to_string();
     let key = format!("{}/{kind}/{}/{}/{}", d.scope(), text("subid"), text("taskid"), text(time_key));
-    let mut extra = f.extra(known);
-    if f.charset != "utf-8" {
-        extra.insert("charset".into(), f.charset.into());
-    }
+    let extra = f.kept(known);
     let recording = (cdr && d.cfg.fetch_recordings).then(|| text("recording")).filter(|u| !u.is_empty());
     let (scope, source, agent, taskid) =
         (d.scope().to_string(), d.scope().to_string(), d.peer.agent.clone(), text("taskid"));

@@ -200,12 +200,11 @@ fn answer_of(b: &Binding) -> Value {
     data
 }
 
-/// Commits a binding; `Ok` carries its data for the result.
+/// Commits a binding; `Ok` carries the command's answer (see [`answer_of`]).
 async fn keep(d: &Driver, b: Binding) -> Result<Value, CommandError> {
-    let scope = d.scope().to_string();
-    let value = b.json();
+    let (scope, answer) = (d.scope().to_string(), answer_of(&b));
     d.store.call(move |db| b.key().put(db, &scope, &Json(b.clone()))).await.map_err(store)?;
-    Ok(value)
+    Ok(answer)
 }
 
 /// The options every bind takes.
@@ -261,8 +260,7 @@ async fn bind_axb(d: &Driver, c: Command) -> CmdReply {
         state: BindingState::Active,
         created_ms: now,
     };
-    keep(d, binding.clone()).await?;
-    Ok(Outcome::data(answer_of(&binding)))
+    Ok(Outcome::data(keep(d, binding).await?))
 }
 
 async fn bind_xa(d: &Driver, c: Command) -> CmdReply {

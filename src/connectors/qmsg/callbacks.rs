@@ -49,19 +49,9 @@ pub fn routes(d: Arc<Driver>, router: &mut Router) {
     ep.routes(router, ok, vec![("recvmsg", mo), ("recvreport", report)]);
 }
 
-/// The push's fields its event does not carry otherwise (kept, not dropped), and its
-/// charset when it was not UTF-8.
-fn kept(f: &Fields, read: &[&str]) -> serde_json::Map<String, serde_json::Value> {
-    let mut extra = f.extra(read);
-    if f.charset != "utf-8" {
-        extra.insert("charset".into(), f.charset.into());
-    }
-    extra
-}
-
 async fn received(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
     let mo = push::mo(&f).map_err(Refusal::Bad)?;
-    let mut extra = kept(&f, MO_FIELDS);
+    let mut extra = f.kept(MO_FIELDS);
     if let Some(appid) = f.get("appid") {
         extra.insert("appid".into(), appid.into());
     }
@@ -77,7 +67,7 @@ async fn reported(d: &Driver, f: Fields) -> Result<Taken, Refusal> {
     let scope = d.scope().to_string();
     let source = scope.clone();
     let agent = d.peer.agent.clone();
-    let extra = kept(&f, REPORT_FIELDS);
+    let extra = f.kept(REPORT_FIELDS);
     let stored = d
         .store
         .call(move |db| {

@@ -126,7 +126,7 @@ async fn resend(d: &Driver, cmd: Command) -> Reply {
         // It may have reached the server (no answer, or one that cannot be read): a second
         // try could dial the fax twice.
         let unread = matches!(&e, ServerError::Reply(r) if !matches!(r, ReplyError::Server { .. }));
-        if (e.is_transient() && !peer::Classify::nothing_sent(&e)) || unread {
+        if peer::Classify::may_have_arrived(&e) || unread {
             let reason = format!("the server may have resent fax {faxid} ({e}); see fax.status before resending");
             return CommandError::new("uncertain", reason);
         }

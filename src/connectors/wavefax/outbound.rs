@@ -285,7 +285,11 @@ impl Driver {
                     log::info!("{}: fax {faxid} is readable again", self.source);
                 }
             }
-            Some(e) if e.is_transient() || e.is_unknown_fax() => {}
+            // Gone from the server: no longer tracked, nothing to remember.
+            Some(e) if e.is_unknown_fax() => {
+                unreadable.remove(faxid);
+            }
+            Some(e) if e.is_transient() => {}
             Some(e) => {
                 if unreadable.insert(faxid.to_string(), e.to_string()).is_none() {
                     log::warn!("{}: fax {faxid} cannot be read ({e}); asked again every round", self.source);
