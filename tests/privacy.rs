@@ -143,6 +143,18 @@ fn a_bind_whose_reply_was_lost_or_whose_agent_was_killed_makes_one_binding() {
     assert!(r["data"]["subid"].is_string(), "the retry was the first that bound: {r}");
     assert_eq!(bindings(&sim).len(), 3);
 
+    // A release whose answer is lost: the retry finds the binding gone (1300) and answers ok.
+    let subid = r["data"]["subid"].as_str().expect("subid").to_string();
+    sim.control("/sim/config", &json!({"drop_next": 1}));
+    let released = s.call("once-rel", "privacy.release_axb", json!({"subid": subid}));
+    assert_eq!(released["status"], "ok", "{released}");
+    assert!(released["data"]["note"].as_str().is_some_and(|n| n.contains("1300")), "{released}");
+    let state = sim.state();
+    assert_eq!(state["requests"]["release_axb"], 2, "the release and its retry: {state}");
+    assert!(bindings(&sim).iter().any(|b| b["subid"] == subid.as_str() && b["released"] == true));
+    let again = s.call("once-rel-2", "privacy.release_axb", json!({"subid": subid}));
+    assert_eq!(again["error"]["code"], "already_ended", "recorded as released: {again}");
+
     // A transfer whose TTL passes is reported.
     let xa = s.call("xa-1", "privacy.bind_xa", json!({"x": "17000000009", "a": "13800000001", "ttl": 1}));
     assert_eq!(xa["status"], "ok", "{xa}");

@@ -99,7 +99,12 @@ fn command_error(e: &ServiceError) -> CommandError {
 /// One call, retried within the account's window while the platform is unreachable or
 /// says 1105/1500/1501 — safe for every call here: binds carry their `reqid`.
 async fn call(d: &Driver, req: &Request) -> Result<Reply, CommandError> {
-    d.peer.retrying(|| d.peer.call(d.service.call(req, now_ms()))).await.map_err(|e| command_error(&e))
+    send(d, req).await.map_err(|e| command_error(&e))
+}
+
+/// [`call`] with the platform's own error.
+async fn send(d: &Driver, req: &Request) -> Result<Reply, ServiceError> {
+    d.peer.retrying(|| d.peer.call(d.service.call(req, now_ms()))).await
 }
 
 /// The command's `reqid`, allocated and committed before the first try; each try is
@@ -303,7 +308,12 @@ async fn bind_xa(d: &Driver, c: Command) -> CmdReply {
 }
 
 /// A release: refused clearly when the agent knows the binding already ended; otherwise
-/// sent (a binding made elsewhere may be released too) and recorded.
+/// sent (a binding made elsewhere may be released too) and recorded. A binding the agent
+/// holds as active that the platform answers "资源不存在" (1300, no such resource) is gone:
+/// released by an earlier try whose answer was lost (a timeout, or a crash before the
+/// release was recorded: releases resume) or ended at the platform. It is recorded as
+/// released and the release answers ok with a note; the seed does not say what a second
+/// release answers, 1300 is its code for a thing that does not exist.
 async fn release(
     d: &Driver,
     key: fn(&str) -> crate::connectors::state::Key<Json<Binding>>,
@@ -321,7 +331,11 @@ async fn release(
         let state = if b.state == BindingState::Released { "released" } else { "expired (its TTL passed)" };
         return Err(CommandError::new("already_ended", format!("{what} is already {state}")));
     }
-    call(d, &req).await?;
+    let gone = match send(d, &req).await {
+        Ok(_) => false,
+        Err(ServiceError::Refused(code, ..)) if code == ErrorCode::NO_RESOURCE && known.is_some() => true,
+        Err(e) => return Err(command_error(&e)),
+    };
     let Some(mut b) = known else {
         return Ok(Outcome::data(json!({"released": what, "known": false})));
     };
@@ -329,5 +343,12 @@ async fn release(
     let value = b.json();
     let id = what.clone();
     d.store.call(move |db| key(&id).put(db, &scope, &Json(b))).await.map_err(store)?;
-    Ok(Outcome::data(json!({"released": what, "known": true, "binding": value})))
+    let mut answer = json!({"released": what, "known": true, "binding": value});
+    if gone {
+        answer["note"] = json!(
+            "the platform no longer knew it (1300, no such resource): released by an earlier try whose \
+             answer was lost, or ended there"
+        );
+    }
+    Ok(Outcome::data(answer))
 }

@@ -9,6 +9,7 @@ pub struct ErrorCode(pub i64);
 
 impl ErrorCode {
     pub const DUPLICATE: ErrorCode = ErrorCode(1004);
+    pub const NO_RESOURCE: ErrorCode = ErrorCode(1300);
 
     /// The seed's meaning, in English (its words in the comments).
     pub fn meaning(self) -> &'static str {
