@@ -11,9 +11,10 @@
 //! non-zero and systemd (or procd) restarts it: never a silently dead relay.
 
 use crate::background::{feed_watchdog, prune_store, supervise, watch_store};
-use crate::command::agent::{AgentContext, applying_marker, prev_path};
+use crate::command::agent::AgentContext;
 use crate::command::{Dispatcher, Effect, Registry};
 use crate::config::Config;
+use crate::config::trial;
 use crate::connectors::{self, Ctx, KINDS, Kind};
 use crate::event::{Class, NewEvent};
 use crate::health::Health;
@@ -57,6 +58,8 @@ pub enum Ended {
 enum RunError {
     Startup(anyhow::Error),
     Runtime(anyhow::Error),
+    /// Something still holds the store: nothing may start again in this process.
+    Unclean(anyhow::Error),
 }
 
 /// What the agent is run with besides its config file.
@@ -84,17 +87,33 @@ pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<End
 pub async fn run_with(path: &Path, shutdown: CancellationToken, options: Options) -> anyhow::Result<Ended> {
     let mut notice: Option<String> = None;
     loop {
+        let starts = trial::count_start(path).context("the new config's trial marker")?;
+        if starts > trial::MAX_STARTS {
+            let why = format!("the agent stopped {} times with it before it reached the broker", starts - 1);
+            log::error!("new config: {why}; restoring the previous one");
+            trial::roll_back(path).context("restoring the previous config")?;
+            notice = Some(why);
+            continue;
+        }
         match run_once(path, &shutdown, &options, notice.take()).await {
             Ok(Exit::Shutdown) => return Ok(Ended::Stopped),
             Ok(Exit::Ended(how)) => return Ok(how),
             Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
-            Err(RunError::Startup(e)) if applying_marker(path).exists() && prev_path(path).exists() => {
-                log::error!("new config failed to start: {e:#}; restoring the previous one");
-                std::fs::rename(prev_path(path), path).context("restoring the previous config")?;
-                let _ = std::fs::remove_file(applying_marker(path));
+            // A config on trial that fails, at its start or while it runs (config/trial.rs).
+            Err(RunError::Startup(e) | RunError::Runtime(e)) if trial::on_trial(path) => {
+                log::error!("new config failed: {e:#}; restoring the previous one");
+                trial::roll_back(path).context("restoring the previous config")?;
                 notice = Some(format!("{e:#}"));
             }
-            Err(RunError::Startup(e)) | Err(RunError::Runtime(e)) => return Err(e),
+            Err(RunError::Unclean(e)) => {
+                // The service manager starts the next process: with the previous config if
+                // this one was on trial.
+                if trial::roll_back(path).unwrap_or(false) {
+                    log::error!("new config failed: {e:#}; the previous one is back for the next start");
+                }
+                return Err(e);
+            }
+            Err(RunError::Startup(e) | RunError::Runtime(e)) => return Err(e),
         }
     }
 }
@@ -133,12 +152,18 @@ async fn run_once(
     let joined = tokio::time::timeout(STOP_STEP_TIMEOUT, tokio::task::spawn_blocking(move || writer.join())).await;
     if joined.is_err() {
         log::warn!("store writer did not close in time");
-        // Something still holds the store: a restart in this process would run a second
-        // writer beside it (each counting sequence numbers on its own). The process ends
-        // instead, and the service manager starts a fresh one.
-        if let Ok(Exit::Restart(reason)) = result {
-            return Err(RunError::Runtime(anyhow!(
-                "cannot restart in place ({reason}): the store writer did not close in time"
+        // Something still holds the store: a restart in this process (asked for, or a
+        // config rolled back) would run a second writer beside it (each counting sequence
+        // numbers on its own). The process ends instead, and the service manager starts a
+        // fresh one.
+        let again = match &result {
+            Ok(Exit::Restart(reason)) => Some(reason.clone()),
+            Err(RunError::Startup(e) | RunError::Runtime(e)) if trial::on_trial(path) => Some(format!("{e:#}")),
+            _ => None,
+        };
+        if let Some(why) = again {
+            return Err(RunError::Unclean(anyhow!(
+                "cannot start again in place ({why}): the store writer did not close in time"
             )));
         }
     }
@@ -184,8 +209,6 @@ async fn start(
     let uplink_stop = CancellationToken::new();
     let (uplink, incoming) =
         crate::mqtt::spawn(config, store.clone(), metrics.clone(), uplink_stop.clone()).context("mqtt")?;
-    // The new config is up: it is now the one to keep.
-    let _ = std::fs::remove_file(applying_marker(path));
     let agent = config.agent.id.clone();
     // On a full disk these cannot be committed yet: the agent starts and relays anyway
     // (a restart loop would re-send the outbox each time); the store's alarm queue raises
@@ -314,6 +337,11 @@ async fn start(
         for task in c.clone().tasks(background_stop.clone()) {
             background.spawn(supervise(task, background_stop.clone(), failed.clone()));
         }
+    }
+    if trial::on_trial(path) {
+        let within = Duration::from_secs(config.agent.config_probation_secs);
+        let (path, link) = (path.to_path_buf(), uplink.state.clone());
+        background.spawn(trial::watch(path, link, within, failed.clone(), background_stop.clone()));
     }
     if let Some(trial) = trial {
         let link = uplink.state.clone();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::site::Site;
+use common::site::{Site, WAIT};
 use common::*;
 use serde_json::{Value, json};
 
@@ -109,6 +109,92 @@ fn a_new_config_that_fails_to_start_is_rolled_back_and_reported() {
     s.wait_healthy(); // on its old port
     assert!(!s.dir.join("telbridge.toml.applying").exists());
     drop(taken);
+}
+
+#[test]
+fn a_new_config_that_cannot_reach_the_broker_is_rolled_back_after_its_probation() {
+    let s = Site::agent_only("rollback-mqtt");
+    let before = std::fs::read_to_string(&s.agent.config).expect("config");
+    // Valid on paper and started without an error, but no broker listens there: without
+    // a trial the cloud could never reach the agent again to send a fix.
+    let closed = free_port();
+    let broken = before
+        .replace(&format!("port = {}", s._broker.port), &format!("port = {closed}"))
+        .replace("[agent]\n", "[agent]\nconfig_probation_secs = 2\n");
+    assert_ne!(broken, before);
+    let set = s.call("rbm-1", "agent.config.set", json!({"toml": broken}));
+    assert_eq!(set["status"], "ok", "{set}");
+    let event = s.wait_event("config.rolled_back", "the rollback event", |_| true);
+    assert!(event["reason"].as_str().is_some_and(|r| r.contains("MQTT not connected within 2 s")), "{event}");
+    assert_eq!(std::fs::read_to_string(&s.agent.config).expect("config"), before);
+    assert!(!s.dir.join("telbridge.toml.applying").exists());
+    // A config that reaches the broker is kept, and a later failure is no longer a trial's.
+    let fine = before.replace("log_level = \"debug\"", "log_level = \"info\"");
+    assert_eq!(s.call("rbm-2", "agent.config.set", json!({"toml": fine}))["status"], "ok");
+    wait_for(WAIT, "the trial to pass", || (!s.dir.join("telbridge.toml.applying").exists()).then_some(()));
+    assert_eq!(std::fs::read_to_string(&s.agent.config).expect("config"), fine);
+    assert_eq!(s.call("rbm-3", "agent.ping", json!({}))["status"], "ok");
+}
+
+/// The agent's threads named `name`.
+fn threads_named(pid: u32, name: &str) -> usize {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
+    tasks.flatten().filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)).count()
+}
+
+#[test]
+fn a_new_config_that_fails_late_in_its_start_leaves_one_writer_and_one_relay() {
+    let s = Site::agent_only("rollback-late");
+    let before = std::fs::read_to_string(&s.agent.config).expect("config");
+    // The callback listener is bound after the uplink started.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = taken.local_addr().expect("addr").port();
+    let broken = format!(
+        "{before}\n[callbacks]\nlisten = \"127.0.0.1:{busy}\"\n[[qmsg]]\nname = \"a1\"\nurl = \"http://127.0.0.1:9/\"\n\
+         entid = \"1\"\nuid = \"u\"\npwd = \"p1234\"\ncallback_secret = \"0123456789abcdef\"\npoll_secs = 0\n"
+    );
+    assert_eq!(s.call("late-1", "agent.config.set", json!({"toml": broken}))["status"], "ok");
+    let event = s.wait_event("config.rolled_back", "the rollback event", |_| true);
+    assert!(event["reason"].as_str().is_some_and(|r| r.contains("callbacks.listen")), "{event}");
+    assert_eq!(std::fs::read_to_string(&s.agent.config).expect("config"), before);
+    let pid = s.agent.pid().expect("pid");
+    assert_eq!(threads_named(pid, "store-writer"), 1, "one writer");
+    // One relay: every event once, and no second client taking the session over and over.
+    let connects = s.agent.log().matches("mqtt connected").count();
+    for i in 0..5 {
+        let r = s.agent.post_events(&json!([{"source": "app", "type": "late.check", "data": {"i": i}}]));
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    s.rec.wait_until(WAIT, "the events", |seen| seen.iter().filter(|m| m.topic.ends_with("/late.check")).count() >= 5);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(s.rec.on("/late.check").len(), 5, "each once");
+    assert_eq!(s.agent.log().matches("mqtt connected").count(), connects, "{}", s.agent.log());
+    drop(taken);
+}
+
+#[test]
+fn a_remote_config_cannot_move_the_store_or_echo_a_secret_it_misplaces() {
+    let s = Site::agent_only("config-refusals");
+    let before = std::fs::read_to_string(&s.agent.config).expect("config");
+    let moved = before.replace("store.db", "elsewhere.db");
+    let r = s.call("cr-1", "agent.config.set", json!({"toml": moved}));
+    assert_eq!(r["error"]["code"], "invalid_config", "{r}");
+    assert!(r["error"]["reason"].as_str().is_some_and(|t| t.contains("store.path")), "{r}");
+    // A new password under a misspelt key, and a token written as a number: the errors name
+    // the place, never the values.
+    for (id, text) in [
+        ("cr-2", before.replace("[mqtt]\n", "[mqtt]\npasword = \"N3w-Broker-Pw\"\n")),
+        ("cr-3", before.replace(&format!("ingest_token = \"{TOKEN}\""), "ingest_token = 987654321")),
+    ] {
+        let r = s.call(id, "agent.config.set", json!({"toml": text}));
+        assert_eq!(r["error"]["code"], "invalid_config", "{r}");
+        let shown = r.to_string();
+        assert!(shown.contains("line"), "{shown}");
+        assert!(!shown.contains("N3w-Broker-Pw") && !shown.contains("987654321"), "{shown}");
+    }
+    let logs = s.call("cr-4", "agent.logs", json!({}));
+    assert!(!logs.to_string().contains("N3w-Broker-Pw") && !logs.to_string().contains("987654321"), "{logs}");
+    assert_eq!(std::fs::read_to_string(&s.agent.config).expect("config"), before, "nothing written");
 }
 
 #[test]

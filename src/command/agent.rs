@@ -5,7 +5,7 @@
 //! Replies never contain secrets.
 
 use super::{Command, CommandError, Effect, Outcome, Registry, Reply};
-use crate::config::{Config, log_level_filter};
+use crate::config::{Config, log_level_filter, trial};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::mqtt::LinkState;
@@ -150,6 +150,13 @@ fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
     if new == ctx.config {
         return Ok(Outcome::data(json!({"changed": false})));
     }
+    if new.store.path != ctx.config.store.path {
+        // A new file would start empty: the undelivered events, the commands' records and
+        // the connectors' state would stay behind in the old one, never relayed.
+        let why = "store.path cannot be changed remotely: the undelivered events are in the current file; \
+                   move it with the agent stopped";
+        return Err(CommandError::new("invalid_config", why));
+    }
     let file_text = if text.contains(crate::config::REDACTED) {
         new.to_toml().map_err(|e| CommandError::new("internal", e.to_string()))?
     } else {
@@ -162,32 +169,26 @@ fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
     })
 }
 
-/// The previous config, kept beside the file while a new one is being applied.
-pub fn prev_path(path: &Path) -> PathBuf {
-    with_suffix(path, ".prev")
-}
-
-/// Present while a new config has not yet started successfully.
-pub fn applying_marker(path: &Path) -> PathBuf {
-    with_suffix(path, ".applying")
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Keeps the old file as `.prev`, replaces the file atomically, and leaves the
-/// `.applying` marker for the next start to clear (or to roll back on failure).
+/// Keeps the old file as `.prev` (unless a config is on trial: `.prev` is then the last one
+/// that passed, and stays), replaces the file atomically, and leaves the `.applying` marker:
+/// the new config is on trial (config/trial.rs). One at a time: two sets the broker
+/// delivers together would share the temporary file.
 fn write_config(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = with_suffix(path, ".tmp");
-    std::fs::copy(path, prev_path(path))?;
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = trial::with_suffix(path, ".tmp");
+    if !trial::on_trial(path) {
+        let prev = trial::prev_path(path);
+        std::fs::copy(path, &prev)?;
+        std::fs::File::open(&prev)?.sync_all()?;
+    }
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
-    std::fs::write(applying_marker(path), b"")?;
+    let mut marker = std::fs::File::create(trial::applying_marker(path))?;
+    marker.write_all(b"0")?;
+    marker.sync_all()?;
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::File::open(dir)?.sync_all()?;

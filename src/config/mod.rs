@@ -11,6 +11,7 @@ mod goip;
 mod privacy;
 mod qmsg;
 mod secret;
+pub mod trial;
 mod tunnel;
 mod update;
 mod wavefax;
@@ -50,6 +51,46 @@ pub enum ConfigError {
     Parse(String),
     #[error("{key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+}
+
+/// A parse error by its place and toml's message, without the line of the file toml quotes
+/// and with every value of the file masked: a new secret under a misspelt key, or of the
+/// wrong type, would be echoed otherwise into a command's result and the log (the scrubber
+/// only knows the running config's secrets).
+fn parse_error(e: &toml::de::Error, text: &str) -> String {
+    let place = e.span().and_then(|span| text.get(..span.start)).map(|before| {
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("line {line}, column {column}: ")
+    });
+    let mut values = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        leaf_values(&toml::Value::Table(table), &mut values);
+    }
+    format!("{}{}", place.unwrap_or_default(), masked(e.message().trim().to_string(), values))
+}
+
+/// Every string and number in `v`, as written.
+fn leaf_values(v: &toml::Value, out: &mut Vec<String>) {
+    match v {
+        toml::Value::Table(t) => t.values().for_each(|v| leaf_values(v, out)),
+        toml::Value::Array(a) => a.iter().for_each(|v| leaf_values(v, out)),
+        toml::Value::String(s) => out.push(s.clone()),
+        toml::Value::Integer(i) => out.push(i.to_string()),
+        toml::Value::Float(f) => out.push(f.to_string()),
+        _ => {}
+    }
+}
+
+/// `text` with each of `values` (the longest first; those under 4 bytes would match
+/// ordinary words) replaced by `***`.
+fn masked(mut text: String, mut values: Vec<String>) -> String {
+    values.retain(|v| v.len() >= crate::scrub::MIN_LEN);
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in values {
+        text = text.replace(&v, secret::REDACTED);
+    }
+    text
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -102,6 +143,14 @@ pub struct AgentConfig {
     /// Recent log lines kept in memory for `agent.logs`, in bytes (0 = none).
     #[serde(default = "default_log_ring")]
     pub log_ring_bytes: usize,
+    /// How long a config sent by `agent.config.set` has to reach the broker before it is
+    /// rolled back (config/trial.rs).
+    #[serde(default = "default_config_probation")]
+    pub config_probation_secs: u64,
+}
+
+fn default_config_probation() -> u64 {
+    120
 }
 
 fn default_log_ring() -> usize {
@@ -255,6 +304,7 @@ impl Default for Config {
                 id: "agent".into(),
                 log_level: default_log_level(),
                 log_ring_bytes: default_log_ring(),
+                config_probation_secs: default_config_probation(),
             },
             mqtt: MqttConfig::default(),
             store: StoreConfig::default(),
@@ -288,8 +338,13 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string().trim().to_string()))?;
-        config.validate()?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(parse_error(&e, text)))?;
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid { key, reason } => {
+                ConfigError::Invalid { key, reason: masked(reason, config.secret_values()) }
+            }
+            e => e,
+        })?;
         Ok(config)
     }
 
@@ -297,6 +352,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !is_topic_segment(&self.agent.id) {
             return Err(invalid("agent.id", "must be 1-64 characters of A-Z a-z 0-9 . _ -"));
+        }
+        if !(1..=86_400).contains(&self.agent.config_probation_secs) {
+            return Err(invalid("agent.config_probation_secs", "must be 1 - 86400"));
         }
         if log_level_filter(&self.agent.log_level).is_none() {
             return Err(invalid("agent.log_level", "must be one of off, error, warn, info, debug, trace"));

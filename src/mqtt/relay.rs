@@ -75,6 +75,15 @@ impl Uplink {
 
     /// Stops the tasks at once.
     pub fn abort(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Uplink {
+    /// An uplink dropped before it was joined (a start that failed after the uplink was
+    /// spawned, a stop that timed out) takes its tasks with it: left running they would
+    /// hold the store open beside the next start's writer and relay the same outbox twice.
+    fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
         }
