@@ -136,13 +136,17 @@ async fn run_once(
     if let Some(level) = crate::config::log_level_filter(&config.agent.log_level) {
         log::set_max_level(level);
     }
+    let (update_events, trial) = match crate::update::trial::at_start(&config) {
+        crate::update::trial::AtStart::Run(events, trial) => (events, trial),
+        crate::update::trial::AtStart::Become(argv) => return Ok(Exit::Ended(Ended::Exec(argv))),
+    };
     // Opening and migrating touch the disk: off the async threads.
     let store_config = config.store.clone();
     let opened = tokio::task::spawn_blocking(move || Store::open(&store_config))
         .await
         .map_err(|e| startup(anyhow!("store open task: {e}")))?;
     let (store, writer) = opened.map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
-    let parts = start(&config, path, options, store.clone(), notice).await;
+    let parts = start(&config, path, options, store.clone(), notice, (update_events, trial)).await;
     let result = match parts {
         Ok(parts) => parts.run_until_stop(shutdown).await,
         Err(e) => Err(RunError::Startup(e)),
@@ -193,6 +197,7 @@ async fn start(
     options: &Options,
     store: Store,
     notice: Option<String>,
+    (update_events, trial): (Vec<OutboxItem>, Option<crate::update::trial::Trial>),
 ) -> anyhow::Result<Parts> {
     let listener = match &options.listener {
         Some(l) => {
@@ -215,7 +220,6 @@ async fn start(
     // them, in order, when it can.
     let unraised = crate::store::Raised::default();
     let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": crate::version::version()}))];
-    let (update_events, trial) = crate::update::trial::at_start(config);
     start_events.extend(update_events);
     if let Some(reason) = notice {
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
@@ -394,6 +398,11 @@ impl Parts {
         log::info!("stopping {}", self.config.agent.id);
         match &exit {
             Ok(Exit::Restart(reason)) => crate::notify::notify(&format!("RELOADING=1\nSTATUS=restarting ({reason})")),
+            // The service goes on: the same process becomes the watcher, the previous
+            // version or (the watcher's child, promoted) the new one. STOPPING=1 would have
+            // systemd kill it all after TimeoutStopSec.
+            Ok(Exit::Ended(Ended::Exec(_))) => crate::notify::notify("STATUS=handing over (update)"),
+            Ok(Exit::Ended(Ended::Promote)) => crate::notify::notify("STATUS=healthy on probation: handing over"),
             _ => crate::notify::notify("STOPPING=1"),
         };
         self.http_stop.cancel();

@@ -239,7 +239,25 @@ fn an_update_is_applied_reported_and_the_new_version_runs_in_the_same_process() 
     if skip_under_wrapper("update applied") {
         return;
     }
-    let s = UpdateSite::start("upd-apply", "");
+    let mut s = UpdateSite::start("upd-apply", "");
+    // Under systemd (Type=notify): the hand-overs must not read as the service stopping,
+    // which systemd ends with SIGKILL after TimeoutStopSec.
+    let socket_path = s.dir.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind");
+    socket.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let said = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let heard = said.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Ok(n) = socket.recv(&mut buf) {
+                heard.lock().expect("lock").push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    });
+    s.agent.kill();
+    let env = [("NOTIFY_SOCKET", socket_path.to_str().expect("path"))];
+    s.agent = Agent::start_exe_with_env(&s.link, &s.agent.config.clone(), s.agent.http_port, &env);
     let pid = s.agent.pid();
     let (manifest, signature, bytes) = s.release("0.2.0", false);
     let port = serve(vec![("/telbridge".into(), bytes)], Duration::ZERO);
@@ -256,6 +274,9 @@ fn an_update_is_applied_reported_and_the_new_version_runs_in_the_same_process() 
     let status = s.command("st", "agent.status", json!({}));
     assert_eq!(status["data"]["version"], "0.2.0");
     assert!(!s.dir.join("update/probation.json").exists());
+    let said = said.lock().expect("lock").clone();
+    assert!(said.iter().filter(|m| m.contains("READY=1")).count() >= 2, "ready before and after: {said:?}");
+    assert!(!said.iter().any(|m| m.contains("STOPPING=1")), "{said:?}");
     // The same release again: already running.
     let again = s.command("u2", "agent.update", json!({"url": url, "manifest": manifest, "signature": signature}));
     assert_eq!(again["error"]["code"], "refused", "{again}");
@@ -348,6 +369,47 @@ fn a_version_that_fails_at_start_is_rolled_back_and_the_previous_one_reports() {
     assert_eq!(versions.last().map(String::as_str), Some(env!("CARGO_PKG_VERSION")), "{versions:?}");
     assert_eq!(s.target(), before, "the previous binary is back");
     assert!(s.events("agent.update.done").is_empty());
+    assert!(!s.dir.join("update/telbridge-0.3.0").exists(), "the failed download is deleted");
+}
+
+#[test]
+fn a_new_version_that_keeps_failing_without_its_watcher_is_rolled_back_at_a_later_start() {
+    if skip_under_wrapper("update unwatched") {
+        return;
+    }
+    let mut s = UpdateSite::start("upd-unwatched", "");
+    let before = s.target();
+    let config = s.agent.config.clone();
+    s.agent.kill();
+    // What a watcher killed outright (a power cut) leaves: the new version in place, on
+    // probation after one start, and a service manager that starts it again and again.
+    let (_, _, bytes) = s.release("0.3.0", true);
+    let update = s.dir.join("update");
+    std::fs::create_dir_all(&update).expect("update dir");
+    let new = update.join("telbridge-0.3.0");
+    std::fs::write(&new, bytes).expect("new binary");
+    std::fs::set_permissions(&new, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("mode");
+    let tmp = s.dir.join("bin").join("next");
+    std::os::unix::fs::symlink(&new, &tmp).expect("symlink");
+    std::fs::rename(&tmp, &s.link).expect("swap");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let marker = json!({"cmd_id": "u0", "from": env!("CARGO_PKG_VERSION"), "to": "0.3.0",
+        "installed": {"binary": s.link, "previous": before, "link": true}, "config": config, "stage": "trial",
+        "started_ms": now, "deadline_ms": now + 600_000, "starts": 1, "max_starts": 2, "reason": null});
+    std::fs::write(update.join("probation.json"), marker.to_string()).expect("marker");
+    let out = wrapped_command(&s.link.display().to_string())
+        .args(["run", "-c", config.to_str().expect("config")])
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "the second start fails as the first did");
+    assert_eq!(s.target(), new, "a start is left");
+    // The third start is past max_starts: it puts the previous version back and becomes it.
+    s.agent = Agent::start_exe(&s.link, &config, s.agent.http_port);
+    assert_eq!(s.target(), before, "the previous binary is back");
+    let back = s.wait_event("agent.update.rolled_back", 1);
+    assert!(back[0]["reason"].as_str().is_some_and(|r| r.contains("without its watcher")), "{back:?}");
+    let status = s.command("st", "agent.status", json!({}));
+    assert_eq!(status["data"]["version"], env!("CARGO_PKG_VERSION"), "{status}");
 }
 
 #[test]

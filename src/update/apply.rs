@@ -64,18 +64,7 @@ pub async fn apply(ctx: &AgentContext, cmd: &Command) -> Reply {
     }
 
     let binary = super::binary(&ctx.config);
-    let installed = {
-        let (b, f) = (binary.clone(), file.clone());
-        tokio::task::spawn_blocking(move || swap::install(&b, &f))
-            .await
-            .map_err(|e| refused("install_failed", e.to_string()))?
-            .map_err(|e| {
-                refused(
-                    "install_failed",
-                    format!("{}: {e} (its directory must be writable: see docs/update.md)", binary.display()),
-                )
-            })?
-    };
+    let installed = swap::plan(&binary).map_err(|e| refused("install_failed", format!("{}: {e}", binary.display())))?;
     let now = crate::event::now_ms();
     let marker = Marker {
         cmd_id: cmd.id.clone(),
@@ -90,9 +79,20 @@ pub async fn apply(ctx: &AgentContext, cmd: &Command) -> Reply {
         max_starts: cfg.max_starts,
         reason: None,
     };
-    if let Err(e) = probation::write(&dir, &marker) {
-        let _ = swap::restore(&installed);
-        return Err(refused("io", format!("probation marker: {e}")));
+    // The marker first: killed between the two, the next start finds the previous version
+    // running under a marker that names the new one, and reports the update rolled back.
+    probation::write(&dir, &marker).map_err(|e| refused("io", format!("probation marker: {e}")))?;
+    {
+        let (plan, f) = (installed.clone(), file.clone());
+        let done = tokio::task::spawn_blocking(move || swap::install(&plan, &f))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r);
+        if let Err(e) = done {
+            probation::remove(&dir);
+            let why = format!("{}: {e} (its directory must be writable: see docs/update.md)", binary.display());
+            return Err(refused("install_failed", why));
+        }
     }
     let data = json!({"from": running, "to": m.version, "binary": installed.binary, "previous": installed.previous,
                       "probation_secs": cfg.probation_secs, "cmd_id": cmd.id});

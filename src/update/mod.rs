@@ -55,13 +55,18 @@ pub fn follow_watcher() -> Result<(), String> {
     }
 }
 
-/// Where downloads, kept versions and the marker live.
+/// Where downloads, kept versions and the marker live; always absolute: the new binary's
+/// symlink names a file in it, and a relative name would be read from the symlink's own
+/// folder (the example config's `store.path = "data/telbridge.db"`, run from systemd's
+/// `WorkingDirectory`, made every update's link point nowhere).
 pub fn dir(config: &Config) -> PathBuf {
-    if !config.update.dir.is_empty() {
-        return PathBuf::from(&config.update.dir);
-    }
-    let store = &config.store.path;
-    store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("update")
+    let dir = if !config.update.dir.is_empty() {
+        PathBuf::from(&config.update.dir)
+    } else {
+        let store = &config.store.path;
+        store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("update")
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
 }
 
 /// The path the service manager starts: configured, else the absolute path this process
@@ -73,5 +78,19 @@ pub fn binary(config: &Config) -> PathBuf {
     match std::env::args_os().next().map(PathBuf::from) {
         Some(p) if p.is_absolute() => p,
         _ => std::env::current_exe().unwrap_or_else(|_| PathBuf::from("telbridge")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_update_folder_is_absolute_when_the_store_path_is_relative() {
+        let mut config = Config::default();
+        config.store.path = PathBuf::from("data/telbridge.db");
+        let dir = dir(&config);
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(dir, here.join("data/update"));
     }
 }

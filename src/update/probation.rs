@@ -58,11 +58,20 @@ pub fn write(dir: &Path, m: &Marker) -> std::io::Result<()> {
     let f = std::fs::File::create(&tmp)?;
     serde_json::to_writer(&f, m).map_err(std::io::Error::other)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path(dir))
+    std::fs::rename(&tmp, path(dir))?;
+    sync(dir);
+    Ok(())
 }
 
 pub fn remove(dir: &Path) {
     let _ = std::fs::remove_file(path(dir));
+    sync(dir);
+}
+
+fn sync(dir: &Path) {
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 /// What this start of the agent is, as far as an update goes.
@@ -72,14 +81,18 @@ pub enum Start {
     Normal,
     /// The new version on probation: `watched` when the watcher is its parent.
     Trial { marker: Marker, watched: bool },
+    /// The new version started without its watcher once its starts or its time were used
+    /// up (it crashed or hung before its own probation could undo it): put the previous
+    /// one back now.
+    Spent(Marker),
     /// The new version after the watcher handed over: report `agent.update.done`.
     Done(Marker),
     /// The previous version after a rollback: report `agent.update.rolled_back`.
     RolledBack(Marker),
 }
 
-/// Reads the marker at the start of `version`.
-pub fn on_start(dir: &Path, version: &str) -> Start {
+/// Reads the marker at the start of `version` (`now_ms`: the clock).
+pub fn on_start(dir: &Path, version: &str, now_ms: u64) -> Start {
     let Some(mut m) = read(dir) else { return Start::Normal };
     match m.stage {
         Stage::RolledBack => Start::RolledBack(m),
@@ -89,7 +102,17 @@ pub fn on_start(dir: &Path, version: &str) -> Start {
             if let Err(e) = write(dir, &m) {
                 log::error!("probation marker: {e}");
             }
-            Start::Trial { watched: std::env::var_os(super::WATCHED_ENV).is_some(), marker: m }
+            let watched = std::env::var_os(super::WATCHED_ENV).is_some();
+            // Under its watcher, the watcher counts and times (it reads the starts back).
+            if !watched && (m.starts > m.max_starts || now_ms >= m.deadline_ms) {
+                m.reason = Some(format!(
+                    "version {} started {} times without its watcher and was not healthy within its probation",
+                    m.to,
+                    m.starts - 1
+                ));
+                return Start::Spent(m);
+            }
+            Start::Trial { watched, marker: m }
         }
         // The previous version runs while the marker names the new one as on trial or
         // healthy: the swap was undone by hand, or a start of the new one never happened.

@@ -38,8 +38,9 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Points `binary` at `new_file` (symlink layout) or replaces it with a copy (file layout).
-pub fn install(binary: &Path, new_file: &Path) -> io::Result<Installed> {
+/// What an install at `binary` will change, read before it: the probation marker is written
+/// first, so that no moment exists where the new version is in place without one.
+pub fn plan(binary: &Path) -> io::Result<Installed> {
     let meta = std::fs::symlink_metadata(binary)?;
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(binary)?;
@@ -47,40 +48,68 @@ pub fn install(binary: &Path, new_file: &Path) -> io::Result<Installed> {
             (false, Some(dir)) => dir.join(target),
             _ => target,
         };
-        let tmp = sibling(binary, ".tb-new");
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(new_file, &tmp)?;
-        std::fs::rename(&tmp, binary)?;
-        sync_dir(binary);
         return Ok(Installed { binary: binary.to_path_buf(), previous, link: true });
     }
-    let previous = sibling(binary, ".previous");
-    let tmp = sibling(binary, ".tb-new");
-    std::fs::copy(new_file, &tmp)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    let _ = std::fs::remove_file(&previous);
-    std::fs::hard_link(binary, &previous).or_else(|_| std::fs::copy(binary, &previous).map(drop))?;
-    std::fs::rename(&tmp, binary)?;
-    sync_dir(binary);
-    Ok(Installed { binary: binary.to_path_buf(), previous, link: false })
+    Ok(Installed { binary: binary.to_path_buf(), previous: sibling(binary, ".previous"), link: false })
 }
 
-/// Puts the previous binary back at `binary`.
-pub fn restore(i: &Installed) -> io::Result<()> {
-    if i.link {
-        let tmp = sibling(&i.binary, ".tb-new");
+/// Points the planned `binary` at `new_file` (symlink layout) or replaces it with a copy
+/// (file layout, the old file kept as `previous`).
+pub fn install(plan: &Installed, new_file: &Path) -> io::Result<()> {
+    // A symlink's relative target is read from the symlink's folder, not from here.
+    let new_file = &std::path::absolute(new_file)?;
+    let (binary, tmp) = (&plan.binary, sibling(&plan.binary, ".tb-new"));
+    if plan.link {
         let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&i.previous, &tmp)?;
-        std::fs::rename(&tmp, &i.binary)?;
+        std::os::unix::fs::symlink(new_file, &tmp)?;
     } else {
-        let tmp = sibling(&i.binary, ".tb-new");
-        std::fs::copy(&i.previous, &tmp)?;
+        std::fs::copy(new_file, &tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
         std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-        std::fs::rename(&tmp, &i.binary)?;
+        let _ = std::fs::remove_file(&plan.previous);
+        std::fs::hard_link(binary, &plan.previous).or_else(|_| copy_synced(binary, &plan.previous))?;
     }
+    std::fs::rename(&tmp, binary)?;
+    sync_dir(binary);
+    Ok(())
+}
+
+fn copy_synced(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::copy(from, to)?;
+    std::fs::File::open(to)?.sync_all()
+}
+
+/// Puts the previous binary back at `binary`. The file layout links the kept file rather
+/// than copying it (no room needed on a full overlay), synced before the rename.
+pub fn restore(i: &Installed) -> io::Result<()> {
+    let tmp = sibling(&i.binary, ".tb-new");
+    let _ = std::fs::remove_file(&tmp);
+    if i.link {
+        std::os::unix::fs::symlink(&i.previous, &tmp)?;
+    } else {
+        std::fs::hard_link(&i.previous, &tmp).or_else(|_| copy_synced(&i.previous, &tmp))?;
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    }
+    std::fs::rename(&tmp, &i.binary)?;
     sync_dir(&i.binary);
     Ok(())
+}
+
+/// Deletes the downloads in the update folder (`telbridge-*`, each the size of the agent)
+/// but those in `keep` (what the service manager's path names now, and the version before
+/// it): once an update is over, one of each is all a router's flash should hold.
+pub fn prune(dir: &Path, keep: &[PathBuf]) {
+    let keep: Vec<PathBuf> = keep.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let ours = entry.file_name().to_string_lossy().starts_with("telbridge-");
+        if ours && std::fs::canonicalize(&path).is_ok_and(|p| !keep.contains(&p)) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => log::info!("update: {} deleted", path.display()),
+                Err(e) => log::warn!("update: cannot delete {}: {e}", path.display()),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -101,7 +130,8 @@ mod tests {
         std::fs::write(&old, "old").expect("old");
         std::fs::write(&new, "new").expect("new");
         std::os::unix::fs::symlink(&old, &bin).expect("link");
-        let i = install(&bin, &new).expect("install");
+        let i = plan(&bin).expect("plan");
+        install(&i, &new).expect("install");
         assert_eq!(
             (std::fs::read_to_string(&bin).expect("read"), i.previous.clone(), i.link),
             ("new".into(), old, true)
@@ -112,12 +142,32 @@ mod tests {
     }
 
     #[test]
+    fn only_the_running_and_the_previous_downloads_are_kept() {
+        let d = dir("prune");
+        let names = ["telbridge-0.1.0", "telbridge-0.2.0", "telbridge-0.3.0", "telbridge-0.4.part", "probation.json"];
+        for name in names {
+            std::fs::write(d.join(name), name).expect("write");
+        }
+        let link = d.join("bin");
+        std::os::unix::fs::symlink(d.join("telbridge-0.3.0"), &link).expect("link");
+        prune(&d, &[link, d.join("telbridge-0.2.0")]);
+        let mut left: Vec<String> = std::fs::read_dir(&d)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["bin", "probation.json", "telbridge-0.2.0", "telbridge-0.3.0"]);
+    }
+
+    #[test]
     fn a_file_is_replaced_and_the_previous_kept_beside_it() {
         let d = dir("file");
         let (new, bin) = (d.join("new"), d.join("bin"));
         std::fs::write(&new, "new").expect("new");
         std::fs::write(&bin, "old").expect("old");
-        let i = install(&bin, &new).expect("install");
+        let i = plan(&bin).expect("plan");
+        install(&i, &new).expect("install");
         assert_eq!(std::fs::read_to_string(&bin).expect("read"), "new");
         assert_eq!(std::fs::read_to_string(&i.previous).expect("read"), "old");
         restore(&i).expect("restore");

@@ -22,8 +22,22 @@ pub struct Trial {
     watched: bool,
 }
 
-/// The events this start reports, and the probation it is on (if any).
-pub fn at_start(config: &Config) -> (Vec<OutboxItem>, Option<Trial>) {
+/// What this start of the agent is for an update.
+pub enum AtStart {
+    /// Run, with the events to report and the probation to see through (if any).
+    Run(Vec<OutboxItem>, Option<Trial>),
+    /// Run nothing: the previous binary is back, become it (this `argv`).
+    Become(Vec<std::ffi::OsString>),
+}
+
+/// How to start the previous version again after it was put back.
+fn previous_argv(m: &Marker) -> Vec<std::ffi::OsString> {
+    vec![m.installed.binary.clone().into_os_string(), "run".into(), "-c".into(), m.config.clone().into_os_string()]
+}
+
+/// Run before the store is opened: the events this start reports, and the probation it is
+/// on (if any) — or the previous version to become.
+pub fn at_start(config: &Config) -> AtStart {
     let dir = super::dir(config);
     let agent = &config.agent.id;
     let event = |kind: &str, m: &Marker| {
@@ -33,17 +47,32 @@ pub fn at_start(config: &Config) -> (Vec<OutboxItem>, Option<Trial>) {
             json!({"from": m.from, "to": m.to, "cmd_id": m.cmd_id, "reason": m.reason, "starts": m.starts}),
         )
     };
-    match probation::on_start(&dir, &crate::version::version()) {
-        Start::Normal => (Vec::new(), None),
+    match probation::on_start(&dir, &crate::version::version(), crate::event::now_ms()) {
+        Start::Normal => AtStart::Run(Vec::new(), None),
         Start::Done(m) => {
             probation::remove(&dir);
+            super::swap::prune(&dir, &[m.installed.binary.clone(), m.installed.previous.clone()]);
             log::info!("update from {} to {} done", m.from, m.to);
-            (vec![event("agent.update.done", &m)], None)
+            AtStart::Run(vec![event("agent.update.done", &m)], None)
         }
         Start::RolledBack(m) => {
             probation::remove(&dir);
+            super::swap::prune(&dir, &[m.installed.binary.clone(), m.installed.previous.clone()]);
             log::warn!("update to {} rolled back: {}", m.to, m.reason.as_deref().unwrap_or("-"));
-            (vec![event("agent.update.rolled_back", &m)], None)
+            AtStart::Run(vec![event("agent.update.rolled_back", &m)], None)
+        }
+        Start::Spent(mut m) => {
+            log::error!("{}: rolling back", m.reason.as_deref().unwrap_or("-"));
+            if let Err(e) = super::swap::restore(&m.installed) {
+                // Running on beats a loop of failed starts with nothing put back.
+                log::error!("cannot put the previous binary back: {e}");
+                return AtStart::Run(Vec::new(), None);
+            }
+            m.stage = Stage::RolledBack;
+            if let Err(e) = probation::write(&dir, &m) {
+                log::error!("probation marker: {e}");
+            }
+            AtStart::Become(previous_argv(&m))
         }
         Start::Trial { marker, watched } => {
             log::warn!("version {} on probation (start {} of {})", marker.to, marker.starts, marker.max_starts);
@@ -51,7 +80,7 @@ pub fn at_start(config: &Config) -> (Vec<OutboxItem>, Option<Trial>) {
                 log::error!("this copy was stamped to fail at start (restamp --fail-start)");
                 std::process::exit(1);
             }
-            (Vec::new(), Some(Trial { dir, marker, watched }))
+            AtStart::Run(Vec::new(), Some(Trial { dir, marker, watched }))
         }
     }
 }
@@ -103,13 +132,7 @@ impl Trial {
             self.marker.stage = Stage::RolledBack;
             self.marker.reason = Some(reason.clone());
             let _ = probation::write(&self.dir, &self.marker);
-            let argv = vec![
-                self.marker.installed.binary.clone().into_os_string(),
-                "run".into(),
-                "-c".into(),
-                self.marker.config.clone().into_os_string(),
-            ];
-            let _ = effects.send(Effect::Exec { argv, reason });
+            let _ = effects.send(Effect::Exec { argv: previous_argv(&self.marker), reason });
         }
     }
 }

@@ -102,23 +102,36 @@ async fn stop_and_exit(dir: &Path, m: &mut Marker, child: &mut tokio::process::C
     std::process::exit(0);
 }
 
-/// Puts the previous binary back and records why.
-fn undo(dir: &Path, m: &mut Marker, reason: &str) {
+/// Puts the previous binary back and records why; the binary to start the previous
+/// version from: the service manager's path, or the kept file itself when the path could
+/// not be put back (the reason then says so: a restart by the service manager would run
+/// the new version).
+fn undo(dir: &Path, m: &mut Marker, reason: &str) -> std::path::PathBuf {
     eprintln!("telbridge watch-update: rolling back to {}: {reason}", m.from);
-    if let Err(e) = swap::restore(&m.installed) {
-        eprintln!("telbridge watch-update: cannot put the previous binary back: {e}");
-    }
+    let (start, reason) = match swap::restore(&m.installed) {
+        Ok(()) => (m.installed.binary.clone(), reason.to_string()),
+        Err(e) => {
+            eprintln!("telbridge watch-update: cannot put the previous binary back: {e}");
+            let why = format!(
+                "{reason}; the previous binary could not be put back at {} ({e}): it runs from {}",
+                m.installed.binary.display(),
+                m.installed.previous.display()
+            );
+            (m.installed.previous.clone(), why)
+        }
+    };
     m.stage = Stage::RolledBack;
-    m.reason = Some(reason.to_string());
+    m.reason = Some(reason);
     if let Err(e) = probation::write(dir, m) {
         eprintln!("telbridge watch-update: probation marker: {e}");
     }
+    start
 }
 
 /// Undoes the update and becomes the previous version.
 fn rollback(dir: &Path, reason: &str, m: &mut Marker) -> ! {
-    undo(dir, m, reason);
-    let err = std::process::Command::new(&m.installed.binary)
+    let start = undo(dir, m, reason);
+    let err = std::process::Command::new(start)
         .args([std::ffi::OsStr::new("run"), "-c".as_ref(), m.config.as_os_str()])
         .exec();
     eprintln!("telbridge watch-update: cannot start the previous version: {err}");

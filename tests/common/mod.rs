@@ -149,6 +149,11 @@ impl Agent {
     /// Starts the agent binary at `exe` (a copy, or a symlink to one, as a service manager
     /// would start it).
     pub fn start_exe(exe: &Path, config: &Path, http_port: u16) -> Agent {
+        Self::start_exe_with_env(exe, config, http_port, &[])
+    }
+
+    /// [`Agent::start_exe`] with extra environment variables.
+    pub fn start_exe_with_env(exe: &Path, config: &Path, http_port: u16, env: &[(&str, &str)]) -> Agent {
         let log = config.with_extension("log");
         let mut agent = Agent {
             config: config.to_path_buf(),
@@ -156,7 +161,7 @@ impl Agent {
             exe: Some(exe.to_path_buf()),
             child: None,
             log,
-            env: Vec::new(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         agent.spawn();
         agent
