@@ -197,7 +197,7 @@ async fn start(
     options: &Options,
     store: Store,
     notice: Option<String>,
-    (update_events, trial): (Vec<OutboxItem>, Option<crate::update::trial::Trial>),
+    (update_events, trial): (Vec<OutboxItem>, Option<Box<crate::update::trial::Trial>>),
 ) -> anyhow::Result<Parts> {
     let listener = match &options.listener {
         Some(l) => {

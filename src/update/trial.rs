@@ -25,7 +25,7 @@ pub struct Trial {
 /// What this start of the agent is for an update.
 pub enum AtStart {
     /// Run, with the events to report and the probation to see through (if any).
-    Run(Vec<OutboxItem>, Option<Trial>),
+    Run(Vec<OutboxItem>, Option<Box<Trial>>),
     /// Run nothing: the previous binary is back, become it (this `argv`).
     Become(Vec<std::ffi::OsString>),
 }
@@ -80,7 +80,7 @@ pub fn at_start(config: &Config) -> AtStart {
                 log::error!("this copy was stamped to fail at start (restamp --fail-start)");
                 std::process::exit(1);
             }
-            AtStart::Run(Vec::new(), Some(Trial { dir, marker, watched }))
+            AtStart::Run(Vec::new(), Some(Box::new(Trial { dir, marker, watched })))
         }
     }
 }
