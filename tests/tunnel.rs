@@ -334,3 +334,33 @@ fn a_callback_reaches_an_agent_that_accepts_no_inbound_connection_only_through_i
     let _ = agent.kill();
     let _ = agent.wait();
 }
+
+#[test]
+fn a_tunnel_commands_token_reaches_the_child_and_never_a_result_or_the_log() {
+    // The token given through the environment (as cloudflared's TUNNEL_TOKEN), and another
+    // written on the command line after a flag that names it.
+    let cb = free_port();
+    let tunnel = "[tunnel]\nmode = \"command\"\nprobe_secs = 0\n\
+        command = [\"sh\", \"-c\", \"echo token from env: $TUNNEL_TOKEN, argument: $2; sleep 60\", \"sh\", \"--token\", \"ArgTok-0123456789\"]\n\
+        env = { TUNNEL_TOKEN = \"EnvTok-0123456789\" }\n";
+    let tables = tables(cb, "").split("[tunnel]").next().unwrap_or_default().to_string() + tunnel;
+    let s = Site::start("tunnel-secret", "tunnel/command", &tables);
+    let said = wait_for(WAIT, "the command's line", || {
+        let log = s.agent.log();
+        log.lines().find(|l| l.contains("token from env:")).map(str::to_string)
+    });
+    assert!(said.contains("token from env: ***, argument: ***"), "the child got both, the log neither: {said}");
+    let agent = |id: &str, cmd: &str, args: Value| {
+        let topic = format!("telbridge/v1/{}/cmd/agent", s.name);
+        s.rec.command(&topic, &json!({"id": id, "cmd": cmd, "args": args}).to_string());
+        s.result(id)
+    };
+    let shown = agent("get-1", "agent.config.get", json!({}));
+    let diag = agent("diag-1", "agent.diagnostics", json!({}));
+    for text in [shown.to_string(), diag.to_string(), s.agent.log()] {
+        assert!(!text.contains("EnvTok-0123456789") && !text.contains("ArgTok-0123456789"), "{text}");
+    }
+    // What agent.config.get shows can be sent back: the secrets keep their values.
+    let back = agent("set-1", "agent.config.set", json!({"config": shown["data"]["config"]}));
+    assert_eq!(back["data"]["changed"], false, "{back}");
+}

@@ -485,6 +485,7 @@ impl Config {
         all.extend(named("qmsg", &mut self.qmsg));
         all.extend(named("privacy", &mut self.privacy));
         all.extend(named("callcenter", &mut self.callcenter));
+        all.extend(self.tunnel.env.iter_mut().map(|(name, s)| (format!("tunnel.env.{name}"), s)));
         all
     }
 
@@ -506,12 +507,28 @@ impl Config {
                 *secret = value.clone();
             }
         }
+        // The tunnel command's secret arguments come back scrubbed (`***`, `--token=***`):
+        // they keep the running command's at the same place.
+        if self.tunnel.command.len() == current.tunnel.command.len() {
+            for (new, old) in self.tunnel.command.iter_mut().zip(&current.tunnel.command) {
+                let masked = match old.split_once('=') {
+                    Some((flag, _)) => format!("{flag}={REDACTED}"),
+                    None => REDACTED.to_string(),
+                };
+                if *new == REDACTED || (*new == masked && old.contains('=')) {
+                    new.clone_from(old);
+                }
+            }
+        }
     }
 
     /// Every secret value of the config (for the scrubber).
     pub fn secret_values(&self) -> Vec<String> {
         let mut copy = self.clone();
-        copy.secrets_mut().into_iter().map(|(_, s)| s.expose().to_string()).filter(|v| !v.is_empty()).collect()
+        let mut all: Vec<String> = copy.secrets_mut().into_iter().map(|(_, s)| s.expose().to_string()).collect();
+        all.extend(self.tunnel.command_secrets());
+        all.retain(|v| !v.is_empty());
+        all
     }
 
     /// Where a secret is still the `***` placeholder (nothing was there to inherit).

@@ -1,8 +1,10 @@
 //! `[tunnel]`: the outbound tunnel that gives the callback listener (and nothing else) a
 //! public address: none, the built-in SSH remote forward, or a supervised external client.
 
+use super::secret::Secret;
 use super::{ConfigError, invalid};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -53,8 +55,14 @@ pub struct TunnelConfig {
     /// `keepalive_max` unanswered ones.
     pub keepalive_secs: u64,
     pub keepalive_max: usize,
-    /// command: the program and its arguments (no shell).
+    /// command: the program and its arguments (no shell). An argument after a flag that
+    /// names a secret (`--token`, `--secret`, `--password`…, or `--token=…`) is scrubbed
+    /// like a secret; better, give it through `env`.
     pub command: Vec<String>,
+    /// command: variables added to its environment (cloudflared's `TUNNEL_TOKEN`, bore's
+    /// `BORE_SECRET`), each a secret: redacted, scrubbed, `env:NAME` allowed.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, Secret>,
     /// command: after SIGTERM, how long before SIGKILL.
     pub stop_timeout_ms: u64,
 }
@@ -77,12 +85,33 @@ impl Default for TunnelConfig {
             keepalive_secs: 15,
             keepalive_max: 3,
             command: Vec::new(),
+            env: BTreeMap::new(),
             stop_timeout_ms: 5_000,
         }
     }
 }
 
+/// Whether a command-line flag names a secret, so that the argument after it (or after its
+/// `=`) is one.
+fn names_secret(flag: &str) -> bool {
+    let name = flag.trim_start_matches('-').to_ascii_lowercase();
+    flag.starts_with('-') && ["token", "secret", "password", "passwd"].iter().any(|w| name.contains(w))
+}
+
 impl TunnelConfig {
+    /// The command's arguments that are secrets (see `command`).
+    pub fn command_secrets(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (i, arg) in self.command.iter().enumerate().skip(1) {
+            match arg.split_once('=') {
+                Some((flag, value)) if names_secret(flag) => found.push(value.to_string()),
+                None if names_secret(arg) => found.extend(self.command.get(i + 1).cloned()),
+                _ => {}
+            }
+        }
+        found
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.mode == TunnelMode::None {
             return Ok(());

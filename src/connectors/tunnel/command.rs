@@ -59,6 +59,7 @@ fn spawn(t: &Tunnel) -> std::io::Result<Child> {
     let (program, args) = t.cfg.command.split_first().ok_or_else(|| std::io::Error::other("no command"))?;
     let mut child = Command::new(program)
         .args(args)
+        .envs(t.cfg.env.iter().map(|(name, value)| (name, value.expose())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
