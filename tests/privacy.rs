@@ -57,6 +57,8 @@ fn a_call_through_a_binding_reaches_the_cloud_with_its_user_data_command_id_and_
     let subid = bound["data"]["subid"].as_str().expect("subid").to_string();
     assert_eq!(bindings(&sim).len(), 1);
 
+    // The vendor is busy (429) at the first download: the recording is fetched again later.
+    sim.control("/sim/config", &json!({"busy_recordings": 1}));
     let r = common::http::post_json_at(
         &sim.host,
         sim.port,

@@ -76,6 +76,9 @@ impl Sim {
         if let Some(v) = u("fail_next") {
             s.fail_next = v;
         }
+        if let Some(v) = u("busy_recordings") {
+            s.busy_recordings = v;
+        }
         if let Some(v) = u("fail_code").and_then(|c| u32::try_from(c).ok()) {
             s.fail_code = v;
         }

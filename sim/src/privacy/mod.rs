@@ -6,7 +6,7 @@
 //! binding send the call-start and CDR callbacks to the configured URLs.
 //!
 //! Control API: `POST /sim/call {"x","caller","result"?,"duration"?,"recording"?,"json"?,
-//! "recording_bytes"?,"releasedir"?}` places a call, `POST /sim/config {"slow_ms"?,
+//! "recording_bytes"?,"releasedir"?}` places a call, `POST /sim/config {"busy_recordings"?,"slow_ms"?,
 //! "slow_next"?,"drop_next"?,"fail_next"?,"fail_code"?,"clock_skew_secs"?,"balance"?,
 //! "overdraft"?,"account_state"?}` sets the test switches, `GET /sim/state` shows bindings,
 //! request counts and callbacks, `GET /sim/recordings/{taskid}.wav` serves a recording.
@@ -80,11 +80,21 @@ pub struct Switches {
     /// 1500 "系统临时故障" unless set.
     pub fail_code: u32,
     pub skew_ms: i64,
+    /// Answer the next `busy_recordings` recording downloads 429 Too Many Requests.
+    pub busy_recordings: u64,
 }
 
 impl Default for Switches {
     fn default() -> Switches {
-        Switches { slow_ms: 0, slow_next: 0, drop_next: 0, fail_next: 0, fail_code: 1500, skew_ms: 0 }
+        Switches {
+            slow_ms: 0,
+            slow_next: 0,
+            drop_next: 0,
+            fail_next: 0,
+            fail_code: 1500,
+            skew_ms: 0,
+            busy_recordings: 0,
+        }
     }
 }
 
@@ -310,7 +320,17 @@ impl Sim {
     fn recording(&self, req: &Request) -> Response {
         let name = req.uri().path().trim_start_matches("/sim/recordings/");
         let taskid = name.strip_suffix(".wav").unwrap_or(name);
-        let size = self.lock().recordings.get(taskid).copied();
+        let size = {
+            let mut inner = self.lock();
+            if inner.switches.busy_recordings > 0 {
+                inner.switches.busy_recordings -= 1;
+                log::info!("answering the recording of {taskid} 429");
+                let mut busy = crate::server::bytes_response(Some(Vec::new()));
+                *busy.status_mut() = hyper::StatusCode::TOO_MANY_REQUESTS;
+                return busy;
+            }
+            inner.recordings.get(taskid).copied()
+        };
         match size {
             Some(size) => {
                 let mut resp = crate::server::bytes_response(Some(calls::recording(taskid, size)));

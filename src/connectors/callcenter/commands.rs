@@ -59,10 +59,9 @@ pub fn register(registry: &mut Registry, d: Arc<Driver>) {
     registry.register(&target, "cc.recording.ack", true, move |c| {
         let d = d.clone();
         async move {
-            let file_id = c.args["file_id"].as_str().ok_or_else(|| CommandError::bad_args("file_id: missing"))?;
-            let ok = c.args["ok"].as_bool().unwrap_or(true);
-            let reason = c.args["reason"].as_str().unwrap_or("");
-            match d.files.acknowledge(file_id, ok, reason).await.map_err(store)? {
+            let ack = crate::connectors::files::ack::parse(&c.args).map_err(CommandError::bad_args)?;
+            let file_id = ack.file_id;
+            match d.files.acknowledge(&file_id, ack.ok, &ack.reason).await.map_err(store)? {
                 Some(a) => Ok(Outcome::data(
                     json!({"file_id": file_id, "key": a.item, "state": a.state.as_sql(), "reoffered": a.reoffered}),
                 )),

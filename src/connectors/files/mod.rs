@@ -17,6 +17,7 @@
 //! States ([`SpoolState`]): `spooled → acked → done`, `spooled → done`, or `no_file` (relayed
 //! as metadata only: too large or unavailable; left at the source).
 
+pub mod ack;
 pub mod chunks;
 pub mod fetch;
 mod upload;
@@ -211,6 +212,12 @@ fn content_type(data: &[u8]) -> &'static str {
     }
 }
 
+/// The bytes of `source`'s files in the spool.
+pub(super) fn spooled_bytes(db: &Db<'_>, source: &str) -> Result<i64, StoreError> {
+    let sql = "SELECT coalesce(sum(bytes), 0) FROM spool WHERE source = ?1 AND state = 'spooled'";
+    Ok(db.conn().query_row(sql, [source], |r| r.get(0))?)
+}
+
 impl FileRelay {
     /// The file relay of `peer`'s instance; uploads go through `client`.
     pub fn new(peer: &Peer, names: Names, settings: Settings, store: Store, client: Arc<Client>) -> FileRelay {
@@ -293,11 +300,7 @@ impl FileRelay {
             .call(move |db| {
                 let bytes = data.as_ref().map_or(0, Vec::len) as i64;
                 if data.is_some() {
-                    let used: i64 = db.conn().query_row(
-                        "SELECT coalesce(sum(bytes), 0) FROM spool WHERE source = ?1 AND state = 'spooled'",
-                        [&source],
-                        |r| r.get(0),
-                    )?;
+                    let used = spooled_bytes(db, &source)?;
                     if used > 0 && (used + bytes) as u64 > quota {
                         return Ok(false);
                     }

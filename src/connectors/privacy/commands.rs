@@ -51,10 +51,9 @@ pub fn register(registry: &mut Registry, d: Arc<Driver>) {
         Ok(Outcome::data(json!({"bindings": list, "unreadable": unreadable})))
     });
     on(registry, &d, "privacy.recording.ack", true, |d, c| async move {
-        let file_id = text(&c.args, "file_id")?.ok_or_else(|| CommandError::bad_args("file_id: missing"))?;
-        let ok = c.args["ok"].as_bool().unwrap_or(true);
-        let reason = c.args["reason"].as_str().unwrap_or("");
-        match d.files.acknowledge(&file_id, ok, reason).await.map_err(store)? {
+        let ack = crate::connectors::files::ack::parse(&c.args).map_err(CommandError::bad_args)?;
+        let file_id = ack.file_id;
+        match d.files.acknowledge(&file_id, ack.ok, &ack.reason).await.map_err(store)? {
             Some(a) => Ok(Outcome::data(
                 json!({"file_id": file_id, "taskid": a.item, "state": a.state.as_sql(), "reoffered": a.reoffered}),
             )),

@@ -92,8 +92,9 @@ pub fn register(registry: &mut Registry, driver: Arc<Driver>) {
         Ok(Outcome::data(json!({"faxid": faxid, "deleted": true})))
     });
     on(registry, &driver, "fax.file.ack", true, |d, c| async move {
-        let (file_id, ok, reason) = args::parse_ack(&c.args).map_err(CommandError::bad_args)?;
-        match d.acknowledge(&file_id, ok, &reason).await.map_err(command_error)? {
+        let ack = crate::connectors::files::ack::parse(&c.args).map_err(CommandError::bad_args)?;
+        let file_id = ack.file_id;
+        match d.acknowledge(&file_id, ack.ok, &ack.reason).await.map_err(command_error)? {
             Some(v) => Ok(Outcome::data(v)),
             None => Err(CommandError::new("unknown_file", format!("{} has no file {file_id:?}", d.source))),
         }

@@ -170,17 +170,6 @@ pub fn parse_resend(args: &Value, dialing: &Dialing) -> Result<(String, Option<S
     Ok((fax_id(args)?, to))
 }
 
-/// `fax.file.ack`: the file, whether the cloud has it whole, and why not.
-pub fn parse_ack(args: &Value) -> Result<(String, bool, String), String> {
-    let file_id = text(args, "file_id")?.filter(|s| !s.is_empty()).ok_or("`file_id` is required")?;
-    let ok = match args.get("ok") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err("`ok` must be true or false".into()),
-    };
-    Ok((file_id.to_string(), ok, text(args, "reason")?.unwrap_or_default().to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,17 +237,11 @@ mod tests {
     }
 
     #[test]
-    fn resend_and_ack_arguments_are_checked() {
+    fn resend_arguments_are_checked() {
         assert_eq!(
             parse_resend(&json!({"faxid": 17, "to": "+85222222222"}), &gz()),
             Ok(("17".into(), Some("+852 22222222".into())))
         );
         assert!(parse_resend(&json!({}), &gz()).is_err());
-        assert_eq!(parse_ack(&json!({"file_id": "f1"})), Ok(("f1".into(), true, String::new())));
-        assert_eq!(
-            parse_ack(&json!({"file_id": "f1", "ok": false, "reason": "sha mismatch"})),
-            Ok(("f1".into(), false, "sha mismatch".into()))
-        );
-        assert!(parse_ack(&json!({"ok": true})).is_err());
     }
 }
