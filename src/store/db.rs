@@ -270,6 +270,11 @@ impl Db<'_> {
                 self.ledger.full = true;
             } else if over {
                 if item.class == Class::Telemetry {
+                    // Not stored: its key must not answer "duplicate" to the producer's
+                    // next try (it would take that for stored, and the event is lost).
+                    if let Some(key) = &item.dedup_key {
+                        self.conn.prepare_cached("DELETE FROM dedup WHERE key = ?1")?.execute([key])?;
+                    }
                     self.ledger.dropped += 1;
                     return Ok(Enqueued::Dropped);
                 }

@@ -124,13 +124,18 @@ fn a_full_store_evicts_telemetry_oldest_first_and_refuses_critical_events() {
         // Only critical rows left: critical refused, telemetry dropped, nothing lost.
         let err = store.enqueue(vec![item(Class::Critical, 1000)]).await.expect_err("full");
         assert!(matches!(err, StoreError::Full));
-        assert_eq!(store.enqueue(vec![item(Class::Telemetry, 10)]).await.expect("dropped"), vec![Enqueued::Dropped]);
+        let mut keyed = item(Class::Telemetry, 10);
+        keyed.dedup_key = Some("meter:7".into());
+        assert_eq!(store.enqueue(vec![keyed.clone()]).await.expect("dropped"), vec![Enqueued::Dropped]);
         let stats = store.stats().ledger;
         assert_eq!((stats.rows, stats.critical_rows, stats.evicted, stats.refused, stats.dropped), (4, 4, 2, 1, 1));
         assert!(stats.full);
-        // Delivery frees room again.
+        // Delivery frees room again; the dropped event's key does not make its next try a
+        // "duplicate" of an event that was never stored.
         store.ack(vec![2, 4]).await.expect("ack");
         assert!(!store.stats().ledger.full);
+        let again = store.enqueue(vec![keyed]).await.expect("stored");
+        assert!(matches!(again[0], Enqueued::Stored(_)), "{again:?}");
         store.enqueue(vec![item(Class::Critical, 1000)]).await.expect("room again");
     });
 }
