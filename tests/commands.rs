@@ -198,6 +198,24 @@ fn a_remote_config_cannot_move_the_store_or_echo_a_secret_it_misplaces() {
 }
 
 #[test]
+fn a_command_the_store_cannot_take_yet_is_taken_and_answered_once_it_can_without_a_reconnect() {
+    let s = Site::agent_only("cmd-store-fails");
+    // The store refuses to record commands (as a failing disk would), then recovers.
+    let db = rusqlite::Connection::open(s.dir.join("store.db")).expect("store");
+    db.busy_timeout(std::time::Duration::from_secs(5)).expect("busy timeout");
+    db.execute_batch("CREATE TRIGGER fail_cmd BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'injected'); END")
+        .expect("trigger");
+    let connects = s.agent.log().matches("mqtt connected").count();
+    s.send("sf-1", "agent.ping", json!({}));
+    wait_for(WAIT, "the refusal", || s.agent.log().contains("command not stored").then_some(()));
+    assert!(s.rec.on("/res/sf-1").is_empty(), "not answered before it is stored");
+    db.execute_batch("DROP TRIGGER fail_cmd").expect("drop trigger");
+    assert_eq!(s.result("sf-1")["data"]["pong"], true);
+    assert_eq!(s.agent.log().matches("mqtt connected").count(), connects, "on the same connection");
+    assert_eq!(s.rec.on("/res/sf-1").len(), 1, "answered once");
+}
+
+#[test]
 fn commands_over_the_size_limit_are_answered_too_large_once_and_never_block_the_next() {
     let site = Site::start_with("cmd-big", "agent", "max_command_bytes = 65536", "");
     let ping = |id: &str, filler: usize| site.send(id, "agent.ping", json!({"x": "y".repeat(filler)}));

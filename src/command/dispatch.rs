@@ -72,21 +72,37 @@ impl Dispatcher {
                 _ = self.stop.cancelled() => return Ok(()),
                 m = incoming.recv() => match m { Some(m) => m, None => return Ok(()) },
             };
-            // Not acknowledged unless stored: on a store error the broker keeps it.
-            match self.accept(&message).await {
-                Ok(run) => {
-                    if let Err(e) = client.ack(&message.ack).await {
-                        log::warn!("cannot ack command message: {e}");
-                    }
-                    if let Some(command) = run {
-                        let this = self.clone();
-                        tracker.spawn(async move { this.execute(command).await });
+            // Not acknowledged unless stored. A broker sends an unacknowledged message again
+            // only on a new connection (maybe never, on a link that holds), so a store that
+            // fails (a full disk) is tried again every RESULT_RETRY, in order, until the stop
+            // (then the broker keeps it for the next session).
+            let mut failures = 0u32;
+            let run = loop {
+                match self.accept(&message).await {
+                    Ok(run) => break Some(run),
+                    Err(e) => {
+                        if failures == 0 {
+                            log::error!("command not stored: {e}; trying again every {RESULT_RETRY:?}");
+                        }
+                        failures += 1;
+                        self.metrics.inc("telbridge_command_store_errors_total");
+                        tokio::select! {
+                            _ = self.stop.cancelled() => break None,
+                            _ = tokio::time::sleep(RESULT_RETRY) => {}
+                        }
                     }
                 }
-                Err(e) => {
-                    log::error!("command not stored, left unacknowledged for redelivery: {e}");
-                    self.metrics.inc("telbridge_command_store_errors_total");
-                }
+            };
+            let Some(run) = run else { return Ok(()) };
+            if failures > 0 {
+                log::info!("command stored after {failures} failed tries");
+            }
+            if let Err(e) = client.ack(&message.ack).await {
+                log::warn!("cannot ack command message: {e}");
+            }
+            if let Some(command) = run {
+                let this = self.clone();
+                tracker.spawn(async move { this.execute(command).await });
             }
         }
     }
