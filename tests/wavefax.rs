@@ -333,7 +333,10 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     assert_eq!(sha256(&whole), info["sha256"].as_str().expect("sha"));
 
     // A crash, and a few more polls over the same window: the fax is not relayed again.
+    // It starts again with larger chunks (say for a broker's new limit).
     s.agent.kill();
+    let config = std::fs::read_to_string(&s.agent.config).expect("config");
+    std::fs::write(&s.agent.config, config.replace("chunk_bytes = 4096", "chunk_bytes = 8192")).expect("config");
     s.agent.restart();
     let polls = sim.state()["calls"]["getinfaxids"].as_u64().expect("polls");
     wait_for(WAIT, "three more inbox polls", || {
@@ -362,8 +365,11 @@ fn an_inbound_fax_reaches_the_cloud_whole_and_once_across_a_crash_and_is_deleted
     // The cloud found the file damaged: it is offered again, whole, from the spool.
     let again = s.call("ack-bad", "fax.file.ack", json!({"file_id": file_id, "ok": false, "reason": "sha mismatch"}));
     assert_eq!(again["data"]["reoffered"], true, "{again}");
-    s.wait_event("fax.received", "the re-offer", |d| d["reoffered"] == true);
-    wait_for(WAIT, "the chunks again", || (s.events("fax.file").len() >= 16).then_some(()));
+    let reoffer = s.wait_event("fax.received", "the re-offer", |d| d["reoffered"] == true);
+    assert_eq!((reoffer["file"]["chunks"].as_u64(), reoffer["file"]["chunk_bytes"].as_u64()), (Some(4), Some(8192)));
+    wait_for(WAIT, "the chunks again", || (s.events("fax.file").len() >= 12).then_some(()));
+    let recut: Vec<Value> = s.events("fax.file").into_iter().skip(8).collect();
+    assert!(recut.iter().all(|c| c["count"] == 4 && c["offset"].as_u64() == c["index"].as_u64().map(|i| i * 8192)));
     assert_eq!(sim.state()["inbox"], json!([faxid]), "a refused file keeps the fax on the server");
     let ack = s.call("ack-1", "fax.file.ack", json!({"file_id": file_id}));
     assert_eq!((ack["data"]["deleted"].as_bool(), ack["data"]["state"].as_str()), (Some(true), Some("done")), "{ack}");

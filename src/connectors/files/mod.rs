@@ -488,6 +488,12 @@ impl FileRelay {
             .call(move |db| {
                 let Some((mut meta, data)) = read_spooled(db, &id)? else { return Ok(()) };
                 meta["reoffered"] = json!(true);
+                // Cut at today's `chunk_bytes` (changed since, e.g. for a broker's limit):
+                // the announcement says how.
+                if meta["file"].is_object() {
+                    meta["file"]["chunks"] = json!(chunk_count(data.len(), offer.chunk_bytes));
+                    meta["file"]["chunk_bytes"] = json!(offer.chunk_bytes);
+                }
                 touch(db, &id)?;
                 offer.enqueue(db, &meta, &id, Some(&data))
             })
