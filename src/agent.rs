@@ -221,6 +221,11 @@ async fn start(
     let unraised = crate::store::Raised::default();
     let mut start_events = vec![agent_event(&agent, "agent.started", json!({"version": crate::version::version()}))];
     start_events.extend(update_events);
+    if let Some((from, to)) = store.stats().seq_skipped {
+        let why = "the last run did not close the store, with store.synchronous = normal: a power cut may have \
+                   undone rows already relayed, whose numbers are not given out again";
+        start_events.push(agent_event(&agent, "store.seq_skipped", json!({"from": from, "to": to, "reason": why})));
+    }
     if let Some(reason) = notice {
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
     }

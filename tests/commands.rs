@@ -216,6 +216,29 @@ fn a_command_the_store_cannot_take_yet_is_taken_and_answered_once_it_can_without
 }
 
 #[test]
+fn under_synchronous_normal_an_agent_killed_skips_the_numbers_it_may_have_lost_and_says_so() {
+    let mut s = Site::agent_only("seq-skip");
+    let config = std::fs::read_to_string(&s.agent.config).expect("config");
+    let normal = config.replace("[store]\n", "[store]\nsynchronous = \"normal\"\n");
+    std::fs::write(&s.agent.config, normal).expect("config");
+    assert_eq!(s.agent.terminate(), Some(0));
+    s.agent.restart();
+    let seq = |r: &Value| r["seq"].as_i64().expect("seq");
+    let before = seq(&s.call("seq-1", "agent.ping", json!({})));
+    s.agent.restart(); // SIGKILL: under normal, what it relayed may not be on disk
+    let skipped = s.wait_event("store.seq_skipped", "the skip", |_| true);
+    assert_eq!(skipped["from"].as_i64(), Some(before + 1), "{skipped}");
+    let after = seq(&s.call("seq-2", "agent.ping", json!({})));
+    assert!(after > skipped["to"].as_i64().expect("to"), "{after} {skipped}");
+    // A clean stop skips nothing.
+    assert_eq!(s.agent.terminate(), Some(0));
+    s.agent.restart();
+    let next = seq(&s.call("seq-3", "agent.ping", json!({})));
+    assert!(next > after && next < after + 10, "{after} {next}");
+    assert_eq!(s.events("store.seq_skipped").len(), 1);
+}
+
+#[test]
 fn commands_over_the_size_limit_are_answered_too_large_once_and_never_block_the_next() {
     let site = Site::start_with("cmd-big", "agent", "max_command_bytes = 65536", "");
     let ping = |id: &str, filler: usize| site.send(id, "agent.ping", json!({"x": "y".repeat(filler)}));

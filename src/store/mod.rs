@@ -20,6 +20,7 @@ mod raised;
 mod reserve;
 mod tail;
 mod tx;
+pub(crate) mod unclean;
 mod writer;
 
 pub use db::{CommandStart, Db, Enqueued, Ledger, OutboxItem, OutboxRow, PendingCommand, ROW_OVERHEAD};
@@ -88,6 +89,8 @@ pub struct StoreStats {
     /// The reserve file is on disk in full.
     pub reserve_held: bool,
     pub file_bytes: u64,
+    /// Sequence numbers skipped at open after an unclean stop under `normal` (unclean.rs).
+    pub seq_skipped: Option<(i64, i64)>,
 }
 
 type Job = Box<dyn writer::Job>;
@@ -149,6 +152,7 @@ impl Store {
         };
         let mut ledger = Ledger::default();
         ledger.recount(&conn)?;
+        let seq_skipped = unclean::mark_open(&conn, &mut ledger, config.synchronous)?;
         let floor: u64 = db::get_meta(&conn, "id_floor_ms")?.and_then(|f| f.parse().ok()).unwrap_or(0);
         crate::event::raise_id_floor(floor);
         let reserve_held = !released && reserve.take();
@@ -157,6 +161,7 @@ impl Store {
             file_bytes: file_bytes(&config.path),
             disk_full: released,
             reserve_held,
+            seq_skipped,
             ..StoreStats::default()
         };
         let (stats_tx, stats_rx) = watch::channel(stats);

@@ -180,6 +180,7 @@ impl Writer {
             }
             self.commit_batch(&mut batch);
         }
+        super::unclean::mark_closed(&self.conn);
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
         log::debug!("store writer stopped");
     }

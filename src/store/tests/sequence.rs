@@ -99,3 +99,38 @@ fn a_last_sequence_number_noted_as_anything_but_a_number_is_reported_not_read_as
     assert!(matches!(&err, StoreError::Corrupt { key, .. } if key == "outbox_last_seq"), "{err}");
     assert!(err.to_string().contains("12x"), "{err}");
 }
+
+#[test]
+fn under_synchronous_normal_a_store_not_closed_skips_the_numbers_a_power_cut_may_have_undone() {
+    let dir = temp_dir("seq-unclean");
+    let config = StoreConfig { synchronous: crate::config::Synchronous::Normal, ..config(&dir, 1 << 20) };
+    let first = |out: Vec<Enqueued>| match out[..] {
+        [Enqueued::Stored(seq)] => seq,
+        ref other => panic!("not stored: {other:?}"),
+    };
+    rt().block_on(async {
+        // A clean close: the numbers go on.
+        let (store, writer) = Store::open(&config).expect("open");
+        assert_eq!(first(store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue")), 1);
+        close(store, writer).await;
+        let (store, writer) = Store::open(&config).expect("reopen");
+        assert_eq!(store.stats().seq_skipped, None);
+        assert_eq!(first(store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue")), 2);
+        close(store, writer).await;
+        // What a run killed or cut off leaves: the note of an open store.
+        let conn = rusqlite::Connection::open(&config.path).expect("open");
+        conn.execute("INSERT INTO meta (key, value) VALUES ('store_open', '1')", []).expect("note");
+        drop(conn);
+        let (store, writer) = Store::open(&config).expect("reopen");
+        assert_eq!(store.stats().seq_skipped, Some((3, 2 + crate::store::unclean::SEQ_SKIP)));
+        close(store, writer).await;
+        // Killed again before any new row: the skip holds, it is not taken again from 2.
+        let conn = rusqlite::Connection::open(&config.path).expect("open");
+        conn.execute("INSERT INTO meta (key, value) VALUES ('store_open', '1')", []).expect("note");
+        drop(conn);
+        let (store, _writer) = Store::open(&config).expect("reopen");
+        let skip = crate::store::unclean::SEQ_SKIP;
+        assert_eq!(store.stats().seq_skipped, Some((3 + skip, 2 + 2 * skip)));
+        assert_eq!(first(store.enqueue(vec![item(Class::Critical, 10)]).await.expect("enqueue")), 3 + 2 * skip);
+    });
+}
