@@ -74,6 +74,9 @@ pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> V
             .collect()
     });
     let extra = scrubbed.as_ref().unwrap_or(&event.extra);
+    // Masking changes what a device or producer sent: the event says so (a short or numeric
+    // secret can match ordinary text, an SMS code or a number).
+    let masked = matches!(data, Cow::Owned(_)) || scrubbed.is_some();
     // Sized once for the usual envelope (growing the buffer step by step showed in profiles).
     let mut out = Vec::with_capacity(384);
     let fields: [(&[u8], &str); 5] = [
@@ -92,6 +95,9 @@ pub fn encode_envelope(event: &NewEvent, id: &str, ts_ms: u64, agent: &str) -> V
     if !extra.is_empty() {
         out.extend_from_slice(b",\"extra\":");
         json::push_object(&mut out, extra);
+    }
+    if masked {
+        out.extend_from_slice(b",\"scrubbed\":true");
     }
     out.push(b'}');
     out
@@ -401,6 +407,10 @@ mod tests {
         e.extra.insert("echo".into(), serde_json::json!("GET /x?password=extra-s3cret"));
         let text = String::from_utf8(encode_envelope(&e, "id", 0, "a")).expect("utf8");
         assert!(!text.contains("extra-s3cret") && text.contains("password=***"), "{text}");
+        assert!(text.ends_with(r#","scrubbed":true}"#), "the event says it was changed: {text}");
+        let plain = NewEvent::new("goip/gw1", "sms.status", serde_json::json!({"n": 1}), Class::Critical);
+        let text = String::from_utf8(encode_envelope(&plain, "id", 0, "a")).expect("utf8");
+        assert!(!text.contains("scrubbed"), "{text}");
     }
 
     #[test]

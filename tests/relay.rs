@@ -608,3 +608,22 @@ fn events_acknowledged_but_not_yet_deleted_are_not_sent_again_after_a_reconnect(
     });
     assert_eq!(counter(http, "telbridge_outbox_delivered_rows"), 0);
 }
+
+#[test]
+fn an_event_whose_content_held_a_secret_arrives_masked_and_says_so() {
+    let s = common::site::Site::agent_only("scrubbed");
+    // The ingest token is a configured secret; a producer's text that holds it is masked.
+    let posted = json!([
+        {"source": "app/sms", "type": "sms.received", "data": {"text": format!("code {TOKEN} ok")}},
+        {"source": "app/sms", "type": "sms.received", "data": {"text": "plain"}},
+    ]);
+    assert_eq!(s.agent.post_events(&posted).status, 200);
+    let seen =
+        s.rec.wait_until(WAIT, "both events", |m| m.iter().filter(|m| m.topic.ends_with("/sms.received")).count() >= 2);
+    let events: Vec<Value> = seen.iter().filter(|m| m.topic.ends_with("/sms.received")).map(|m| m.json()).collect();
+    assert_eq!(
+        (events[0]["data"]["text"].as_str(), events[0]["scrubbed"].as_bool()),
+        (Some("code *** ok"), Some(true))
+    );
+    assert_eq!((events[1]["data"]["text"].as_str(), events[1].get("scrubbed")), (Some("plain"), None));
+}
