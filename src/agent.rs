@@ -59,7 +59,11 @@ enum RunError {
     Startup(anyhow::Error),
     Runtime(anyhow::Error),
     /// Something still holds the store: nothing may start again in this process.
-    Unclean(anyhow::Error),
+    /// `trial_failed`: a config on trial failed (rather than a restart asked for).
+    Unclean {
+        error: anyhow::Error,
+        trial_failed: bool,
+    },
 }
 
 /// What the agent is run with besides its config file.
@@ -85,33 +89,32 @@ pub async fn run(path: &Path, shutdown: CancellationToken) -> anyhow::Result<End
 
 /// [`run`] with explicit [`Options`].
 pub async fn run_with(path: &Path, shutdown: CancellationToken, options: Options) -> anyhow::Result<Ended> {
-    let mut notice: Option<String> = None;
+    let roll_back = |why: &str| trial::roll_back(path, why).context("restoring the previous config");
     loop {
         let starts = trial::count_start(path).context("the new config's trial marker")?;
         if starts > trial::MAX_STARTS {
             let why = format!("the agent stopped {} times with it before it reached the broker", starts - 1);
             log::error!("new config: {why}; restoring the previous one");
-            trial::roll_back(path).context("restoring the previous config")?;
-            notice = Some(why);
+            roll_back(&why)?;
             continue;
         }
-        match run_once(path, &shutdown, &options, notice.take()).await {
+        match run_once(path, &shutdown, &options).await {
             Ok(Exit::Shutdown) => return Ok(Ended::Stopped),
             Ok(Exit::Ended(how)) => return Ok(how),
             Ok(Exit::Restart(reason)) => log::info!("restarting ({reason})"),
             // A config on trial that fails, at its start or while it runs (config/trial.rs).
             Err(RunError::Startup(e) | RunError::Runtime(e)) if trial::on_trial(path) => {
                 log::error!("new config failed: {e:#}; restoring the previous one");
-                trial::roll_back(path).context("restoring the previous config")?;
-                notice = Some(format!("{e:#}"));
+                roll_back(&format!("{e:#}"))?;
             }
-            Err(RunError::Unclean(e)) => {
+            Err(RunError::Unclean { error, trial_failed }) => {
                 // The service manager starts the next process: with the previous config if
-                // this one was on trial.
-                if trial::roll_back(path).unwrap_or(false) {
-                    log::error!("new config failed: {e:#}; the previous one is back for the next start");
+                // the one on trial failed (a restart asked for leaves the trial to it).
+                if trial_failed && trial::on_trial(path) {
+                    log::error!("new config failed: {error:#}; the previous one is back for the next start");
+                    roll_back(&format!("{error:#}"))?;
                 }
-                return Err(e);
+                return Err(error);
             }
             Err(RunError::Startup(e) | RunError::Runtime(e)) => return Err(e),
         }
@@ -123,12 +126,7 @@ pub fn agent_event(agent: &str, kind: &str, data: serde_json::Value) -> OutboxIt
     OutboxItem::from_event(&NewEvent::new("agent", kind, data, Class::Critical), agent)
 }
 
-async fn run_once(
-    path: &Path,
-    shutdown: &CancellationToken,
-    options: &Options,
-    notice: Option<String>,
-) -> Result<Exit, RunError> {
+async fn run_once(path: &Path, shutdown: &CancellationToken, options: &Options) -> Result<Exit, RunError> {
     let startup = |e: anyhow::Error| RunError::Startup(e);
     let config = Config::load(path).map_err(|e| startup(anyhow!("{}: {e}", path.display())))?;
     crate::scrub::set(config.secret_values());
@@ -146,9 +144,9 @@ async fn run_once(
         .await
         .map_err(|e| startup(anyhow!("store open task: {e}")))?;
     let (store, writer) = opened.map_err(|e| startup(anyhow!("store {}: {e}", config.store.path.display())))?;
-    let parts = start(&config, path, options, store.clone(), notice, (update_events, trial)).await;
+    let parts = start(&config, path, options, store.clone(), (update_events, trial)).await;
     let result = match parts {
-        Ok(parts) => parts.run_until_stop(shutdown).await,
+        Ok(parts) => parts.run_until_stop(shutdown, path).await,
         Err(e) => Err(RunError::Startup(e)),
     };
     drop(store);
@@ -161,14 +159,13 @@ async fn run_once(
         // numbers on its own). The process ends instead, and the service manager starts a
         // fresh one.
         let again = match &result {
-            Ok(Exit::Restart(reason)) => Some(reason.clone()),
-            Err(RunError::Startup(e) | RunError::Runtime(e)) if trial::on_trial(path) => Some(format!("{e:#}")),
+            Ok(Exit::Restart(reason)) => Some((reason.clone(), false)),
+            Err(RunError::Startup(e) | RunError::Runtime(e)) if trial::on_trial(path) => Some((format!("{e:#}"), true)),
             _ => None,
         };
-        if let Some(why) = again {
-            return Err(RunError::Unclean(anyhow!(
-                "cannot start again in place ({why}): the store writer did not close in time"
-            )));
+        if let Some((why, trial_failed)) = again {
+            let error = anyhow!("cannot start again in place ({why}): the store writer did not close in time");
+            return Err(RunError::Unclean { error, trial_failed });
         }
     }
     result
@@ -196,7 +193,6 @@ async fn start(
     path: &Path,
     options: &Options,
     store: Store,
-    notice: Option<String>,
     (update_events, trial): (Vec<OutboxItem>, Option<Box<crate::update::trial::Trial>>),
 ) -> anyhow::Result<Parts> {
     let listener = match &options.listener {
@@ -226,11 +222,16 @@ async fn start(
                    undone rows already relayed, whose numbers are not given out again";
         start_events.push(agent_event(&agent, "store.seq_skipped", json!({"from": from, "to": to, "reason": why})));
     }
-    if let Some(reason) = notice {
+    // A rollback's reason, noted beside the config by the process that rolled it back.
+    let notice = trial::notice(path);
+    if let Some(reason) = &notice {
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
     }
     start_events.into_iter().for_each(|item| unraised.push(item));
     let _ = unraised.flush(&store, "agent").await;
+    if notice.is_some() {
+        trial::clear_notice(path);
+    }
 
     let ctx = Arc::new(AgentContext {
         config: config.clone(),
@@ -240,6 +241,7 @@ async fn start(
         link: uplink.state.clone(),
         metrics: metrics.clone(),
         health: health.clone(),
+        config_written: Default::default(),
     });
     let mut registry = Registry::default();
     crate::command::agent::register(&mut registry, ctx);
@@ -385,7 +387,7 @@ async fn start(
 }
 
 impl Parts {
-    async fn run_until_stop(mut self, shutdown: &CancellationToken) -> Result<Exit, RunError> {
+    async fn run_until_stop(mut self, shutdown: &CancellationToken, path: &Path) -> Result<Exit, RunError> {
         let exit = tokio::select! {
             _ = shutdown.cancelled() => Ok(Exit::Shutdown),
             Some(effect) = self.effects.recv() => Ok(match effect {
@@ -403,6 +405,10 @@ impl Parts {
         log::info!("stopping {}", self.config.agent.id);
         match &exit {
             Ok(Exit::Restart(reason)) => crate::notify::notify(&format!("RELOADING=1\nSTATUS=restarting ({reason})")),
+            // The process goes on with the previous config (run_with): not a stop.
+            Err(_) if trial::on_trial(path) => {
+                crate::notify::notify("RELOADING=1\nSTATUS=the new config failed: rolling back")
+            }
             // The service goes on: the same process becomes the watcher, the previous
             // version or (the watcher's child, promoted) the new one. STOPPING=1 would have
             // systemd kill it all after TimeoutStopSec.

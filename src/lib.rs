@@ -13,6 +13,7 @@ pub mod cli;
 pub mod command;
 pub mod config;
 pub mod connectors;
+pub mod durable;
 pub mod event;
 pub mod health;
 pub mod http;

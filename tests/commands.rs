@@ -113,7 +113,17 @@ fn a_new_config_that_fails_to_start_is_rolled_back_and_reported() {
 
 #[test]
 fn a_new_config_that_cannot_reach_the_broker_is_rolled_back_after_its_probation() {
-    let s = Site::agent_only("rollback-mqtt");
+    let mut s = Site::agent_only("rollback-mqtt");
+    // Under systemd: a rollback in the same process is not a stop (systemd would kill it).
+    let socket_path = s.dir.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("bind");
+    socket.set_read_timeout(Some(std::time::Duration::from_millis(100))).expect("timeout");
+    s.agent.kill();
+    s.agent = Agent::start_with_env(
+        &s.agent.config.clone(),
+        s.agent.http_port,
+        &[("NOTIFY_SOCKET", socket_path.to_str().expect("path"))],
+    );
     let before = std::fs::read_to_string(&s.agent.config).expect("config");
     // Valid on paper and started without an error, but no broker listens there: without
     // a trial the cloud could never reach the agent again to send a fix.
@@ -128,6 +138,15 @@ fn a_new_config_that_cannot_reach_the_broker_is_rolled_back_after_its_probation(
     assert!(event["reason"].as_str().is_some_and(|r| r.contains("MQTT not connected within 2 s")), "{event}");
     assert_eq!(std::fs::read_to_string(&s.agent.config).expect("config"), before);
     assert!(!s.dir.join("telbridge.toml.applying").exists());
+    let mut said = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = socket.recv(&mut buf) {
+        said.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        said.iter().any(|m| m.contains("rolling back")) && !said.iter().any(|m| m.contains("STOPPING=1")),
+        "{said:?}"
+    );
     // A config that reaches the broker is kept, and a later failure is no longer a trial's.
     let fine = before.replace("log_level = \"debug\"", "log_level = \"info\"");
     assert_eq!(s.call("rbm-2", "agent.config.set", json!({"toml": fine}))["status"], "ok");

@@ -13,6 +13,7 @@ use crate::store::Store;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use tokio::sync::watch;
 
@@ -25,6 +26,9 @@ pub struct AgentContext {
     pub link: watch::Receiver<LinkState>,
     pub metrics: Metrics,
     pub health: Health,
+    /// A config was written by `agent.config.set` and this run is about to end: a second set
+    /// would race it (the last written wins, whatever was answered).
+    pub config_written: std::sync::atomic::AtomicBool,
 }
 
 /// The target name of the agent's own commands.
@@ -106,6 +110,7 @@ pub fn status(ctx: &AgentContext) -> Value {
         },
         "mqtt": {
             "connected": link.connected,
+            "subscribed": link.subscribed,
             "broker": format!("{}:{}", ctx.config.mqtt.host, ctx.config.mqtt.port),
             "protocol": ctx.config.mqtt.protocol,
             "connects": link.connects,
@@ -132,6 +137,11 @@ fn log_level(args: &Value) -> Reply {
 /// written atomically (the old file kept as `<file>.prev`), then applied by a restart.
 /// `***` secrets keep their current values. A config that fails to start is rolled back.
 fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
+    // Checked first: once a set wrote, even one equal to the running config would answer
+    // "unchanged" about a file that now holds the other.
+    if ctx.config_written.load(Ordering::SeqCst) {
+        return Err(restarting());
+    }
     let text = match (args.get("toml"), args.get("config")) {
         (Some(Value::String(text)), None) => text.clone(),
         (None, Some(obj @ Value::Object(_))) => {
@@ -162,11 +172,22 @@ fn config_set(ctx: &AgentContext, args: &Value) -> Reply {
     } else {
         text
     };
-    write_config(&ctx.config_path, &file_text).map_err(|e| CommandError::new("write_failed", e.to_string()))?;
+    if ctx.config_written.swap(true, Ordering::SeqCst) {
+        return Err(restarting());
+    }
+    if let Err(e) = write_config(&ctx.config_path, &file_text) {
+        ctx.config_written.store(false, Ordering::SeqCst);
+        return Err(CommandError::new("write_failed", e.to_string()));
+    }
     Ok(Outcome {
         data: json!({"changed": true, "restarting": true}),
         then: Some(Effect::Restart { reason: "agent.config.set".into() }),
     })
+}
+
+fn restarting() -> CommandError {
+    let why = "a config written by an earlier agent.config.set is being applied: send this one again after the restart";
+    CommandError::new("restarting", why)
 }
 
 /// Keeps the old file as `.prev` (unless a config is on trial: `.prev` is then the last one
@@ -177,7 +198,7 @@ fn write_config(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = trial::with_suffix(path, ".tmp");
+    let tmp = crate::durable::with_suffix(path, ".tmp");
     if !trial::on_trial(path) {
         let prev = trial::prev_path(path);
         std::fs::copy(path, &prev)?;
@@ -190,8 +211,6 @@ fn write_config(path: &Path, text: &str) -> std::io::Result<()> {
     marker.write_all(b"0")?;
     marker.sync_all()?;
     std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
+    crate::durable::sync_parent(path);
     Ok(())
 }

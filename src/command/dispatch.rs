@@ -76,6 +76,7 @@ impl Dispatcher {
             // only on a new connection (maybe never, on a link that holds), so a store that
             // fails (a full disk) is tried again every RESULT_RETRY, in order, until the stop
             // (then the broker keeps it for the next session).
+            self.metrics.inc("telbridge_commands_in_total");
             let mut failures = 0u32;
             let run = loop {
                 match self.accept(&message).await {
@@ -109,7 +110,6 @@ impl Dispatcher {
 
     /// Records the message; returns the command to execute if it is new.
     async fn accept(&self, message: &Incoming) -> Result<Option<Command>, StoreError> {
-        self.metrics.inc("telbridge_commands_in_total");
         let Some(target) = self.topics.command_target(&message.topic) else {
             let header = ResultHeader { cmd_id: None, target: "", name: None };
             let err = CommandError::new("bad_topic", format!("{} is not a command topic", message.topic));

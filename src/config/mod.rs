@@ -8,6 +8,7 @@ mod callbacks;
 mod callcenter;
 mod files;
 mod goip;
+mod masked;
 mod privacy;
 mod qmsg;
 mod secret;
@@ -51,46 +52,6 @@ pub enum ConfigError {
     Parse(String),
     #[error("{key}: {reason}")]
     Invalid { key: &'static str, reason: String },
-}
-
-/// A parse error by its place and toml's message, without the line of the file toml quotes
-/// and with every value of the file masked: a new secret under a misspelt key, or of the
-/// wrong type, would be echoed otherwise into a command's result and the log (the scrubber
-/// only knows the running config's secrets).
-fn parse_error(e: &toml::de::Error, text: &str) -> String {
-    let place = e.span().and_then(|span| text.get(..span.start)).map(|before| {
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        format!("line {line}, column {column}: ")
-    });
-    let mut values = Vec::new();
-    if let Ok(table) = text.parse::<toml::Table>() {
-        leaf_values(&toml::Value::Table(table), &mut values);
-    }
-    format!("{}{}", place.unwrap_or_default(), masked(e.message().trim().to_string(), values))
-}
-
-/// Every string and number in `v`, as written.
-fn leaf_values(v: &toml::Value, out: &mut Vec<String>) {
-    match v {
-        toml::Value::Table(t) => t.values().for_each(|v| leaf_values(v, out)),
-        toml::Value::Array(a) => a.iter().for_each(|v| leaf_values(v, out)),
-        toml::Value::String(s) => out.push(s.clone()),
-        toml::Value::Integer(i) => out.push(i.to_string()),
-        toml::Value::Float(f) => out.push(f.to_string()),
-        _ => {}
-    }
-}
-
-/// `text` with each of `values` (the longest first; those under 4 bytes would match
-/// ordinary words) replaced by `***`.
-fn masked(mut text: String, mut values: Vec<String>) -> String {
-    values.retain(|v| v.len() >= crate::scrub::MIN_LEN);
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    for v in values {
-        text = text.replace(&v, secret::REDACTED);
-    }
-    text
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -338,10 +299,10 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(parse_error(&e, text)))?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(masked::parse_error(&e, text)))?;
         config.validate().map_err(|e| match e {
             ConfigError::Invalid { key, reason } => {
-                ConfigError::Invalid { key, reason: masked(reason, config.secret_values()) }
+                ConfigError::Invalid { key, reason: masked::masked(reason, config.secret_values()) }
             }
             e => e,
         })?;
@@ -507,19 +468,7 @@ impl Config {
                 *secret = value.clone();
             }
         }
-        // The tunnel command's secret arguments come back scrubbed (`***`, `--token=***`):
-        // they keep the running command's at the same place.
-        if self.tunnel.command.len() == current.tunnel.command.len() {
-            for (new, old) in self.tunnel.command.iter_mut().zip(&current.tunnel.command) {
-                let masked = match old.split_once('=') {
-                    Some((flag, _)) => format!("{flag}={REDACTED}"),
-                    None => REDACTED.to_string(),
-                };
-                if *new == REDACTED || (*new == masked && old.contains('=')) {
-                    new.clone_from(old);
-                }
-            }
-        }
+        self.tunnel.inherit_command_secrets(&current.tunnel);
     }
 
     /// Every secret value of the config (for the scrubber).

@@ -14,6 +14,7 @@
 //! or crashed, before it could tell): the previous file is put back, the agent starts again
 //! with it and reports `config.rolled_back` with the reason.
 
+use crate::durable::{sync_parent, with_suffix};
 use crate::mqtt::LinkState;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,12 +35,6 @@ pub fn applying_marker(path: &Path) -> PathBuf {
     with_suffix(path, ".applying")
 }
 
-pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// The config at `path` is on trial (and there is a previous one to go back to).
 pub fn on_trial(path: &Path) -> bool {
     applying_marker(path).exists() && prev_path(path).exists()
@@ -58,15 +53,36 @@ pub fn count_start(path: &Path) -> std::io::Result<u32> {
     Ok(starts)
 }
 
-/// Puts the previous config back when the one at `path` is on trial; false when it is not.
-pub fn roll_back(path: &Path) -> std::io::Result<bool> {
+/// Puts the previous config back when the one at `path` is on trial (false when it is not),
+/// and notes `why` beside it for the next start to report (`config.rolled_back`), whichever
+/// process that is.
+pub fn roll_back(path: &Path, why: &str) -> std::io::Result<bool> {
     if !on_trial(path) {
         return Ok(false);
     }
+    let note = notice_path(path);
+    let mut f = std::fs::File::create(&note)?;
+    f.write_all(why.as_bytes())?;
+    f.sync_all()?;
     std::fs::rename(prev_path(path), path)?;
     let _ = std::fs::remove_file(applying_marker(path));
     sync_parent(path);
     Ok(true)
+}
+
+/// Where a rollback's reason waits for the next start.
+fn notice_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".rolled_back")
+}
+
+/// The reason of a rollback not reported yet.
+pub fn notice(path: &Path) -> Option<String> {
+    std::fs::read_to_string(notice_path(path)).ok()
+}
+
+/// The rollback was reported (its event queued).
+pub fn clear_notice(path: &Path) {
+    let _ = std::fs::remove_file(notice_path(path));
 }
 
 /// The config passed: it stays.
@@ -77,16 +93,10 @@ fn keep(path: &Path) {
     }
 }
 
-pub fn sync_parent(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(f) = std::fs::File::open(dir)
-    {
-        let _ = f.sync_all();
-    }
-}
-
-/// While the config at `path` is on trial: keeps it once MQTT is connected, or reports on
-/// `failed` (which stops the agent and rolls it back) when `within` passes first.
+/// While the config at `path` is on trial: keeps it once MQTT is connected with its command
+/// subscription granted (a broker's ACL may let a new `agent.id` or user connect but not
+/// hear commands: the cloud could not reach it either), or reports on `failed` (which
+/// stops the agent and rolls it back) when `within` passes first.
 pub async fn watch(
     path: PathBuf,
     mut link: watch::Receiver<LinkState>,
@@ -95,13 +105,16 @@ pub async fn watch(
     stop: CancellationToken,
 ) {
     let connected = tokio::select! {
-        r = tokio::time::timeout(within, link.wait_for(|l| l.connected)) => matches!(r, Ok(Ok(_))),
+        r = tokio::time::timeout(within, link.wait_for(|l| l.connected && l.subscribed)) => matches!(r, Ok(Ok(_))),
         _ = stop.cancelled() => return,
     };
     if connected {
         keep(&path);
     } else {
-        let why = anyhow::anyhow!("MQTT not connected within {} s of starting with it", within.as_secs());
+        let why = match link.borrow().connected {
+            true => anyhow::anyhow!("the broker did not grant the command subscription within {} s", within.as_secs()),
+            false => anyhow::anyhow!("MQTT not connected within {} s of starting with it", within.as_secs()),
+        };
         let _ = failed.send(("the new config".into(), why));
     }
 }
@@ -121,9 +134,12 @@ mod tests {
         std::fs::write(prev_path(&path), "old").expect("prev");
         std::fs::write(applying_marker(&path), "").expect("marker");
         assert_eq!((count_start(&path).expect("1"), count_start(&path).expect("2")), (1, 2));
-        assert!(roll_back(&path).expect("roll back"));
+        assert!(roll_back(&path, "why").expect("roll back"));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "old");
-        assert!(!on_trial(&path) && !roll_back(&path).expect("again"), "nothing left to roll back");
+        assert_eq!(notice(&path).as_deref(), Some("why"), "for the next start to report");
+        clear_notice(&path);
+        assert_eq!(notice(&path), None);
+        assert!(!on_trial(&path) && !roll_back(&path, "again").expect("again"), "nothing left to roll back");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,7 +1,7 @@
 //! `[tunnel]`: the outbound tunnel that gives the callback listener (and nothing else) a
 //! public address: none, the built-in SSH remote forward, or a supervised external client.
 
-use super::secret::Secret;
+use super::secret::{REDACTED, Secret};
 use super::{ConfigError, invalid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -110,6 +110,23 @@ impl TunnelConfig {
             }
         }
         found
+    }
+
+    /// The command's secret arguments come back scrubbed from `agent.config.get` (`***`,
+    /// `--token=***`): they keep `current`'s at the same place.
+    pub fn inherit_command_secrets(&mut self, current: &TunnelConfig) {
+        if self.command.len() != current.command.len() {
+            return;
+        }
+        for (new, old) in self.command.iter_mut().zip(&current.command) {
+            let masked = match old.split_once('=') {
+                Some((flag, _)) => format!("{flag}={REDACTED}"),
+                None => REDACTED.to_string(),
+            };
+            if *new == REDACTED || (*new == masked && old.contains('=')) {
+                new.clone_from(old);
+            }
+        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -48,6 +48,11 @@ pub enum LinkEvent {
         payload: Vec<u8>,
         ack: Box<AckToken>,
     },
+    /// The broker answered a SUBSCRIBE: `granted` when it took every filter (a broker's
+    /// ACL can refuse the command topics while letting the agent connect and publish).
+    Subscribed {
+        granted: bool,
+    },
     /// The client sent DISCONNECT: the loop is done.
     Disconnected,
     /// Anything else: `incoming` when the broker sent it (a PINGRESP, a SUBACK, …).
@@ -63,6 +68,7 @@ impl LinkEvent {
             LinkEvent::Connected { .. }
             | LinkEvent::PubAck(_)
             | LinkEvent::Refused { .. }
+            | LinkEvent::Subscribed { .. }
             | LinkEvent::Message { .. } => true,
             LinkEvent::Other { incoming } => *incoming,
             LinkEvent::Published(_) | LinkEvent::Collided(_) | LinkEvent::Disconnected => false,
@@ -350,6 +356,9 @@ fn from_v4(event: rumqttc::Event) -> LinkEvent {
             LinkEvent::Connected { session_present: c.session_present, max_packet: None }
         }
         Event::Incoming(Packet::PubAck(a)) => LinkEvent::PubAck(a.pkid),
+        Event::Incoming(Packet::SubAck(a)) => LinkEvent::Subscribed {
+            granted: a.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_))),
+        },
         Event::Incoming(Packet::Publish(p)) => {
             LinkEvent::Message { topic: p.topic.clone(), payload: p.payload.to_vec(), ack: Box::new(AckToken::V4(p)) }
         }
@@ -377,6 +386,9 @@ fn from_v5(event: v5::Event) -> LinkEvent {
                 reason => LinkEvent::Refused { pkid: a.pkid, reason: format!("{reason:?}") },
             }
         }
+        Event::Incoming(Packet::SubAck(a)) => LinkEvent::Subscribed {
+            granted: a.return_codes.iter().all(|c| matches!(c, v5::mqttbytes::v5::SubscribeReasonCode::Success(_))),
+        },
         Event::Incoming(Packet::Publish(p)) => LinkEvent::Message {
             topic: String::from_utf8_lossy(&p.topic).into_owned(),
             payload: p.payload.to_vec(),

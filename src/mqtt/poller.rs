@@ -101,6 +101,7 @@ impl Poller {
                     metrics.inc("telbridge_mqtt_errors_total");
                     self.state.send_modify(|st| {
                         st.connected = false;
+                        st.subscribed = false;
                         st.errors += 1;
                         st.last_error = Some(e);
                     });
@@ -139,6 +140,7 @@ impl Poller {
                 metrics.inc("telbridge_mqtt_connects_total");
                 self.state.send_modify(|st| {
                     st.connected = true;
+                    st.subscribed = false;
                     st.connects += 1;
                     st.max_packet = max_packet;
                 });
@@ -163,9 +165,19 @@ impl Poller {
             LinkEvent::Message { topic, payload, ack } => {
                 let _ = self.incoming.send(Incoming { topic, payload, ack });
             }
+            LinkEvent::Subscribed { granted } => {
+                if !granted {
+                    log::error!("mqtt: the broker refused the command subscription: no command can reach the agent");
+                    metrics.inc("telbridge_mqtt_subscribe_refused_total");
+                }
+                self.state.send_modify(|st| st.subscribed = granted);
+            }
             LinkEvent::Disconnected => {
                 lock(&self.shared).connected = false;
-                self.state.send_modify(|st| st.connected = false);
+                self.state.send_modify(|st| {
+                    st.connected = false;
+                    st.subscribed = false;
+                });
                 return false;
             }
             LinkEvent::Other { .. } => {}

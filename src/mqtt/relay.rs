@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Default)]
 pub struct LinkState {
     pub connected: bool,
+    /// The broker granted this connection's command subscription (its SUBACK).
+    pub subscribed: bool,
     /// CONNACKs received since start.
     pub connects: u64,
     /// Connection errors since start.
@@ -49,13 +51,16 @@ impl Uplink {
     /// Waits for the uplink to finish its stop (flush, offline status, disconnect).
     pub async fn join(mut self) -> Result<(), MqttError> {
         let mut result = Ok(());
-        for task in self.tasks.drain(..) {
+        // Awaited in place: a join dropped half-way (a stop that timed out) leaves every
+        // handle to `Drop`, which aborts what still runs.
+        for task in &mut self.tasks {
             match task.await {
                 Ok(Err(e)) => result = Err(e),
                 Err(_) => result = Err(MqttError::LoopGone),
                 Ok(Ok(())) => {}
             }
         }
+        self.tasks.clear();
         result
     }
 

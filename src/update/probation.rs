@@ -59,19 +59,13 @@ pub fn write(dir: &Path, m: &Marker) -> std::io::Result<()> {
     serde_json::to_writer(&f, m).map_err(std::io::Error::other)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path(dir))?;
-    sync(dir);
+    crate::durable::sync_dir(dir);
     Ok(())
 }
 
 pub fn remove(dir: &Path) {
     let _ = std::fs::remove_file(path(dir));
-    sync(dir);
-}
-
-fn sync(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    crate::durable::sync_dir(dir);
 }
 
 /// What this start of the agent is, as far as an update goes.

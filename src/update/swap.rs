@@ -9,6 +9,7 @@
 //! A rename is atomic: killed at any moment, the path names the old binary or the new one,
 //! never none and never half of one.
 
+use crate::durable::{sync_parent, with_suffix};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -24,20 +25,6 @@ pub struct Installed {
     pub link: bool,
 }
 
-fn sync_dir(path: &Path) {
-    if let Some(dir) = path.parent()
-        && let Ok(f) = std::fs::File::open(dir)
-    {
-        let _ = f.sync_all();
-    }
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// What an install at `binary` will change, read before it: the probation marker is written
 /// first, so that no moment exists where the new version is in place without one.
 pub fn plan(binary: &Path) -> io::Result<Installed> {
@@ -50,7 +37,7 @@ pub fn plan(binary: &Path) -> io::Result<Installed> {
         };
         return Ok(Installed { binary: binary.to_path_buf(), previous, link: true });
     }
-    Ok(Installed { binary: binary.to_path_buf(), previous: sibling(binary, ".previous"), link: false })
+    Ok(Installed { binary: binary.to_path_buf(), previous: with_suffix(binary, ".previous"), link: false })
 }
 
 /// Points the planned `binary` at `new_file` (symlink layout) or replaces it with a copy
@@ -58,7 +45,7 @@ pub fn plan(binary: &Path) -> io::Result<Installed> {
 pub fn install(plan: &Installed, new_file: &Path) -> io::Result<()> {
     // A symlink's relative target is read from the symlink's folder, not from here.
     let new_file = &std::path::absolute(new_file)?;
-    let (binary, tmp) = (&plan.binary, sibling(&plan.binary, ".tb-new"));
+    let (binary, tmp) = (&plan.binary, with_suffix(&plan.binary, ".tb-new"));
     if plan.link {
         let _ = std::fs::remove_file(&tmp);
         std::os::unix::fs::symlink(new_file, &tmp)?;
@@ -70,7 +57,7 @@ pub fn install(plan: &Installed, new_file: &Path) -> io::Result<()> {
         std::fs::hard_link(binary, &plan.previous).or_else(|_| copy_synced(binary, &plan.previous))?;
     }
     std::fs::rename(&tmp, binary)?;
-    sync_dir(binary);
+    sync_parent(binary);
     Ok(())
 }
 
@@ -82,7 +69,7 @@ fn copy_synced(from: &Path, to: &Path) -> io::Result<()> {
 /// Puts the previous binary back at `binary`. The file layout links the kept file rather
 /// than copying it (no room needed on a full overlay), synced before the rename.
 pub fn restore(i: &Installed) -> io::Result<()> {
-    let tmp = sibling(&i.binary, ".tb-new");
+    let tmp = with_suffix(&i.binary, ".tb-new");
     let _ = std::fs::remove_file(&tmp);
     if i.link {
         std::os::unix::fs::symlink(&i.previous, &tmp)?;
@@ -91,7 +78,7 @@ pub fn restore(i: &Installed) -> io::Result<()> {
         std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     }
     std::fs::rename(&tmp, &i.binary)?;
-    sync_dir(&i.binary);
+    sync_parent(&i.binary);
     Ok(())
 }
 

@@ -111,6 +111,8 @@ impl Trial {
             let _ = effects.send(Effect::Promote);
         } else if healthy {
             probation::remove(&self.dir);
+            let i = &self.marker.installed;
+            super::swap::prune(&self.dir, &[i.binary.clone(), i.previous.clone()]);
             let m = &self.marker;
             let e = crate::agent::agent_event(
                 &agent,

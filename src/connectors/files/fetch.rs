@@ -104,7 +104,9 @@ impl FileRelay {
                     }
                 };
                 if !self.spool(&item, p.meta.clone(), file).await? {
-                    continue;
+                    // No room: the rest wait at the vendor too (downloaded now, each would be
+                    // thrown away). One download a round finds out when there is room again.
+                    break;
                 }
             }
             let scope = self.source.clone();
