@@ -183,6 +183,8 @@ struct Parts {
     command_tasks: TaskTracker,
     uplink_stop: CancellationToken,
     background_stop: CancellationToken,
+    /// The config trial's watch (config/trial.rs), a child of `background_stop`.
+    trial_stop: CancellationToken,
     background: TaskTracker,
     /// A connector task that failed or ended before the stop: its name and why.
     failures: mpsc::UnboundedReceiver<(String, anyhow::Error)>,
@@ -228,8 +230,9 @@ async fn start(
         start_events.push(agent_event(&agent, "config.rolled_back", json!({"reason": reason})));
     }
     start_events.into_iter().for_each(|item| unraised.push(item));
-    let _ = unraised.flush(&store, "agent").await;
-    if notice.is_some() {
+    // Until it is committed the reason stays noted too (a start again repeats it, rather
+    // than lose it).
+    if unraised.flush(&store, "agent").await.is_ok() && notice.is_some() {
         trial::clear_notice(path);
     }
 
@@ -342,6 +345,9 @@ async fn start(
     );
 
     let background_stop = CancellationToken::new();
+    // Ended first at a stop: the trial's outcome is then settled before the stop says what
+    // follows (a rollback or a stop).
+    let trial_stop = background_stop.child_token();
     let background = TaskTracker::new();
     let (failed, failures) = mpsc::unbounded_channel();
     for c in &connectors {
@@ -352,7 +358,7 @@ async fn start(
     if trial::on_trial(path) {
         let within = Duration::from_secs(config.agent.config_probation_secs);
         let (path, link) = (path.to_path_buf(), uplink.state.clone());
-        background.spawn(trial::watch(path, link, within, failed.clone(), background_stop.clone()));
+        background.spawn(trial::watch(path, link, within, failed.clone(), trial_stop.clone()));
     }
     if let Some(trial) = trial {
         let link = uplink.state.clone();
@@ -381,6 +387,7 @@ async fn start(
         command_tasks,
         uplink_stop,
         background_stop,
+        trial_stop,
         background,
         failures,
     })
@@ -403,6 +410,7 @@ impl Parts {
             Some((task, e)) = self.failures.recv() => Err(anyhow!("{task} failed: {e:#}")),
         };
         log::info!("stopping {}", self.config.agent.id);
+        self.trial_stop.cancel();
         match &exit {
             Ok(Exit::Restart(reason)) => crate::notify::notify(&format!("RELOADING=1\nSTATUS=restarting ({reason})")),
             // The process goes on with the previous config (run_with): not a stop.

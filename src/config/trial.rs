@@ -60,10 +60,13 @@ pub fn roll_back(path: &Path, why: &str) -> std::io::Result<bool> {
     if !on_trial(path) {
         return Ok(false);
     }
+    // Best effort: the rollback itself must not fail for want of room for its reason.
     let note = notice_path(path);
-    let mut f = std::fs::File::create(&note)?;
-    f.write_all(why.as_bytes())?;
-    f.sync_all()?;
+    let noted = std::fs::File::create(&note).and_then(|mut f| f.write_all(why.as_bytes()).and_then(|()| f.sync_all()));
+    if let Err(e) = noted {
+        log::warn!("{}: {e} (the rollback goes on; its reason is in this log only)", note.display());
+        let _ = std::fs::remove_file(&note);
+    }
     std::fs::rename(prev_path(path), path)?;
     let _ = std::fs::remove_file(applying_marker(path));
     sync_parent(path);
@@ -75,8 +78,13 @@ fn notice_path(path: &Path) -> PathBuf {
     with_suffix(path, ".rolled_back")
 }
 
-/// The reason of a rollback not reported yet.
+/// The reason of a rollback not reported yet. One found while a config is on trial again
+/// was left by a rollback cut off before its rename: dropped, not reported.
 pub fn notice(path: &Path) -> Option<String> {
+    if on_trial(path) {
+        clear_notice(path);
+        return None;
+    }
     std::fs::read_to_string(notice_path(path)).ok()
 }
 
