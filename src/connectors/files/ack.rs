@@ -13,7 +13,8 @@ pub struct Ack {
     pub reason: String,
 }
 
-fn text<'a>(args: &'a Value, key: &str) -> Result<Option<&'a str>, String> {
+/// A command's string argument: absent or null is None, any other type an error.
+pub(crate) fn text<'a>(args: &'a Value, key: &str) -> Result<Option<&'a str>, String> {
     match args.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),

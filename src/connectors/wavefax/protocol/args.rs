@@ -37,13 +37,7 @@ pub struct SendPlan {
     pub mail_count: usize,
 }
 
-fn text<'a>(args: &'a Value, key: &str) -> Result<Option<&'a str>, String> {
-    match args.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(format!("`{key}` must be a string")),
-    }
-}
+use crate::connectors::files::ack::text;
 
 fn document(i: usize, d: &Value, max_bytes: usize) -> Result<Document, String> {
     let at = |what: &str| format!("documents[{i}]: {what}");
